@@ -1,0 +1,34 @@
+import { uniform } from '../explore.ts';
+import type { Rng } from '../rng.ts';
+import type { ArmExplanation, ArmState, Policy, PolicyParams, PolicyState } from './types.ts';
+
+/** Uniform over the eligible arms; learns nothing. The baseline every other policy must beat. */
+export class RandomPolicy implements Policy {
+  readonly name = 'random' as const;
+  readonly arms: number;
+  readonly dim: number;
+  readonly params: PolicyParams;
+  private readonly n: Float64Array;
+
+  constructor(params: PolicyParams, arms: number, dim: number, state?: ArmState[]) {
+    this.params = params;
+    this.arms = arms;
+    this.dim = dim;
+    this.n = new Float64Array(arms);
+    state?.forEach((s, a) => (this.n[a] = s.n));
+  }
+  distribution(_x: Float64Array, eligible: Uint8Array, _rng: Rng, out: Float64Array): void {
+    uniform(eligible, out);
+  }
+  update(_x: Float64Array, arm: number): void {
+    this.n[arm] += 1;
+  }
+  explain(_x: Float64Array, eligible: Uint8Array): ArmExplanation[] {
+    const result: ArmExplanation[] = [];
+    for (let a = 0; a < this.arms; a++) if (eligible[a]) result.push({ arm: a, mean: NaN, sd: NaN });
+    return result;
+  }
+  toJSON(): PolicyState {
+    return { name: this.name, version: 1, dim: this.dim, params: { ...this.params }, arms: Array.from(this.n, (n) => ({ n })) };
+  }
+}

@@ -1,0 +1,157 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createPolicy, policyFromJSON, remapPolicy, Rng, sampleArm, type Policy, type PolicyParams } from '../../plugin/bandit/index.ts';
+import { expectClose, sum } from '../helpers/index.ts';
+import { CONTEXTUAL_CASES, LEARNING_CASES, POLICY_CASES } from './cases.ts';
+
+const title = (p: PolicyParams) => p.kind;
+
+/** Plays `rounds` of a bandit problem; returns which arm was chosen per round and context. */
+function play(policy: Policy, rounds: number, seed: string, context: (rng: Rng) => { x: Float64Array; group: number }, truth: (group: number, arm: number) => number) {
+  const rng = new Rng(seed);
+  const eligible = new Uint8Array(policy.arms).fill(1);
+  const probs = new Float64Array(policy.arms);
+  const history: { group: number; arm: number }[] = [];
+  for (let t = 0; t < rounds; t++) {
+    const { x, group } = context(rng);
+    policy.distribution(x, eligible, rng, probs);
+    const arm = sampleArm(probs, rng);
+    const reward = rng.bernoulli(truth(group, arm));
+    policy.update(x, arm, reward, probs[arm]);
+    history.push({ group, arm });
+  }
+  return history;
+}
+
+const noContext = () => ({ x: Float64Array.of(1), group: 0 });
+
+function oneHotContext(rng: Rng) {
+  const group = rng.int(3);
+  const x = new Float64Array(4);
+  x[0] = 1;
+  x[1 + group] = 1;
+  return { x, group };
+}
+
+describe.each(LEARNING_CASES.map((p) => [title(p), p] as const))('%s', (_name, params) => {
+  it('converges on the better of two arms', () => {
+    const policy = createPolicy(params, 2, 1);
+    const history = play(policy, 3000, `two-arm-${params.kind}`, noContext, (_g, arm) => (arm === 1 ? 0.5 : 0.3));
+    const last = history.slice(-500);
+    expect(last.filter((h) => h.arm === 1).length / last.length).toBeGreaterThan(0.75);
+  });
+});
+
+describe.each(CONTEXTUAL_CASES.map((p) => [title(p), p] as const))('%s', (_name, params) => {
+  it('learns a different best arm for each of three contexts', () => {
+    const policy = createPolicy(params, 3, 4);
+    // Context g is best served by arm g (0.6 vs 0.2).
+    const history = play(policy, 6000, `three-arm-${params.kind}`, oneHotContext, (g, arm) => (arm === g ? 0.6 : 0.2));
+    const last = history.slice(-1500);
+    for (let g = 0; g < 3; g++) {
+      const inGroup = last.filter((h) => h.group === g);
+      expect(inGroup.filter((h) => h.arm === g).length / inGroup.length, `context ${g}`).toBeGreaterThan(0.75);
+    }
+  });
+
+  it('with forgetting, follows a swap of the best arm faster than without', () => {
+    const swapAt = 3000;
+    const share = (forgetting: number) => {
+      const policy = createPolicy({ ...params, forgetting }, 2, 1);
+      let t = 0;
+      const history = play(policy, swapAt + 1500, `swap-${params.kind}`, noContext, (_g, arm) => {
+        t++;
+        const best = t <= swapAt ? 0 : 1;
+        return arm === best ? 0.6 : 0.2;
+      });
+      const after = history.slice(swapAt + 500);
+      return after.filter((h) => h.arm === 1).length / after.length;
+    };
+    expect(share(0.99)).toBeGreaterThan(share(1));
+  });
+});
+
+describe.each(POLICY_CASES.map((p) => [title(p), p] as const))('%s distribution', (_name, params) => {
+  it('sums to 1, covers only eligible arms and keeps every eligible arm at or above floor/K', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.double({ min: 0, max: 0.5, noNaN: true }),
+        (arms, dim, seed, floor) => {
+          const rng = new Rng(seed);
+          const policy = createPolicy({ ...params, floor: params.kind === 'random' ? 0 : floor, draws: 50 }, arms, dim);
+          const x = Float64Array.from({ length: dim }, () => rng.normal());
+          for (let t = 0; t < 20; t++) policy.update(x.map((v) => v * rng.next()), rng.int(arms), rng.next(), 0.5);
+          const eligible = Uint8Array.from({ length: arms }, () => (rng.next() < 0.6 ? 1 : 0));
+          if (!eligible.includes(1)) eligible[rng.int(arms)] = 1;
+          const k = eligible.reduce((s, v) => s + v, 0);
+          const out = new Float64Array(arms);
+          policy.distribution(x, eligible, rng, out);
+          expectClose(sum(out), 1, 1e-9);
+          for (let a = 0; a < arms; a++) {
+            if (!eligible[a]) expect(out[a]).toBe(0);
+            else expect(out[a]).toBeGreaterThanOrEqual(policy.params.floor / k - 1e-12);
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('gives identical next decisions after a toJSON/fromJSON round trip', () => {
+    const policy = createPolicy(params, 4, 3);
+    const rng = new Rng('train');
+    for (let t = 0; t < 300; t++) {
+      const x = Float64Array.of(1, rng.next(), rng.normal());
+      policy.update(x, rng.int(4), rng.bernoulli(0.3), 0.25);
+    }
+    const restored = policyFromJSON(JSON.parse(JSON.stringify(policy.toJSON())));
+    const eligible = Uint8Array.of(1, 1, 0, 1);
+    const a = new Rng('next');
+    const b = new Rng('next');
+    for (let t = 0; t < 25; t++) {
+      const x = Float64Array.of(1, a.next(), a.normal());
+      b.next();
+      b.normal();
+      const pa = new Float64Array(4);
+      const pb = new Float64Array(4);
+      policy.distribution(x, eligible, a, pa);
+      restored.distribution(x, eligible, b, pb);
+      expect(Array.from(pb)).toEqual(Array.from(pa));
+      const arm = sampleArm(pa, a);
+      expect(sampleArm(pb, b)).toBe(arm);
+      policy.update(x, arm, t % 3 === 0 ? 1 : 0, pa[arm]);
+      restored.update(x, arm, t % 3 === 0 ? 1 : 0, pb[arm]);
+    }
+  });
+});
+
+describe('remapPolicy', () => {
+  it('keeps what the old arms learned and starts a new arm at the prior', () => {
+    const params: PolicyParams = { kind: 'linucb', floor: 0, forgetting: 1, alpha: 1, lambda: 1 };
+    const policy = createPolicy(params, 2, 2);
+    const rng = new Rng('remap');
+    for (let t = 0; t < 200; t++) policy.update(Float64Array.of(1, rng.next()), t % 2, t % 2 === 0 ? 0.9 : 0.1, 0.5);
+    const grown = remapPolicy(policy, [0, 1, -1], [0, 1]);
+    const x = Float64Array.of(1, 0.5);
+    const before = policy.explain(x, Uint8Array.of(1, 1));
+    const after = grown.explain(x, Uint8Array.of(1, 1, 1));
+    expectClose(after[0].mean, before[0].mean);
+    expectClose(after[1].mean, before[1].mean);
+    expect(after[2].mean).toBe(0);
+    expect(grown.toJSON().arms[2].n).toBe(0);
+  });
+
+  it('adds a new feature with zero weight and prior variance, leaving predictions unchanged', () => {
+    const params: PolicyParams = { kind: 'lin-ts', floor: 0, forgetting: 1, v: 1, lambda: 2, draws: 10 };
+    const policy = createPolicy(params, 1, 2);
+    for (let t = 0; t < 50; t++) policy.update(Float64Array.of(1, t / 50), 0, t / 50, 1);
+    const wider = remapPolicy(policy, [0], [0, -1, 1]);
+    const state = wider.toJSON().arms[0] as { cov: number[]; mean: number[] };
+    expect(state.mean[1]).toBe(0);
+    expect(state.cov[1 * 3 + 1]).toBe(0.5);
+    expectClose(wider.explain(Float64Array.of(1, 7, 0.3), Uint8Array.of(1))[0].mean, policy.explain(Float64Array.of(1, 0.3), Uint8Array.of(1))[0].mean);
+  });
+});
