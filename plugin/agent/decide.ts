@@ -1,0 +1,190 @@
+import { sampleArm, unitHash, type Rng } from '../bandit/index.ts';
+import { localTime, matches, maskArms, nextSendAt, suppressed, type GuardrailContext, type MaskReason } from '../guardrails/index.ts';
+import type { AgentConfig } from './config.ts';
+import { dimensionContext } from './context.ts';
+import type { AgentModel } from './model.ts';
+import type { Choice, Decision, DecisionReason, DimensionExplanation, Profile } from './types.ts';
+
+export interface DecideOptions {
+  /** Id for the decision; drawn from `rng` when absent. Callers fork `rng` by this id. */
+  decisionId?: string;
+  /** This user's recent deliveries (any agent), for frequency caps. */
+  recentSends?: { at: number; channel?: string }[];
+  /** Request-time context merged over the profile's traits. */
+  context?: Record<string, unknown>;
+  /** Build the per-arm explanation (costs O(K·d²) per dimension more). */
+  explain?: boolean;
+}
+
+/** The dimension whose `skip` arm means "send nothing this time". */
+export const FREQUENCY_DIMENSION = 'frequency';
+export const SKIP_ARM = 'skip';
+
+/**
+ * Decides every dimension of `agent` for one customer.
+ *
+ * Dimensions are decided in their declared order; a dimension whose `when` does not hold is not
+ * decided. For each one, the guardrails mask arms first, the policy returns the exact
+ * distribution over what is left, and an arm is sampled from it with `rng`. Holdout customers
+ * (a stable keyed hash of the user id below `agent.holdout`) get the default arms with
+ * probability 1. When guardrails leave a dimension without arms, the decision is suppressed:
+ * `deliver` is false and `suppressed` says where and why.
+ *
+ * Pure: the time is `now` (epoch ms) and all randomness comes from `rng`.
+ */
+export function decide(
+  agent: AgentConfig,
+  model: AgentModel,
+  profile: Profile,
+  now: number,
+  rng: Rng,
+  options: DecideOptions = {},
+): Decision {
+  const decisionId = options.decisionId ?? rng.id();
+  const traits = options.context ? { ...profile.traits, ...options.context } : profile.traits;
+  const local = localTime(now, profile.timezone);
+  const features = new Array<number>(model.encoder.dim);
+  const base = model.scratch.x[0];
+  model.encoder.encode({ traits, now, localHour: local.hour, localWeekday: local.weekday }, base);
+  for (let i = 0; i < features.length; i++) features[i] = base[i];
+
+  const holdout = unitHash(agent.salt, profile.userId) < agent.holdout;
+  const choices: Record<string, Choice> = {};
+  const plain: Record<string, string> = {};
+  const decision: Decision = {
+    decisionId,
+    agentId: agent.id,
+    agentVersion: model.agentVersion,
+    userId: profile.userId,
+    at: new Date(now).toISOString(),
+    holdout,
+    choices,
+    probability: 1,
+    deliver: false,
+    reason: holdout ? 'holdout' : 'exploit',
+    features,
+  };
+  const ctx: GuardrailContext = {
+    traits,
+    consent: profile.consent,
+    timeZone: profile.timezone,
+    now,
+    choices: plain,
+    recentSends: options.recentSends,
+  };
+
+  const globalStop = suppressed(agent, ctx);
+  if (globalStop) return stop(decision, undefined, [globalStop]);
+
+  const explanation: DimensionExplanation[] | undefined = options.explain ? [] : undefined;
+  let explored = false;
+  for (let j = 0; j < agent.dimensions.length; j++) {
+    const dim = agent.dimensions[j];
+    if (dim.when && !matches(dim.when, { traits, choices: plain })) continue;
+    const eligible = model.scratch.eligible[j];
+    const reasons = model.scratch.reasons[j];
+    const allowed = maskArms(agent, j, ctx, eligible, reasons);
+    if (allowed === 0) return stop(decision, dim.id, reasons);
+
+    const armIds = model.dimensions[j].armIds;
+    let arm: number;
+    let probability: number;
+    if (holdout) {
+      arm = armIds.indexOf(dim.default);
+      if (arm < 0 || !eligible[arm]) return stop(decision, dim.id, reasons[arm] ? [reasons[arm]!] : []);
+      probability = 1;
+    } else {
+      const x = model.scratch.x[j];
+      dimensionContext(agent, model, j, base, choices, x);
+      const probabilities = model.scratch.probabilities[j];
+      model.dimensions[j].policy.distribution(x, eligible, rng, probabilities);
+      arm = sampleArm(probabilities, rng);
+      probability = probabilities[arm];
+      if (probability < maxOf(probabilities)) explored = true;
+      if (explanation) explanation.push(explainDimension(agent, model, j, x, arm));
+    }
+    choices[dim.id] = { arm: armIds[arm], probability };
+    plain[dim.id] = armIds[arm];
+    decision.probability *= probability;
+  }
+
+  if (!holdout) decision.reason = explored ? 'explore' : 'exploit';
+  if (explanation) decision.explanation = explanation;
+  if (plain[FREQUENCY_DIMENSION] === SKIP_ARM) return decision;
+  decision.deliver = true;
+  const hourDim = agent.dimensions.find((d) => d.type === 'local_hour' && plain[d.id] !== undefined);
+  const hour = hourDim ? hourDim.arms.find((a) => a.id === plain[hourDim.id])?.hour : undefined;
+  decision.sendAt = new Date(nextSendAt(now, profile.timezone, hour, agent.guardrails.quiet_hours)).toISOString();
+  return decision;
+}
+
+/** The agent's default arms, for a decision that could not be made (store down, bad state). */
+export function defaultDecision(agent: AgentConfig, agentVersion: number, profile: Profile, now: number, decisionId: string, holdout: boolean): Decision {
+  const choices: Record<string, Choice> = {};
+  const plain: Record<string, string> = {};
+  for (const dim of agent.dimensions) {
+    if (dim.when && !matches(dim.when, { traits: profile.traits, choices: plain })) continue;
+    choices[dim.id] = { arm: dim.default, probability: 1 };
+    plain[dim.id] = dim.default;
+  }
+  return {
+    decisionId,
+    agentId: agent.id,
+    agentVersion,
+    userId: profile.userId,
+    at: new Date(now).toISOString(),
+    holdout,
+    choices,
+    probability: 1,
+    deliver: false,
+    reason: 'error',
+    features: [],
+  };
+}
+
+function stop(decision: Decision, dimension: string | undefined, reasons: readonly (MaskReason | undefined)[]): Decision {
+  const unique = [...new Set(reasons.filter((r): r is MaskReason => r !== undefined))];
+  decision.deliver = false;
+  decision.reason = 'guardrail';
+  decision.suppressed = dimension === undefined ? { reasons: unique } : { dimension, reasons: unique };
+  return decision;
+}
+
+function maxOf(values: Float64Array): number {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) if (values[i] > m) m = values[i];
+  return m;
+}
+
+function explainDimension(agent: AgentConfig, model: AgentModel, j: number, x: Float64Array, chosen: number): DimensionExplanation {
+  const dim = model.dimensions[j];
+  const eligible = model.scratch.eligible[j];
+  const probabilities = model.scratch.probabilities[j];
+  const reasons = model.scratch.reasons[j];
+  const estimates = dim.policy.explain(x, eligible);
+  const byArm = new Map(estimates.map((e) => [e.arm, e]));
+  let runnerUp: number | undefined;
+  for (const e of estimates) {
+    if (e.arm === chosen) continue;
+    if (runnerUp === undefined || e.mean > byArm.get(runnerUp)!.mean) runnerUp = e.arm;
+  }
+  const drivers: { feature: string; weight: number }[] = [];
+  const c = byArm.get(chosen)?.contributions;
+  const r = runnerUp === undefined ? undefined : byArm.get(runnerUp)?.contributions;
+  if (c) {
+    for (let i = 0; i < c.length; i++) {
+      const weight = c[i] - (r ? r[i] : 0);
+      if (weight > 0) drivers.push({ feature: dim.featureNames[i], weight });
+    }
+    drivers.sort((a, b) => b.weight - a.weight);
+    drivers.length = Math.min(drivers.length, 5);
+  }
+  return {
+    dimension: agent.dimensions[j].id,
+    chosen: dim.armIds[chosen],
+    runnerUp: runnerUp === undefined ? undefined : dim.armIds[runnerUp],
+    arms: estimates.map((e) => ({ arm: dim.armIds[e.arm], estimate: e.mean, uncertainty: e.sd, probability: probabilities[e.arm] })),
+    drivers,
+    masked: dim.armIds.flatMap((arm, a) => (eligible[a] ? [] : [{ arm, reason: reasons[a]! }])),
+  };
+}

@@ -1,0 +1,6 @@
+export * from './config.ts';
+export * from './decide.ts';
+export * from './learn.ts';
+export * from './load.ts';
+export * from './model.ts';
+export * from './types.ts';

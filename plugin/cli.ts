@@ -1,0 +1,74 @@
+import { writeFile } from 'node:fs/promises';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { loadConfigFile, ConfigError } from './agent/index.ts';
+import { reportHtml, reportTable, SCENARIO_NAMES, simulate, type ScenarioName } from './simulate/index.ts';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`must be a positive integer, got "${value}"`);
+  return n;
+}
+
+const program = new Command();
+program.name('nextbest').description('AI decisioning for the marketing stack you already run').showHelpAfterError();
+
+program
+  .command('simulate')
+  .description('run policies against a synthetic population whose true response is known, and compare them with the oracle')
+  .addOption(new Option('--scenario <name>', 'scenario').choices(SCENARIO_NAMES).default('retail'))
+  .option('--decisions <n>', 'number of decisions', positiveInt, 50_000)
+  .option('--seed <seed>', 'seed: the same seed reproduces the run exactly', '1')
+  .option('--policies <list>', 'comma-separated: random, static-best, oracle, beta-ts, eps-greedy, linucb, lin-ts, logistic-ts, squarecb; parameters as kind:key=value, e.g. lin-ts:forgetting=0.995')
+  .option('--json', 'print the report as JSON')
+  .option('--out <file>', 'write a self-contained HTML report with learning curves')
+  .action(async (opts: { scenario: ScenarioName; decisions: number; seed: string; policies?: string; json?: boolean; out?: string }) => {
+    const policies = opts.policies?.split(',').map((s) => s.trim()).filter(Boolean);
+    const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: '{policy} [{bar}] {value}/{total}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
+    let current = '';
+    const report = simulate({
+      scenario: opts.scenario,
+      decisions: opts.decisions,
+      seed: opts.seed,
+      policies,
+      onProgress: bar
+        ? (policy, done, total) => {
+            if (policy !== current) {
+              if (current) bar.stop();
+              current = policy;
+              bar.start(total, 0, { policy: policy.padEnd(24) });
+            }
+            bar.update(done);
+          }
+        : undefined,
+    });
+    bar?.stop();
+    if (opts.out) await writeFile(opts.out, reportHtml(report));
+    if (opts.json) {
+      const { policies: results, ...rest } = report;
+      process.stdout.write(`${JSON.stringify({ ...rest, policies: results.map(({ curve: _curve, ...p }) => p) }, null, 2)}\n`);
+    } else {
+      process.stdout.write(`${reportTable(report)}\n`);
+      if (opts.out) process.stdout.write(`\nwrote ${opts.out}\n`);
+    }
+  });
+
+program
+  .command('validate')
+  .description('check an agent config file (YAML or JSON) and print every error with its path')
+  .argument('<file>', 'config file')
+  .action(async (file: string) => {
+    try {
+      const config = await loadConfigFile(file);
+      process.stdout.write(`${file}: valid (workspace ${config.workspace}, ${config.agents.length} agent${config.agents.length === 1 ? '' : 's'}: ${config.agents.map((a) => a.id).join(', ')})\n`);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`${file}: ${err.errors.length} error${err.errors.length === 1 ? '' : 's'}\n${err.errors.map((e) => `  ${e}`).join('\n')}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      throw err;
+    }
+  });
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,502 @@
+import { Rng, type PolicyParams } from '../bandit/index.ts';
+import {
+  agentModelFromJSON,
+  agentModelToJSON,
+  createAgentModel,
+  decide,
+  learn,
+  validateConfig,
+  type AgentConfig,
+  type AgentModel,
+  type Decision,
+} from '../agent/index.ts';
+import { maskArms, suppressed, type GuardrailContext, type MaskReason } from '../guardrails/index.ts';
+import { OutcomeQueue } from './outcome-queue.ts';
+import { retailAgentInput, SCENARIOS, SIMULATION_POLICY_DEFAULTS, type ScenarioName } from './scenarios.ts';
+import {
+  CHANNELS,
+  effects,
+  HOURS,
+  population,
+  sigmoid,
+  TRUTH,
+  type Customer,
+  type Effects,
+  type VariantSpec,
+} from './world.ts';
+
+const DAY_MS = 86_400_000;
+const WEEK_MS = 7 * DAY_MS;
+const START = Date.UTC(2026, 0, 5); // a Monday
+/** Conversions arrive after an exponential delay with this mean, truncated to the window. */
+const MEAN_CONVERSION_DELAY_MS = 14 * 3_600_000;
+
+export interface SimulationOptions {
+  scenario: ScenarioName;
+  decisions: number;
+  seed: string | number;
+  /** Policy specs: `random`, `static-best`, `oracle`, or a policy kind with optional `:key=value` overrides. */
+  policies?: string[];
+  /** Decisions per learning-curve point. */
+  bucket?: number;
+  onProgress?: (policy: string, done: number, total: number) => void;
+}
+
+export interface PolicyResult {
+  name: string;
+  /** Mean expected reward per decision (the true conversion probability of what was chosen). */
+  reward: number;
+  /** reward / the oracle's reward. */
+  oracleShare: number;
+  /** Σ over decisions of (best achievable expected reward − expected reward of the choice). */
+  regret: number;
+  /** The same over the last 20 % of decisions. */
+  last: { reward: number; oracleShare: number; regret: number };
+  /** Mean reward per `bucket` decisions. */
+  curve: number[];
+  /** Realised conversions (the sampled outcomes the policy learned from). */
+  conversions: number;
+  /** For scenarios with a change half-way: share of the oracle in the 2,000 decisions ending 10,000 after it. */
+  afterChange?: { oracleShare: number; recoveredAfter: number | null };
+  /** For static-best: the combination it fixed. */
+  combination?: Record<string, string>;
+}
+
+export interface SimulationReport {
+  scenario: ScenarioName;
+  seed: string;
+  decisions: number;
+  description: string;
+  oracle: { reward: number; last: { reward: number }; curve: number[] };
+  bucket: number;
+  changeAt?: number;
+  policies: PolicyResult[];
+}
+
+interface PhaseWorld {
+  from: number;
+  subjects: VariantSpec[];
+  contents: VariantSpec[];
+  effects: Effects[];
+  subjectIndex: Map<string, number>;
+  contentIndex: Map<string, number>;
+}
+
+/** What a chooser picked, in world indices; -1 = not decided. */
+interface Pick {
+  deliver: boolean;
+  channel: number;
+  hour: number;
+  subject: number;
+  content: number;
+}
+
+/** Shared, seeded ground truth of one run: who is decided about when, and the outcome noise. */
+class World {
+  readonly customers: Customer[];
+  readonly times: Float64Array;
+  readonly who: Uint32Array;
+  readonly conversionDraw: Float64Array;
+  readonly delayDraw: Float64Array;
+  readonly phases: PhaseWorld[];
+
+  constructor(
+    readonly scenario: ScenarioName,
+    readonly decisions: number,
+    readonly seed: string,
+  ) {
+    const spec = SCENARIOS[scenario];
+    const rng = new Rng(seed);
+    this.customers = population(spec.customers, rng.fork('population'), START);
+    const arrivals = rng.fork('arrivals');
+    const spacing = DAY_MS / spec.decisionsPerDay;
+    this.times = new Float64Array(decisions);
+    this.who = new Uint32Array(decisions);
+    this.conversionDraw = new Float64Array(decisions);
+    this.delayDraw = new Float64Array(decisions);
+    for (let i = 0; i < decisions; i++) {
+      this.times[i] = START + (i + arrivals.next()) * spacing;
+      this.who[i] = arrivals.int(this.customers.length);
+      this.conversionDraw[i] = arrivals.next();
+      this.delayDraw[i] = arrivals.next();
+    }
+    this.phases = spec.phases.map((p) => ({
+      from: Math.floor(p.at * decisions),
+      subjects: p.subjects,
+      contents: p.contents,
+      effects: this.customers.map((c) => effects(c, p.preferences, p.subjects, p.contents)),
+      subjectIndex: new Map(p.subjects.map((s, i) => [s.id, i])),
+      contentIndex: new Map(p.contents.map((s, i) => [s.id, i])),
+    }));
+  }
+
+  phaseAt(i: number): number {
+    let k = 0;
+    while (k + 1 < this.phases.length && this.phases[k + 1].from <= i) k++;
+    return k;
+  }
+
+  /** True conversion probability of a pick for customer `c` with `sends` recent messages. */
+  value(c: number, phase: number, sends: number, pick: Pick): number {
+    const base = this.customers[c].base;
+    if (!pick.deliver) return sigmoid(base + TRUTH.organicOffset);
+    const e = this.phases[phase].effects[c];
+    let z = base + e.channel[pick.channel] + e.hour[pick.hour] + e.content[pick.content] - TRUTH.fatiguePerSend * sends;
+    if (pick.subject >= 0) z += e.subject[pick.subject];
+    return sigmoid(z);
+  }
+}
+
+/** The arms each dimension allows for one customer at one moment, in the agent's arm order. */
+interface Allowed {
+  stopped: boolean;
+  channel: Uint8Array;
+  hour: Uint8Array;
+  subject: Uint8Array;
+  /** Content arms allowed per channel arm (brand rules forbid some combinations). */
+  content: Uint8Array[];
+}
+
+function dimIndex(agent: AgentConfig, id: string): number {
+  const j = agent.dimensions.findIndex((d) => d.id === id);
+  if (j < 0) throw new Error(`the simulated agent has no "${id}" dimension`);
+  return j;
+}
+
+function allowedArms(agent: AgentConfig, ctx: GuardrailContext): Allowed {
+  const j = { channel: dimIndex(agent, 'channel'), hour: dimIndex(agent, 'send_time'), subject: dimIndex(agent, 'subject_line'), content: dimIndex(agent, 'content_block') };
+  const mask = (dim: number, choices: Record<string, string>): Uint8Array => {
+    const out = new Uint8Array(agent.dimensions[dim].arms.length);
+    const reasons: (MaskReason | undefined)[] = [];
+    maskArms(agent, dim, { ...ctx, choices }, out, reasons);
+    return out;
+  };
+  const channels = agent.dimensions[j.channel].arms;
+  return {
+    stopped: suppressed(agent, ctx) !== undefined,
+    channel: mask(j.channel, { frequency: 'send' }),
+    hour: mask(j.hour, { frequency: 'send' }),
+    subject: mask(j.subject, { frequency: 'send', channel: 'email' }),
+    content: channels.map((ch) => mask(j.content, { frequency: 'send', channel: ch.id })),
+  };
+}
+
+/** Maps the agent's arms (by position) to the world's effect tables, for one phase. */
+interface ArmMap {
+  channel: number[];
+  hour: number[];
+  subject: number[];
+  content: number[];
+  emailArm: number;
+}
+
+function armMap(agent: AgentConfig, phase: PhaseWorld): ArmMap {
+  const arms = (id: string) => agent.dimensions[dimIndex(agent, id)].arms;
+  return {
+    channel: arms('channel').map((a) => CHANNELS.indexOf(a.id as (typeof CHANNELS)[number])),
+    hour: arms('send_time').map((a) => HOURS.indexOf(a.hour as (typeof HOURS)[number])),
+    subject: arms('subject_line').map((a) => phase.subjectIndex.get(a.id) ?? -1),
+    content: arms('content_block').map((a) => phase.contentIndex.get(a.id) ?? -1),
+    emailArm: arms('channel').findIndex((a) => a.id === 'email'),
+  };
+}
+
+/** The best pick and its value, knowing the truth (the oracle). Arm indices are the agent's. */
+function best(world: World, c: number, phase: number, sends: number, allowed: Allowed, map: ArmMap): { value: number; pick: Pick } {
+  const e = world.phases[phase].effects[c];
+  const base = world.customers[c].base;
+  let bestValue = sigmoid(base + TRUTH.organicOffset);
+  let bestPick: Pick = { deliver: false, channel: -1, hour: -1, subject: -1, content: -1 };
+  if (allowed.stopped) return { value: bestValue, pick: bestPick };
+  const argmax = (mask: Uint8Array, table: Float64Array, toWorld: number[]): number => {
+    let k = -1;
+    for (let a = 0; a < mask.length; a++) if (mask[a] && (k < 0 || table[toWorld[a]] > table[toWorld[k]])) k = a;
+    return k;
+  };
+  const h = argmax(allowed.hour, e.hour, map.hour);
+  if (h < 0) return { value: bestValue, pick: bestPick };
+  for (let ch = 0; ch < allowed.channel.length; ch++) {
+    if (!allowed.channel[ch]) continue;
+    const b = argmax(allowed.content[ch], e.content, map.content);
+    if (b < 0) continue;
+    let s = -1;
+    if (ch === map.emailArm) {
+      s = argmax(allowed.subject, e.subject, map.subject);
+      if (s < 0) continue;
+    }
+    const pick: Pick = { deliver: true, channel: map.channel[ch], hour: map.hour[h], subject: s < 0 ? -1 : map.subject[s], content: map.content[b] };
+    const v = world.value(c, phase, sends, pick);
+    if (v > bestValue) {
+      bestValue = v;
+      bestPick = pick;
+    }
+  }
+  return { value: bestValue, pick: bestPick };
+}
+
+function pickFromDecision(d: Decision, agent: AgentConfig, map: ArmMap): Pick {
+  if (!d.deliver) return { deliver: false, channel: -1, hour: -1, subject: -1, content: -1 };
+  const index = (dim: string) => agent.dimensions[dimIndex(agent, dim)].arms.findIndex((a) => a.id === d.choices[dim]?.arm);
+  const s = index('subject_line');
+  return {
+    deliver: true,
+    channel: map.channel[index('channel')],
+    hour: map.hour[index('send_time')],
+    subject: s < 0 ? -1 : map.subject[s],
+    content: map.content[index('content_block')],
+  };
+}
+
+/** A fixed arm per dimension; a masked arm falls back to the default, then to the first allowed. */
+function fixedPick(combo: Record<string, string>, agent: AgentConfig, allowed: Allowed, map: ArmMap): Pick {
+  const choose = (dim: string, mask: Uint8Array): number => {
+    const arms = agent.dimensions[dimIndex(agent, dim)];
+    const fixed = arms.arms.findIndex((a) => a.id === combo[dim]);
+    if (fixed >= 0 && mask[fixed]) return fixed;
+    const def = arms.arms.findIndex((a) => a.id === arms.default);
+    if (def >= 0 && mask[def]) return def;
+    return mask.indexOf(1);
+  };
+  const none: Pick = { deliver: false, channel: -1, hour: -1, subject: -1, content: -1 };
+  if (combo.frequency === 'skip' || allowed.stopped) return none;
+  const ch = choose('channel', allowed.channel);
+  const h = choose('send_time', allowed.hour);
+  if (ch < 0 || h < 0) return none;
+  const b = choose('content_block', allowed.content[ch]);
+  const s = ch === map.emailArm ? choose('subject_line', allowed.subject) : -1;
+  if (b < 0 || (ch === map.emailArm && s < 0)) return none;
+  return { deliver: true, channel: map.channel[ch], hour: map.hour[h], subject: s < 0 ? -1 : map.subject[s], content: map.content[b] };
+}
+
+/** Parses `kind`, `kind:key=value:key=value`. */
+export function parsePolicySpec(spec: string): { label: string; kind: string; overrides: Record<string, number> } {
+  const [kind, ...pairs] = spec.split(':');
+  const overrides: Record<string, number> = {};
+  for (const pair of pairs) {
+    const [key, value] = pair.split('=');
+    const v = Number(value);
+    if (!key || value === undefined || !Number.isFinite(v)) throw new Error(`policy "${spec}": "${pair}" must be key=number`);
+    overrides[key] = v;
+  }
+  return { label: spec, kind, overrides };
+}
+
+interface Chooser {
+  /** Called when the scenario enters a new phase (new agent config). */
+  enter(agent: AgentConfig, version: number): void;
+  choose(i: number, c: Customer, traits: Record<string, unknown>, now: number, recentSends: { at: number; channel?: string }[], allowed: Allowed, map: ArmMap, oracle: Pick): { pick: Pick; decision?: Decision };
+  learn?(decision: Decision, reward: number): void;
+}
+
+function banditChooser(kind: string, overrides: Record<string, number>, seed: string): { chooser: Chooser; agents: (phase: PhaseWorld) => AgentConfig } {
+  const policy = { kind, ...SIMULATION_POLICY_DEFAULTS[kind], ...overrides };
+  let agent: AgentConfig | undefined;
+  let model: AgentModel | undefined;
+  const root = new Rng(`${seed}/policy/${kind}`);
+  return {
+    agents: (phase) => agentFor(policy, phase),
+    chooser: {
+      enter(next, version) {
+        model = model ? agentModelFromJSON(next, agentModelToJSON(model), version) : createAgentModel(next, version);
+        agent = next;
+      },
+      choose(i, c, traits, now, recentSends, _allowed, map) {
+        const decisionId = `d${i}`;
+        const decision = decide(agent!, model!, { userId: c.userId, traits, timezone: c.timezone }, now, root.fork(decisionId), { decisionId, recentSends });
+        return { pick: pickFromDecision(decision, agent!, map), decision };
+      },
+      learn(decision, reward) {
+        learn(agent!, model!, decision, reward);
+      },
+    },
+  };
+}
+
+function agentFor(policy: Record<string, unknown>, phase: PhaseWorld): AgentConfig {
+  const result = validateConfig({ workspace: 'simulation', agents: [retailAgentInput(policy, phase.subjects, phase.contents)] });
+  if (!result.ok) throw new Error(`invalid simulated agent:\n${result.errors.join('\n')}`);
+  return result.config.agents[0];
+}
+
+/** Runs one chooser through the whole scenario; returns per-decision expected and best rewards. */
+function runOne(world: World, chooser: Chooser, agents: (phase: PhaseWorld) => AgentConfig, progress?: (done: number) => void) {
+  const n = world.decisions;
+  const chosen = new Float64Array(n);
+  const optimal = new Float64Array(n);
+  const sendLog: { at: number; channel?: string }[][] = world.customers.map(() => []);
+  const queue = new OutcomeQueue<{ decision: Decision; reward: number }>();
+  const windowMs = 72 * 3_600_000;
+  let phase = -1;
+  let agent!: AgentConfig;
+  let map!: ArmMap;
+  let conversions = 0;
+  for (let i = 0; i < n; i++) {
+    const p = world.phaseAt(i);
+    if (p !== phase) {
+      phase = p;
+      agent = agents(world.phases[p]);
+      chooser.enter(agent, p + 1);
+      map = armMap(agent, world.phases[p]);
+    }
+    const now = world.times[i];
+    if (chooser.learn) for (const o of queue.due(now)) chooser.learn(o.decision, o.reward);
+    const c = world.who[i];
+    const customer = world.customers[c];
+    const log = sendLog[c];
+    while (log.length > 0 && log[0].at <= now - WEEK_MS) log.shift();
+    const sends = log.length;
+    const traits = { ...customer.traits, sends_7d: sends };
+    const allowed = allowedArms(agent, { traits, timeZone: customer.timezone, now, choices: {}, recentSends: log });
+    const oracle = best(world, c, p, sends, allowed, map);
+    const { pick, decision } = chooser.choose(i, customer, traits, now, log, allowed, map, oracle.pick);
+    const value = world.value(c, p, sends, pick);
+    chosen[i] = value;
+    optimal[i] = oracle.value;
+    const converted = world.conversionDraw[i] < value;
+    if (converted) conversions++;
+    if (pick.deliver) log.push({ at: now, channel: CHANNELS[pick.channel] });
+    if (decision && chooser.learn) {
+      const delay = Math.min(-MEAN_CONVERSION_DELAY_MS * Math.log(1 - world.delayDraw[i]), windowMs);
+      queue.push(now + (converted ? delay : windowMs), { decision, reward: converted ? 1 : 0 });
+    }
+    if (progress && (i + 1) % 500 === 0) progress(i + 1);
+  }
+  return { chosen, optimal, conversions };
+}
+
+function oracleChooser(): Chooser {
+  return { enter() {}, choose: (_i, _c, _t, _n, _s, _a, _m, oracle) => ({ pick: oracle }) };
+}
+
+function fixedChooser(combo: Record<string, string>): Chooser {
+  let agent!: AgentConfig;
+  return {
+    enter(next) {
+      agent = next;
+    },
+    choose: (_i, _c, _t, _n, _s, allowed, map) => ({ pick: fixedPick(combo, agent, allowed, map) }),
+  };
+}
+
+/**
+ * The best fixed combination in hindsight (what a perfect A/B test would find): every
+ * combination of arms is scored on the states an always-send policy visits, with the true
+ * probabilities, and the best one (or "always skip") is returned.
+ */
+function staticBest(world: World, agents: (phase: PhaseWorld) => AgentConfig): Record<string, string> {
+  const last = agents(world.phases[world.phases.length - 1]);
+  const arms = (id: string) => last.dimensions[dimIndex(last, id)].arms.map((a) => a.id);
+  const combos: Record<string, string>[] = [{ frequency: 'skip' }];
+  for (const channel of arms('channel'))
+    for (const send_time of arms('send_time'))
+      for (const content_block of arms('content_block'))
+        for (const subject_line of channel === 'email' ? arms('subject_line') : [last.dimensions[dimIndex(last, 'subject_line')].default])
+          combos.push({ frequency: 'send', channel, send_time, subject_line, content_block });
+  const totals = new Float64Array(combos.length);
+  const probe = fixedChooser({ frequency: 'send' });
+  const states: { c: number; p: number; sends: number; allowed: Allowed; map: ArmMap; agent: AgentConfig }[] = [];
+  let agent!: AgentConfig;
+  const recorder: Chooser = {
+    enter(next, v) {
+      agent = next;
+      probe.enter(next, v);
+    },
+    choose(i, c, traits, now, recent, allowed, map, oracle) {
+      states.push({ c: world.who[i], p: world.phaseAt(i), sends: traits.sends_7d as number, allowed, map, agent });
+      return probe.choose(i, c, traits, now, recent, allowed, map, oracle);
+    },
+  };
+  runOne(world, recorder, agents);
+  for (const s of states) {
+    for (let k = 0; k < combos.length; k++) totals[k] += world.value(s.c, s.p, s.sends, fixedPick(combos[k], s.agent, s.allowed, s.map));
+  }
+  let bestK = 0;
+  for (let k = 1; k < combos.length; k++) if (totals[k] > totals[bestK]) bestK = k;
+  return combos[bestK];
+}
+
+function mean(values: Float64Array, from = 0, to = values.length): number {
+  let s = 0;
+  for (let i = from; i < to; i++) s += values[i];
+  return to > from ? s / (to - from) : 0;
+}
+
+function curve(values: Float64Array, bucket: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < values.length; i += bucket) out.push(mean(values, i, Math.min(values.length, i + bucket)));
+  return out;
+}
+
+/** Runs a scenario for every requested policy with common random numbers, and summarises. */
+export function simulate(options: SimulationOptions): SimulationReport {
+  const spec = SCENARIOS[options.scenario];
+  const seed = String(options.seed);
+  const world = new World(options.scenario, options.decisions, seed);
+  const bucket = options.bucket ?? 1000;
+  const n = options.decisions;
+  const lastFrom = n - Math.floor(n * 0.2);
+  const changeAt = world.phases.length > 1 ? world.phases[1].from : undefined;
+  const specs = options.policies ?? spec.defaultPolicies;
+  const defaultAgents = banditChooser('random', {}, seed).agents;
+
+  const run = (label: string, chooser: Chooser, agents: (phase: PhaseWorld) => AgentConfig) =>
+    runOne(world, chooser, agents, options.onProgress && ((done) => options.onProgress!(label, done, n)));
+
+  const oracleRun = run('oracle', oracleChooser(), defaultAgents);
+  const oracleReward = mean(oracleRun.chosen);
+  const oracleLast = mean(oracleRun.chosen, lastFrom);
+  const results: PolicyResult[] = specs.map((label) => {
+    const { kind, overrides } = parsePolicySpec(label);
+    let out: ReturnType<typeof runOne>;
+    let combination: Record<string, string> | undefined;
+    if (kind === 'static-best') {
+      combination = staticBest(world, defaultAgents);
+      out = run(label, fixedChooser(combination), defaultAgents);
+    } else if (kind === 'oracle') {
+      out = oracleRun;
+    } else {
+      const { chooser, agents } = banditChooser(kind, overrides, seed);
+      out = run(label, chooser, agents);
+    }
+    const reward = mean(out.chosen);
+    const lastReward = mean(out.chosen, lastFrom);
+    let regret = 0;
+    let lastRegret = 0;
+    for (let i = 0; i < n; i++) {
+      regret += out.optimal[i] - out.chosen[i];
+      if (i >= lastFrom) lastRegret += out.optimal[i] - out.chosen[i];
+    }
+    const result: PolicyResult = {
+      name: label,
+      reward,
+      oracleShare: reward / oracleReward,
+      regret,
+      last: { reward: lastReward, oracleShare: lastReward / oracleLast, regret: lastRegret },
+      curve: curve(out.chosen, bucket),
+      conversions: out.conversions,
+    };
+    if (combination) result.combination = combination;
+    if (changeAt !== undefined) {
+      const end = Math.min(n, changeAt + 10_000);
+      const from = Math.max(changeAt, end - 2000);
+      const policyCurve = curve(out.chosen.subarray(changeAt), bucket);
+      const oracleCurve = curve(oracleRun.chosen.subarray(changeAt), bucket);
+      const k = policyCurve.findIndex((v, b) => v >= 0.8 * oracleCurve[b]);
+      result.afterChange = {
+        oracleShare: mean(out.chosen, from, end) / mean(oracleRun.chosen, from, end),
+        recoveredAfter: k < 0 ? null : (k + 1) * bucket,
+      };
+    }
+    return result;
+  });
+  return {
+    scenario: options.scenario,
+    seed,
+    decisions: n,
+    description: spec.description,
+    oracle: { reward: oracleReward, last: { reward: oracleLast }, curve: curve(oracleRun.chosen, bucket) },
+    bucket,
+    ...(changeAt !== undefined ? { changeAt } : {}),
+    policies: results,
+  };
+}

@@ -1,0 +1,116 @@
+import type { PolicyParams } from '../bandit/index.ts';
+import { COLD_START_BLOCK, CONTENT_BLOCKS, DRIFTED_PREFERENCES, NORMAL_PREFERENCES, SUBJECT_LINES, type Preferences, type VariantSpec } from './world.ts';
+
+/** A phase of a scenario: from decision index `from` on, these preferences and variants hold. */
+export interface Phase {
+  from: number;
+  preferences: Preferences;
+  subjects: VariantSpec[];
+  contents: VariantSpec[];
+}
+
+export interface Scenario {
+  name: ScenarioName;
+  description: string;
+  /** Customers in the population (each is decided about many times). */
+  customers: number;
+  /** Decisions per simulated day. */
+  decisionsPerDay: number;
+  /** Phases as fractions of the run; the first starts at 0. */
+  phases: { at: number; preferences: Preferences; subjects: VariantSpec[]; contents: VariantSpec[] }[];
+  /** Policies run when `--policies` is not given. */
+  defaultPolicies: string[];
+}
+
+export const SCENARIO_NAMES = ['retail', 'drift', 'cold-start'] as const;
+export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+const BASE = { customers: 2000, decisionsPerDay: 1000 };
+const ALL = ['random', 'static-best', 'beta-ts', 'eps-greedy', 'linucb', 'lin-ts', 'logistic-ts', 'squarecb'];
+
+export const SCENARIOS: Record<ScenarioName, Scenario> = {
+  retail: {
+    name: 'retail',
+    description: 'frequency, channel, send time, 12 subject lines (email only) and 6 content blocks; stable preferences',
+    ...BASE,
+    phases: [{ at: 0, preferences: NORMAL_PREFERENCES, subjects: SUBJECT_LINES, contents: CONTENT_BLOCKS }],
+    defaultPolicies: ALL,
+  },
+  drift: {
+    name: 'drift',
+    description: 'as retail, but half-way through tastes, preferred channels and send hours change',
+    ...BASE,
+    phases: [
+      { at: 0, preferences: NORMAL_PREFERENCES, subjects: SUBJECT_LINES, contents: CONTENT_BLOCKS },
+      { at: 0.5, preferences: DRIFTED_PREFERENCES, subjects: SUBJECT_LINES, contents: CONTENT_BLOCKS },
+    ],
+    defaultPolicies: ['random', 'static-best', 'lin-ts', 'lin-ts:forgetting=0.995', 'logistic-ts', 'logistic-ts:forgetting=0.995'],
+  },
+  'cold-start': {
+    name: 'cold-start',
+    description: 'as retail, but half-way through a new content block (cb_drop) is approved and added',
+    ...BASE,
+    phases: [
+      { at: 0, preferences: NORMAL_PREFERENCES, subjects: SUBJECT_LINES, contents: CONTENT_BLOCKS },
+      { at: 0.5, preferences: NORMAL_PREFERENCES, subjects: SUBJECT_LINES, contents: [...CONTENT_BLOCKS, COLD_START_BLOCK] },
+    ],
+    defaultPolicies: ['random', 'static-best', 'beta-ts', 'linucb', 'lin-ts', 'logistic-ts', 'squarecb'],
+  },
+};
+
+/** Per-kind parameters the simulator uses unless `--policies kind:key=value` overrides them. */
+export const SIMULATION_POLICY_DEFAULTS: Record<string, Partial<PolicyParams>> = {
+  'beta-ts': { draws: 200, floor: 0.02 },
+  'eps-greedy': { floor: 0.02, epsilon: 0.05 },
+  linucb: { floor: 0.02 },
+  'lin-ts': { draws: 200, floor: 0.02 },
+  'logistic-ts': { draws: 200, floor: 0.02 },
+  squarecb: { floor: 0.02 },
+};
+
+/**
+ * The agent the simulator runs: the shape of the contract example in shared/DESIGN.md, over
+ * this world's variants. Returned in the config's input form and validated by the real schema.
+ */
+export function retailAgentInput(policy: Record<string, unknown>, subjects: VariantSpec[], contents: VariantSpec[]): Record<string, unknown> {
+  return {
+    id: 'retail',
+    goal: { window: '72h', rewards: [{ event: 'Order Completed', value: 1 }] },
+    holdout: 0,
+    policy,
+    features: [
+      { trait: 'lifetime_orders', type: 'numeric', min: 0, max: 30 },
+      { trait: 'last_category', type: 'categorical', values: ['running', 'athleisure', 'outdoor'] },
+      { trait: 'discount_share', type: 'numeric', min: 0, max: 1 },
+      { trait: 'age', type: 'numeric', min: 18, max: 80 },
+      { trait: 'active_daypart', type: 'categorical', values: ['morning', 'midday', 'evening', 'night'] },
+      { trait: 'last_engaged_channel', type: 'categorical', values: ['email', 'sms', 'push'] },
+      { trait: 'sends_7d', type: 'numeric', min: 0, max: 6 },
+      { trait: 'push_enabled', type: 'boolean' },
+      { trait: 'sms_opt_in', type: 'boolean' },
+      { trait: 'last_order_at', type: 'recency', unit: 'days', max: 365 },
+    ],
+    dimensions: [
+      { id: 'frequency', arms: ['send', 'skip'], default: 'send' },
+      { id: 'channel', arms: ['email', 'sms', 'push'], default: 'email' },
+      { id: 'send_time', type: 'local_hour', arms: [8, 12, 18, 20], default: 12 },
+      {
+        id: 'subject_line',
+        when: { channel: 'email' },
+        default: 'sl_plain',
+        arms: subjects.map((s) => ({ id: s.id, text: s.text, tags: s.tags })),
+      },
+      { id: 'content_block', arms: contents.map((c) => c.id), default: 'cb_new' },
+    ],
+    guardrails: {
+      quiet_hours: { start: '21:00', end: '08:00' },
+      frequency_caps: [
+        { max: 5, per: '7d' },
+        { channel: 'sms', max: 2, per: '7d' },
+      ],
+      consent: { email: 'email_subscribed', sms: 'sms_opt_in', push: 'push_enabled' },
+      eligibility: [{ arm: { subject_line: 'sl_urgency' }, unless: { trait: 'vip', equals: true } }],
+      forbid: [{ channel: 'sms', content_block: 'cb_style' }],
+    },
+  };
+}
