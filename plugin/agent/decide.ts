@@ -24,7 +24,7 @@ export const SKIP_ARM = 'skip';
  * Decides every dimension of `agent` for one customer.
  *
  * Dimensions are decided in their declared order; a dimension whose `when` does not hold is not
- * decided. For each one, the guardrails mask arms first, the policy returns the exact
+ * decided, and nothing after `frequency = skip` is. For each one, the guardrails mask arms first, the policy returns the exact
  * distribution over what is left, and an arm is sampled from it with `rng`. Holdout customers
  * (a stable keyed hash of the user id below `agent.holdout`) get the default arms with
  * probability 1. When guardrails leave a dimension without arms, the decision is suppressed:
@@ -106,6 +106,9 @@ export function decide(
     choices[dim.id] = { arm: armIds[arm], probability };
     plain[dim.id] = armIds[arm];
     decision.probability *= probability;
+    // Skipping sends nothing, so the remaining dimensions have nothing to choose for (and must
+    // not learn from an outcome no message of theirs caused).
+    if (dim.id === FREQUENCY_DIMENSION && armIds[arm] === SKIP_ARM) break;
   }
 
   if (!holdout) decision.reason = explored ? 'explore' : 'exploit';

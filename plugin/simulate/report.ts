@@ -5,15 +5,17 @@ const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
 /** The per-policy table printed by `nextbest simulate`. */
 export function reportTable(report: SimulationReport): string {
   const rows = [
-    ['policy', 'reward', '% oracle', 'regret', 'last 20 %: reward', '% oracle', ...(report.changeAt !== undefined ? ['after change', 'back ≥ 80 % after'] : [])],
-    ['oracle', report.oracle.reward.toFixed(4), '100.0 %', '0', report.oracle.last.reward.toFixed(4), '100.0 %', ...(report.changeAt !== undefined ? ['100.0 %', '0'] : [])],
+    ['policy', 'reward', '% oracle', '% oracle run', 'regret', 'last 20 %: reward', '% oracle', '% oracle run', ...(report.changeAt !== undefined ? ['after change', 'back ≥ 80 % after'] : [])],
+    ['oracle', report.oracle.reward.toFixed(4), '100.0 %', '100.0 %', '0', report.oracle.last.reward.toFixed(4), '100.0 %', '100.0 %', ...(report.changeAt !== undefined ? ['100.0 %', '0'] : [])],
     ...report.policies.map((p) => [
       p.name,
       p.reward.toFixed(4),
       pct(p.oracleShare),
+      pct(p.oracleRunShare),
       p.regret.toFixed(1),
       p.last.reward.toFixed(4),
       pct(p.last.oracleShare),
+      pct(p.last.oracleRunShare),
       ...(p.afterChange ? [pct(p.afterChange.oracleShare), p.afterChange.recoveredAfter === null ? 'never' : String(p.afterChange.recoveredAfter)] : []),
     ]),
   ];
@@ -23,7 +25,11 @@ export function reportTable(report: SimulationReport): string {
   const notes = report.policies
     .filter((p) => p.combination)
     .map((p) => `${p.name} fixed: ${Object.entries(p.combination!).map(([k, v]) => `${k}=${v}`).join(', ')}`);
-  return [head, '', line(rows[0]), ...rows.slice(1).map(line), '', ...notes].join('\n');
+  const legend = [
+    'reward: mean true conversion probability of the choices; % oracle: of the best choice for the same customer at the same moment;',
+    '% oracle run: of what the oracle earns when it drives its own run; regret: Σ (best − chosen) over decisions.',
+  ];
+  return [head, '', line(rows[0]), ...rows.slice(1).map(line), '', ...legend, ...notes].join('\n');
 }
 
 const COLORS = ['#1b9e77', '#d95f02', '#7570b3', '#e7298a', '#66a61e', '#e6ab02', '#a6761d', '#666666', '#1f78b4', '#b2df8a'];

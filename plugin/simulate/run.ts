@@ -18,6 +18,7 @@ import {
   effects,
   HOURS,
   population,
+  proxyCustomer,
   sigmoid,
   TRUTH,
   type Customer,
@@ -46,12 +47,17 @@ export interface PolicyResult {
   name: string;
   /** Mean expected reward per decision (the true conversion probability of what was chosen). */
   reward: number;
-  /** reward / the oracle's reward. */
+  /**
+   * Σ reward / Σ best achievable reward for the same customer at the same moment (the oracle
+   * evaluated on the contexts this policy met: the standard regret definition).
+   */
   oracleShare: number;
+  /** reward / the reward of the oracle driving its own run (fatigue makes contexts depend on past choices). */
+  oracleRunShare: number;
   /** Σ over decisions of (best achievable expected reward − expected reward of the choice). */
   regret: number;
   /** The same over the last 20 % of decisions. */
-  last: { reward: number; oracleShare: number; regret: number };
+  last: { reward: number; oracleShare: number; oracleRunShare: number; regret: number };
   /** Mean reward per `bucket` decisions. */
   curve: number[];
   /** Realised conversions (the sampled outcomes the policy learned from). */
@@ -364,6 +370,29 @@ function runOne(world: World, chooser: Chooser, agents: (phase: PhaseWorld) => A
   return { chosen, optimal, conversions };
 }
 
+/**
+ * The best a policy could do if it knew the true model but saw only the traits: each hidden
+ * characteristic is replaced by its observable proxy (last category for intent, discount share
+ * for price sensitivity, last engaged channel, active daypart) and the oracle decides on that.
+ * A diagnostic: the gap between it and the oracle is what the traits cannot reveal.
+ */
+function traitOracleChooser(world: World): Chooser {
+  return {
+    enter() {},
+    choose(i, customer, traits, _now, _recent, allowed, map) {
+      const c = world.who[i];
+      const p = world.phaseAt(i);
+      const phase = world.phases[p];
+      const proxy = proxyCustomer(customer, traits);
+      const saved = phase.effects[c];
+      phase.effects[c] = effects(proxy, SCENARIOS[world.scenario].phases[p].preferences, phase.subjects, phase.contents);
+      const pick = best(world, c, p, traits.sends_7d as number, allowed, map).pick;
+      phase.effects[c] = saved;
+      return { pick };
+    },
+  };
+}
+
 function oracleChooser(): Chooser {
   return { enter() {}, choose: (_i, _c, _t, _n, _s, _a, _m, oracle) => ({ pick: oracle }) };
 }
@@ -454,12 +483,16 @@ export function simulate(options: SimulationOptions): SimulationReport {
       out = run(label, fixedChooser(combination), defaultAgents);
     } else if (kind === 'oracle') {
       out = oracleRun;
+    } else if (kind === 'trait-oracle') {
+      out = run(label, traitOracleChooser(world), defaultAgents);
     } else {
       const { chooser, agents } = banditChooser(kind, overrides, seed);
       out = run(label, chooser, agents);
     }
     const reward = mean(out.chosen);
     const lastReward = mean(out.chosen, lastFrom);
+    const achievable = mean(out.optimal);
+    const lastAchievable = mean(out.optimal, lastFrom);
     let regret = 0;
     let lastRegret = 0;
     for (let i = 0; i < n; i++) {
@@ -469,9 +502,10 @@ export function simulate(options: SimulationOptions): SimulationReport {
     const result: PolicyResult = {
       name: label,
       reward,
-      oracleShare: reward / oracleReward,
+      oracleShare: reward / achievable,
+      oracleRunShare: reward / oracleReward,
       regret,
-      last: { reward: lastReward, oracleShare: lastReward / oracleLast, regret: lastRegret },
+      last: { reward: lastReward, oracleShare: lastReward / lastAchievable, oracleRunShare: lastReward / oracleLast, regret: lastRegret },
       curve: curve(out.chosen, bucket),
       conversions: out.conversions,
     };
@@ -480,10 +514,10 @@ export function simulate(options: SimulationOptions): SimulationReport {
       const end = Math.min(n, changeAt + 10_000);
       const from = Math.max(changeAt, end - 2000);
       const policyCurve = curve(out.chosen.subarray(changeAt), bucket);
-      const oracleCurve = curve(oracleRun.chosen.subarray(changeAt), bucket);
-      const k = policyCurve.findIndex((v, b) => v >= 0.8 * oracleCurve[b]);
+      const bestCurve = curve(out.optimal.subarray(changeAt), bucket);
+      const k = policyCurve.findIndex((v, b) => v >= 0.8 * bestCurve[b]);
       result.afterChange = {
-        oracleShare: mean(out.chosen, from, end) / mean(oracleRun.chosen, from, end),
+        oracleShare: mean(out.chosen, from, end) / mean(out.optimal, from, end),
         recoveredAfter: k < 0 ? null : (k + 1) * bucket,
       };
     }

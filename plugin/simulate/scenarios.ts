@@ -25,7 +25,7 @@ export interface Scenario {
 export const SCENARIO_NAMES = ['retail', 'drift', 'cold-start'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
-const BASE = { customers: 2000, decisionsPerDay: 1000 };
+const BASE = { customers: 1000, decisionsPerDay: 500 };
 const ALL = ['random', 'static-best', 'beta-ts', 'eps-greedy', 'linucb', 'lin-ts', 'logistic-ts', 'squarecb'];
 
 export const SCENARIOS: Record<ScenarioName, Scenario> = {
@@ -60,12 +60,12 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
 
 /** Per-kind parameters the simulator uses unless `--policies kind:key=value` overrides them. */
 export const SIMULATION_POLICY_DEFAULTS: Record<string, Partial<PolicyParams>> = {
-  'beta-ts': { draws: 200, floor: 0.02 },
-  'eps-greedy': { floor: 0.02, epsilon: 0.05 },
-  linucb: { floor: 0.02 },
-  'lin-ts': { draws: 200, floor: 0.02 },
-  'logistic-ts': { draws: 200, floor: 0.02 },
-  squarecb: { floor: 0.02 },
+  'beta-ts': { draws: 200, floor: 0.01 },
+  'eps-greedy': { floor: 0.01, epsilon: 0.05 },
+  linucb: { floor: 0.01 },
+  'lin-ts': { draws: 200, floor: 0.01 },
+  'logistic-ts': { draws: 200, floor: 0.01 },
+  squarecb: { floor: 0.01 },
 };
 
 /**
@@ -87,8 +87,6 @@ export function retailAgentInput(policy: Record<string, unknown>, subjects: Vari
       { trait: 'last_engaged_channel', type: 'categorical', values: ['email', 'sms', 'push'] },
       { trait: 'sends_7d', type: 'numeric', min: 0, max: 6 },
       { trait: 'push_enabled', type: 'boolean' },
-      { trait: 'sms_opt_in', type: 'boolean' },
-      { trait: 'last_order_at', type: 'recency', unit: 'days', max: 365 },
     ],
     dimensions: [
       { id: 'frequency', arms: ['send', 'skip'], default: 'send' },

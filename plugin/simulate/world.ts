@@ -25,17 +25,17 @@ import type { Rng } from '../bandit/index.ts';
 /** Effect sizes of the true model, in logit units (documented in docs/algorithms.md). */
 export const TRUTH = {
   baseLogit: -2.0,
-  tagMatch: 0.6,
-  tagMismatch: -0.2,
+  tagMatch: 0.9,
+  tagMismatch: -0.3,
   discountSlope: 1.2,
   urgencySlope: 0.6,
   social: 0.1,
   channelMatch: 0.5,
   channelOther: -0.3,
   smsPenalty: -0.1,
-  hourMatch: 0.4,
+  hourMatch: 0.6,
   hourNear: 0.1,
-  hourFar: -0.2,
+  hourFar: -0.3,
   fatiguePerSend: 0.35,
   organicOffset: -0.4,
 } as const;
@@ -60,16 +60,16 @@ export interface VariantSpec {
 
 export const SUBJECT_LINES: VariantSpec[] = [
   { id: 'sl_plain', text: 'New arrivals picked for you', tags: ['neutral'], quality: 0 },
-  { id: 'sl_urgency', text: 'Ends tonight: 20% off race gear', tags: ['urgency', 'discount', 'performance'], quality: 0.05 },
+  { id: 'sl_urgency', text: 'Ends tonight: 20% off race gear', tags: ['urgency', 'discount', 'performance'], quality: 0 },
   { id: 'sl_discount', text: '15% off your next order', tags: ['discount'], quality: 0 },
-  { id: 'sl_pb', text: 'Gear for your next personal best', tags: ['performance'], quality: 0.1 },
-  { id: 'sl_race', text: 'Race season starts now', tags: ['performance', 'urgency'], quality: -0.05 },
-  { id: 'sl_style', text: 'The looks everyone is wearing this week', tags: ['style'], quality: 0.1 },
+  { id: 'sl_pb', text: 'Gear for your next personal best', tags: ['performance'], quality: 0 },
+  { id: 'sl_race', text: 'Race season starts now', tags: ['performance', 'urgency'], quality: 0 },
+  { id: 'sl_style', text: 'The looks everyone is wearing this week', tags: ['style'], quality: 0 },
   { id: 'sl_lookbook', text: 'Your autumn lookbook', tags: ['style'], quality: 0 },
-  { id: 'sl_trail', text: 'Made for the trail', tags: ['outdoor'], quality: 0.1 },
+  { id: 'sl_trail', text: 'Made for the trail', tags: ['outdoor'], quality: 0 },
   { id: 'sl_summit', text: 'Last chance: summit kit 25% off', tags: ['outdoor', 'discount', 'urgency'], quality: 0 },
-  { id: 'sl_social', text: 'Runners like you love these', tags: ['social'], quality: 0.05 },
-  { id: 'sl_question', text: 'Ready for what is next?', tags: ['curiosity'], quality: 0.05 },
+  { id: 'sl_social', text: 'Runners like you love these', tags: ['social'], quality: 0 },
+  { id: 'sl_question', text: 'Ready for what is next?', tags: ['curiosity'], quality: 0 },
   { id: 'sl_restock', text: 'Back in stock in your size', tags: ['neutral'], quality: 0.1 },
 ];
 
@@ -78,8 +78,8 @@ export const CONTENT_BLOCKS: VariantSpec[] = [
   { id: 'cb_style', tags: ['style'], quality: 0 },
   { id: 'cb_bundle', tags: ['discount'], quality: 0 },
   { id: 'cb_outdoor', tags: ['outdoor'], quality: 0 },
-  { id: 'cb_reviews', tags: ['social'], quality: 0.1 },
-  { id: 'cb_new', tags: ['neutral'], quality: 0.05 },
+  { id: 'cb_reviews', tags: ['social'], quality: 0.05 },
+  { id: 'cb_new', tags: ['neutral'], quality: 0 },
 ];
 
 /** A variant added mid-run in the cold-start scenario: good for nearly everyone. */
@@ -124,9 +124,9 @@ export function population(size: number, rng: Rng, now: number): Customer[] {
     const base = BASE_LOGIT + 0.4 * rng.normal();
     const lifetimeOrders = Math.max(0, Math.round(Math.exp(1.2 + (base - BASE_LOGIT) + 0.4 * rng.normal())));
     const lastCategory =
-      rng.next() < 0.05 ? undefined : rng.next() < 0.85 ? CATEGORY_OF[intent] : CATEGORY_OF[pick(rng, INTENTS.filter((x) => x !== intent))];
-    const daypart = rng.next() < 0.85 ? DAYPARTS[HOURS.indexOf(hour)] : pick(rng, DAYPARTS);
-    const lastChannel = rng.next() < 0.8 ? channel : pick(rng, CHANNELS);
+      rng.next() < 0.03 ? undefined : rng.next() < 0.92 ? CATEGORY_OF[intent] : CATEGORY_OF[pick(rng, INTENTS.filter((x) => x !== intent))];
+    const daypart = rng.next() < 0.92 ? DAYPARTS[HOURS.indexOf(hour)] : pick(rng, DAYPARTS);
+    const lastChannel = rng.next() < 0.9 ? channel : pick(rng, CHANNELS);
     const daysSinceOrder = rng.exponential(60 * Math.exp(-(base - BASE_LOGIT)));
     customers.push({
       userId: `u${String(i).padStart(6, '0')}`,
@@ -141,7 +141,7 @@ export function population(size: number, rng: Rng, now: number): Customer[] {
         lifetime_orders: lifetimeOrders,
         vip: lifetimeOrders >= 20,
         last_category: lastCategory,
-        discount_share: Math.round(clip(priceSensitivity + 0.1 * rng.normal(), 0, 1) * 100) / 100,
+        discount_share: Math.round(clip(priceSensitivity + 0.08 * rng.normal(), 0, 1) * 100) / 100,
         active_daypart: daypart,
         last_engaged_channel: lastChannel,
         last_order_at: new Date(now - daysSinceOrder * 86_400_000).toISOString(),
@@ -153,6 +153,20 @@ export function population(size: number, rng: Rng, now: number): Customer[] {
     });
   }
   return customers;
+}
+
+const INTENT_OF_CATEGORY: Record<string, Intent> = { running: 'performance', athleisure: 'athleisure', outdoor: 'outdoor' };
+const HOUR_OF_DAYPART: Record<string, (typeof HOURS)[number]> = { morning: 8, midday: 12, evening: 18, night: 20 };
+
+/** The customer as their traits suggest: every hidden characteristic replaced by its observable proxy. */
+export function proxyCustomer(c: Customer, traits: Record<string, unknown>): Customer {
+  return {
+    ...c,
+    intent: INTENT_OF_CATEGORY[traits.last_category as string] ?? 'performance',
+    priceSensitivity: typeof traits.discount_share === 'number' ? traits.discount_share : 0.5,
+    channel: (CHANNELS as readonly string[]).includes(traits.last_engaged_channel as string) ? (traits.last_engaged_channel as Customer['channel']) : 'email',
+    hour: HOUR_OF_DAYPART[traits.active_daypart as string] ?? 12,
+  };
 }
 
 /** How preferences are wired; `drifted` swaps them, for the drift scenario. */
