@@ -1,0 +1,55 @@
+/**
+ * Numbered schema migrations, applied in order at start and recorded in `schema_migrations`.
+ * Never edit a released migration: add the next number.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const SQLITE_MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+CREATE TABLE workspaces (id TEXT PRIMARY KEY, secret TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE api_keys (
+  key_hash TEXT PRIMARY KEY, workspace TEXT NOT NULL REFERENCES workspaces(id), scope TEXT NOT NULL,
+  label TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE agent_configs (
+  workspace TEXT NOT NULL, agent_id TEXT NOT NULL, version INTEGER NOT NULL, config TEXT NOT NULL,
+  created_at INTEGER NOT NULL, actor TEXT NOT NULL, PRIMARY KEY (workspace, agent_id, version));
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, workspace TEXT NOT NULL, at INTEGER NOT NULL, actor TEXT NOT NULL,
+  action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE TABLE decisions (
+  workspace TEXT NOT NULL, decision_id TEXT NOT NULL, agent_id TEXT NOT NULL, agent_version INTEGER NOT NULL,
+  user_key TEXT NOT NULL, request_id TEXT, at INTEGER NOT NULL, window_end INTEGER NOT NULL,
+  holdout INTEGER NOT NULL, deliver INTEGER NOT NULL, reason TEXT NOT NULL, probability REAL NOT NULL,
+  body TEXT NOT NULL, reward REAL, learned INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (workspace, decision_id));
+CREATE UNIQUE INDEX decisions_request ON decisions (workspace, agent_id, request_id) WHERE request_id IS NOT NULL;
+CREATE INDEX decisions_user ON decisions (workspace, user_key, agent_id, at);
+CREATE INDEX decisions_agent ON decisions (workspace, agent_id, at);
+CREATE INDEX decisions_unlearned ON decisions (workspace, agent_id, window_end, decision_id) WHERE learned = 0;
+CREATE TABLE events (
+  workspace TEXT NOT NULL, message_id TEXT NOT NULL, user_key TEXT, type TEXT NOT NULL, event TEXT,
+  timestamp INTEGER NOT NULL, received_at INTEGER NOT NULL, body TEXT NOT NULL,
+  PRIMARY KEY (workspace, message_id));
+CREATE INDEX events_user ON events (workspace, user_key);
+CREATE TABLE outcomes (
+  workspace TEXT NOT NULL, decision_id TEXT NOT NULL, message_id TEXT NOT NULL, event TEXT NOT NULL,
+  value REAL NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (workspace, decision_id, message_id));
+CREATE TABLE sends (
+  workspace TEXT NOT NULL, user_key TEXT NOT NULL, channel TEXT, at INTEGER NOT NULL, decision_id TEXT NOT NULL);
+CREATE INDEX sends_user ON sends (workspace, user_key, at);
+CREATE TABLE model_snapshots (
+  workspace TEXT NOT NULL, agent_id TEXT NOT NULL, seq INTEGER NOT NULL, agent_version INTEGER NOT NULL,
+  state TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (workspace, agent_id, seq));
+CREATE TABLE runs (
+  run_id TEXT PRIMARY KEY, workspace TEXT NOT NULL, agent_id TEXT NOT NULL, status TEXT NOT NULL,
+  audience TEXT NOT NULL, checkpoint TEXT, summary TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+`,
+  },
+];

@@ -1,0 +1,347 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { SQLITE_MIGRATIONS } from './migrations.ts';
+import { KeyedMutex } from './keyed-mutex.ts';
+import type {
+  AgentConfigRow,
+  ApiKeyRow,
+  AuditRow,
+  DecisionRow,
+  EraseReport,
+  EventRow,
+  OutcomeRow,
+  SendRow,
+  SnapshotRow,
+  Store,
+  UserTransaction,
+  WorkspaceRow,
+} from './types.ts';
+
+/** Model snapshots kept per agent; older ones are pruned when a new one is written. */
+export const SNAPSHOTS_KEPT = 3;
+
+type Row = Record<string, unknown>;
+
+function decisionFrom(r: Row): DecisionRow {
+  return {
+    workspace: r.workspace as string,
+    decisionId: r.decision_id as string,
+    agentId: r.agent_id as string,
+    agentVersion: r.agent_version as number,
+    userKey: r.user_key as string,
+    requestId: (r.request_id as string | null) ?? null,
+    at: r.at as number,
+    windowEnd: r.window_end as number,
+    holdout: r.holdout === 1,
+    deliver: r.deliver === 1,
+    reason: r.reason as string,
+    probability: r.probability as number,
+    body: JSON.parse(r.body as string),
+    reward: (r.reward as number | null) ?? null,
+    learned: r.learned === 1,
+  };
+}
+
+function outcomeFrom(r: Row): OutcomeRow {
+  return {
+    workspace: r.workspace as string,
+    decisionId: r.decision_id as string,
+    messageId: r.message_id as string,
+    event: r.event as string,
+    value: r.value as number,
+    at: r.at as number,
+  };
+}
+
+function configFrom(r: Row): AgentConfigRow {
+  return {
+    workspace: r.workspace as string,
+    agentId: r.agent_id as string,
+    version: r.version as number,
+    config: JSON.parse(r.config as string),
+    createdAt: r.created_at as number,
+    actor: r.actor as string,
+  };
+}
+
+/**
+ * The embedded default store: one SQLite file through better-sqlite3, in WAL mode with
+ * synchronous=NORMAL (a committed transaction survives a process crash; only an OS crash or power
+ * loss can drop the last ones). One process owns the file. Statements are synchronous, so each
+ * method's work is atomic with respect to other requests of the same process.
+ */
+export class SqliteStore implements Store {
+  readonly db: Database.Database;
+  private readonly users = new KeyedMutex();
+  private readonly s: ReturnType<SqliteStore['prepare']>;
+
+  /** `path` is a file path or `:memory:`. */
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrateSync();
+    this.s = this.prepare();
+  }
+
+  private migrateSync(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    const applied = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+    for (const m of SQLITE_MIGRATIONS) {
+      if (applied.has(m.version)) continue;
+      this.db.transaction(() => {
+        this.db.exec(m.sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+      })();
+    }
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      getWorkspace: db.prepare('SELECT id, secret, created_at FROM workspaces WHERE id = ?'),
+      insertWorkspace: db.prepare('INSERT OR IGNORE INTO workspaces (id, secret, created_at) VALUES (?, ?, ?)'),
+      insertKey: db.prepare('INSERT INTO api_keys (key_hash, workspace, scope, label, created_at) VALUES (?, ?, ?, ?, ?)'),
+      findKey: db.prepare('SELECT key_hash, workspace, scope, label, created_at FROM api_keys WHERE key_hash = ?'),
+      countKeys: db.prepare('SELECT count(*) AS n FROM api_keys WHERE workspace = ?'),
+      latestConfig: db.prepare('SELECT * FROM agent_configs WHERE workspace = ? AND agent_id = ? ORDER BY version DESC LIMIT 1'),
+      configVersion: db.prepare('SELECT * FROM agent_configs WHERE workspace = ? AND agent_id = ? AND version = ?'),
+      insertConfig: db.prepare('INSERT INTO agent_configs (workspace, agent_id, version, config, created_at, actor) VALUES (?, ?, ?, ?, ?, ?)'),
+      listConfigs: db.prepare(
+        'SELECT c.* FROM agent_configs c JOIN (SELECT agent_id, max(version) AS v FROM agent_configs WHERE workspace = ? GROUP BY agent_id) m ON c.agent_id = m.agent_id AND c.version = m.v WHERE c.workspace = ? ORDER BY c.agent_id',
+      ),
+      insertAudit: db.prepare('INSERT INTO audit_log (workspace, at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)'),
+      audit: db.prepare('SELECT * FROM audit_log WHERE workspace = ? ORDER BY id DESC LIMIT ?'),
+      insertDecision: db.prepare(
+        `INSERT INTO decisions (workspace, decision_id, agent_id, agent_version, user_key, request_id, at, window_end, holdout, deliver, reason, probability, body, reward, learned)
+         VALUES (@workspace, @decisionId, @agentId, @agentVersion, @userKey, @requestId, @at, @windowEnd, @holdout, @deliver, @reason, @probability, @body, @reward, @learned)`,
+      ),
+      insertSend: db.prepare('INSERT INTO sends (workspace, user_key, channel, at, decision_id) VALUES (?, ?, ?, ?, ?)'),
+      sendsSince: db.prepare('SELECT workspace, user_key, channel, at, decision_id FROM sends WHERE workspace = ? AND user_key = ? AND at >= ? ORDER BY at'),
+      getDecision: db.prepare('SELECT * FROM decisions WHERE workspace = ? AND decision_id = ?'),
+      byRequest: db.prepare('SELECT * FROM decisions WHERE workspace = ? AND agent_id = ? AND request_id = ?'),
+      latestDecisions: db.prepare(
+        `SELECT d.* FROM decisions d
+         WHERE d.workspace = @workspace AND d.user_key = @userKey AND d.at <= @at AND d.window_end > @at
+           AND d.at = (SELECT max(at) FROM decisions e WHERE e.workspace = d.workspace AND e.user_key = d.user_key AND e.agent_id = d.agent_id AND e.at <= @at)`,
+      ),
+      listDecisions: db.prepare('SELECT * FROM decisions WHERE workspace = ? AND agent_id = ? ORDER BY at DESC LIMIT ?'),
+      insertEvent: db.prepare(
+        'INSERT OR IGNORE INTO events (workspace, message_id, user_key, type, event, timestamp, received_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      insertOutcome: db.prepare('INSERT OR IGNORE INTO outcomes (workspace, decision_id, message_id, event, value, at) VALUES (?, ?, ?, ?, ?, ?)'),
+      countEvents: db.prepare('SELECT count(*) AS n FROM events WHERE workspace = ?'),
+      outcomesOf: db.prepare('SELECT * FROM outcomes WHERE workspace = ? AND decision_id = ? ORDER BY at, message_id'),
+      closedUnlearned: db.prepare(
+        'SELECT * FROM decisions WHERE workspace = ? AND agent_id = ? AND learned = 0 AND window_end <= ? ORDER BY window_end, decision_id LIMIT ?',
+      ),
+      markLearned: db.prepare('UPDATE decisions SET learned = 1, reward = ? WHERE workspace = ? AND decision_id = ? AND learned = 0'),
+      nextSeq: db.prepare('SELECT coalesce(max(seq), 0) + 1 AS seq FROM model_snapshots WHERE workspace = ? AND agent_id = ?'),
+      insertSnapshot: db.prepare('INSERT INTO model_snapshots (workspace, agent_id, seq, agent_version, state, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      pruneSnapshots: db.prepare('DELETE FROM model_snapshots WHERE workspace = ? AND agent_id = ? AND seq <= ?'),
+      latestSnapshot: db.prepare('SELECT * FROM model_snapshots WHERE workspace = ? AND agent_id = ? ORDER BY seq DESC LIMIT 1'),
+      oldestUnlearned: db.prepare('SELECT min(window_end) AS t FROM decisions WHERE workspace = ? AND learned = 0 AND window_end <= ?'),
+      eraseOutcomes: db.prepare('DELETE FROM outcomes WHERE workspace = ? AND decision_id IN (SELECT decision_id FROM decisions WHERE workspace = ? AND user_key = ?)'),
+      eraseDecisions: db.prepare('DELETE FROM decisions WHERE workspace = ? AND user_key = ?'),
+      eraseEvents: db.prepare('DELETE FROM events WHERE workspace = ? AND user_key = ?'),
+      eraseSends: db.prepare('DELETE FROM sends WHERE workspace = ? AND user_key = ?'),
+    };
+  }
+
+  async migrate(): Promise<void> {
+    this.migrateSync();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  async ensureWorkspace(id: string, secret: string, now: number): Promise<WorkspaceRow> {
+    this.s.insertWorkspace.run(id, secret, now);
+    return (await this.getWorkspace(id))!;
+  }
+
+  async getWorkspace(id: string): Promise<WorkspaceRow | undefined> {
+    const r = this.s.getWorkspace.get(id) as Row | undefined;
+    return r && { id: r.id as string, secret: r.secret as string, createdAt: r.created_at as number };
+  }
+
+  async addApiKey(key: ApiKeyRow): Promise<void> {
+    this.s.insertKey.run(key.keyHash, key.workspace, key.scope, key.label, key.createdAt);
+  }
+
+  async findApiKey(keyHash: string): Promise<ApiKeyRow | undefined> {
+    const r = this.s.findKey.get(keyHash) as Row | undefined;
+    return r && { keyHash: r.key_hash as string, workspace: r.workspace as string, scope: r.scope as ApiKeyRow['scope'], label: r.label as string, createdAt: r.created_at as number };
+  }
+
+  async countApiKeys(workspace: string): Promise<number> {
+    return (this.s.countKeys.get(workspace) as { n: number }).n;
+  }
+
+  async putAgentConfig(workspace: string, agentId: string, config: unknown, actor: string, now: number): Promise<{ row: AgentConfigRow; changed: boolean }> {
+    const text = JSON.stringify(config);
+    return this.db.transaction(() => {
+      const latest = this.s.latestConfig.get(workspace, agentId) as Row | undefined;
+      if (latest && latest.config === text) return { row: configFrom(latest), changed: false };
+      const version = latest ? (latest.version as number) + 1 : 1;
+      this.s.insertConfig.run(workspace, agentId, version, text, now, actor);
+      this.s.insertAudit.run(workspace, now, actor, latest ? 'agent.update' : 'agent.create', agentId, JSON.stringify({ version }));
+      return { row: { workspace, agentId, version, config: JSON.parse(text), createdAt: now, actor }, changed: true };
+    })();
+  }
+
+  async getAgentConfig(workspace: string, agentId: string, version?: number): Promise<AgentConfigRow | undefined> {
+    const r = (version === undefined ? this.s.latestConfig.get(workspace, agentId) : this.s.configVersion.get(workspace, agentId, version)) as Row | undefined;
+    return r && configFrom(r);
+  }
+
+  async listAgentConfigs(workspace: string): Promise<AgentConfigRow[]> {
+    return (this.s.listConfigs.all(workspace, workspace) as Row[]).map(configFrom);
+  }
+
+  async auditLog(workspace: string, limit: number): Promise<AuditRow[]> {
+    return (this.s.audit.all(workspace, limit) as Row[]).map((r) => ({
+      id: r.id as number,
+      workspace: r.workspace as string,
+      at: r.at as number,
+      actor: r.actor as string,
+      action: r.action as string,
+      target: r.target as string,
+      detail: JSON.parse(r.detail as string),
+    }));
+  }
+
+  async withUser<T>(workspace: string, userKey: string, fn: (tx: UserTransaction) => Promise<T>): Promise<T> {
+    return this.users.run(`${workspace}\u0000${userKey}`, async () => {
+      // Reads see committed rows; writes are buffered and committed together at the end. The
+      // keyed mutex guarantees no other unit of work for this user runs in between.
+      const writes: (() => void)[] = [];
+      const tx: UserTransaction = {
+        sendsSince: async (since) =>
+          (this.s.sendsSince.all(workspace, userKey, since) as Row[]).map((r) => ({
+            workspace: r.workspace as string,
+            userKey: r.user_key as string,
+            channel: (r.channel as string | null) ?? null,
+            at: r.at as number,
+            decisionId: r.decision_id as string,
+          })),
+        insertDecision: async (d, send) => {
+          writes.push(() => {
+            this.insertDecisionSync(d);
+            if (send) this.s.insertSend.run(send.workspace, send.userKey, send.channel, send.at, send.decisionId);
+          });
+        },
+      };
+      const result = await fn(tx);
+      if (writes.length > 0) this.db.transaction(() => writes.forEach((w) => w()))();
+      return result;
+    });
+  }
+
+  private insertDecisionSync(d: DecisionRow): void {
+    this.s.insertDecision.run({
+      ...d,
+      holdout: d.holdout ? 1 : 0,
+      deliver: d.deliver ? 1 : 0,
+      learned: d.learned ? 1 : 0,
+      body: JSON.stringify(d.body),
+    });
+  }
+
+  async getDecision(workspace: string, decisionId: string): Promise<DecisionRow | undefined> {
+    const r = this.s.getDecision.get(workspace, decisionId) as Row | undefined;
+    return r && decisionFrom(r);
+  }
+
+  async findDecisionByRequest(workspace: string, agentId: string, requestId: string): Promise<DecisionRow | undefined> {
+    const r = this.s.byRequest.get(workspace, agentId, requestId) as Row | undefined;
+    return r && decisionFrom(r);
+  }
+
+  async latestDecisions(workspace: string, userKey: string, at: number): Promise<DecisionRow[]> {
+    return (this.s.latestDecisions.all({ workspace, userKey, at }) as Row[]).map(decisionFrom);
+  }
+
+  async listDecisions(workspace: string, agentId: string, limit: number): Promise<DecisionRow[]> {
+    return (this.s.listDecisions.all(workspace, agentId, limit) as Row[]).map(decisionFrom);
+  }
+
+  async recordEvents(events: EventRow[], outcomes: OutcomeRow[]): Promise<{ inserted: string[]; duplicates: string[] }> {
+    return this.db.transaction(() => {
+      const inserted: string[] = [];
+      const duplicates: string[] = [];
+      const fresh = new Set<string>();
+      for (const e of events) {
+        const info = this.s.insertEvent.run(e.workspace, e.messageId, e.userKey, e.type, e.event, e.timestamp, e.receivedAt, JSON.stringify(e.body));
+        if (info.changes === 1) {
+          inserted.push(e.messageId);
+          fresh.add(`${e.workspace}\u0000${e.messageId}`);
+        } else duplicates.push(e.messageId);
+      }
+      for (const o of outcomes) {
+        if (fresh.has(`${o.workspace}\u0000${o.messageId}`)) this.s.insertOutcome.run(o.workspace, o.decisionId, o.messageId, o.event, o.value, o.at);
+      }
+      return { inserted, duplicates };
+    })();
+  }
+
+  async countEvents(workspace: string): Promise<number> {
+    return (this.s.countEvents.get(workspace) as { n: number }).n;
+  }
+
+  async outcomesOf(workspace: string, decisionId: string): Promise<OutcomeRow[]> {
+    return (this.s.outcomesOf.all(workspace, decisionId) as Row[]).map(outcomeFrom);
+  }
+
+  async closedUnlearned(workspace: string, agentId: string, now: number, limit: number): Promise<(DecisionRow & { outcomes: OutcomeRow[] })[]> {
+    return (this.s.closedUnlearned.all(workspace, agentId, now, limit) as Row[]).map((r) => {
+      const d = decisionFrom(r);
+      return { ...d, outcomes: (this.s.outcomesOf.all(workspace, d.decisionId) as Row[]).map(outcomeFrom) };
+    });
+  }
+
+  async commitLearning(workspace: string, agentId: string, rewards: { decisionId: string; reward: number }[], snapshot: Omit<SnapshotRow, 'seq'>): Promise<number> {
+    return this.db.transaction(() => {
+      for (const r of rewards) this.s.markLearned.run(r.reward, workspace, r.decisionId);
+      const seq = (this.s.nextSeq.get(workspace, agentId) as { seq: number }).seq;
+      this.s.insertSnapshot.run(workspace, agentId, seq, snapshot.agentVersion, JSON.stringify(snapshot.state), snapshot.createdAt);
+      this.s.pruneSnapshots.run(workspace, agentId, seq - SNAPSHOTS_KEPT);
+      return seq;
+    })();
+  }
+
+  async latestSnapshot(workspace: string, agentId: string): Promise<SnapshotRow | undefined> {
+    const r = this.s.latestSnapshot.get(workspace, agentId) as Row | undefined;
+    return (
+      r && {
+        workspace: r.workspace as string,
+        agentId: r.agent_id as string,
+        seq: r.seq as number,
+        agentVersion: r.agent_version as number,
+        state: JSON.parse(r.state as string),
+        createdAt: r.created_at as number,
+      }
+    );
+  }
+
+  async oldestUnlearnedWindowEnd(workspace: string, now: number): Promise<number | undefined> {
+    const r = this.s.oldestUnlearned.get(workspace, now) as { t: number | null };
+    return r.t ?? undefined;
+  }
+
+  async eraseUser(workspace: string, userKey: string): Promise<EraseReport> {
+    return this.users.run(`${workspace}\u0000${userKey}`, async () =>
+      this.db.transaction(() => ({
+        outcomes: this.s.eraseOutcomes.run(workspace, workspace, userKey).changes,
+        decisions: this.s.eraseDecisions.run(workspace, userKey).changes,
+        events: this.s.eraseEvents.run(workspace, userKey).changes,
+        sends: this.s.eraseSends.run(workspace, userKey).changes,
+      }))(),
+    );
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * The storage port. Everything nextbest must not lose lives behind this interface: workspaces
+ * and keys, versioned agent configs with their audit log, the decision log, outcome events,
+ * rewards, model snapshots, send counters and batch runs.
+ *
+ * Users are keyed by `userKey`, a keyed hash (HMAC-SHA256 with the workspace secret) of the user
+ * id; the raw id is never stored here. Times are epoch milliseconds. Every method is async so
+ * that a networked store (PostgreSQL) implements the same contract; the conformance suite in
+ * test/store/ runs against every implementation.
+ */
+
+export type KeyScope = 'admin' | 'decide';
+
+export interface WorkspaceRow {
+  id: string;
+  /** Secret for the keyed user hash; generated at creation, never returned by the API. */
+  secret: string;
+  createdAt: number;
+}
+
+export interface ApiKeyRow {
+  keyHash: string;
+  workspace: string;
+  scope: KeyScope;
+  label: string;
+  createdAt: number;
+}
+
+export interface AgentConfigRow {
+  workspace: string;
+  agentId: string;
+  version: number;
+  /** The config as written (input form), JSON. */
+  config: unknown;
+  createdAt: number;
+  actor: string;
+}
+
+export interface AuditRow {
+  id: number;
+  workspace: string;
+  at: number;
+  actor: string;
+  action: string;
+  target: string;
+  detail: unknown;
+}
+
+export interface DecisionRow {
+  workspace: string;
+  decisionId: string;
+  agentId: string;
+  agentVersion: number;
+  userKey: string;
+  requestId: string | null;
+  at: number;
+  /** End of the goal's attribution window: `at + window`. */
+  windowEnd: number;
+  holdout: boolean;
+  deliver: boolean;
+  reason: string;
+  probability: number;
+  /** The rest of the decision (choices, features, sendAt, suppressed, explanation), JSON. */
+  body: unknown;
+  /** Final reward, set when the window closes. */
+  reward: number | null;
+  /** True once the learner has taken this decision into account (applied, or skipped for holdout). */
+  learned: boolean;
+}
+
+export interface EventRow {
+  workspace: string;
+  messageId: string;
+  userKey: string | null;
+  type: string;
+  event: string | null;
+  timestamp: number;
+  receivedAt: number;
+  /** The event as received, minus raw user identifiers. */
+  body: unknown;
+}
+
+export interface OutcomeRow {
+  workspace: string;
+  decisionId: string;
+  messageId: string;
+  event: string;
+  value: number;
+  at: number;
+}
+
+export interface SendRow {
+  workspace: string;
+  userKey: string;
+  channel: string | null;
+  at: number;
+  decisionId: string;
+}
+
+export interface SnapshotRow {
+  workspace: string;
+  agentId: string;
+  seq: number;
+  agentVersion: number;
+  state: unknown;
+  createdAt: number;
+}
+
+export interface EraseReport {
+  decisions: number;
+  outcomes: number;
+  events: number;
+  sends: number;
+}
+
+/** A unit of work that sees and changes one user's rows atomically (see `Store.withUser`). */
+export interface UserTransaction {
+  /** This user's sends at or after `since`, across agents. */
+  sendsSince(since: number): Promise<SendRow[]>;
+  /** Inserts the decision (and its send, when given). */
+  insertDecision(decision: DecisionRow, send?: SendRow): Promise<void>;
+}
+
+export interface Store {
+  /** Applies pending numbered migrations. Idempotent. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  // workspaces and keys
+  /** Returns the workspace, creating it (with a fresh secret) when absent. */
+  ensureWorkspace(id: string, secret: string, now: number): Promise<WorkspaceRow>;
+  getWorkspace(id: string): Promise<WorkspaceRow | undefined>;
+  addApiKey(key: ApiKeyRow): Promise<void>;
+  findApiKey(keyHash: string): Promise<ApiKeyRow | undefined>;
+  countApiKeys(workspace: string): Promise<number>;
+
+  // agent configs, versioned, with an audit entry per change
+  /** Stores a new version unless the config equals the latest; returns the row in force. */
+  putAgentConfig(workspace: string, agentId: string, config: unknown, actor: string, now: number): Promise<{ row: AgentConfigRow; changed: boolean }>;
+  getAgentConfig(workspace: string, agentId: string, version?: number): Promise<AgentConfigRow | undefined>;
+  listAgentConfigs(workspace: string): Promise<AgentConfigRow[]>;
+  auditLog(workspace: string, limit: number): Promise<AuditRow[]>;
+
+  // decisions
+  /**
+   * Runs `fn` with exclusive access to one user's rows: no other `withUser` for the same
+   * (workspace, userKey) interleaves, and what `fn` writes commits together. This is what keeps
+   * frequency caps exact under concurrent decisions.
+   */
+  withUser<T>(workspace: string, userKey: string, fn: (tx: UserTransaction) => Promise<T>): Promise<T>;
+  getDecision(workspace: string, decisionId: string): Promise<DecisionRow | undefined>;
+  findDecisionByRequest(workspace: string, agentId: string, requestId: string): Promise<DecisionRow | undefined>;
+  /** The user's latest decision of each agent made at or before `at` whose window is still open at `at`. */
+  latestDecisions(workspace: string, userKey: string, at: number): Promise<DecisionRow[]>;
+  /** Decisions of an agent, newest first (for reports); `limit` caps the scan. */
+  listDecisions(workspace: string, agentId: string, limit: number): Promise<DecisionRow[]>;
+
+  // events and outcomes
+  /**
+   * Stores events and their outcomes in one transaction. Events whose messageId is already
+   * stored are ignored, and so are the outcomes derived from them. Returns the messageIds
+   * that were new.
+   */
+  recordEvents(events: EventRow[], outcomes: OutcomeRow[]): Promise<{ inserted: string[]; duplicates: string[] }>;
+  countEvents(workspace: string): Promise<number>;
+  outcomesOf(workspace: string, decisionId: string): Promise<OutcomeRow[]>;
+
+  // learning
+  /**
+   * Decisions whose window ended at or before `now` and that were not learned yet, oldest window
+   * first (ties by decision id), each with its outcomes in time order.
+   */
+  closedUnlearned(workspace: string, agentId: string, now: number, limit: number): Promise<(DecisionRow & { outcomes: OutcomeRow[] })[]>;
+  /** Marks decisions learned with their final reward and saves the model snapshot, atomically. */
+  commitLearning(workspace: string, agentId: string, rewards: { decisionId: string; reward: number }[], snapshot: Omit<SnapshotRow, 'seq'>): Promise<number>;
+  latestSnapshot(workspace: string, agentId: string): Promise<SnapshotRow | undefined>;
+  /** Oldest window end among closed, unlearned decisions (for the learner-lag metric). */
+  oldestUnlearnedWindowEnd(workspace: string, now: number): Promise<number | undefined>;
+
+  // privacy
+  /** Erases every row keyed by this user. */
+  eraseUser(workspace: string, userKey: string): Promise<EraseReport>;
+}
