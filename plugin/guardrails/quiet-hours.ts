@@ -1,5 +1,5 @@
 import type { QuietHours } from '../agent/config.ts';
-import { localTime, utcOffsetMs, utcToZonedTime, zonedTimeToUtc } from './local-time.ts';
+import { localTime, utcOffsetMs, utcToZonedTime, wallTimeInstants, zonedTimeToUtc } from './local-time.ts';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
@@ -52,7 +52,9 @@ export function nextSendAt(nowMs: number, timeZone: string | undefined, hour: nu
   const wallNow = utcToZonedTime(nowMs, timeZone);
   let end = Math.floor(wallNow / DAY_MS) * DAY_MS + qh.endMinute * MINUTE_MS;
   if (end <= wallNow) end += DAY_MS;
-  const at = zonedTimeToUtc(end, timeZone);
-  // clocks went back between now and the end's first reading: take the next day's
-  return at > nowMs ? at : zonedTimeToUtc(end + DAY_MS, timeZone);
+  // The end may be read twice (fall-back night: take the first reading still ahead of now) or
+  // never (spring-forward night: zonedTimeToUtc resolves it to the moment of the jump).
+  const readings = wallTimeInstants(end, timeZone);
+  const ahead = (readings.length > 0 ? readings : [zonedTimeToUtc(end, timeZone)]).find((t) => t > nowMs);
+  return ahead ?? zonedTimeToUtc(end + DAY_MS, timeZone);
 }

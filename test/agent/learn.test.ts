@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import { POLICY_KINDS, type AgentConfig } from '../../plugin/agent/config.ts';
+import { defaultDecision } from '../../plugin/agent/decide.ts';
+import { learn } from '../../plugin/agent/learn.ts';
+import { createAgentModel, type AgentModel } from '../../plugin/agent/model.ts';
+import type { Decision, Profile } from '../../plugin/agent/types.ts';
+import type { BetaArmState } from '../../plugin/bandit/index.ts';
+import { armCounts, CHANNEL, CONTENT_BLOCK, DAY_MS, decideWith, findUser, FREQUENCY, makeAgent, makeProfile, NOW, SEND_TIME, SUBJECT_LINE } from './factories.ts';
+
+/** Every dimension's arm counts, by dimension id. */
+function counts(model: AgentModel): Record<string, Record<string, number>> {
+  return Object.fromEntries(model.dimensions.map((d) => [d.id, armCounts(model, d.id)]));
+}
+
+const consentOnly = (channel: string): Record<string, boolean> => ({ email: channel === 'email', sms: channel === 'sms', push: channel === 'push' });
+
+/** The contract agent with frequency always `send`, so every dimension after it is decided. */
+function sendingAgent(overrides: Record<string, unknown> = {}): AgentConfig {
+  return makeAgent({ dimensions: [{ ...FREQUENCY, arms: ['send'] }, CHANNEL, SEND_TIME, SUBJECT_LINE, CONTENT_BLOCK], ...overrides });
+}
+
+/** The first decision (ids d-0, d-1, ...) that `wanted` accepts. */
+function findDecision(agent: AgentConfig, model: AgentModel, profile: Profile, wanted: (d: Decision) => boolean, options: Parameters<typeof decideWith>[3] = {}): Decision {
+  for (let i = 0; i < 1000; i++) {
+    const d = decideWith(agent, model, profile, { ...options, decisionId: `d-${i}` });
+    if (wanted(d)) return d;
+  }
+  throw new Error('no such decision');
+}
+
+describe('learn', () => {
+  it("adds one observation to each decided dimension's chosen arm and to no other arm", () => {
+    const agent = sendingAgent();
+    const model = createAgentModel(agent);
+    const d = decideWith(agent, model, makeProfile({ consent: consentOnly('email') }));
+    const before = counts(model);
+    learn(agent, model, d, 1);
+    const expected = structuredClone(before);
+    for (const [dimension, choice] of Object.entries(d.choices)) expected[dimension][choice.arm] += 1;
+    expect(counts(model)).toEqual(expected);
+  });
+
+  it('leaves a dimension whose when did not hold untouched', () => {
+    const agent = sendingAgent();
+    const model = createAgentModel(agent);
+    learn(agent, model, decideWith(agent, model, makeProfile({ consent: consentOnly('sms') })), 1);
+    expect(counts(model).subject_line).toEqual({ sl_plain: 0, sl_urgency: 0 });
+    expect(counts(model).content_block).not.toEqual({ cb_specs: 0, cb_style: 0, cb_bundle: 0 });
+  });
+
+  it('after frequency = skip updates only the frequency dimension', () => {
+    const agent = makeAgent();
+    const model = createAgentModel(agent);
+    const skip = findDecision(agent, model, makeProfile(), (d) => d.choices.frequency.arm === 'skip');
+    expect(learn(agent, model, skip, 0)).toBe(1);
+    const after = counts(model);
+    expect(after.frequency).toEqual({ send: 0, skip: 1 });
+    for (const id of ['channel', 'send_time', 'subject_line', 'content_block']) expect(Object.values(after[id]).every((n) => n === 0), id).toBe(true);
+  });
+
+  it.each<[string, Partial<Profile>, number]>([
+    ['email: every dimension', { consent: consentOnly('email') }, 5],
+    ['sms: all but subject_line', { consent: consentOnly('sms') }, 4],
+    ['push: all but subject_line', { consent: consentOnly('push') }, 4],
+  ])('returns the number of dimensions updated (%s)', (_name, profile, expected) => {
+    const agent = sendingAgent();
+    const model = createAgentModel(agent);
+    expect(learn(agent, model, decideWith(agent, model, makeProfile(profile)), 1)).toBe(expected);
+  });
+
+  describe('never learns from', () => {
+    it('a held-out decision', () => {
+      const agent = sendingAgent({ holdout: 0.5 });
+      const model = createAgentModel(agent);
+      const user = findUser((userId) => decideWith(agent, model, makeProfile({ userId })).holdout, true);
+      const d = decideWith(agent, model, makeProfile({ userId: user }));
+      expect(d.holdout).toBe(true);
+      const before = counts(model);
+      expect(learn(agent, model, d, 1)).toBe(0);
+      expect(counts(model)).toEqual(before);
+    });
+
+    it('a decision that guardrails stopped after deciding earlier dimensions', () => {
+      const agent = sendingAgent();
+      const model = createAgentModel(agent);
+      const d = decideWith(agent, model, makeProfile({ traits: {} }));
+      expect(d).toMatchObject({ reason: 'guardrail', suppressed: { dimension: 'channel' }, choices: { frequency: { arm: 'send' } } });
+      expect(learn(agent, model, d, 1)).toBe(0);
+      expect(counts(model).frequency).toEqual({ send: 0 });
+    });
+
+    it('a decision stopped by a global frequency cap', () => {
+      const agent = sendingAgent({ guardrails: { frequency_caps: [{ max: 1, per: '1d' }] } });
+      const model = createAgentModel(agent);
+      const d = decideWith(agent, model, makeProfile(), { recentSends: [{ at: NOW - DAY_MS / 2 }] });
+      expect(d.reason).toBe('guardrail');
+      const before = counts(model);
+      expect(learn(agent, model, d, 1)).toBe(0);
+      expect(counts(model)).toEqual(before);
+    });
+
+    it('the default decision made after an error', () => {
+      const agent = sendingAgent();
+      const model = createAgentModel(agent);
+      const d = defaultDecision(agent, 1, makeProfile(), NOW, 'd-err', false);
+      const before = counts(model);
+      expect(learn(agent, model, d, 1)).toBe(0);
+      expect(counts(model)).toEqual(before);
+    });
+
+    it('a decision made under another feature layout', () => {
+      const agent = sendingAgent();
+      const model = createAgentModel(agent);
+      const other = sendingAgent({ features: [{ trait: 'lifetime_orders', type: 'numeric', min: 0, max: 50 }] });
+      const d = decideWith(other, createAgentModel(other), makeProfile());
+      expect(learn(agent, model, d, 1)).toBe(0);
+    });
+  });
+
+  it.each<[string, number, { alpha: number; beta: number }]>([
+    ['above 1 as 1', 5, { alpha: 2, beta: 1 }],
+    ['below 0 as 0', -3, { alpha: 1, beta: 2 }],
+    ['inside [0, 1] as given', 0.25, { alpha: 1.25, beta: 1.75 }],
+  ])('takes a reward %s', (_name, reward, expected) => {
+    const agent = makeAgent({ policy: { kind: 'beta-ts' }, dimensions: [CHANNEL] });
+    const model = createAgentModel(agent);
+    const d = decideWith(agent, model, makeProfile({ consent: consentOnly('sms') }));
+    learn(agent, model, d, reward);
+    expect(model.dimensions[0].policy.toJSON().arms[1] as BetaArmState).toMatchObject(expected);
+  });
+
+  it.each(POLICY_KINDS.filter((k) => k !== 'random'))('comes to prefer an arm that keeps being rewarded under %s', (kind) => {
+    const agent = makeAgent({ policy: { kind }, dimensions: [CHANNEL, CONTENT_BLOCK] });
+    const model = createAgentModel(agent);
+    const profile = makeProfile({ consent: consentOnly('email') });
+    const share = () => decideWith(agent, model, profile, { explain: true, decisionId: 'probe' }).explanation![1].arms.find((a) => a.arm === 'cb_bundle')!.probability;
+    const before = share();
+    for (let t = 0; t < 300; t++) {
+      const d = decideWith(agent, model, profile, { seed: 'train', decisionId: `t-${t}` });
+      learn(agent, model, d, d.choices.content_block.arm === 'cb_bundle' ? 1 : 0);
+    }
+    expect(before).toBeLessThan(0.5);
+    expect(share()).toBeGreaterThan(0.8);
+  });
+});

@@ -1,0 +1,202 @@
+import { describe, expect, it } from 'vitest';
+import { POLICY_KINDS, type AgentConfig } from '../../plugin/agent/config.ts';
+import { learn } from '../../plugin/agent/learn.ts';
+import { agentModelFromJSON, agentModelToJSON, createAgentModel, type AgentModel } from '../../plugin/agent/model.ts';
+import type { Decision } from '../../plugin/agent/types.ts';
+import { isGaussianArm, Rng, type ArmState } from '../../plugin/bandit/index.ts';
+import { CHANNEL, CONTENT_BLOCK, decideWith, FREQUENCY, makeAgent, makeProfile, SEND_TIME, SUBJECT_LINE } from './factories.ts';
+
+type Kind = (typeof POLICY_KINDS)[number];
+
+/** Policy config for a kind, with few Monte Carlo draws to keep training fast. */
+const policyOf = (kind: Kind) => (kind === 'beta-ts' || kind === 'lin-ts' || kind === 'logistic-ts' ? { kind, draws: 200 } : { kind });
+
+/** A varied customer: consent, orders, VIP status and time zone depend on `i`. */
+function customer(i: number) {
+  return makeProfile({
+    userId: `customer-${i}`,
+    traits: { email_subscribed: i % 3 !== 0, sms_opt_in: i % 2 === 0, push_enabled: true, lifetime_orders: (i * 7) % 50, vip: i % 5 === 0 },
+    timezone: ['UTC', 'America/New_York', 'Europe/Paris', 'Asia/Kolkata'][i % 4],
+  });
+}
+
+/** Rewards cb_bundle on email and cb_specs elsewhere, so every dimension has something to learn. */
+const reward = (d: Decision) => (d.choices.content_block?.arm === (d.choices.channel?.arm === 'email' ? 'cb_bundle' : 'cb_specs') ? 1 : 0.1);
+
+function trained(agent: AgentConfig, rounds = 150): AgentModel {
+  const model = createAgentModel(agent, 3);
+  for (let t = 0; t < rounds; t++) {
+    const d = decideWith(agent, model, customer(t), { seed: 'train', decisionId: `t-${t}` });
+    learn(agent, model, d, reward(d));
+  }
+  return model;
+}
+
+/** Through JSON text and back, as a store would keep it. */
+const viaText = (model: AgentModel) => JSON.parse(JSON.stringify(agentModelToJSON(model)));
+
+/** Arm states of one dimension, by arm id. */
+function armStates(model: AgentModel, dimension: string): Record<string, ArmState> {
+  const dim = model.dimensions.find((d) => d.id === dimension)!;
+  const state = dim.policy.toJSON();
+  return Object.fromEntries(dim.armIds.map((id, a) => [id, state.arms[a]]));
+}
+
+/** The dimension list with content_block's arms replaced. */
+const withBlocks = (arms: string[], rest = [FREQUENCY, CHANNEL, SEND_TIME, SUBJECT_LINE]) => [...rest, { ...CONTENT_BLOCK, arms, default: arms[0] }];
+
+describe('agentModelToJSON → agentModelFromJSON', () => {
+  it.each(POLICY_KINDS)('gives identical next decisions, and identical learning after them, under %s', (kind) => {
+    const agent = makeAgent({ policy: policyOf(kind), holdout: 0.1 });
+    const original = trained(agent);
+    const restored = agentModelFromJSON(agent, viaText(original));
+    for (let i = 0; i < 40; i++) {
+      const options = { seed: 'next', decisionId: `n-${i}`, explain: true };
+      const a = decideWith(agent, original, customer(i), options);
+      const b = decideWith(agent, restored, customer(i), options);
+      expect(b).toEqual(a);
+      expect(learn(agent, restored, b, reward(b))).toBe(learn(agent, original, a, reward(a)));
+    }
+  });
+
+  it('produces plain JSON that survives stringify and parse unchanged', () => {
+    const agent = makeAgent({ policy: { kind: 'linucb' } });
+    const json = agentModelToJSON(trained(agent, 30));
+    expect(JSON.parse(JSON.stringify(json))).toEqual(json);
+  });
+
+  it('keeps the agent id and the model version', () => {
+    const agent = makeAgent();
+    expect(agentModelFromJSON(agent, viaText(createAgentModel(agent, 4)))).toMatchObject({ agentId: 'winback', agentVersion: 4 });
+  });
+
+  it('takes a newer version number when given one', () => {
+    const agent = makeAgent();
+    expect(agentModelFromJSON(agent, viaText(createAgentModel(agent, 4)), 5).agentVersion).toBe(5);
+  });
+});
+
+describe('agentModelFromJSON with a changed config', () => {
+  const BLOCKS = ['cb_specs', 'cb_style', 'cb_bundle'];
+  const GROWN = ['cb_specs', 'cb_new', 'cb_style', 'cb_bundle'];
+
+  it.each(POLICY_KINDS)("keeps the old arms' counts and estimates when an arm is added under %s", (kind) => {
+    const before = makeAgent({ policy: policyOf(kind), dimensions: withBlocks(BLOCKS) });
+    const after = makeAgent({ policy: policyOf(kind), dimensions: withBlocks(GROWN) });
+    const old = trained(before);
+    const grown = agentModelFromJSON(after, viaText(old));
+    const was = armStates(old, 'content_block');
+    const is = armStates(grown, 'content_block');
+    for (const id of BLOCKS) expect(is[id], id).toEqual(was[id]);
+    expect(Object.values(was).some((s) => s.n > 0)).toBe(true);
+  });
+
+  it.each(POLICY_KINDS)('starts an added arm at n = 0 from the prior under %s', (kind) => {
+    const before = makeAgent({ policy: policyOf(kind), dimensions: withBlocks(BLOCKS) });
+    const after = makeAgent({ policy: policyOf(kind), dimensions: withBlocks(GROWN) });
+    const grown = agentModelFromJSON(after, viaText(trained(before)));
+    expect(armStates(grown, 'content_block').cb_new).toEqual(armStates(createAgentModel(after), 'content_block').cb_new);
+    expect(armStates(grown, 'content_block').cb_new.n).toBe(0);
+  });
+
+  it("keeps the old arms' estimates and uncertainties in any context when an arm is added", () => {
+    const before = makeAgent({ policy: { kind: 'logistic-ts' }, dimensions: withBlocks(BLOCKS) });
+    const after = makeAgent({ policy: { kind: 'logistic-ts' }, dimensions: withBlocks(GROWN) });
+    const old = trained(before);
+    const grown = agentModelFromJSON(after, viaText(old));
+    const was = old.dimensions.find((d) => d.id === 'content_block')!;
+    const is = grown.dimensions.find((d) => d.id === 'content_block')!;
+    const rng = new Rng('contexts');
+    for (let t = 0; t < 20; t++) {
+      const x = Float64Array.from({ length: was.policy.dim }, (_, i) => (i === 0 ? 1 : rng.next()));
+      const byId = (dim: typeof was, eligible: Uint8Array) => Object.fromEntries(dim.policy.explain(x, eligible).map((e) => [dim.armIds[e.arm], [e.mean, e.sd]]));
+      const grownView = byId(is, Uint8Array.of(1, 1, 1, 1));
+      expect({ cb_specs: grownView.cb_specs, cb_style: grownView.cb_style, cb_bundle: grownView.cb_bundle }).toEqual(byId(was, Uint8Array.of(1, 1, 1)));
+    }
+  });
+
+  it("keeps later dimensions' learning when an earlier dimension gains an arm", () => {
+    const before = makeAgent({ policy: { kind: 'linucb' }, dimensions: withBlocks(BLOCKS) });
+    const after = makeAgent({ policy: { kind: 'linucb' }, dimensions: withBlocks(BLOCKS, [FREQUENCY, { ...CHANNEL, arms: ['email', 'sms', 'push', 'whatsapp'] }, SEND_TIME, SUBJECT_LINE]) });
+    const old = trained(before);
+    const grown = agentModelFromJSON(after, viaText(old));
+    const oldDim = old.dimensions.find((d) => d.id === 'content_block')!;
+    const newDim = grown.dimensions.find((d) => d.id === 'content_block')!;
+    expect(newDim.featureNames).toContain('channel=whatsapp');
+    const was = armStates(old, 'content_block');
+    const is = armStates(grown, 'content_block');
+    for (const id of BLOCKS) {
+      const w = was[id];
+      const n = is[id];
+      expect(n.n, id).toBe(w.n);
+      if (!isGaussianArm(w) || !isGaussianArm(n)) throw new Error('linucb keeps Gaussian arms');
+      // each old feature keeps its weight; the new one enters at 0
+      newDim.featureNames.forEach((name, i) => {
+        const from = oldDim.featureNames.indexOf(name);
+        expect(n.mean[i], `${id} ${name}`).toBe(from < 0 ? 0 : w.mean[from]);
+      });
+    }
+  });
+
+  it('drops a removed arm and keeps the others', () => {
+    const before = makeAgent({ dimensions: withBlocks(BLOCKS), policy: { kind: 'beta-ts', draws: 200 } });
+    const after = makeAgent({ dimensions: withBlocks(['cb_specs', 'cb_bundle']), policy: { kind: 'beta-ts', draws: 200 } });
+    const old = trained(before);
+    const shrunk = agentModelFromJSON(after, viaText(old));
+    const dim = shrunk.dimensions.find((d) => d.id === 'content_block')!;
+    expect(dim.armIds).toEqual(['cb_specs', 'cb_bundle']);
+    expect(dim.policy.toJSON().arms).toHaveLength(2);
+    const was = armStates(old, 'content_block');
+    expect(armStates(shrunk, 'content_block')).toEqual({ cb_specs: was.cb_specs, cb_bundle: was.cb_bundle });
+  });
+
+  it('never chooses a removed arm afterwards', () => {
+    const before = makeAgent({ dimensions: withBlocks(BLOCKS) });
+    const after = makeAgent({ dimensions: withBlocks(['cb_specs', 'cb_bundle']) });
+    const shrunk = agentModelFromJSON(after, viaText(trained(before, 20)));
+    for (let i = 0; i < 100; i++) expect(decideWith(after, shrunk, customer(i), { decisionId: `d-${i}` }).choices.content_block?.arm).not.toBe('cb_style');
+  });
+
+  it('matches arms by id, not position, when their order changes', () => {
+    const before = makeAgent({ dimensions: withBlocks(BLOCKS), policy: { kind: 'eps-greedy' } });
+    const after = makeAgent({ dimensions: withBlocks([...BLOCKS].reverse()), policy: { kind: 'eps-greedy' } });
+    const old = trained(before);
+    expect(armStates(agentModelFromJSON(after, viaText(old)), 'content_block')).toEqual(armStates(old, 'content_block'));
+  });
+
+  it('starts an added dimension from the prior and keeps the learning of the others', () => {
+    const before = makeAgent({ policy: { kind: 'beta-ts', draws: 200 } });
+    const tone = { id: 'tone', arms: ['warm', 'bold'], default: 'warm' };
+    const after = makeAgent({ policy: { kind: 'beta-ts', draws: 200 }, dimensions: [FREQUENCY, CHANNEL, tone, SEND_TIME, SUBJECT_LINE, CONTENT_BLOCK] });
+    const old = trained(before);
+    const added = agentModelFromJSON(after, viaText(old));
+    expect(armStates(added, 'tone')).toEqual(armStates(createAgentModel(after), 'tone'));
+    for (const id of ['frequency', 'channel', 'send_time', 'subject_line', 'content_block']) expect(armStates(added, id), id).toEqual(armStates(old, id));
+  });
+
+  it('drops a removed dimension and keeps the others', () => {
+    const before = makeAgent({ policy: { kind: 'beta-ts', draws: 200 } });
+    const after = makeAgent({ policy: { kind: 'beta-ts', draws: 200 }, dimensions: [FREQUENCY, CHANNEL, SEND_TIME, SUBJECT_LINE] });
+    const old = trained(before);
+    const kept = agentModelFromJSON(after, viaText(old));
+    expect(kept.dimensions.map((d) => d.id)).toEqual(['frequency', 'channel', 'send_time', 'subject_line']);
+    for (const id of ['frequency', 'channel', 'send_time', 'subject_line']) expect(armStates(kept, id), id).toEqual(armStates(old, id));
+  });
+
+  it('restarts every dimension from the prior when the policy kind changes', () => {
+    const old = trained(makeAgent({ policy: { kind: 'linucb' } }));
+    const after = makeAgent({ policy: { kind: 'lin-ts' } });
+    const switched = agentModelFromJSON(after, viaText(old));
+    for (const d of switched.dimensions) expect(armStates(switched, d.id), d.id).toEqual(armStates(createAgentModel(after), d.id));
+  });
+
+  it('keeps the learning and takes the new parameters when only parameters change', () => {
+    const old = trained(makeAgent({ policy: { kind: 'linucb', alpha: 1, floor: 0.05 } }));
+    const after = makeAgent({ policy: { kind: 'linucb', alpha: 0.3, floor: 0.2 } });
+    const tuned = agentModelFromJSON(after, viaText(old));
+    for (const d of tuned.dimensions) {
+      expect(armStates(tuned, d.id), d.id).toEqual(armStates(old, d.id));
+      expect(d.policy.params).toMatchObject({ alpha: 0.3, floor: 0.2 });
+    }
+  });
+});
