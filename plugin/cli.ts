@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { loadConfigFile, ConfigError } from './agent/index.ts';
+import { startServer } from './server/index.ts';
 import { reportHtml, reportTable, SCENARIO_NAMES, simulate, type ScenarioName } from './simulate/index.ts';
 
 function positiveInt(value: string): number {
@@ -69,6 +70,50 @@ program
       }
       throw err;
     }
+  });
+
+program
+  .command('serve')
+  .description('start the decision service (HTTP API) on the embedded SQLite store by default')
+  .option('--config <file>', 'agent config file (YAML or JSON) applied at start')
+  .option('--db <url>', 'store: sqlite:FILE', 'sqlite:./data/nextbest.db')
+  .option('--port <n>', 'port', positiveInt, 8787)
+  .option('--host <host>', 'interface to listen on', '127.0.0.1')
+  .option('--seed <seed>', 'seed of the decisions\' randomness (default: the workspace secret)')
+  .action(async (opts: { config?: string; db: string; port: number; host: string; seed?: string }) => {
+    let server;
+    try {
+      server = await startServer({ configPath: opts.config, db: opts.db, port: opts.port, host: opts.host, seed: opts.seed, apiKey: process.env.NEXTBEST_API_KEY || undefined });
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`${err.message}\n`);
+        process.exit(1);
+      }
+      throw err;
+    }
+    const agent = server.service.agentIds()[0] ?? 'AGENT';
+    const key = server.generatedApiKey ?? process.env.NEXTBEST_API_KEY;
+    const lines = [
+      `nextbest listening on ${server.url} (store ${opts.db}, workspace ${server.service.workspace}, agents: ${server.service.agentIds().join(', ') || 'none'})`,
+      server.generatedApiKey
+        ? `API key (shown once, stored hashed): ${server.generatedApiKey}\n  export NEXTBEST_API_KEY=${server.generatedApiKey}`
+        : key
+          ? 'API key: from NEXTBEST_API_KEY'
+          : 'API key: this workspace already has keys (set NEXTBEST_API_KEY to add yours at start)',
+      '',
+      'Try a decision:',
+      `  curl -s -X POST ${server.url}/v1/agents/${agent}/decide \\`,
+      `    -H "Authorization: Bearer ${key ? key : '$NEXTBEST_API_KEY'}" -H "Content-Type: application/json" \\`,
+      `    -d '{"userId":"u-123","timezone":"Europe/Paris","traits":{"lifetime_orders":4,"last_category":"running","email_subscribed":true,"sms_opt_in":true}}'`,
+      '',
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+    const stop = async () => {
+      await server.close();
+      process.exit(0);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
   });
 
 await program.parseAsync(process.argv);

@@ -4,3 +4,4 @@ export * from './learn.ts';
 export * from './load.ts';
 export * from './model.ts';
 export * from './types.ts';
+export * from './ports.ts';

@@ -49,14 +49,24 @@ function validateWith<T>(schema: z.ZodType<T>, input: unknown): ValidationResult
  * @throws ConfigError listing every syntax error (with file, line and column) or every validation error.
  */
 export function parseConfigText(text: string, filename?: string): WorkspaceConfig {
-  const value = isJson(text, filename) ? parseJson(text, filename) : parseYaml(text, filename);
-  const result = validateConfig(value);
+  return parseConfigSource(text, filename).config;
+}
+
+/** Like `parseConfigText`, also returning the document as written (what the store versions). */
+export function parseConfigSource(text: string, filename?: string): { config: WorkspaceConfig; raw: unknown } {
+  const raw = isJson(text, filename) ? parseJson(text, filename) : parseYaml(text, filename);
+  const result = validateConfig(raw);
   if (!result.ok) throw new ConfigError(result.errors, filename);
-  return result.config;
+  return { config: result.config, raw };
 }
 
 /** Reads and validates a config file. @throws ConfigError (also when the file cannot be read). */
 export async function loadConfigFile(path: string): Promise<WorkspaceConfig> {
+  return (await readConfigFile(path)).config;
+}
+
+/** Reads and validates a config file, returning it both normalized and as written. @throws ConfigError */
+export async function readConfigFile(path: string): Promise<{ config: WorkspaceConfig; raw: unknown }> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -64,7 +74,7 @@ export async function loadConfigFile(path: string): Promise<WorkspaceConfig> {
     const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (cause as Error).message;
     throw new ConfigError([`${path}: cannot read: ${reason}`], path, { cause });
   }
-  return parseConfigText(text, path);
+  return parseConfigSource(text, path);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,3 +4,4 @@
  */
 export * from './lift.ts';
 export * from './stats.ts';
+export * from './attribute.ts';

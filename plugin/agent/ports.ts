@@ -1,0 +1,76 @@
+import type { Decision, Profile } from './types.ts';
+
+/**
+ * The ports adapters implement (see shared/DESIGN.md). Small on purpose: only what every vendor
+ * can serve. Lifecycle hooks are optional.
+ */
+
+/** Where customer profiles come from (Segment Profile API, HubSpot contacts, …). */
+export interface ProfileSource {
+  readonly metadata: { name: string };
+  /** The profile, or undefined when the source does not know this user. Called by decide when the request carries no traits. */
+  getProfile(userId: string): Promise<Profile | undefined>;
+  /** Every member of an audience (a list, a segment), for batch runs. */
+  audience(ref: string): AsyncIterable<Profile>;
+  init?(): Promise<void>;
+  close?(): Promise<void>;
+}
+
+/** Per-input outcome of a delivery: one entry per decision, in input order. */
+export type DeliveryResult =
+  | { status: 'ok' }
+  | { status: 'rejected'; httpStatus?: number; code: string; message: string }
+  | { status: 'retry'; httpStatus?: number; retryAfterMs?: number; message: string };
+
+export interface DeliveryReport {
+  results: DeliveryResult[];
+}
+
+/** Where decisions go (Braze attributes or triggers, HubSpot properties, Segment identify). */
+export interface DecisionSink {
+  readonly metadata: { name: string };
+  /** Delivers a batch; never mutates the input; a bad item fails alone. */
+  deliver(decisions: readonly Decision[]): Promise<DeliveryReport>;
+  init?(): Promise<void>;
+  close?(): Promise<void>;
+}
+
+/** A profile source over a fixed set of profiles: the default for tests and demos. */
+export class InMemoryProfileSource implements ProfileSource {
+  readonly metadata = { name: 'in-memory' };
+  private readonly profiles = new Map<string, Profile>();
+  private readonly audiences = new Map<string, string[]>();
+
+  constructor(profiles: Iterable<Profile> = [], audiences: Record<string, string[]> = {}) {
+    for (const p of profiles) this.profiles.set(p.userId, p);
+    for (const [ref, ids] of Object.entries(audiences)) this.audiences.set(ref, ids);
+  }
+
+  set(profile: Profile): void {
+    this.profiles.set(profile.userId, profile);
+  }
+
+  delete(userId: string): void {
+    this.profiles.delete(userId);
+  }
+
+  async getProfile(userId: string): Promise<Profile | undefined> {
+    return this.profiles.get(userId);
+  }
+
+  async *audience(ref: string): AsyncIterable<Profile> {
+    const ids = this.audiences.get(ref) ?? (ref === '*' ? [...this.profiles.keys()] : []);
+    for (const id of ids) {
+      const p = this.profiles.get(id);
+      if (p) yield p;
+    }
+  }
+}
+
+/** A sink that accepts everything and sends nothing. */
+export class NoopSink implements DecisionSink {
+  readonly metadata = { name: 'noop' };
+  async deliver(decisions: readonly Decision[]): Promise<DeliveryReport> {
+    return { results: decisions.map(() => ({ status: 'ok' as const })) };
+  }
+}

@@ -1,0 +1,195 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import type { Store, KeyScope } from '../store/index.ts';
+import { AuthError, HttpError, NotFoundError, parseBody } from './errors.ts';
+import { hashApiKey } from './keys.ts';
+import type { Metrics } from './metrics.ts';
+import { connectedContentQuerySchema, decideBatchSchema, decideRequestSchema, eventBatchSchema, EVENTS_BODY_LIMIT, segmentEventSchema, type SegmentEvent } from './schemas.ts';
+import type { DecisionService } from './service.ts';
+
+export interface AppOptions {
+  store: Store;
+  /** The service of each workspace this process serves. */
+  services: Map<string, DecisionService>;
+  logger: Logger;
+  metrics: Metrics;
+  /** Largest JSON body accepted outside /v1/events (which follows Segment's 500 KB). */
+  bodyLimit?: string;
+}
+
+interface Authed {
+  service: DecisionService;
+  scope: KeyScope;
+  keyLabel: string;
+}
+
+type Handler = (req: Request, res: Response, auth: Authed) => Promise<void>;
+
+/**
+ * The HTTP API (shared/DESIGN.md "The HTTP API"). Every body is parsed with zod and rejected
+ * with a 400 naming the field; errors are `{error: {code, message, issues?}}`.
+ */
+export function createApp(options: AppOptions): express.Express {
+  const { store, services, logger, metrics } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  // Access log without raw user ids: the route pattern, never the URL.
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const route = (req.route?.path as string | undefined) ?? 'unmatched';
+      metrics.httpRequests.inc({ route, status: String(res.statusCode) });
+      if (res.statusCode >= 500) logger.error({ method: req.method, route, status: res.statusCode }, 'request failed');
+      else logger.debug({ method: req.method, route, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'request');
+    });
+    next();
+  });
+
+  // Bodies are JSON whatever the Content-Type says (curl -d sends form encoding by default).
+  const json = express.json({ limit: options.bodyLimit ?? '1mb', strict: false, type: () => true });
+  const eventsJson = express.json({ limit: EVENTS_BODY_LIMIT, strict: false, type: () => true });
+
+  const authed = (scopes: readonly KeyScope[], handler: Handler) => async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const header = req.get('authorization');
+      if (!header) throw new AuthError(401, 'missing_api_key', 'Authorization: Bearer <workspace api key> is required');
+      const match = /^Bearer\s+(\S+)$/i.exec(header);
+      if (!match) throw new AuthError(401, 'invalid_authorization', 'the Authorization header must be "Bearer <workspace api key>"');
+      const key = await store.findApiKey(hashApiKey(match[1]));
+      if (!key) throw new AuthError(401, 'invalid_api_key', 'this API key is not valid');
+      if (!scopes.includes(key.scope)) throw new AuthError(403, 'forbidden', `this key has scope "${key.scope}"; this route needs ${scopes.map((s) => `"${s}"`).join(' or ')}`);
+      const service = services.get(key.workspace);
+      if (!service) throw new AuthError(403, 'forbidden', `workspace "${key.workspace}" is not served by this instance`);
+      await handler(req, res, { service, scope: key.scope, keyLabel: key.label });
+    } catch (err) {
+      next(err);
+    }
+  };
+  const ANY: KeyScope[] = ['admin', 'decide'];
+  const ADMIN: KeyScope[] = ['admin'];
+
+  app.get('/healthz', async (_req, res) => {
+    res.json({ status: 'ok', workspaces: [...services.keys()] });
+  });
+
+  app.get('/metrics', async (_req, res, next) => {
+    try {
+      res.set('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics());
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  app.post(
+    '/v1/agents/:agentId/decide',
+    json,
+    authed(ANY, async (req, res, { service }) => {
+      const body = parseBody(decideRequestSchema, req.body);
+      res.json(await service.decide(String(req.params.agentId), body));
+    }),
+  );
+
+  // Express reads ':' as a parameter marker, so the literal `decide:batch` is matched by a regex.
+  app.post(
+    /^\/v1\/agents\/([^/]+)\/decide:batch$/,
+    json,
+    authed(ANY, async (req, res, { service }) => {
+      const agentId = decodeURIComponent((req.params as Record<string, string>)[0]);
+      const body = parseBody(decideBatchSchema, req.body);
+      service.getAgent(agentId); // 404 before streaming starts
+      res.status(200).type('application/x-ndjson');
+      for (const user of body.users) res.write(`${JSON.stringify(await service.decide(agentId, user))}\n`);
+      res.end();
+    }),
+  );
+
+  app.get(
+    '/v1/connected-content/:agentId',
+    authed(ANY, async (req, res, { service }) => {
+      const query = parseBody(connectedContentQuerySchema, req.query, 'query');
+      res.json(await service.connectedContent(String(req.params.agentId), query.user_id));
+    }),
+  );
+
+  app.post(
+    '/v1/events',
+    eventsJson,
+    authed(ANY, async (req, res, { service }) => {
+      // Segment's HTTP API shapes: one event, or {batch: [...]}.
+      const isBatch = typeof req.body === 'object' && req.body !== null && 'batch' in req.body;
+      const events: SegmentEvent[] = isBatch ? parseBody(eventBatchSchema, req.body).batch : [parseBody(segmentEventSchema, req.body)];
+      const result = await service.ingest(events);
+      res.status(200).json({ success: true, ...result });
+    }),
+  );
+
+  app.get(
+    '/v1/agents/:agentId',
+    authed(ADMIN, async (req, res, { service }) => {
+      const agentId = String(req.params.agentId);
+      res.json({ id: agentId, ...service.getAgent(agentId) });
+    }),
+  );
+
+  app.put(
+    '/v1/agents/:agentId',
+    json,
+    authed(ADMIN, async (req, res, { service, keyLabel }) => {
+      const agentId = String(req.params.agentId);
+      const result = await service.putAgent(agentId, req.body, `api-key:${keyLabel}`);
+      res.status(result.version === 1 && result.changed ? 201 : 200).json({ id: agentId, ...result });
+    }),
+  );
+
+  app.get(
+    '/v1/agents/:agentId/report',
+    authed(ADMIN, async (req, res, { service }) => {
+      res.json(await service.report(String(req.params.agentId)));
+    }),
+  );
+
+  app.get(
+    '/v1/decisions/:decisionId',
+    authed(ADMIN, async (req, res, { service }) => {
+      const d = await service.getDecision(String(req.params.decisionId));
+      if (!d) throw new NotFoundError(`decision "${String(req.params.decisionId)}"`);
+      res.json(d);
+    }),
+  );
+
+  app.delete(
+    '/v1/users/:userId',
+    authed(ADMIN, async (req, res, { service }) => {
+      res.json({ erased: await service.eraseUser(String(req.params.userId)) });
+    }),
+  );
+
+  app.use((_req: Request, _res: Response, next: NextFunction) => next(new HttpError(404, 'not_found', 'no such route')));
+
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof HttpError) {
+      res.status(err.status).json({ error: { code: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}) } });
+      return;
+    }
+    const e = err as { type?: string; status?: number; message?: string; limit?: number };
+    if (e?.type === 'entity.too.large') {
+      res.status(413).json({ error: { code: 'body_too_large', message: `the body is larger than the ${e.limit} bytes this route accepts` } });
+      return;
+    }
+    if (e?.type === 'entity.parse.failed') {
+      res.status(400).json({ error: { code: 'malformed_json', message: `the body is not valid JSON: ${e.message}` } });
+      return;
+    }
+    if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
+      res.status(415).json({ error: { code: 'unsupported_encoding', message: String(e.message) } });
+      return;
+    }
+    logger.error({ err }, 'unhandled error');
+    res.status(500).json({ error: { code: 'internal', message: 'internal error' } });
+  });
+
+  return app;
+}

@@ -1,0 +1,56 @@
+import type { z } from 'zod';
+
+/**
+ * The errors the HTTP layer answers with. One class per family, each with a stable `code`,
+ * an HTTP `status` and a message saying what to fix.
+ */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly issues?: { path: string; message: string }[],
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export class ValidationError extends HttpError {
+  constructor(message: string, issues: { path: string; message: string }[]) {
+    super(400, 'invalid_request', message, issues);
+    this.name = 'ValidationError';
+  }
+}
+
+export class AuthError extends HttpError {
+  constructor(status: 401 | 403, code: string, message: string) {
+    super(status, code, message);
+    this.name = 'AuthError';
+  }
+}
+
+export class NotFoundError extends HttpError {
+  constructor(what: string) {
+    super(404, 'not_found', `${what} not found`);
+    this.name = 'NotFoundError';
+  }
+}
+
+/** `a.b[2].c` from a zod path. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}
+
+/** Parses `input` with `schema`, or throws a ValidationError naming every bad field. */
+export function parseBody<S extends z.ZodType>(schema: S, input: unknown, what = 'body'): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((i) => ({ path: formatPath(i.path) || what, message: i.message }));
+  throw new ValidationError(issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues);
+}

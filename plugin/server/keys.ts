@@ -1,0 +1,26 @@
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+
+/** API keys look like `nb_` + 43 base64url characters (256 bits). Only their SHA-256 is stored. */
+export function generateApiKey(): string {
+  return `nb_${randomBytes(32).toString('base64url')}`;
+}
+
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/** A fresh workspace secret for the keyed user hash. */
+export function generateSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** The keyed hash that stands for a user id in every stored row and log line. */
+export function userKeyOf(secret: string, userId: string): string {
+  return createHmac('sha256', secret).update(userId).digest('base64url');
+}
+
+/** A decision id derived from an idempotency key, so the same requestId always maps to the same id. */
+export function decisionIdFor(workspace: string, agentId: string, requestId: string): string {
+  const h = createHash('sha256').update(`${workspace}\u0000${agentId}\u0000${requestId}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}

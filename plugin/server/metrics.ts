@@ -1,0 +1,21 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The service's Prometheus metrics, on a registry of its own (so several apps can live in one process). */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'nextbest_' });
+  return {
+    registry,
+    decideSeconds: new Histogram({
+      name: 'nextbest_decide_seconds',
+      help: 'Time to make and log one decision (profile read, guardrails, policy, store write).',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    decisions: new Counter({ name: 'nextbest_decisions_total', help: 'Decisions made, by agent and reason.', labelNames: ['agent', 'reason'], registers: [registry] }),
+    events: new Counter({ name: 'nextbest_events_total', help: 'Events received, by status (accepted, duplicate, rejected).', labelNames: ['status'], registers: [registry] }),
+    learnerLag: new Gauge({ name: 'nextbest_learner_lag_seconds', help: 'Age of the oldest closed decision window not yet folded into its model.', registers: [registry] }),
+    httpRequests: new Counter({ name: 'nextbest_http_requests_total', help: 'HTTP requests by route and status.', labelNames: ['route', 'status'], registers: [registry] }),
+  };
+}
+export type Metrics = ReturnType<typeof createMetrics>;

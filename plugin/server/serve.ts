@@ -1,0 +1,110 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino, type Logger } from 'pino';
+import { readConfigFile, type ProfileSource } from '../agent/index.ts';
+import { openStore, type Store } from '../store/index.ts';
+import { createApp } from './app.ts';
+import { generateApiKey, generateSecret, hashApiKey } from './keys.ts';
+import { createMetrics } from './metrics.ts';
+import { DecisionService } from './service.ts';
+
+export interface ServeOptions {
+  /** Agent config file (YAML or JSON); its agents are stored as new versions when they changed. */
+  configPath?: string;
+  /** `sqlite:./data/nextbest.db` (default) or `sqlite::memory:`. */
+  db?: string;
+  port?: number;
+  host?: string;
+  /** Workspace to serve when there is no config file. */
+  workspace?: string;
+  /** The first admin key of the workspace; generated (and returned once) when absent and the workspace has none. */
+  apiKey?: string;
+  /** Seed of the decisions' randomness; defaults to the workspace secret, so it survives restarts. */
+  seed?: string;
+  clock?: () => number;
+  profileSource?: ProfileSource;
+  profileCache?: { max: number; ttlMs: number };
+  /** How often the learner folds closed windows into the models; 0 = only on demand. Default 1 s. */
+  learnerIntervalMs?: number;
+  logger?: Logger;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  store: Store;
+  service: DecisionService;
+  /** Set when this start generated the workspace's first key: shown once, stored only hashed. */
+  generatedApiKey?: string;
+  close(): Promise<void>;
+}
+
+/** Opens the store, applies the config file, loads the models and listens. */
+export async function startServer(options: ServeOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  const clock = options.clock ?? Date.now;
+  const store = openStore(options.db ?? 'sqlite:./data/nextbest.db');
+  const source = options.configPath ? await readConfigFile(options.configPath) : undefined;
+  const config = source?.config;
+  const workspaceId = config?.workspace ?? options.workspace ?? 'default';
+  const workspace = await store.ensureWorkspace(workspaceId, generateSecret(), clock());
+
+  let generatedApiKey: string | undefined;
+  if (options.apiKey) {
+    const hash = hashApiKey(options.apiKey);
+    const existing = await store.findApiKey(hash);
+    if (existing && existing.workspace !== workspaceId) throw new Error(`this API key already belongs to workspace "${existing.workspace}"`);
+    if (!existing) await store.addApiKey({ keyHash: hash, workspace: workspaceId, scope: 'admin', label: 'NEXTBEST_API_KEY', createdAt: clock() });
+  } else if ((await store.countApiKeys(workspaceId)) === 0) {
+    generatedApiKey = generateApiKey();
+    await store.addApiKey({ keyHash: hashApiKey(generatedApiKey), workspace: workspaceId, scope: 'admin', label: 'generated at first start', createdAt: clock() });
+  }
+
+  const metrics = createMetrics();
+  const service = new DecisionService({
+    store,
+    workspace: workspaceId,
+    secret: workspace.secret,
+    seed: options.seed ?? workspace.secret,
+    clock,
+    profileSource: options.profileSource,
+    profileCache: options.profileCache,
+    logger,
+    metrics,
+  });
+  await service.load();
+  if (source) {
+    const written = (source.raw as { agents: unknown[] }).agents;
+    for (const [i, agent] of source.config.agents.entries()) await service.putAgent(agent.id, written[i], `config-file:${options.configPath}`);
+  }
+
+  const app = createApp({ store, services: new Map([[workspaceId, service]]), logger, metrics });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(options.port ?? 8787, options.host ?? '127.0.0.1', () => resolve(s));
+    s.on('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const interval = options.learnerIntervalMs ?? 1000;
+  const timer =
+    interval > 0
+      ? setInterval(() => {
+          service.learnClosed().catch((err: unknown) => logger.error({ err }, 'learner run failed'));
+        }, interval)
+      : undefined;
+  timer?.unref();
+
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    port,
+    store,
+    service,
+    generatedApiKey,
+    async close() {
+      if (timer) clearInterval(timer);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections?.();
+      await service.learnClosed().catch(() => 0);
+      await store.close();
+    },
+  };
+}

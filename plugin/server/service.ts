@@ -1,0 +1,433 @@
+import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { Logger } from 'pino';
+import {
+  agentModelFromJSON,
+  agentModelToJSON,
+  createAgentModel,
+  decide,
+  defaultDecision,
+  learn,
+  validateAgentConfig,
+  type AgentConfig,
+  type AgentModel,
+  type AgentModelJSON,
+  type Decision,
+  type Profile,
+  type ProfileSource,
+} from '../agent/index.ts';
+import { Rng, unitHash } from '../bandit/index.ts';
+import { attribute, combineRewards, liftReport, type LiftReport } from '../measure/index.ts';
+import type { DecisionRow, EraseReport, EventRow, OutcomeRow, Store } from '../store/index.ts';
+import { HttpError, NotFoundError, ValidationError } from './errors.ts';
+import { decisionIdFor, userKeyOf } from './keys.ts';
+import type { Metrics } from './metrics.ts';
+import type { DecideRequest, SegmentEvent } from './schemas.ts';
+
+export interface ServiceOptions {
+  store: Store;
+  workspace: string;
+  /** Workspace secret (keyed user hash); read from the store. */
+  secret: string;
+  /** Seed of every decision's randomness: a decision depends only on it, the decision id, the profile and the model. */
+  seed: string;
+  clock?: () => number;
+  profileSource?: ProfileSource;
+  profileCache?: { max: number; ttlMs: number };
+  logger: Logger;
+  metrics?: Metrics;
+}
+
+interface AgentRuntime {
+  config: AgentConfig;
+  input: unknown;
+  version: number;
+  model: AgentModel;
+}
+
+/** What the decide route answers. */
+export interface DecisionResponse {
+  decisionId: string;
+  agentId: string;
+  agentVersion: number;
+  holdout: boolean;
+  deliver: boolean;
+  reason: Decision['reason'];
+  choices: Decision['choices'];
+  probability: number;
+  sendAt: string | null;
+  suppressed?: Decision['suppressed'];
+  /** Flat attributes ready for delivery (Braze custom attributes, HubSpot properties, Liquid). */
+  attributes: Record<string, string | number | boolean | null>;
+  explanation?: Decision['explanation'];
+  error?: { code: string; message: string };
+  /** True when this requestId was answered before and the stored decision is returned. */
+  replayed?: boolean;
+}
+
+const LEARN_BATCH = 500;
+
+/**
+ * One workspace's decisioning service: agents with their live models, decisions logged through
+ * the store, events attributed to decisions, and the learner that folds final rewards into the
+ * models in order, exactly once, with a snapshot per commit.
+ */
+export class DecisionService {
+  readonly workspace: string;
+  private readonly store: Store;
+  private readonly secret: string;
+  private readonly root: Rng;
+  private readonly clock: () => number;
+  private readonly profileSource?: ProfileSource;
+  private readonly cache: LRUCache<string, Profile>;
+  private readonly log: Logger;
+  private readonly metrics?: Metrics;
+  private readonly agents = new Map<string, AgentRuntime>();
+  private learning: Promise<number> | undefined;
+
+  constructor(options: ServiceOptions) {
+    this.store = options.store;
+    this.workspace = options.workspace;
+    this.secret = options.secret;
+    this.root = new Rng(options.seed);
+    this.clock = options.clock ?? Date.now;
+    this.profileSource = options.profileSource;
+    this.cache = new LRUCache<string, Profile>({ max: options.profileCache?.max ?? 10_000, ttl: options.profileCache?.ttlMs ?? 5 * 60_000 });
+    this.log = options.logger;
+    this.metrics = options.metrics;
+  }
+
+  /** Loads every agent of the workspace from the store, with its latest model snapshot. */
+  async load(): Promise<void> {
+    for (const row of await this.store.listAgentConfigs(this.workspace)) {
+      const parsed = validateAgentConfig(row.config);
+      if (!parsed.ok) {
+        this.log.error({ agentId: row.agentId, version: row.version, errors: parsed.errors }, 'stored agent config no longer validates; agent not loaded');
+        continue;
+      }
+      const snapshot = await this.store.latestSnapshot(this.workspace, row.agentId);
+      const model = snapshot
+        ? agentModelFromJSON(parsed.config, snapshot.state as AgentModelJSON, row.version)
+        : createAgentModel(parsed.config, row.version);
+      this.agents.set(row.agentId, { config: parsed.config, input: row.config, version: row.version, model });
+    }
+  }
+
+  agentIds(): string[] {
+    return [...this.agents.keys()];
+  }
+
+  getAgent(agentId: string): { version: number; config: unknown } {
+    const a = this.agents.get(agentId);
+    if (!a) throw new NotFoundError(`agent "${agentId}"`);
+    return { version: a.version, config: a.input };
+  }
+
+  /**
+   * Creates or updates an agent. The config is validated first (400 naming every bad field);
+   * an unchanged config keeps its version. The model carries its learning over to the new
+   * arms and features (see agentModelFromJSON).
+   */
+  async putAgent(agentId: string, input: unknown, actor: string): Promise<{ version: number; changed: boolean }> {
+    const parsed = validateAgentConfig(input);
+    if (!parsed.ok) throw new ValidationError(parsed.errors.join('; '), parsed.errors.map(splitError));
+    if (parsed.config.id !== agentId) throw new ValidationError(`id: "${parsed.config.id}" does not match the agent in the URL ("${agentId}")`, [{ path: 'id', message: `must be "${agentId}"` }]);
+    const { row, changed } = await this.store.putAgentConfig(this.workspace, agentId, input, actor, this.clock());
+    const current = this.agents.get(agentId);
+    if (!current || changed) {
+      const model = current ? agentModelFromJSON(parsed.config, agentModelToJSON(current.model), row.version) : createAgentModel(parsed.config, row.version);
+      this.agents.set(agentId, { config: parsed.config, input, version: row.version, model });
+      this.log.info({ agentId, version: row.version, actor }, changed ? 'agent config updated' : 'agent created');
+    }
+    return { version: row.version, changed };
+  }
+
+  userKey(userId: string): string {
+    return userKeyOf(this.secret, userId);
+  }
+
+  private async profileFor(req: DecideRequest): Promise<Profile | undefined> {
+    if (req.traits) return { userId: req.userId, traits: req.traits, timezone: req.timezone, consent: req.consent };
+    const cached = this.cache.get(req.userId);
+    const profile = cached ?? (this.profileSource ? await this.profileSource.getProfile(req.userId) : undefined);
+    if (profile && !cached) this.cache.set(req.userId, profile);
+    if (!profile) return undefined;
+    return { ...profile, timezone: req.timezone ?? profile.timezone, consent: req.consent ?? profile.consent };
+  }
+
+  /** One decision, logged before it is returned. Degrades to the default arms, never throws for runtime failures. */
+  async decide(agentId: string, req: DecideRequest): Promise<DecisionResponse> {
+    const agent = this.agents.get(agentId);
+    if (!agent) throw new NotFoundError(`agent "${agentId}"`);
+    const started = process.hrtime.bigint();
+    if (req.requestId) {
+      const existing = await this.store.findDecisionByRequest(this.workspace, agentId, req.requestId);
+      if (existing) return { ...responseFromRow(existing, agent.config), replayed: true };
+    }
+    const now = this.clock();
+    const decisionId = req.requestId ? decisionIdFor(this.workspace, agentId, req.requestId) : randomUUID();
+    const userKey = this.userKey(req.userId);
+    let decision: Decision;
+    let error: DecisionResponse['error'];
+    try {
+      const profile = await this.profileFor(req);
+      if (!profile) {
+        error = { code: 'profile_not_found', message: `no traits in the request and the profile source has no profile for this user` };
+        decision = defaultDecision(agent.config, agent.version, { userId: req.userId, traits: {} }, now, decisionId, unitHash(agent.config.salt, req.userId) < agent.config.holdout);
+      } else {
+        const caps = agent.config.guardrails.frequency_caps;
+        const horizon = caps.length > 0 ? Math.max(...caps.map((c) => c.perMs)) : 0;
+        decision = await this.store.withUser(this.workspace, userKey, async (tx) => {
+          const recentSends = horizon > 0 ? (await tx.sendsSince(now - horizon)).map((s) => ({ at: s.at, channel: s.channel ?? undefined })) : [];
+          const d = decide(agent.config, agent.model, profile, now, this.root.fork(`${agentId}/${decisionId}`), {
+            decisionId,
+            recentSends,
+            context: req.context,
+            explain: req.explain ?? true,
+          });
+          const row = rowFromDecision(this.workspace, d, userKey, req.requestId ?? null, agent.config.goal.windowMs);
+          const send = d.deliver ? { workspace: this.workspace, userKey, channel: d.choices.channel?.arm ?? null, at: Date.parse(d.sendAt!), decisionId } : undefined;
+          await tx.insertDecision(row, send);
+          return d;
+        });
+      }
+    } catch (err) {
+      if (req.requestId && isUniqueViolation(err)) {
+        const existing = await this.store.findDecisionByRequest(this.workspace, agentId, req.requestId);
+        if (existing) return { ...responseFromRow(existing, agent.config), replayed: true };
+      }
+      this.log.error({ err, agentId, userKey }, 'decision failed; answering with the default arms');
+      error = { code: 'decision_failed', message: 'the decision could not be made or logged; default arms returned' };
+      decision = defaultDecision(agent.config, agent.version, { userId: req.userId, traits: {} }, now, decisionId, false);
+    }
+    this.metrics?.decisions.inc({ agent: agentId, reason: decision.reason });
+    this.metrics?.decideSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    const response = toResponse(decision, agent.config);
+    if (error) response.error = error;
+    return response;
+  }
+
+  async getDecision(decisionId: string): Promise<(DecisionResponse & { userKey: string; at: string; reward: number | null; outcomes: OutcomeRow[] }) | undefined> {
+    const row = await this.store.getDecision(this.workspace, decisionId);
+    if (!row) return undefined;
+    const agent = this.agents.get(row.agentId);
+    const outcomes = await this.store.outcomesOf(this.workspace, decisionId);
+    return {
+      ...responseFromRow(row, agent?.config),
+      userKey: row.userKey,
+      at: new Date(row.at).toISOString(),
+      reward: row.reward,
+      outcomes,
+    };
+  }
+
+  /**
+   * Stores events (deduplicated by messageId) and the outcomes they earn, in one transaction.
+   * Resolves only once they are durable.
+   */
+  async ingest(events: SegmentEvent[]): Promise<{ accepted: number; duplicates: number }> {
+    const now = this.clock();
+    const rows: EventRow[] = [];
+    const outcomes: OutcomeRow[] = [];
+    const seen = new Set<string>();
+    for (const e of events) {
+      if (seen.has(e.messageId)) continue; // a duplicate inside the same batch
+      seen.add(e.messageId);
+      const userKey = this.userKey(e.userId);
+      const timestamp = e.timestamp ?? now;
+      const { userId: _userId, anonymousId: _anonymousId, ...body } = e as SegmentEvent & { anonymousId?: unknown };
+      rows.push({ workspace: this.workspace, messageId: e.messageId, userKey, type: e.type, event: e.event ?? null, timestamp, receivedAt: now, body });
+      if (e.type === 'identify') this.cache.delete(e.userId);
+      if (e.type !== 'track' || !e.event) continue;
+      const named = typeof e.properties.decision_id === 'string' ? await this.store.getDecision(this.workspace, e.properties.decision_id) : undefined;
+      const candidates = named ? [named] : await this.store.latestDecisions(this.workspace, userKey, timestamp);
+      for (const hit of attribute({ event: e.event, timestamp, userKey, properties: e.properties }, candidates, (id) => this.agents.get(id)?.config.goal)) {
+        outcomes.push({ workspace: this.workspace, decisionId: hit.decisionId, messageId: e.messageId, event: e.event, value: hit.value, at: timestamp });
+      }
+    }
+    const result = await this.store.recordEvents(rows, outcomes);
+    const duplicates = events.length - result.inserted.length;
+    this.metrics?.events.inc({ status: 'accepted' }, result.inserted.length);
+    if (duplicates > 0) this.metrics?.events.inc({ status: 'duplicate' }, duplicates);
+    return { accepted: result.inserted.length, duplicates };
+  }
+
+  /**
+   * Folds every decision whose window has closed into its agent's model, oldest window first,
+   * exactly once: the rewards are marked and the model snapshot written in one transaction.
+   * Holdout and suppressed decisions get their reward recorded but teach nothing.
+   * Returns the number of decisions closed. Concurrent calls share one run.
+   */
+  learnClosed(): Promise<number> {
+    this.learning ??= this.learnClosedNow().finally(() => (this.learning = undefined));
+    return this.learning;
+  }
+
+  private async learnClosedNow(): Promise<number> {
+    const now = this.clock();
+    let total = 0;
+    for (const [agentId, agent] of this.agents) {
+      for (;;) {
+        const closed = await this.store.closedUnlearned(this.workspace, agentId, now, LEARN_BATCH);
+        if (closed.length === 0) break;
+        const rewards = closed.map((row) => {
+          const reward = combineRewards(agent.config.goal.combine, row.outcomes.map((o) => o.value));
+          learn(agent.config, agent.model, decisionFromRow(row), reward);
+          return { decisionId: row.decisionId, reward };
+        });
+        await this.store.commitLearning(this.workspace, agentId, rewards, {
+          workspace: this.workspace,
+          agentId,
+          agentVersion: agent.version,
+          state: agentModelToJSON(agent.model),
+          createdAt: now,
+        });
+        total += closed.length;
+        if (closed.length < LEARN_BATCH) break;
+      }
+    }
+    const oldest = await this.store.oldestUnlearnedWindowEnd(this.workspace, now);
+    this.metrics?.learnerLag.set(oldest === undefined ? 0 : (now - oldest) / 1000);
+    return total;
+  }
+
+  /** Rewards, arm shares and lift vs holdout with its confidence interval, and the SRM check. */
+  async report(agentId: string, limit = 200_000): Promise<LiftReport & { agentId: string; agentVersion: number; holdoutShare: number }> {
+    const agent = this.agents.get(agentId);
+    if (!agent) throw new NotFoundError(`agent "${agentId}"`);
+    const rows = await this.store.listDecisions(this.workspace, agentId, limit);
+    const report = liftReport(
+      rows.map((r) => ({
+        holdout: r.holdout,
+        reward: r.learned ? r.reward : null,
+        deliver: r.deliver,
+        choices: Object.fromEntries(Object.entries((r.body as { choices: Decision['choices'] }).choices).map(([k, v]) => [k, v.arm])),
+      })),
+      { holdoutShare: agent.config.holdout },
+    );
+    return { agentId, agentVersion: agent.version, holdoutShare: agent.config.holdout, ...report };
+  }
+
+  /** Erases the user's decisions, outcomes, events, send counters and cached profile. */
+  async eraseUser(userId: string): Promise<EraseReport & { cachedProfile: number }> {
+    const report = await this.store.eraseUser(this.workspace, this.userKey(userId));
+    const cachedProfile = this.cache.delete(userId) ? 1 : 0;
+    this.log.info({ userKey: this.userKey(userId), ...report, cachedProfile }, 'user erased');
+    return { ...report, cachedProfile };
+  }
+
+  /** Answers for the Braze Connected Content route: flat attributes; fails open to the defaults. */
+  async connectedContent(agentId: string, userId: string): Promise<Record<string, string | number | boolean | null>> {
+    const agent = this.agents.get(agentId);
+    if (!agent) throw new NotFoundError(`agent "${agentId}"`);
+    try {
+      const r = await this.decide(agentId, { userId });
+      return { ...r.attributes, [`${prefixOf(agent.config)}reason`]: r.reason };
+    } catch (err) {
+      if (err instanceof HttpError) throw err;
+      this.log.error({ err, agentId }, 'connected content failed; answering with defaults');
+      const d = defaultDecision(agent.config, agent.version, { userId, traits: {} }, this.clock(), randomUUID(), false);
+      return { ...toResponse(d, agent.config).attributes, [`${prefixOf(agent.config)}reason`]: 'error' };
+    }
+  }
+}
+
+function splitError(e: string): { path: string; message: string } {
+  const i = e.indexOf(': ');
+  return i < 0 ? { path: '', message: e } : { path: e.slice(0, i), message: e.slice(i + 2) };
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: string } | undefined)?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
+}
+
+function prefixOf(agent: AgentConfig): string {
+  return agent.delivery[0]?.prefix ?? 'nb_';
+}
+
+/** The flat attributes a decision is delivered as: `<prefix><dimension>`, texts, decision id and send time. */
+export function attributesOf(d: Pick<Decision, 'decisionId' | 'choices' | 'sendAt' | 'deliver'>, agent: AgentConfig | undefined): Record<string, string | number | boolean | null> {
+  const prefix = agent ? prefixOf(agent) : 'nb_';
+  const out: Record<string, string | number | boolean | null> = { [`${prefix}decision_id`]: d.decisionId };
+  for (const [dim, choice] of Object.entries(d.choices)) {
+    out[`${prefix}${dim}`] = choice.arm;
+    const text = agent?.dimensions.find((x) => x.id === dim)?.arms.find((a) => a.id === choice.arm)?.text;
+    if (text !== undefined) out[`${prefix}${dim}_text`] = text;
+  }
+  out[`${prefix}send_at`] = d.sendAt ?? null;
+  out[`${prefix}deliver`] = d.deliver;
+  return out;
+}
+
+function toResponse(d: Decision, agent: AgentConfig | undefined): DecisionResponse {
+  return {
+    decisionId: d.decisionId,
+    agentId: d.agentId,
+    agentVersion: d.agentVersion,
+    holdout: d.holdout,
+    deliver: d.deliver,
+    reason: d.reason,
+    choices: d.choices,
+    probability: d.probability,
+    sendAt: d.sendAt ?? null,
+    ...(d.suppressed ? { suppressed: d.suppressed } : {}),
+    attributes: attributesOf(d, agent),
+    ...(d.explanation ? { explanation: d.explanation } : {}),
+  };
+}
+
+interface DecisionBody {
+  choices: Decision['choices'];
+  features: number[];
+  sendAt?: string;
+  suppressed?: Decision['suppressed'];
+  explanation?: Decision['explanation'];
+}
+
+function rowFromDecision(workspace: string, d: Decision, userKey: string, requestId: string | null, windowMs: number): DecisionRow {
+  const at = Date.parse(d.at);
+  const body: DecisionBody = { choices: d.choices, features: d.features, sendAt: d.sendAt, suppressed: d.suppressed, explanation: d.explanation };
+  return {
+    workspace,
+    decisionId: d.decisionId,
+    agentId: d.agentId,
+    agentVersion: d.agentVersion,
+    userKey,
+    requestId,
+    at,
+    windowEnd: at + windowMs,
+    holdout: d.holdout,
+    deliver: d.deliver,
+    reason: d.reason,
+    probability: d.probability,
+    body,
+    reward: null,
+    learned: false,
+  };
+}
+
+/** The Decision as `learn` needs it, from its stored row (the raw user id is not stored). */
+function decisionFromRow(row: DecisionRow): Decision {
+  const body = row.body as DecisionBody;
+  return {
+    decisionId: row.decisionId,
+    agentId: row.agentId,
+    agentVersion: row.agentVersion,
+    userId: '',
+    at: new Date(row.at).toISOString(),
+    holdout: row.holdout,
+    choices: body.choices,
+    probability: row.probability,
+    sendAt: body.sendAt,
+    deliver: row.deliver,
+    reason: row.reason as Decision['reason'],
+    suppressed: body.suppressed,
+    features: body.features,
+    explanation: body.explanation,
+  };
+}
+
+function responseFromRow(row: DecisionRow, agent: AgentConfig | undefined): DecisionResponse {
+  return toResponse(decisionFromRow(row), agent);
+}
