@@ -38,13 +38,13 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
   },
   drift: {
     name: 'drift',
-    description: 'as retail, but half-way through tastes, preferred channels and send hours change',
+    description: 'as retail, but half-way through tastes change (each intent now answers to another style) and preferred send hours move one slot later',
     ...BASE,
     phases: [
       { at: 0, preferences: NORMAL_PREFERENCES, subjects: SUBJECT_LINES, contents: CONTENT_BLOCKS },
       { at: 0.5, preferences: DRIFTED_PREFERENCES, subjects: SUBJECT_LINES, contents: CONTENT_BLOCKS },
     ],
-    defaultPolicies: ['random', 'static-best', 'lin-ts', 'lin-ts:forgetting=0.995', 'logistic-ts', 'logistic-ts:forgetting=0.995'],
+    defaultPolicies: ['random', 'static-best', 'lin-ts', 'lin-ts:forgetting=0.9995', 'logistic-ts', 'logistic-ts:forgetting=0.9995'],
   },
   'cold-start': {
     name: 'cold-start',

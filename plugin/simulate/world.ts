@@ -36,8 +36,8 @@ export const TRUTH = {
   hourMatch: 0.6,
   hourNear: 0.1,
   hourFar: -0.3,
-  fatiguePerSend: 0.35,
-  organicOffset: -0.4,
+  fatiguePerSend: 0.25,
+  organicOffset: -0.8,
 } as const;
 const BASE_LOGIT = TRUTH.baseLogit;
 
@@ -185,11 +185,11 @@ export const NORMAL_PREFERENCES: Preferences = {
   hourShift: 0,
 };
 
-/** After the change in the drift scenario: tastes and habits move. */
+/** After the change in the drift scenario: every intent's taste moves to another style, and preferred send hours move one slot later. */
 export const DRIFTED_PREFERENCES: Preferences = {
   tagOf: { performance: 'style', athleisure: 'outdoor', outdoor: 'performance' },
-  channelShift: 1,
-  hourShift: 2,
+  channelShift: 0,
+  hourShift: 1,
 };
 
 /** The true logit contribution of a variant with `tags` for customer `c`. */

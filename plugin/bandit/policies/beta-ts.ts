@@ -6,7 +6,8 @@ import type { ArmExplanation, ArmState, Policy, PolicyParams, PolicyState } from
  * Beta–Bernoulli Thompson sampling: no context, one Beta(α, β) per arm from a Beta(1, 1) prior.
  * A reward r ∈ [0, 1] adds r to α and 1 − r to β. Propensities are the Monte Carlo share of
  * `draws` joint Beta draws in which each arm is the largest (default 1000 draws).
- * Forgetting shrinks α and β towards the prior before each update of the arm.
+ * Forgetting γ < 1 discounts every arm at every learning step: α − 1 and β − 1 shrink by γ per
+ * step (lazily, from a per-arm step stamp), so unchosen arms drift back towards the prior.
  */
 export class BetaTs implements Policy {
   readonly name = 'beta-ts' as const;
@@ -16,6 +17,8 @@ export class BetaTs implements Policy {
   private readonly alpha: Float64Array;
   private readonly beta: Float64Array;
   private readonly n: Float64Array;
+  private steps = 0;
+  private readonly stamp: Float64Array;
 
   constructor(params: PolicyParams, arms: number, dim: number, state?: ArmState[]) {
     this.params = params;
@@ -24,6 +27,7 @@ export class BetaTs implements Policy {
     this.alpha = new Float64Array(arms).fill(1);
     this.beta = new Float64Array(arms).fill(1);
     this.n = new Float64Array(arms);
+    this.stamp = new Float64Array(arms);
     state?.forEach((s, a) => {
       if ('alpha' in s) {
         this.alpha[a] = s.alpha;
@@ -41,7 +45,7 @@ export class BetaTs implements Policy {
       let bestScore = -Infinity;
       for (let a = 0; a < this.arms; a++) {
         if (!eligible[a]) continue;
-        const s = rng.beta(this.alpha[a], this.beta[a]);
+        const s = rng.beta(this.alphaOf(a), this.betaOf(a));
         if (s > bestScore) {
           bestScore = s;
           best = a;
@@ -53,12 +57,25 @@ export class BetaTs implements Policy {
     applyFloor(out, eligible, this.params.floor);
   }
 
-  update(_x: Float64Array, arm: number, reward: number, _probability: number): void {
+  /** Discount factor accumulated by arm `a` since its state was last brought up to date. */
+  private discount(a: number): number {
     const g = this.params.forgetting;
-    if (g < 1) {
-      this.alpha[arm] = 1 + g * (this.alpha[arm] - 1);
-      this.beta[arm] = 1 + g * (this.beta[arm] - 1);
-      this.n[arm] *= g;
+    return g >= 1 ? 1 : Math.pow(g, this.steps - this.stamp[a]);
+  }
+  private alphaOf(a: number): number {
+    return 1 + (this.alpha[a] - 1) * this.discount(a);
+  }
+  private betaOf(a: number): number {
+    return 1 + (this.beta[a] - 1) * this.discount(a);
+  }
+
+  update(_x: Float64Array, arm: number, reward: number, _probability: number): void {
+    if (this.params.forgetting < 1) {
+      this.steps++;
+      this.alpha[arm] = this.alphaOf(arm);
+      this.beta[arm] = this.betaOf(arm);
+      this.n[arm] *= this.discount(arm);
+      this.stamp[arm] = this.steps;
     }
     this.alpha[arm] += reward;
     this.beta[arm] += 1 - reward;
@@ -69,8 +86,8 @@ export class BetaTs implements Policy {
     const result: ArmExplanation[] = [];
     for (let a = 0; a < this.arms; a++) {
       if (!eligible[a]) continue;
-      const s = this.alpha[a] + this.beta[a];
-      const mean = this.alpha[a] / s;
+      const s = this.alphaOf(a) + this.betaOf(a);
+      const mean = this.alphaOf(a) / s;
       result.push({ arm: a, mean, sd: Math.sqrt((mean * (1 - mean)) / (s + 1)) });
     }
     return result;
@@ -78,7 +95,7 @@ export class BetaTs implements Policy {
 
   toJSON(): PolicyState {
     const arms: ArmState[] = [];
-    for (let a = 0; a < this.arms; a++) arms.push({ n: this.n[a], alpha: this.alpha[a], beta: this.beta[a] });
+    for (let a = 0; a < this.arms; a++) arms.push({ n: this.n[a] * this.discount(a), alpha: this.alphaOf(a), beta: this.betaOf(a) });
     return { name: this.name, version: 1, dim: this.dim, params: { ...this.params }, arms };
   }
 }

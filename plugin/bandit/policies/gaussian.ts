@@ -1,4 +1,4 @@
-import { dot, matVec, scaleBlock, setScaledIdentity, shermanMorrison, trace } from '../linalg.ts';
+import { dot, matVec, scaleBlock, setScaledIdentity, shermanMorrison } from '../linalg.ts';
 import type { Rng } from '../rng.ts';
 import { isGaussianArm, type ArmExplanation, type ArmState, type Policy, type PolicyName, type PolicyParams, type PolicyState } from './types.ts';
 
@@ -12,10 +12,17 @@ import { isGaussianArm, type ArmExplanation, type ArmState, type Policy, type Po
  * - Bayesian logistic regression (logistic TS): cov = Σ, the Laplace approximation of the
  *   posterior updated online one observation at a time (see logistic-ts.ts).
  *
- * Forgetting γ < 1 multiplies the arm's precision by γ before each update (cov ← cov/γ), so old
- * observations fade with weight γ^age. To stop "covariance wind-up" on directions that are no
- * longer observed, the inflation is skipped when it would take the trace above the prior's.
+ * Forgetting γ < 1 discounts every arm at every learning step of the policy (discounted bandits,
+ * Garivier & Moulines 2011; Raj & Kalyani 2017): each step multiplies all precisions by γ
+ * (cov ← cov/γ, the mean unchanged) before the new observation is added, so an observation of
+ * age k weighs γ^k. Arms that are not chosen regain uncertainty, which is what lets Thompson
+ * sampling and LinUCB find their way back after behaviour changes. The discount is applied
+ * lazily (a per-arm step stamp; O(d) per arm per decision), and capped (see `inflation`) so
+ * directions no longer observed do not wind up without bound.
  */
+/** Largest variance, in multiples of the prior's, that forgetting may inflate any direction to. */
+export const WINDUP_LIMIT = 1e4;
+
 export abstract class GaussianPolicy implements Policy {
   abstract readonly name: PolicyName;
   readonly arms: number;
@@ -25,6 +32,9 @@ export abstract class GaussianPolicy implements Policy {
   protected readonly cov: Float64Array;
   protected readonly mean: Float64Array;
   protected readonly n: Float64Array;
+  /** Learning steps taken (for the lazy discount) and, per arm, the step its state was last brought up to. */
+  protected steps = 0;
+  protected readonly stamp: Float64Array;
   // Scratch buffers reused by every call.
   protected readonly t: Float64Array;
   protected readonly means: Float64Array;
@@ -38,6 +48,7 @@ export abstract class GaussianPolicy implements Policy {
     this.cov = new Float64Array(arms * dim * dim);
     this.mean = new Float64Array(arms * dim);
     this.n = new Float64Array(arms);
+    this.stamp = new Float64Array(arms);
     this.t = new Float64Array(dim);
     this.means = new Float64Array(arms);
     this.sds = new Float64Array(arms);
@@ -74,23 +85,52 @@ export abstract class GaussianPolicy implements Policy {
       matVec(this.cov, a * d * d, x, d, this.t);
       let q = 0;
       for (let i = 0; i < d; i++) q += x[i] * this.t[i];
+      if (this.params.forgetting < 1) {
+        let xx = 0;
+        for (let i = 0; i < d; i++) xx += x[i] * x[i];
+        q = Math.min(q * this.inflation(a), this.priorVariance * xx);
+      }
       this.sds[a] = Math.sqrt(q > 0 ? q : 0);
     }
   }
 
-  /** Applies forgetting to one arm before it learns. */
-  protected forget(arm: number): void {
+  /**
+   * How much arm `a`'s stored covariance must be scaled up for the steps it has not been brought
+   * up to: γ^−k. Directions that are no longer observed grow without a prior to hold them (as in
+   * any exponentially forgetting least squares), so the factor is capped where the most uncertain
+   * direction reaches WINDUP_LIMIT × the prior variance, and the variance of a score is capped at
+   * the prior's for that context (see `scoreMoments`).
+   */
+  protected inflation(a: number): number {
     const g = this.params.forgetting;
-    if (g >= 1) return;
+    const k = this.steps - this.stamp[a];
+    if (g >= 1 || k === 0) return 1;
     const d = this.dim;
-    this.n[arm] *= g;
-    const m0 = arm * d * d;
-    if (trace(this.cov, m0, d) / g <= d * this.priorVariance) scaleBlock(this.cov, m0, d, 1 / g);
+    const m0 = a * d * d;
+    let maxDiag = 0;
+    for (let i = 0; i < d; i++) maxDiag = Math.max(maxDiag, this.cov[m0 + i * d + i]);
+    return Math.max(1, Math.min(Math.pow(g, -k), (WINDUP_LIMIT * this.priorVariance) / maxDiag));
+  }
+
+  /** The arm's forgetting-weighted observation count now. */
+  protected effectiveN(a: number): number {
+    const g = this.params.forgetting;
+    return g >= 1 ? this.n[a] : this.n[a] * Math.pow(g, this.steps - this.stamp[a]);
+  }
+
+  /** Starts a learning step: every arm is discounted once more, and `arm`'s state is brought up to date. */
+  protected beginStep(arm: number): void {
+    if (this.params.forgetting >= 1) return;
+    this.steps++;
+    const m = this.inflation(arm);
+    if (m !== 1) scaleBlock(this.cov, arm * this.dim * this.dim, this.dim, m);
+    this.n[arm] = this.effectiveN(arm);
+    this.stamp[arm] = this.steps;
   }
 
   /** Ridge-regression update (squared loss). */
   update(x: Float64Array, arm: number, reward: number, _probability: number): void {
-    this.forget(arm);
+    this.beginStep(arm);
     const d = this.dim;
     const m0 = arm * d * d;
     matVec(this.cov, m0, x, d, this.t);
@@ -123,9 +163,10 @@ export abstract class GaussianPolicy implements Policy {
     const d = this.dim;
     const arms: ArmState[] = [];
     for (let a = 0; a < this.arms; a++) {
+      const m = this.inflation(a);
       arms.push({
-        n: this.n[a],
-        cov: Array.from(this.cov.subarray(a * d * d, (a + 1) * d * d)),
+        n: this.effectiveN(a),
+        cov: Array.from(this.cov.subarray(a * d * d, (a + 1) * d * d), (v) => v * m),
         mean: Array.from(this.mean.subarray(a * d, (a + 1) * d)),
       });
     }
@@ -135,7 +176,7 @@ export abstract class GaussianPolicy implements Policy {
   /** Total (forgetting-weighted) number of observations over all arms. */
   protected observations(): number {
     let s = 0;
-    for (let a = 0; a < this.arms; a++) s += this.n[a];
+    for (let a = 0; a < this.arms; a++) s += this.effectiveN(a);
     return s;
   }
 }

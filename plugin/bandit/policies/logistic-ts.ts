@@ -27,7 +27,7 @@ export class LogisticTs extends GaussianPolicy {
     applyFloor(out, eligible, this.params.floor);
   }
   override update(x: Float64Array, arm: number, reward: number, _probability: number): void {
-    this.forget(arm);
+    this.beginStep(arm);
     const d = this.dim;
     const m0 = arm * d * d;
     const p = sigmoid(dot(x, this.mean, arm * d, d));
