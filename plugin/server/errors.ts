@@ -51,6 +51,11 @@ export function formatPath(path: readonly PropertyKey[]): string {
 export function parseBody<S extends z.ZodType>(schema: S, input: unknown, what = 'body'): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const issues = result.error.issues.map((i) => ({ path: formatPath(i.path) || what, message: i.message }));
+  const issues = result.error.issues.flatMap((i) =>
+    // zod reports unknown keys once, at the parent: name each key instead
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((key) => ({ path: formatPath([...i.path, key]), message: 'is not a known field' }))
+      : [{ path: formatPath(i.path) || what, message: i.message }],
+  );
   throw new ValidationError(issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues);
 }

@@ -160,13 +160,13 @@ export class DecisionService {
     const agent = this.agents.get(agentId);
     if (!agent) throw new NotFoundError(`agent "${agentId}"`);
     const started = process.hrtime.bigint();
+    const userKey = this.userKey(req.userId);
     if (req.requestId) {
       const existing = await this.store.findDecisionByRequest(this.workspace, agentId, req.requestId);
-      if (existing) return { ...responseFromRow(existing, agent.config), replayed: true };
+      if (existing) return this.replay(existing, userKey, agent.config);
     }
     const now = this.clock();
     const decisionId = req.requestId ? decisionIdFor(this.workspace, agentId, req.requestId) : randomUUID();
-    const userKey = this.userKey(req.userId);
     let decision: Decision;
     let error: DecisionResponse['error'];
     try {
@@ -194,7 +194,7 @@ export class DecisionService {
     } catch (err) {
       if (req.requestId && isUniqueViolation(err)) {
         const existing = await this.store.findDecisionByRequest(this.workspace, agentId, req.requestId);
-        if (existing) return { ...responseFromRow(existing, agent.config), replayed: true };
+        if (existing) return this.replay(existing, userKey, agent.config);
       }
       this.log.error({ err, agentId, userKey }, 'decision failed; answering with the default arms');
       error = { code: 'decision_failed', message: 'the decision could not be made or logged; default arms returned' };
@@ -205,6 +205,12 @@ export class DecisionService {
     const response = toResponse(decision, agent.config);
     if (error) response.error = error;
     return response;
+  }
+
+  /** The stored answer to a repeated requestId; the same requestId for another user is a client bug (409). */
+  private replay(existing: DecisionRow, userKey: string, agent: AgentConfig): DecisionResponse {
+    if (existing.userKey !== userKey) throw new HttpError(409, 'request_id_conflict', 'this requestId was already used for another user; use a new requestId per decision');
+    return { ...responseFromRow(existing, agent), replayed: true };
   }
 
   async getDecision(decisionId: string): Promise<(DecisionResponse & { userKey: string; at: string; reward: number | null; outcomes: OutcomeRow[] }) | undefined> {
@@ -235,7 +241,8 @@ export class DecisionService {
       seen.add(e.messageId);
       const userKey = this.userKey(e.userId);
       const timestamp = e.timestamp ?? now;
-      const { userId: _userId, anonymousId: _anonymousId, ...body } = e as SegmentEvent & { anonymousId?: unknown };
+      // Raw identifiers stay out of the store: the row is keyed by the user's keyed hash.
+      const { userId: _userId, anonymousId: _anonymousId, previousId: _previousId, ...body } = e as SegmentEvent & { anonymousId?: unknown; previousId?: unknown };
       rows.push({ workspace: this.workspace, messageId: e.messageId, userKey, type: e.type, event: e.event ?? null, timestamp, receivedAt: now, body });
       if (e.type === 'identify') this.cache.delete(e.userId);
       if (e.type !== 'track' || !e.event) continue;

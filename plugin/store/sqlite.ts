@@ -124,10 +124,12 @@ export class SqliteStore implements Store {
       sendsSince: db.prepare('SELECT workspace, user_key, channel, at, decision_id FROM sends WHERE workspace = ? AND user_key = ? AND at >= ? ORDER BY at'),
       getDecision: db.prepare('SELECT * FROM decisions WHERE workspace = ? AND decision_id = ?'),
       byRequest: db.prepare('SELECT * FROM decisions WHERE workspace = ? AND agent_id = ? AND request_id = ?'),
+      // One row per agent: the latest at or before @at (ties broken by insertion order), if its window is still open.
       latestDecisions: db.prepare(
-        `SELECT d.* FROM decisions d
-         WHERE d.workspace = @workspace AND d.user_key = @userKey AND d.at <= @at AND d.window_end > @at
-           AND d.at = (SELECT max(at) FROM decisions e WHERE e.workspace = d.workspace AND e.user_key = d.user_key AND e.agent_id = d.agent_id AND e.at <= @at)`,
+        `SELECT * FROM (
+           SELECT d.*, row_number() OVER (PARTITION BY agent_id ORDER BY at DESC, rowid DESC) AS rank
+           FROM decisions d WHERE d.workspace = @workspace AND d.user_key = @userKey AND d.at <= @at)
+         WHERE rank = 1 AND window_end > @at`,
       ),
       listDecisions: db.prepare('SELECT * FROM decisions WHERE workspace = ? AND agent_id = ? ORDER BY at DESC LIMIT ?'),
       insertEvent: db.prepare(
