@@ -15,6 +15,7 @@ import { OutcomeQueue } from './outcome-queue.ts';
 import { retailAgentInput, SCENARIOS, SIMULATION_POLICY_DEFAULTS, type ScenarioName } from './scenarios.ts';
 import {
   CHANNELS,
+  conversionProbability,
   effects,
   HOURS,
   population,
@@ -144,12 +145,7 @@ class World {
 
   /** True conversion probability of a pick for customer `c` with `sends` recent messages. */
   value(c: number, phase: number, sends: number, pick: Pick): number {
-    const base = this.customers[c].base;
-    if (!pick.deliver) return sigmoid(base + TRUTH.organicOffset);
-    const e = this.phases[phase].effects[c];
-    let z = base + e.channel[pick.channel] + e.hour[pick.hour] + e.content[pick.content] - TRUTH.fatiguePerSend * sends;
-    if (pick.subject >= 0) z += e.subject[pick.subject];
-    return sigmoid(z);
+    return conversionProbability(this.customers[c], this.phases[phase].effects[c], sends, pick.deliver ? pick : undefined);
   }
 }
 

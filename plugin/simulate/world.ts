@@ -232,6 +232,22 @@ export function effects(c: Customer, prefs: Preferences, subjects: readonly Vari
 }
 
 
+/** A message as indices into the world's tables; `subject` is −1 when there is none (not email). */
+export interface Message {
+  channel: number;
+  hour: number;
+  subject: number;
+  content: number;
+}
+
+/** True probability that customer `c` converts within the window, after `message` (undefined: nothing sent). */
+export function conversionProbability(c: Customer, e: Effects, sends: number, message: Message | undefined): number {
+  if (!message) return sigmoid(c.base + TRUTH.organicOffset);
+  let z = c.base + e.channel[message.channel] + e.hour[message.hour] + e.content[message.content] - TRUTH.fatiguePerSend * sends;
+  if (message.subject >= 0) z += e.subject[message.subject];
+  return sigmoid(z);
+}
+
 export function sigmoid(z: number): number {
   return 1 / (1 + Math.exp(-z));
 }
