@@ -249,23 +249,34 @@ function pickFromDecision(d: Decision, agent: AgentConfig, map: ArmMap): Pick {
   };
 }
 
-/** A fixed arm per dimension; a masked arm falls back to the default, then to the first allowed. */
-function fixedPick(combo: Record<string, string>, agent: AgentConfig, allowed: Allowed, map: ArmMap): Pick {
-  const choose = (dim: string, mask: Uint8Array): number => {
-    const arms = agent.dimensions[dimIndex(agent, dim)];
-    const fixed = arms.arms.findIndex((a) => a.id === combo[dim]);
-    if (fixed >= 0 && mask[fixed]) return fixed;
-    const def = arms.arms.findIndex((a) => a.id === arms.default);
-    if (def >= 0 && mask[def]) return def;
-    return mask.indexOf(1);
+/** A fixed combination resolved to one agent's arm indices (fixed arm and default per dimension; −1 = none). */
+interface FixedArms {
+  skip: boolean;
+  channel: [number, number];
+  hour: [number, number];
+  subject: [number, number];
+  content: [number, number];
+}
+
+function fixedArms(combo: Record<string, string>, agent: AgentConfig): FixedArms {
+  const pair = (dim: string): [number, number] => {
+    const d = agent.dimensions[dimIndex(agent, dim)];
+    return [d.arms.findIndex((a) => a.id === combo[dim]), d.arms.findIndex((a) => a.id === d.default)];
   };
+  return { skip: combo.frequency === 'skip', channel: pair('channel'), hour: pair('send_time'), subject: pair('subject_line'), content: pair('content_block') };
+}
+
+/** A fixed arm per dimension; a masked arm falls back to the default, then to the first allowed. */
+function fixedPick(f: FixedArms, allowed: Allowed, map: ArmMap): Pick {
+  const choose = ([fixed, def]: [number, number], mask: Uint8Array): number =>
+    fixed >= 0 && mask[fixed] ? fixed : def >= 0 && mask[def] ? def : mask.indexOf(1);
   const none: Pick = { deliver: false, channel: -1, hour: -1, subject: -1, content: -1 };
-  if (combo.frequency === 'skip' || allowed.stopped) return none;
-  const ch = choose('channel', allowed.channel);
-  const h = choose('send_time', allowed.hour);
+  if (f.skip || allowed.stopped) return none;
+  const ch = choose(f.channel, allowed.channel);
+  const h = choose(f.hour, allowed.hour);
   if (ch < 0 || h < 0) return none;
-  const b = choose('content_block', allowed.content[ch]);
-  const s = ch === map.emailArm ? choose('subject_line', allowed.subject) : -1;
+  const b = choose(f.content, allowed.content[ch]);
+  const s = ch === map.emailArm ? choose(f.subject, allowed.subject) : -1;
   if (b < 0 || (ch === map.emailArm && s < 0)) return none;
   return { deliver: true, channel: map.channel[ch], hour: map.hour[h], subject: s < 0 ? -1 : map.subject[s], content: map.content[b] };
 }
@@ -394,12 +405,12 @@ function oracleChooser(): Chooser {
 }
 
 function fixedChooser(combo: Record<string, string>): Chooser {
-  let agent!: AgentConfig;
+  let arms!: FixedArms;
   return {
     enter(next) {
-      agent = next;
+      arms = fixedArms(combo, next);
     },
-    choose: (_i, _c, _t, _n, _s, allowed, map) => ({ pick: fixedPick(combo, agent, allowed, map) }),
+    choose: (_i, _c, _t, _n, _s, allowed, map) => ({ pick: fixedPick(arms, allowed, map) }),
   };
 }
 
@@ -432,8 +443,11 @@ function staticBest(world: World, agents: (phase: PhaseWorld) => AgentConfig): R
     },
   };
   runOne(world, recorder, agents);
+  const resolved = new Map<AgentConfig, FixedArms[]>();
   for (const s of states) {
-    for (let k = 0; k < combos.length; k++) totals[k] += world.value(s.c, s.p, s.sends, fixedPick(combos[k], s.agent, s.allowed, s.map));
+    if (!resolved.has(s.agent)) resolved.set(s.agent, combos.map((c) => fixedArms(c, s.agent)));
+    const arms = resolved.get(s.agent)!;
+    for (let k = 0; k < combos.length; k++) totals[k] += world.value(s.c, s.p, s.sends, fixedPick(arms[k], s.allowed, s.map));
   }
   let bestK = 0;
   for (let k = 1; k < combos.length; k++) if (totals[k] > totals[bestK]) bestK = k;

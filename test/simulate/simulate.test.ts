@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { reportHtml, reportTable, simulate } from '../../plugin/simulate/index.ts';
+
+describe('simulate', () => {
+  const small = { scenario: 'retail' as const, decisions: 3000, seed: 7, policies: ['random', 'static-best', 'lin-ts', 'trait-oracle'] };
+
+  it('reproduces a run exactly from its seed', () => {
+    expect(simulate(small)).toEqual(simulate(small));
+  });
+
+  it('gives a different run for a different seed', () => {
+    expect(simulate({ ...small, seed: 8 }).policies[0].reward).not.toBe(simulate(small).policies[0].reward);
+  });
+
+  it('never lets a policy beat the oracle on the same customers at the same moments', () => {
+    for (const p of simulate(small).policies) {
+      expect(p.oracleShare).toBeLessThanOrEqual(1 + 1e-12);
+      expect(p.regret).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it('fixes one combination for static-best and names it', () => {
+    const sb = simulate(small).policies.find((p) => p.name === 'static-best')!;
+    expect(sb.combination).toBeDefined();
+    expect(['send', 'skip']).toContain(sb.combination!.frequency);
+  });
+
+  it('reports the change point and the recovery after it for the drift scenario', () => {
+    const r = simulate({ scenario: 'drift', decisions: 4000, seed: 1, policies: ['random', 'lin-ts:forgetting=0.999'] });
+    expect(r.changeAt).toBe(2000);
+    expect(r.policies[1].name).toBe('lin-ts:forgetting=0.999');
+    expect(r.policies[1].afterChange?.oracleShare).toBeGreaterThan(0);
+  });
+
+  it('rejects a malformed policy parameter', () => {
+    expect(() => simulate({ ...small, policies: ['lin-ts:v=abc'] })).toThrow(/key=number/);
+  });
+
+  it('rejects an out-of-range policy parameter with the schema message', () => {
+    expect(() => simulate({ ...small, policies: ['eps-greedy:epsilon=3'] })).toThrow(/epsilon/);
+  });
+
+  it('renders the table and a self-contained HTML page with an SVG learning curve', () => {
+    const r = simulate(small);
+    expect(reportTable(r)).toMatch(/oracle\s+[\d.]+\s+100\.0 %/);
+    const html = reportHtml(r);
+    expect(html).toContain('<svg');
+    expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
+  });
+});
+
+/**
+ * The acceptance run of the retail scenario at full length (seed 1; the CLI runs seeds 1–3 for
+ * docs/algorithms.md): the best contextual policy earns at least 85 % of the oracle over the last
+ * 10,000 decisions and at least 1.15 × static-best, and random and beta-ts rank below it.
+ */
+describe('the retail scenario at 50,000 decisions', () => {
+  it('lets the best contextual policy reach 85 % of the oracle and beat static-best by 15 %', () => {
+    const r = simulate({ scenario: 'retail', decisions: 50_000, seed: 1, policies: ['random', 'static-best', 'beta-ts', 'lin-ts', 'logistic-ts'] });
+    const by = Object.fromEntries(r.policies.map((p) => [p.name, p]));
+    const best = Math.max(by['lin-ts'].last.reward, by['logistic-ts'].last.reward);
+    const bestShare = Math.max(by['lin-ts'].last.oracleShare, by['logistic-ts'].last.oracleShare);
+    expect(bestShare).toBeGreaterThanOrEqual(0.85);
+    expect(best).toBeGreaterThanOrEqual(1.15 * by['static-best'].last.reward);
+    for (const weak of ['random', 'beta-ts']) {
+      expect(by[weak].last.reward).toBeLessThan(by['lin-ts'].last.reward);
+      expect(by[weak].last.reward).toBeLessThan(by['logistic-ts'].last.reward);
+    }
+  }, 600_000);
+});
