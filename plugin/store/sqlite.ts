@@ -74,6 +74,7 @@ function configFrom(r: Row): AgentConfigRow {
 export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly users = new KeyedMutex();
+  private readonly pendingUnits: { unit: () => void; resolve: () => void; reject: (err: unknown) => void }[] = [];
   private readonly s: ReturnType<SqliteStore['prepare']>;
 
   /** `path` is a file path or `:memory:`. */
@@ -240,9 +241,43 @@ export class SqliteStore implements Store {
         },
       };
       const result = await fn(tx);
-      if (writes.length > 0) this.db.transaction(() => writes.forEach((w) => w()))();
+      if (writes.length > 0) await this.groupCommit(() => writes.forEach((w) => w()));
       return result;
     });
+  }
+
+  /**
+   * Group commit: units of work that finish in the same tick are written in one transaction, each
+   * inside its own savepoint (so one failing unit rolls back alone and only its caller sees the
+   * error). Every caller resumes only after the transaction has committed.
+   */
+  private groupCommit(unit: () => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pendingUnits.push({ unit, resolve, reject });
+      if (this.pendingUnits.length === 1) setImmediate(() => this.flushUnits());
+    });
+  }
+
+  private flushUnits(): void {
+    const batch = this.pendingUnits.splice(0);
+    const outcomes: (unknown | undefined)[] = [];
+    const savepoint = this.db.transaction((u: () => void) => u());
+    try {
+      this.db.transaction(() => {
+        for (const p of batch) {
+          try {
+            savepoint(p.unit);
+            outcomes.push(undefined);
+          } catch (err) {
+            outcomes.push(err ?? new Error('write failed'));
+          }
+        }
+      })();
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    batch.forEach((p, i) => (outcomes[i] === undefined ? p.resolve() : p.reject(outcomes[i])));
   }
 
   private insertDecisionSync(d: DecisionRow): void {

@@ -126,7 +126,7 @@ describe('normalization', () => {
       forgetting: 1,
       v: 0.5,
       lambda: 1,
-      draws: 1000,
+      draws: 300,
     });
   });
 

@@ -1,11 +1,31 @@
 /**
  * `npm run bench`: prints figures, each beside its floor measured in the same run where one
  * exists. Nothing here asserts on time.
+ *
+ * `npm run bench -- store http` runs only the named benches (decide, store, http); no name runs all.
  */
 import os from 'node:os';
 import { benchDecide } from './decide.bench.ts';
+import { benchHttp } from './http.bench.ts';
+import { benchStore } from './store.bench.ts';
+
+const benches: Record<string, () => string[] | Promise<string[]>> = {
+  decide: () => benchDecide(),
+  store: () => benchStore(),
+  http: () => benchHttp(),
+};
+
+const asked = process.argv.slice(2);
+const unknown = asked.filter((name) => !(name in benches));
+if (unknown.length > 0) {
+  console.error(`unknown bench ${unknown.map((n) => `"${n}"`).join(', ')}; choose from ${Object.keys(benches).join(', ')}`);
+  process.exit(2);
+}
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 console.log(`nextbest benchmarks: node ${process.version}, ${os.cpus().length} × ${cpu}`);
-console.log('');
-for (const line of benchDecide()) console.log(line);
+for (const [name, run] of Object.entries(benches)) {
+  if (asked.length > 0 && !asked.includes(name)) continue;
+  console.log('');
+  for (const line of await run()) console.log(line);
+}

@@ -5,7 +5,7 @@ import type { ArmExplanation, ArmState, Policy, PolicyParams, PolicyState } from
 /**
  * Beta–Bernoulli Thompson sampling: no context, one Beta(α, β) per arm from a Beta(1, 1) prior.
  * A reward r ∈ [0, 1] adds r to α and 1 − r to β. Propensities are the Monte Carlo share of
- * `draws` joint Beta draws in which each arm is the largest (default 1000 draws).
+ * `draws` joint Beta draws in which each arm is the largest (default 300 draws).
  * Forgetting γ < 1 discounts every arm at every learning step: α − 1 and β − 1 shrink by γ per
  * step (lazily, from a per-arm step stamp), so unchosen arms drift back towards the prior.
  */
@@ -38,7 +38,7 @@ export class BetaTs implements Policy {
   }
 
   distribution(_x: Float64Array, eligible: Uint8Array, rng: Rng, out: Float64Array): void {
-    const draws = this.params.draws ?? 1000;
+    const draws = this.params.draws ?? 300;
     out.fill(0);
     for (let m = 0; m < draws; m++) {
       let best = -1;

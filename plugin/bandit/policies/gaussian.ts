@@ -1,4 +1,4 @@
-import { dot, matVec, scaleBlock, setScaledIdentity, shermanMorrison } from '../linalg.ts';
+import { dot, scaleBlock, setScaledIdentity, shermanMorrison } from '../linalg.ts';
 import type { Rng } from '../rng.ts';
 import { isGaussianArm, type ArmExplanation, type ArmState, type Policy, type PolicyName, type PolicyParams, type PolicyState } from './types.ts';
 
@@ -39,6 +39,7 @@ export abstract class GaussianPolicy implements Policy {
   protected readonly t: Float64Array;
   protected readonly means: Float64Array;
   protected readonly sds: Float64Array;
+  protected readonly nonzero: Int32Array;
 
   constructor(params: PolicyParams, arms: number, dim: number, priorVariance: number, state?: ArmState[]) {
     this.params = params;
@@ -52,6 +53,7 @@ export abstract class GaussianPolicy implements Policy {
     this.t = new Float64Array(dim);
     this.means = new Float64Array(arms);
     this.sds = new Float64Array(arms);
+    this.nonzero = new Int32Array(dim);
     for (let a = 0; a < arms; a++) {
       const s = state?.[a];
       if (s && isGaussianArm(s)) {
@@ -75,21 +77,36 @@ export abstract class GaussianPolicy implements Policy {
   /** Fills `means` and `sds` (√(xᵀ cov_a x)) for the eligible arms: O(K·d²). */
   protected scoreMoments(x: Float64Array, eligible: Uint8Array): void {
     const d = this.dim;
+    // Contexts are mostly one-hot blocks: xᵀCx over the nonzero entries only is O(nnz²), not O(d²).
+    const nz = this.nonzero;
+    let nnz = 0;
+    let xx = 0;
+    for (let i = 0; i < d; i++) {
+      if (x[i] !== 0) {
+        nz[nnz++] = i;
+        xx += x[i] * x[i];
+      }
+    }
     for (let a = 0; a < this.arms; a++) {
       if (!eligible[a]) {
         this.means[a] = 0;
         this.sds[a] = 0;
         continue;
       }
-      this.means[a] = dot(x, this.mean, a * d, d);
-      matVec(this.cov, a * d * d, x, d, this.t);
+      const m0 = a * d * d;
+      const v0 = a * d;
+      let mean = 0;
       let q = 0;
-      for (let i = 0; i < d; i++) q += x[i] * this.t[i];
-      if (this.params.forgetting < 1) {
-        let xx = 0;
-        for (let i = 0; i < d; i++) xx += x[i] * x[i];
-        q = Math.min(q * this.inflation(a), this.priorVariance * xx);
+      for (let p = 0; p < nnz; p++) {
+        const i = nz[p];
+        mean += x[i] * this.mean[v0 + i];
+        const row = m0 + i * d;
+        let s = 0;
+        for (let r = 0; r < nnz; r++) s += this.cov[row + nz[r]] * x[nz[r]];
+        q += x[i] * s;
       }
+      this.means[a] = mean;
+      if (this.params.forgetting < 1) q = Math.min(q * this.inflation(a), this.priorVariance * xx);
       this.sds[a] = Math.sqrt(q > 0 ? q : 0);
     }
   }
@@ -128,12 +145,27 @@ export abstract class GaussianPolicy implements Policy {
     this.stamp[arm] = this.steps;
   }
 
+  /** this.t = cov_arm · x, visiting only the nonzero entries of x: O(d·nnz). */
+  protected covTimes(arm: number, x: Float64Array): void {
+    const d = this.dim;
+    const m0 = arm * d * d;
+    const nz = this.nonzero;
+    let nnz = 0;
+    for (let i = 0; i < d; i++) if (x[i] !== 0) nz[nnz++] = i;
+    for (let i = 0; i < d; i++) {
+      const row = m0 + i * d;
+      let s = 0;
+      for (let p = 0; p < nnz; p++) s += this.cov[row + nz[p]] * x[nz[p]];
+      this.t[i] = s;
+    }
+  }
+
   /** Ridge-regression update (squared loss). */
   update(x: Float64Array, arm: number, reward: number, _probability: number): void {
     this.beginStep(arm);
     const d = this.dim;
     const m0 = arm * d * d;
-    matVec(this.cov, m0, x, d, this.t);
+    this.covTimes(arm, x);
     const residual = reward - dot(x, this.mean, arm * d, d);
     const denom = shermanMorrison(this.cov, m0, this.t, x, 1, d);
     const step = residual / denom;

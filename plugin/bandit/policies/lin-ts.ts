@@ -9,7 +9,7 @@ import type { ArmState, PolicyParams } from './types.ts';
  * Only the score xᵀθ_a matters, and under that posterior it is exactly N(xᵀθ̂_a, v² xᵀA_a⁻¹x). So
  * instead of drawing a d-dimensional θ through a Cholesky factor (O(d²) per arm per draw), the
  * running inverse A⁻¹ (kept by Sherman–Morrison) gives each arm's score distribution in O(d²)
- * once, and each Monte Carlo draw is one normal per arm. The draw count is `draws` (default 1000).
+ * once, and each Monte Carlo draw is one normal per arm. The draw count is `draws` (default 300).
  */
 export class LinTs extends GaussianPolicy {
   readonly name = 'lin-ts' as const;
@@ -20,7 +20,7 @@ export class LinTs extends GaussianPolicy {
     this.scoreMoments(x, eligible);
     const v = this.params.v ?? 0.5;
     for (let a = 0; a < this.arms; a++) this.sds[a] *= v;
-    gaussianThompson(this.means, this.sds, eligible, this.params.draws ?? 1000, rng, out);
+    gaussianThompson(this.means, this.sds, eligible, this.params.draws ?? 300, rng, out);
     applyFloor(out, eligible, this.params.floor);
   }
   protected override toReward(mean: number, sd: number) {

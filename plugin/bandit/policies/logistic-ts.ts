@@ -1,5 +1,5 @@
 import { applyFloor, gaussianThompson } from '../explore.ts';
-import { dot, matVec, shermanMorrison } from '../linalg.ts';
+import { dot, shermanMorrison } from '../linalg.ts';
 import type { Rng } from '../rng.ts';
 import { GaussianPolicy } from './gaussian.ts';
 import type { ArmState, PolicyParams } from './types.ts';
@@ -23,7 +23,7 @@ export class LogisticTs extends GaussianPolicy {
   }
   distribution(x: Float64Array, eligible: Uint8Array, rng: Rng, out: Float64Array): void {
     this.scoreMoments(x, eligible);
-    gaussianThompson(this.means, this.sds, eligible, this.params.draws ?? 1000, rng, out);
+    gaussianThompson(this.means, this.sds, eligible, this.params.draws ?? 300, rng, out);
     applyFloor(out, eligible, this.params.floor);
   }
   override update(x: Float64Array, arm: number, reward: number, _probability: number): void {
@@ -32,7 +32,7 @@ export class LogisticTs extends GaussianPolicy {
     const m0 = arm * d * d;
     const p = sigmoid(dot(x, this.mean, arm * d, d));
     const w = Math.max(p * (1 - p), 1e-6);
-    matVec(this.cov, m0, x, d, this.t);
+    this.covTimes(arm, x);
     const denom = shermanMorrison(this.cov, m0, this.t, x, w, d);
     // Σ_new x = t / denom (Sherman–Morrison), so the Newton step needs no second product.
     const step = (reward - p) / denom;

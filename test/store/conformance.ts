@@ -1,0 +1,749 @@
+/**
+ * The store conformance suite (shared/STYLE.md rule 14): one table of behaviours that every
+ * `Store` implementation passes, SQLite today and PostgreSQL when it lands. It speaks only the
+ * `Store` port, so a store that passes it can stand in for any other; the one thing the port
+ * cannot show (which snapshots were pruned) is asked of the implementation through `inspect`.
+ *
+ * Usage, from a `*.test.ts` file:
+ *
+ *   describeStoreConformance('SqliteStore (:memory:)', async () => new SqliteStore(':memory:'), sqliteInspector);
+ *
+ * Every test gets a fresh, empty store from `makeStore` and closes it afterwards.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DecisionRow, EventRow, OutcomeRow, SendRow, SnapshotRow, Store } from '../../plugin/store/index.ts';
+import { SNAPSHOTS_KEPT } from '../../plugin/store/sqlite.ts';
+
+/** What the suite needs to see beyond the `Store` port. */
+export interface StoreInspector<S extends Store> {
+  /** The stored snapshot seqs of one agent, in any order. */
+  snapshotSeqs(store: S, workspace: string, agentId: string): Promise<number[]>;
+}
+
+export const WS = 'acme';
+export const OTHER_WS = 'globex';
+/** A Thursday, 12:00 UTC. */
+export const T0 = Date.parse('2026-01-01T12:00:00Z');
+export const HOUR_MS = 3_600_000;
+export const WINDOW_MS = 72 * HOUR_MS;
+
+let counter = 0;
+const nextId = (prefix: string) => `${prefix}-${String(++counter).padStart(6, '0')}`;
+
+/** A decision of user-a for agent "winback", made at T0 with a 72 h window; `windowEnd` follows `at` unless given. */
+export function makeDecision(overrides: Partial<DecisionRow> = {}): DecisionRow {
+  const at = overrides.at ?? T0;
+  return {
+    workspace: WS,
+    decisionId: nextId('dec'),
+    agentId: 'winback',
+    agentVersion: 1,
+    userKey: 'user-a',
+    requestId: null,
+    at,
+    windowEnd: at + WINDOW_MS,
+    holdout: false,
+    deliver: true,
+    reason: 'explore',
+    probability: 0.25,
+    body: { choices: { channel: { arm: 'email', probability: 0.5 }, subject_line: { arm: 'sl_plain', probability: 0.5 } }, features: [1, 0, 0.5] },
+    reward: null,
+    learned: false,
+    ...overrides,
+  };
+}
+
+/** The send of a delivered decision: same workspace, user and time, channel email. */
+export function makeSend(decision: DecisionRow, overrides: Partial<SendRow> = {}): SendRow {
+  return { workspace: decision.workspace, userKey: decision.userKey, channel: 'email', at: decision.at, decisionId: decision.decisionId, ...overrides };
+}
+
+/** A track event of user-a at T0 + 1 h. */
+export function makeEvent(overrides: Partial<EventRow> = {}): EventRow {
+  return {
+    workspace: WS,
+    messageId: nextId('msg'),
+    userKey: 'user-a',
+    type: 'track',
+    event: 'Order Completed',
+    timestamp: T0 + HOUR_MS,
+    receivedAt: T0 + HOUR_MS + 500,
+    body: { type: 'track', event: 'Order Completed', properties: { revenue: 42.5, currency: 'EUR' } },
+    ...overrides,
+  };
+}
+
+/** The outcome `event` earns `decision`: same workspace, event name and time, value 1. */
+export function makeOutcome(decision: DecisionRow, event: EventRow, overrides: Partial<OutcomeRow> = {}): OutcomeRow {
+  return { workspace: event.workspace, decisionId: decision.decisionId, messageId: event.messageId, event: event.event ?? 'Order Completed', value: 1, at: event.timestamp, ...overrides };
+}
+
+export function makeSnapshot(overrides: Partial<Omit<SnapshotRow, 'seq'>> = {}): Omit<SnapshotRow, 'seq'> {
+  return { workspace: WS, agentId: 'winback', agentVersion: 1, state: { version: 1, dimensions: [] }, createdAt: T0, ...overrides };
+}
+
+/** Logs decisions the way the service does: one `withUser` unit of work each, with its send when given. */
+export async function logDecision(store: Store, decision: DecisionRow, send?: SendRow): Promise<void> {
+  await store.withUser(decision.workspace, decision.userKey, (tx) => tx.insertDecision(decision, send));
+}
+
+/** Committed sends of a user since `since`, read through a unit of work. */
+async function sendsOf(store: Store, workspace: string, userKey: string, since = 0): Promise<SendRow[]> {
+  return store.withUser(workspace, userKey, (tx) => tx.sendsSince(since));
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Resolves with `promise`, or rejects with `message` when it takes longer than `ms`. */
+async function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const byAgent = (rows: DecisionRow[]) => [...rows].sort((a, b) => a.agentId.localeCompare(b.agentId));
+const bySeq = (seqs: number[]) => [...seqs].sort((a, b) => a - b);
+
+/** A decision body with every JSON shape the decision log stores. */
+const RICH_BODY = {
+  choices: {
+    frequency: { arm: 'send', probability: 0.9 },
+    channel: { arm: 'email', probability: 0.6 },
+    send_time: { arm: '18', probability: 0.3 },
+    subject_line: { arm: 'sl_urgency', probability: 0.475 },
+    content_block: { arm: 'cb_bundle', probability: 1 / 3 },
+  },
+  features: [1, 0, 0.1 + 0.2, -0.000123456789, 1e-300, 12345.678],
+  sendAt: '2026-01-01T18:00:00.000Z',
+  suppressed: null,
+  explanation: [{ dimension: 'channel', chosen: 'email', masked: [], drivers: [{ feature: 'city=Zürich 🏔', weight: -0.25 }], flags: [true, false] }],
+};
+
+/** Registers the whole conformance suite for one store implementation. */
+export function describeStoreConformance<S extends Store>(name: string, makeStore: () => Promise<S>, inspect?: StoreInspector<S>): void {
+  describe(`${name} conforms to the Store contract`, () => {
+    let store: S;
+
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+
+    afterEach(async () => {
+      await store.close();
+    });
+
+    describe('workspaces', () => {
+      it('creates a missing workspace with the given secret and creation time', async () => {
+        expect(await store.ensureWorkspace(WS, 'secret-1', T0)).toEqual({ id: WS, secret: 'secret-1', createdAt: T0 });
+      });
+
+      it('returns the existing workspace, with its first secret, when ensured again', async () => {
+        await store.ensureWorkspace(WS, 'secret-1', T0);
+        expect(await store.ensureWorkspace(WS, 'secret-2', T0 + 1)).toEqual({ id: WS, secret: 'secret-1', createdAt: T0 });
+      });
+
+      it('keeps the first secret for getWorkspace after a second ensure', async () => {
+        await store.ensureWorkspace(WS, 'secret-1', T0);
+        await store.ensureWorkspace(WS, 'secret-2', T0 + 1);
+        expect(await store.getWorkspace(WS)).toEqual({ id: WS, secret: 'secret-1', createdAt: T0 });
+      });
+
+      it('returns undefined for an unknown workspace', async () => {
+        expect(await store.getWorkspace('nobody')).toBeUndefined();
+      });
+    });
+
+    describe('api keys', () => {
+      beforeEach(async () => {
+        await store.ensureWorkspace(WS, 'secret-1', T0);
+        await store.ensureWorkspace(OTHER_WS, 'secret-2', T0);
+      });
+
+      it('finds a key by its hash', async () => {
+        const key = { keyHash: 'a'.repeat(64), workspace: WS, scope: 'decide' as const, label: 'braze connected content', createdAt: T0 };
+        await store.addApiKey(key);
+        expect(await store.findApiKey(key.keyHash)).toEqual(key);
+      });
+
+      it('returns undefined for an unknown hash', async () => {
+        expect(await store.findApiKey('f'.repeat(64))).toBeUndefined();
+      });
+
+      it('counts the keys of one workspace only', async () => {
+        await store.addApiKey({ keyHash: 'a'.repeat(64), workspace: WS, scope: 'admin', label: 'first', createdAt: T0 });
+        await store.addApiKey({ keyHash: 'b'.repeat(64), workspace: WS, scope: 'decide', label: 'second', createdAt: T0 });
+        await store.addApiKey({ keyHash: 'c'.repeat(64), workspace: OTHER_WS, scope: 'admin', label: 'other', createdAt: T0 });
+        expect(await store.countApiKeys(WS)).toBe(2);
+      });
+
+      it('counts zero keys for a workspace without any', async () => {
+        expect(await store.countApiKeys(WS)).toBe(0);
+      });
+    });
+
+    describe('agent configs', () => {
+      const V1 = { id: 'winback', holdout: 0.1, policy: { kind: 'logistic-ts', floor: 0.05 }, dimensions: [{ id: 'channel', arms: ['email', 'sms'] }] };
+      const V2 = { ...V1, holdout: 0.2 };
+
+      it('stores the first config as version 1 and reports it changed', async () => {
+        const result = await store.putAgentConfig(WS, 'winback', V1, 'alice', T0);
+        expect(result).toEqual({ changed: true, row: { workspace: WS, agentId: 'winback', version: 1, config: V1, createdAt: T0, actor: 'alice' } });
+      });
+
+      it('keeps the version and reports no change when the same config is put again', async () => {
+        await store.putAgentConfig(WS, 'winback', V1, 'alice', T0);
+        const again = await store.putAgentConfig(WS, 'winback', structuredClone(V1), 'bob', T0 + 1);
+        expect(again).toEqual({ changed: false, row: { workspace: WS, agentId: 'winback', version: 1, config: V1, createdAt: T0, actor: 'alice' } });
+      });
+
+      it('stores a different config as the next version', async () => {
+        await store.putAgentConfig(WS, 'winback', V1, 'alice', T0);
+        const result = await store.putAgentConfig(WS, 'winback', V2, 'bob', T0 + 1);
+        expect(result).toEqual({ changed: true, row: { workspace: WS, agentId: 'winback', version: 2, config: V2, createdAt: T0 + 1, actor: 'bob' } });
+      });
+
+      it('returns the latest config when no version is asked for', async () => {
+        await store.putAgentConfig(WS, 'winback', V1, 'alice', T0);
+        await store.putAgentConfig(WS, 'winback', V2, 'bob', T0 + 1);
+        expect(await store.getAgentConfig(WS, 'winback')).toMatchObject({ version: 2, config: V2, actor: 'bob' });
+      });
+
+      it('returns an earlier version when asked for it', async () => {
+        await store.putAgentConfig(WS, 'winback', V1, 'alice', T0);
+        await store.putAgentConfig(WS, 'winback', V2, 'bob', T0 + 1);
+        expect(await store.getAgentConfig(WS, 'winback', 1)).toEqual({ workspace: WS, agentId: 'winback', version: 1, config: V1, createdAt: T0, actor: 'alice' });
+      });
+
+      it('returns undefined for an unknown agent or version', async () => {
+        await store.putAgentConfig(WS, 'winback', V1, 'alice', T0);
+        expect([await store.getAgentConfig(WS, 'nobody'), await store.getAgentConfig(WS, 'winback', 2), await store.getAgentConfig(OTHER_WS, 'winback')]).toEqual([
+          undefined,
+          undefined,
+          undefined,
+        ]);
+      });
+
+      it('lists the latest config of each agent of the workspace', async () => {
+        await store.putAgentConfig(WS, 'winback', V1, 'alice', T0);
+        await store.putAgentConfig(WS, 'winback', V2, 'alice', T0 + 1);
+        await store.putAgentConfig(WS, 'welcome', { ...V1, id: 'welcome' }, 'alice', T0 + 2);
+        await store.putAgentConfig(OTHER_WS, 'winback', V1, 'alice', T0 + 3);
+        const listed = (await store.listAgentConfigs(WS)).map((r) => [r.agentId, r.version]).sort();
+        expect(listed).toEqual([
+          ['welcome', 1],
+          ['winback', 2],
+        ]);
+      });
+
+      it('audits a create and an update, newest first', async () => {
+        await store.putAgentConfig(WS, 'winback', V1, 'alice', T0);
+        await store.putAgentConfig(WS, 'winback', V2, 'bob', T0 + 1);
+        const log = await store.auditLog(WS, 10);
+        expect(log).toMatchObject([
+          { workspace: WS, at: T0 + 1, actor: 'bob', action: 'agent.update', target: 'winback', detail: { version: 2 } },
+          { workspace: WS, at: T0, actor: 'alice', action: 'agent.create', target: 'winback', detail: { version: 1 } },
+        ]);
+      });
+
+      it('does not audit a put that changed nothing', async () => {
+        await store.putAgentConfig(WS, 'winback', V1, 'alice', T0);
+        await store.putAgentConfig(WS, 'winback', V1, 'bob', T0 + 1);
+        expect(await store.auditLog(WS, 10)).toHaveLength(1);
+      });
+
+      it('caps the audit log at the requested number of entries and keeps workspaces apart', async () => {
+        for (let i = 0; i < 4; i++) await store.putAgentConfig(WS, 'winback', { ...V1, holdout: i / 10 }, 'alice', T0 + i);
+        await store.putAgentConfig(OTHER_WS, 'winback', V1, 'alice', T0 + 10);
+        expect((await store.auditLog(WS, 2)).map((r) => r.at)).toEqual([T0 + 3, T0 + 2]);
+      });
+    });
+
+    describe('withUser', () => {
+      it('returns what the unit of work returns', async () => {
+        expect(await store.withUser(WS, 'user-a', async () => 42)).toBe(42);
+      });
+
+      it('commits the writes of a unit of work only when it ends', async () => {
+        const d = makeDecision();
+        let during: DecisionRow | undefined = d;
+        await store.withUser(WS, d.userKey, async (tx) => {
+          await tx.insertDecision(d, makeSend(d));
+          during = await store.getDecision(WS, d.decisionId);
+        });
+        expect(during).toBeUndefined();
+        expect(await store.getDecision(WS, d.decisionId)).toEqual(d);
+      });
+
+      it('commits the send with its decision', async () => {
+        const d = makeDecision();
+        await logDecision(store, d, makeSend(d));
+        expect(await sendsOf(store, WS, d.userKey)).toEqual([makeSend(d)]);
+      });
+
+      it('stores no send for a decision logged without one', async () => {
+        await logDecision(store, makeDecision());
+        expect(await sendsOf(store, WS, 'user-a')).toEqual([]);
+      });
+
+      it('discards every write when the unit of work throws', async () => {
+        const d = makeDecision();
+        const failing = store.withUser(WS, d.userKey, async (tx) => {
+          await tx.insertDecision(d, makeSend(d));
+          throw new Error('profile source down');
+        });
+        await expect(failing).rejects.toThrow('profile source down');
+        expect([await store.getDecision(WS, d.decisionId), await sendsOf(store, WS, d.userKey)]).toEqual([undefined, []]);
+      });
+
+      it('sees only committed sends at or after `since`, of this user and workspace', async () => {
+        const sends = [T0 - 1, T0, T0 + 1].map((at) => {
+          const d = makeDecision({ at });
+          return { d, send: makeSend(d) };
+        });
+        for (const { d, send } of sends) await logDecision(store, d, send);
+        const otherUser = makeDecision({ userKey: 'user-b', at: T0 });
+        await logDecision(store, otherUser, makeSend(otherUser));
+        const otherWorkspace = makeDecision({ workspace: OTHER_WS, at: T0 });
+        await logDecision(store, otherWorkspace, makeSend(otherWorkspace));
+
+        const seen = await sendsOf(store, WS, 'user-a', T0);
+        expect([...seen].sort((a, b) => a.at - b.at)).toEqual([sends[1].send, sends[2].send]);
+      });
+
+      it('keeps a null channel of a send', async () => {
+        const d = makeDecision();
+        await logDecision(store, d, makeSend(d, { channel: null }));
+        expect(await sendsOf(store, WS, d.userKey)).toEqual([makeSend(d, { channel: null })]);
+      });
+
+      it('never interleaves concurrent units of work of the same user', async () => {
+        let active = 0;
+        let maxActive = 0;
+        const counted: number[] = [];
+        const unit = (i: number) =>
+          store.withUser(WS, 'user-a', async (tx) => {
+            active++;
+            maxActive = Math.max(maxActive, active);
+            const before = (await tx.sendsSince(0)).length;
+            await delay(5); // a read-then-write that yields to the event loop in between
+            const d = makeDecision({ at: T0 + i });
+            await tx.insertDecision(d, makeSend(d));
+            counted.push(before);
+            active--;
+          });
+        await Promise.all([0, 1, 2, 3, 4].map(unit));
+        expect({ maxActive, counted }).toEqual({ maxActive: 1, counted: [0, 1, 2, 3, 4] });
+      });
+
+      it('runs units of work of different users concurrently', async () => {
+        let userBStarted!: () => void;
+        const started = new Promise<void>((resolve) => (userBStarted = resolve));
+        const a = store.withUser(WS, 'user-a', async () => {
+          await within(started, 2000, "user-b's unit of work did not start while user-a's was running");
+          return 'a';
+        });
+        const b = store.withUser(WS, 'user-b', async () => {
+          userBStarted();
+          return 'b';
+        });
+        await expect(Promise.all([a, b])).resolves.toEqual(['a', 'b']);
+      });
+
+      it('runs the same user key of different workspaces concurrently', async () => {
+        let otherStarted!: () => void;
+        const started = new Promise<void>((resolve) => (otherStarted = resolve));
+        const a = store.withUser(WS, 'user-a', async () => {
+          await within(started, 2000, "the other workspace's unit of work did not start");
+          return 'a';
+        });
+        const b = store.withUser(OTHER_WS, 'user-a', async () => {
+          otherStarted();
+          return 'b';
+        });
+        await expect(Promise.all([a, b])).resolves.toEqual(['a', 'b']);
+      });
+
+      it('lets the next unit of work of a user run after one that threw', async () => {
+        await expect(
+          store.withUser(WS, 'user-a', async () => {
+            throw new Error('boom');
+          }),
+        ).rejects.toThrow('boom');
+        expect(await within(store.withUser(WS, 'user-a', async () => 'next'), 2000, 'the user stayed locked')).toBe('next');
+      });
+    });
+
+    describe('request ids', () => {
+      it('rejects a second decision with the same requestId and keeps the first', async () => {
+        const first = makeDecision({ requestId: 'req-1' });
+        await logDecision(store, first);
+        const second = makeDecision({ requestId: 'req-1', at: T0 + 1 });
+        await expect(logDecision(store, second)).rejects.toThrow();
+        expect([await store.findDecisionByRequest(WS, 'winback', 'req-1'), await store.getDecision(WS, second.decisionId)]).toEqual([first, undefined]);
+      });
+
+      it('stores no send of the rejected duplicate', async () => {
+        await logDecision(store, makeDecision({ requestId: 'req-1' }));
+        const second = makeDecision({ requestId: 'req-1', at: T0 + 1 });
+        await expect(logDecision(store, second, makeSend(second))).rejects.toThrow();
+        expect(await sendsOf(store, WS, 'user-a')).toEqual([]);
+      });
+
+      it('rejects the duplicate with an error the service recognises as a unique violation', async () => {
+        await logDecision(store, makeDecision({ requestId: 'req-1' }));
+        await expect(logDecision(store, makeDecision({ requestId: 'req-1' }))).rejects.toMatchObject({
+          code: expect.stringMatching(/^(SQLITE_CONSTRAINT_UNIQUE|SQLITE_CONSTRAINT_PRIMARYKEY|23505)$/),
+        });
+      });
+
+      it('accepts the same requestId for another agent', async () => {
+        await logDecision(store, makeDecision({ requestId: 'req-1' }));
+        const other = makeDecision({ agentId: 'welcome', requestId: 'req-1' });
+        await logDecision(store, other);
+        expect(await store.findDecisionByRequest(WS, 'welcome', 'req-1')).toEqual(other);
+      });
+
+      it('accepts any number of decisions without a requestId', async () => {
+        const rows = [makeDecision(), makeDecision(), makeDecision()];
+        for (const d of rows) await logDecision(store, d);
+        expect(await store.listDecisions(WS, 'winback', 10)).toHaveLength(3);
+      });
+    });
+
+    describe('decisions', () => {
+      const ROUND_TRIPS: [string, Partial<DecisionRow>][] = [
+        ['a delivered, learned decision with a request id and a reward', { requestId: 'req-rt', holdout: false, deliver: true, reason: 'exploit', probability: 0.0625, reward: 0.75, learned: true, body: RICH_BODY }],
+        ['a holdout decision without request id or reward', { requestId: null, holdout: true, deliver: false, reason: 'holdout', probability: 1, reward: null, learned: false, body: RICH_BODY }],
+        ['a decision with a zero reward and a tiny probability', { requestId: 'req-zero', reason: 'explore', probability: 1e-7, reward: 0, learned: true, agentVersion: 7, body: { choices: {}, features: [] } }],
+      ];
+
+      it.each(ROUND_TRIPS)('round-trips every field of %s through getDecision', async (_label, overrides) => {
+        const d = makeDecision(overrides);
+        await logDecision(store, d);
+        expect(await store.getDecision(WS, d.decisionId)).toStrictEqual(d);
+      });
+
+      it('round-trips every field through findDecisionByRequest', async () => {
+        const d = makeDecision(ROUND_TRIPS[0][1]);
+        await logDecision(store, d);
+        expect(await store.findDecisionByRequest(WS, d.agentId, 'req-rt')).toStrictEqual(d);
+      });
+
+      it('returns undefined for an unknown decision or request, and across workspaces', async () => {
+        const d = makeDecision({ requestId: 'req-1' });
+        await logDecision(store, d);
+        expect([
+          await store.getDecision(WS, 'no-such-decision'),
+          await store.findDecisionByRequest(WS, 'winback', 'req-2'),
+          await store.getDecision(OTHER_WS, d.decisionId),
+          await store.findDecisionByRequest(OTHER_WS, 'winback', 'req-1'),
+        ]).toEqual([undefined, undefined, undefined, undefined]);
+      });
+
+      it('returns the latest decision of each agent made at or before `at`', async () => {
+        const a1 = makeDecision({ agentId: 'a', at: T0 });
+        const a2 = makeDecision({ agentId: 'a', at: T0 + HOUR_MS });
+        const b1 = makeDecision({ agentId: 'b', at: T0 + 2 * HOUR_MS });
+        for (const d of [a1, a2, b1]) await logDecision(store, d);
+        expect(byAgent(await store.latestDecisions(WS, 'user-a', T0 + 3 * HOUR_MS))).toEqual([a2, b1]);
+      });
+
+      it('returns one decision per agent when two decisions of that agent share the latest `at`', async () => {
+        // Two decisions of one user and agent in the same millisecond (decide:batch with the user twice).
+        const [first, second] = [makeDecision({ at: T0 }), makeDecision({ at: T0 })];
+        for (const d of [first, second]) await logDecision(store, d);
+        const latest = await store.latestDecisions(WS, 'user-a', T0 + HOUR_MS);
+        expect(latest.map((d) => d.agentId)).toEqual(['winback']);
+      });
+
+      it('leaves decisions made after `at` out of latestDecisions', async () => {
+        const early = makeDecision({ at: T0 });
+        await logDecision(store, early);
+        await logDecision(store, makeDecision({ at: T0 + 2 * HOUR_MS }));
+        expect(await store.latestDecisions(WS, 'user-a', T0 + HOUR_MS)).toEqual([early]);
+      });
+
+      it('counts a decision made exactly at `at`', async () => {
+        const d = makeDecision({ at: T0 });
+        await logDecision(store, d);
+        expect(await store.latestDecisions(WS, 'user-a', T0)).toEqual([d]);
+      });
+
+      it('returns nothing from latestDecisions once the window is past', async () => {
+        const d = makeDecision({ at: T0 });
+        await logDecision(store, d);
+        expect([await store.latestDecisions(WS, 'user-a', d.windowEnd - 1), await store.latestDecisions(WS, 'user-a', d.windowEnd), await store.latestDecisions(WS, 'user-a', d.windowEnd + HOUR_MS)]).toEqual([
+          [d],
+          [],
+          [],
+        ]);
+      });
+
+      it("leaves other users' and workspaces' decisions out of latestDecisions", async () => {
+        await logDecision(store, makeDecision({ userKey: 'user-b' }));
+        await logDecision(store, makeDecision({ workspace: OTHER_WS }));
+        expect(await store.latestDecisions(WS, 'user-a', T0 + HOUR_MS)).toEqual([]);
+      });
+
+      it("lists an agent's decisions newest first", async () => {
+        const rows = [T0 + 2, T0, T0 + 1].map((at) => makeDecision({ at, userKey: `user-${at}` }));
+        for (const d of rows) await logDecision(store, d);
+        expect((await store.listDecisions(WS, 'winback', 10)).map((d) => d.at)).toEqual([T0 + 2, T0 + 1, T0]);
+      });
+
+      it('caps listDecisions at `limit`, keeping the newest', async () => {
+        for (let i = 0; i < 5; i++) await logDecision(store, makeDecision({ at: T0 + i }));
+        expect((await store.listDecisions(WS, 'winback', 2)).map((d) => d.at)).toEqual([T0 + 4, T0 + 3]);
+      });
+
+      it('lists only the decisions of the asked agent and workspace', async () => {
+        const mine = makeDecision();
+        await logDecision(store, mine);
+        await logDecision(store, makeDecision({ agentId: 'welcome' }));
+        await logDecision(store, makeDecision({ workspace: OTHER_WS }));
+        expect(await store.listDecisions(WS, 'winback', 10)).toEqual([mine]);
+      });
+    });
+
+    describe('events and outcomes', () => {
+      it('inserts events with new messageIds and reports them inserted', async () => {
+        const events = [makeEvent(), makeEvent({ type: 'identify', event: null, userKey: null, body: { traits: { plan: 'pro' } } })];
+        expect(await store.recordEvents(events, [])).toEqual({ inserted: events.map((e) => e.messageId), duplicates: [] });
+        expect(await store.countEvents(WS)).toBe(2);
+      });
+
+      it('reports already stored messageIds as duplicates and does not insert them again', async () => {
+        const first = makeEvent();
+        await store.recordEvents([first], []);
+        const fresh = makeEvent();
+        expect(await store.recordEvents([first, fresh], [])).toEqual({ inserted: [fresh.messageId], duplicates: [first.messageId] });
+        expect(await store.countEvents(WS)).toBe(2);
+      });
+
+      it('reports a messageId repeated within one call as a duplicate', async () => {
+        const e = makeEvent();
+        expect(await store.recordEvents([e, { ...e }], [])).toEqual({ inserted: [e.messageId], duplicates: [e.messageId] });
+      });
+
+      it('treats the same messageId in another workspace as new', async () => {
+        const e = makeEvent();
+        await store.recordEvents([e], []);
+        expect(await store.recordEvents([{ ...e, workspace: OTHER_WS }], [])).toEqual({ inserted: [e.messageId], duplicates: [] });
+      });
+
+      it('stores the outcomes of new events', async () => {
+        const d = makeDecision();
+        await logDecision(store, d);
+        const e = makeEvent();
+        const o = makeOutcome(d, e, { value: 0.4 });
+        await store.recordEvents([e], [o]);
+        expect(await store.outcomesOf(WS, d.decisionId)).toEqual([o]);
+      });
+
+      it('does not store the outcomes of duplicate events', async () => {
+        const d1 = makeDecision();
+        const d2 = makeDecision({ agentId: 'welcome' });
+        for (const d of [d1, d2]) await logDecision(store, d);
+        const e = makeEvent();
+        await store.recordEvents([e], [makeOutcome(d1, e)]);
+        await store.recordEvents([e], [makeOutcome(d2, e)]);
+        expect([await store.outcomesOf(WS, d1.decisionId), await store.outcomesOf(WS, d2.decisionId)]).toEqual([[makeOutcome(d1, e)], []]);
+      });
+
+      it('keeps the outcomes of the new events of a batch that also holds duplicates', async () => {
+        const d = makeDecision();
+        await logDecision(store, d);
+        const old = makeEvent();
+        await store.recordEvents([old], []);
+        const fresh = makeEvent({ timestamp: T0 + 2 * HOUR_MS });
+        await store.recordEvents([old, fresh], [makeOutcome(d, old), makeOutcome(d, fresh)]);
+        expect(await store.outcomesOf(WS, d.decisionId)).toEqual([makeOutcome(d, fresh)]);
+      });
+
+      it("returns a decision's outcomes in time order", async () => {
+        const d = makeDecision();
+        await logDecision(store, d);
+        const events = [3, 1, 2].map((h) => makeEvent({ timestamp: T0 + h * HOUR_MS }));
+        await store.recordEvents(events, events.map((e) => makeOutcome(d, e)));
+        expect((await store.outcomesOf(WS, d.decisionId)).map((o) => o.at)).toEqual([T0 + HOUR_MS, T0 + 2 * HOUR_MS, T0 + 3 * HOUR_MS]);
+      });
+
+      it("returns only the asked decision's outcomes", async () => {
+        const [d1, d2] = [makeDecision(), makeDecision({ agentId: 'welcome' })];
+        for (const d of [d1, d2]) await logDecision(store, d);
+        const e = makeEvent();
+        await store.recordEvents([e], [makeOutcome(d1, e), makeOutcome(d2, e, { value: 0.1 })]);
+        expect(await store.outcomesOf(WS, d2.decisionId)).toEqual([makeOutcome(d2, e, { value: 0.1 })]);
+      });
+
+      it('counts the events of one workspace only', async () => {
+        await store.recordEvents([makeEvent(), makeEvent({ workspace: OTHER_WS })], []);
+        expect(await store.countEvents(WS)).toBe(1);
+      });
+    });
+
+    describe('learning', () => {
+      const NOW = T0 + 100 * HOUR_MS;
+
+      it('returns only closed, unlearned decisions of the agent, oldest window first', async () => {
+        const closedLate = makeDecision({ windowEnd: T0 + 30 });
+        const closedEarly = makeDecision({ windowEnd: T0 + 10 });
+        const closedAtNow = makeDecision({ windowEnd: NOW });
+        const open = makeDecision({ windowEnd: NOW + 1 });
+        const learned = makeDecision({ windowEnd: T0 + 5, learned: true, reward: 1 });
+        const otherAgent = makeDecision({ agentId: 'welcome', windowEnd: T0 + 1 });
+        const otherWorkspace = makeDecision({ workspace: OTHER_WS, windowEnd: T0 + 1 });
+        for (const d of [closedLate, closedEarly, closedAtNow, open, learned, otherAgent, otherWorkspace]) await logDecision(store, d);
+        const closed = await store.closedUnlearned(WS, 'winback', NOW, 100);
+        expect(closed.map((d) => d.decisionId)).toEqual([closedEarly.decisionId, closedLate.decisionId, closedAtNow.decisionId]);
+      });
+
+      it('orders closed decisions of the same window end by decision id', async () => {
+        for (const id of ['tie-c', 'tie-a', 'tie-b']) await logDecision(store, makeDecision({ decisionId: id, windowEnd: T0 + 10 }));
+        expect((await store.closedUnlearned(WS, 'winback', NOW, 100)).map((d) => d.decisionId)).toEqual(['tie-a', 'tie-b', 'tie-c']);
+      });
+
+      it('caps closedUnlearned at `limit`, keeping the oldest windows', async () => {
+        for (let i = 5; i > 0; i--) await logDecision(store, makeDecision({ windowEnd: T0 + i }));
+        expect((await store.closedUnlearned(WS, 'winback', NOW, 2)).map((d) => d.windowEnd)).toEqual([T0 + 1, T0 + 2]);
+      });
+
+      it('attaches each closed decision with its outcomes in time order', async () => {
+        const d = makeDecision();
+        await logDecision(store, d);
+        const events = [2, 1].map((h) => makeEvent({ timestamp: T0 + h * HOUR_MS }));
+        await store.recordEvents(events, events.map((e, i) => makeOutcome(d, e, { value: i + 1 })));
+        const [closed] = await store.closedUnlearned(WS, 'winback', NOW, 10);
+        expect(closed).toEqual({ ...d, outcomes: [makeOutcome(d, events[1], { value: 2 }), makeOutcome(d, events[0], { value: 1 })] });
+      });
+
+      it('attaches an empty outcome list to a decision without outcomes', async () => {
+        const d = makeDecision();
+        await logDecision(store, d);
+        expect(await store.closedUnlearned(WS, 'winback', NOW, 10)).toEqual([{ ...d, outcomes: [] }]);
+      });
+
+      it('marks committed decisions learned with their reward', async () => {
+        const [d1, d2] = [makeDecision(), makeDecision()];
+        for (const d of [d1, d2]) await logDecision(store, d);
+        await store.commitLearning(WS, 'winback', [{ decisionId: d1.decisionId, reward: 0.6 }, { decisionId: d2.decisionId, reward: 0 }], makeSnapshot());
+        expect([await store.getDecision(WS, d1.decisionId), await store.getDecision(WS, d2.decisionId)]).toEqual([
+          { ...d1, learned: true, reward: 0.6 },
+          { ...d2, learned: true, reward: 0 },
+        ]);
+      });
+
+      it('no longer returns committed decisions from closedUnlearned', async () => {
+        const [d1, d2] = [makeDecision({ windowEnd: T0 + 1 }), makeDecision({ windowEnd: T0 + 2 })];
+        for (const d of [d1, d2]) await logDecision(store, d);
+        await store.commitLearning(WS, 'winback', [{ decisionId: d1.decisionId, reward: 1 }], makeSnapshot());
+        expect((await store.closedUnlearned(WS, 'winback', NOW, 10)).map((d) => d.decisionId)).toEqual([d2.decisionId]);
+      });
+
+      it('keeps the first reward of a decision committed twice', async () => {
+        const d = makeDecision();
+        await logDecision(store, d);
+        await store.commitLearning(WS, 'winback', [{ decisionId: d.decisionId, reward: 1 }], makeSnapshot());
+        await store.commitLearning(WS, 'winback', [{ decisionId: d.decisionId, reward: 0 }], makeSnapshot());
+        expect(await store.getDecision(WS, d.decisionId)).toMatchObject({ learned: true, reward: 1 });
+      });
+
+      it('numbers the snapshots of each agent 1, 2, 3, …', async () => {
+        const seqs: number[] = [];
+        for (let i = 0; i < 3; i++) seqs.push(await store.commitLearning(WS, 'winback', [], makeSnapshot()));
+        seqs.push(await store.commitLearning(WS, 'welcome', [], makeSnapshot({ agentId: 'welcome' })));
+        seqs.push(await store.commitLearning(OTHER_WS, 'winback', [], makeSnapshot({ workspace: OTHER_WS })));
+        expect(seqs).toEqual([1, 2, 3, 1, 1]);
+      });
+
+      it.skipIf(!inspect)(`keeps only the last ${SNAPSHOTS_KEPT} snapshots of an agent`, async () => {
+        for (let i = 0; i < SNAPSHOTS_KEPT + 2; i++) await store.commitLearning(WS, 'winback', [], makeSnapshot({ createdAt: T0 + i }));
+        await store.commitLearning(WS, 'welcome', [], makeSnapshot({ agentId: 'welcome' }));
+        const kept = Array.from({ length: SNAPSHOTS_KEPT }, (_, i) => i + 3);
+        expect([bySeq(await inspect!.snapshotSeqs(store, WS, 'winback')), await inspect!.snapshotSeqs(store, WS, 'welcome')]).toEqual([kept, [1]]);
+      });
+
+      it('round-trips the JSON state through latestSnapshot', async () => {
+        const state = { version: 1, policy: 'logistic-ts', dimensions: [{ id: 'channel', arms: { email: { mean: [0.1, -2.5e-8, 3], precision: [[1, 0], [0, 1]] } } }], seen: 1234, note: null, ok: true };
+        await store.commitLearning(WS, 'winback', [], makeSnapshot({ state: { old: true } }));
+        const seq = await store.commitLearning(WS, 'winback', [], makeSnapshot({ agentVersion: 3, state, createdAt: T0 + 5 }));
+        expect(await store.latestSnapshot(WS, 'winback')).toStrictEqual({ workspace: WS, agentId: 'winback', seq, agentVersion: 3, state, createdAt: T0 + 5 });
+      });
+
+      it('returns undefined from latestSnapshot for an agent without snapshots', async () => {
+        await store.commitLearning(WS, 'winback', [], makeSnapshot());
+        expect([await store.latestSnapshot(WS, 'welcome'), await store.latestSnapshot(OTHER_WS, 'winback')]).toEqual([undefined, undefined]);
+      });
+
+      it('reports the oldest window end among closed, unlearned decisions of the workspace', async () => {
+        const rows = [
+          makeDecision({ agentId: 'winback', windowEnd: T0 + 50 }),
+          makeDecision({ agentId: 'welcome', windowEnd: T0 + 30 }),
+          makeDecision({ windowEnd: T0 + 10, learned: true, reward: 0 }),
+          makeDecision({ windowEnd: NOW + 1 }),
+          makeDecision({ workspace: OTHER_WS, windowEnd: T0 + 1 }),
+        ];
+        for (const d of rows) await logDecision(store, d);
+        expect(await store.oldestUnlearnedWindowEnd(WS, NOW)).toBe(T0 + 30);
+      });
+
+      it('reports no oldest window end when no closed decision awaits learning', async () => {
+        await logDecision(store, makeDecision({ windowEnd: NOW + 1 }));
+        await logDecision(store, makeDecision({ windowEnd: T0, learned: true, reward: 1 }));
+        expect(await store.oldestUnlearnedWindowEnd(WS, NOW)).toBeUndefined();
+      });
+    });
+
+    describe('eraseUser', () => {
+      /** user-a in WS: two decisions (one sent), two events (one earning outcomes on both decisions), one identify. */
+      async function seed(workspace: string, userKey: string) {
+        const decisions = [makeDecision({ workspace, userKey }), makeDecision({ workspace, userKey, agentId: 'welcome' })];
+        await logDecision(store, decisions[0], makeSend(decisions[0]));
+        await logDecision(store, decisions[1]);
+        const order = makeEvent({ workspace, userKey });
+        const identify = makeEvent({ workspace, userKey, type: 'identify', event: null });
+        await store.recordEvents([order, identify], [makeOutcome(decisions[0], order), makeOutcome(decisions[1], order)]);
+        return { decisions };
+      }
+
+      it("removes the user's decisions, outcomes, events and sends and reports the counts", async () => {
+        const { decisions } = await seed(WS, 'user-a');
+        expect(await store.eraseUser(WS, 'user-a')).toEqual({ decisions: 2, outcomes: 2, events: 2, sends: 1 });
+        expect({
+          decisions: await Promise.all(decisions.map((d) => store.getDecision(WS, d.decisionId))),
+          outcomes: await Promise.all(decisions.map((d) => store.outcomesOf(WS, d.decisionId))),
+          events: await store.countEvents(WS),
+          sends: await sendsOf(store, WS, 'user-a'),
+          latest: await store.latestDecisions(WS, 'user-a', T0 + HOUR_MS),
+        }).toEqual({ decisions: [undefined, undefined], outcomes: [[], []], events: 0, sends: [], latest: [] });
+      });
+
+      it("leaves other users' rows, and the same user in other workspaces", async () => {
+        await seed(WS, 'user-a');
+        const b = await seed(WS, 'user-b');
+        const other = await seed(OTHER_WS, 'user-a');
+        await store.eraseUser(WS, 'user-a');
+        const left = async (workspace: string, userKey: string, decisions: DecisionRow[]) => ({
+          decisions: (await Promise.all(decisions.map((d) => store.getDecision(workspace, d.decisionId)))).filter(Boolean).length,
+          outcomes: (await Promise.all(decisions.map((d) => store.outcomesOf(workspace, d.decisionId)))).flat().length,
+          events: await store.countEvents(workspace),
+          sends: (await sendsOf(store, workspace, userKey)).length,
+        });
+        expect([await left(WS, 'user-b', b.decisions), await left(OTHER_WS, 'user-a', other.decisions)]).toEqual([
+          { decisions: 2, outcomes: 2, events: 2, sends: 1 },
+          { decisions: 2, outcomes: 2, events: 2, sends: 1 },
+        ]);
+      });
+
+      it('reports zero counts for a user without rows', async () => {
+        expect(await store.eraseUser(WS, 'nobody')).toEqual({ decisions: 0, outcomes: 0, events: 0, sends: 0 });
+      });
+    });
+  });
+}
