@@ -1,3 +1,4 @@
+import { normalCdf } from './distributions.ts';
 import type { Rng } from './rng.ts';
 
 /**
@@ -58,7 +59,8 @@ export function inverseGap(scores: Float64Array, eligible: Uint8Array, gamma: nu
 }
 
 /**
- * Thompson-sampling propensities by Monte Carlo: the share of `draws` joint draws
+ * Thompson-sampling propensities. With two eligible arms, exactly (closed form). Otherwise by
+ * Monte Carlo: the share of `draws` joint draws
  * score_a = mean_a + sd_a · z_a (z_a standard normal, independent per arm) in which each eligible
  * arm is the largest. The arm is then sampled from exactly this distribution, so the logged
  * probability is the true probability of the procedure; `draws` only controls how closely it
@@ -74,6 +76,16 @@ export function gaussianThompson(
 ): void {
   out.fill(0);
   const k = means.length;
+  if (countEligible(eligible) === 2) {
+    // Two arms have a closed form: P(a beats b) = Φ((μ_a − μ_b) / √(σ_a² + σ_b²)). No draws needed.
+    const a = eligible.indexOf(1);
+    const b = eligible.indexOf(1, a + 1);
+    const spread = Math.sqrt(sds[a] * sds[a] + sds[b] * sds[b]);
+    const diff = means[a] - means[b];
+    out[a] = spread > 0 ? normalCdf(diff / spread) : diff > 0 ? 1 : diff < 0 ? 0 : 0.5;
+    out[b] = 1 - out[a];
+    return;
+  }
   for (let m = 0; m < draws; m++) {
     let best = -1;
     let bestScore = -Infinity;

@@ -7,3 +7,4 @@ export * from './features.ts';
 export * from './hash.ts';
 export * from './policies/index.ts';
 export * from './rng.ts';
+export * from './distributions.ts';

@@ -1,6 +1,6 @@
 /**
  * Measurement: the holdout lift report and the numeric helpers behind it.
- * Pure: data in, data out; no I/O, no clock, no randomness, no imports outside this folder.
+ * Pure: data in, data out; no I/O, no clock, no randomness; imports only the pure core (plugin/bandit).
  */
 export * from './lift.ts';
 export * from './stats.ts';

@@ -14,7 +14,7 @@ export const decideRequestSchema = z.strictObject({
   consent: z.record(z.string(), z.boolean()).optional().describe('Explicit consent per channel, overriding consent traits.'),
   context: z.record(z.string(), z.unknown()).optional().describe('Request-time context merged over the traits.'),
   requestId: z.string().min(1).max(200).optional().describe('Idempotency key: the same requestId returns the same decision.'),
-  explain: z.boolean().optional().describe('Include the per-arm explanation (default true).'),
+  explain: z.boolean().optional().describe('Compute, log and return the per-arm explanation (default false: it costs about as much again as the decision).'),
 });
 export type DecideRequest = z.output<typeof decideRequestSchema>;
 

@@ -183,7 +183,7 @@ export class DecisionService {
             decisionId,
             recentSends,
             context: req.context,
-            explain: req.explain ?? true,
+            explain: req.explain ?? false,
           });
           const row = rowFromDecision(this.workspace, d, userKey, req.requestId ?? null, agent.config.goal.windowMs);
           const send = d.deliver ? { workspace: this.workspace, userKey, channel: d.choices.channel?.arm ?? null, at: Date.parse(d.sendAt!), decisionId } : undefined;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyFloor, epsilonGreedy, greedy, inverseGap, Rng, sampleArm } from '../../plugin/bandit/index.ts';
+import { applyFloor, epsilonGreedy, gaussianThompson, greedy, inverseGap, normalCdf, Rng, sampleArm } from '../../plugin/bandit/index.ts';
 import { expectClose } from '../helpers/index.ts';
 
 const f = (...v: number[]) => Float64Array.from(v);
@@ -47,4 +47,19 @@ describe('exploration distributions', () => {
     expect(counts[1]).toBe(0);
     expect(counts[0] / 20000).toBeCloseTo(0.2, 1);
   });
+
+  it('gives two-arm Thompson sampling its exact probability, Φ(Δμ / √(σ₁² + σ₂²))', () => {
+    const out = new Float64Array(3);
+    gaussianThompson(f(0.3, 0.9, 0.1), f(0.2, 0.1, 0.4), mask(1, 0, 1), 1000, new Rng('unused'), out);
+    expectClose(out[0], normalCdf(0.2 / Math.sqrt(0.04 + 0.16)));
+    expect(out[1]).toBe(0);
+    expectClose(out[0] + out[2], 1);
+  });
+
+  it('estimates Thompson probabilities of three or more arms within the Monte Carlo error', () => {
+    const out = new Float64Array(3);
+    gaussianThompson(f(0, 0, 0), f(1, 1, 1), mask(1, 1, 1), 20000, new Rng('mc'), out);
+    for (const p of out) expect(Math.abs(p - 1 / 3)).toBeLessThan(4 * Math.sqrt((1 / 3) * (2 / 3) / 20000));
+  });
 });
+

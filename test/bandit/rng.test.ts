@@ -49,6 +49,20 @@ describe('Rng', () => {
     expect(s2 / n).toBeCloseTo(1, 1);
   });
 
+  it('draws normal tails with the right mass (|z| > 2 and z > 3.5)', () => {
+    const rng = new Rng('tails');
+    const n = 400_000;
+    let beyond2 = 0;
+    let beyond35 = 0;
+    for (let i = 0; i < n; i++) {
+      const z = rng.normal();
+      if (Math.abs(z) > 2) beyond2++;
+      if (z > 3.5) beyond35++;
+    }
+    expect(beyond2 / n).toBeCloseTo(0.0455, 2);
+    expect(Math.abs(beyond35 - n * 2.326e-4)).toBeLessThan(4 * Math.sqrt(n * 2.326e-4));
+  });
+
   it.each([
     [2, 3],
     [0.5, 0.5],
