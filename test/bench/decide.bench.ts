@@ -106,6 +106,42 @@ function floorDecide(dims: number[]): () => number {
   };
 }
 
+/**
+ * The floor of the arithmetic decide really does: contexts are mostly one-hot, so per arm the
+ * mean and xᵀA⁻¹x run over the nonzero entries only (O(nnz²), nnz taken from real contexts).
+ */
+function floorDecideSparse(dims: number[], nnz: number[]): () => number {
+  const mats = dims.map((d) => Float64Array.from({ length: ARMS * d * d }, (_, i) => (i % (d + 1) === 0 ? 1 : 0.001)));
+  const means = dims.map((d) => new Float64Array(ARMS * d).fill(0.01));
+  const nzs = dims.map((d, j) => Int32Array.from({ length: nnz[j] }, (_, p) => Math.floor((p * d) / nnz[j])));
+  const xs = dims.map((d) => new Float64Array(d).fill(0.5));
+  return () => {
+    let best = 0;
+    for (let j = 0; j < dims.length; j++) {
+      const d = dims[j];
+      const M = mats[j];
+      const x = xs[j];
+      const mu = means[j];
+      const nz = nzs[j];
+      for (let a = 0; a < ARMS; a++) {
+        const m0 = a * d * d;
+        let q = 0;
+        let m = 0;
+        for (let p = 0; p < nz.length; p++) {
+          const i = nz[p];
+          m += x[i] * mu[a * d + i];
+          let s = 0;
+          for (let r = 0; r < nz.length; r++) s += M[m0 + i * d + nz[r]] * x[nz[r]];
+          q += x[i] * s;
+        }
+        const score = m + Math.sqrt(q);
+        if (score > best) best = score;
+      }
+    }
+    return best;
+  };
+}
+
 /** The floor of a learn step: per dimension one d×d product and one rank-one update. */
 function floorLearn(dims: number[]): () => void {
   const mats = dims.map((d) => Float64Array.from({ length: d * d }, (_, i) => (i % (d + 1) === 0 ? 1 : 0)));
@@ -139,8 +175,9 @@ export function benchDecide(iterations = 20_000): string[] {
   const users = profiles(4096);
   const now = Date.UTC(2026, 10, 23, 14);
   let floorD: Timing | undefined;
+  let floorS: Timing | undefined;
   let floorL: Timing | undefined;
-  for (const kind of ['linucb', 'lin-ts', 'logistic-ts', 'squarecb']) {
+  for (const kind of (process.env.BENCH_KINDS?.split(',') ?? ['linucb', 'lin-ts', 'logistic-ts', 'squarecb'])) {
     const agent = benchAgent(kind);
     const model = createAgentModel(agent);
     const dims = model.dimensions.map((d) => d.featureNames.length);
@@ -150,8 +187,15 @@ export function benchDecide(iterations = 20_000): string[] {
       floorD = timeCalls(() => fd(), iterations);
       const fl = floorLearn(dims);
       floorL = timeCalls(() => fl(), iterations);
-      lines.push(row('floor: bare Float64Array decide arithmetic', floorD));
-      lines.push(row('floor: bare Float64Array learn arithmetic', floorL));
+      // nonzeros of real contexts, for the sparse floor
+      const x = new Float64Array(model.encoder.dim);
+      model.encoder.encode({ traits: users[0].traits, now, localHour: 14, localWeekday: 1 }, x);
+      const base = x.reduce((n, v) => n + (v !== 0 ? 1 : 0), 0);
+      const fs = floorDecideSparse(dims, dims.map((_, j) => base + j));
+      floorS = timeCalls(() => fs(), iterations);
+      lines.push(row('floor: dense decide arithmetic (K·d² per dim)', floorD));
+      lines.push(row(`floor: sparse decide arithmetic (nnz ${base}…${base + DIMS - 1})`, floorS));
+      lines.push(row('floor: learn arithmetic (d² per dim)', floorL));
     }
     const root = new Rng('bench');
     // Warm the model with some learning so the matrices are not the identity.
@@ -164,7 +208,8 @@ export function benchDecide(iterations = 20_000): string[] {
     const decideT = timeCalls((i) => {
       decide(agent, model, users[i % users.length], now + i * 1000, root.fork(i), { decisionId: `d${i}` });
     }, iterations);
-    lines.push(row(`decide (${kind})`, decideT, kind === 'linucb' ? floorD : undefined));
+    lines.push(row(`decide (${kind}) vs dense floor`, decideT, kind === 'linucb' ? floorD : undefined));
+    if (kind === 'linucb') lines.push(row(`decide (${kind}) vs sparse floor`, decideT, floorS));
     const learnT = timeCalls((i) => {
       learn(agent, model, decisions[i % decisions.length], i % 5 === 0 ? 1 : 0);
     }, iterations);
