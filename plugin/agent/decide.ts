@@ -3,7 +3,7 @@ import { localTime, matches, maskArms, nextSendAt, suppressed, type GuardrailCon
 import type { AgentConfig } from './config.ts';
 import { dimensionContext } from './context.ts';
 import type { AgentModel } from './model.ts';
-import type { Choice, Decision, DecisionReason, DimensionExplanation, Profile } from './types.ts';
+import type { Choice, Decision, DimensionExplanation, Profile } from './types.ts';
 
 export interface DecideOptions {
   /** Id for the decision; drawn from `rng` when absent. Callers fork `rng` by this id. */

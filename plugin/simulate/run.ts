@@ -1,4 +1,4 @@
-import { Rng, type PolicyParams } from '../bandit/index.ts';
+import { Rng } from '../bandit/index.ts';
 import {
   agentModelFromJSON,
   agentModelToJSON,

@@ -11,7 +11,6 @@ import type {
   EraseReport,
   EventRow,
   OutcomeRow,
-  SendRow,
   SnapshotRow,
   Store,
   UserTransaction,
