@@ -57,8 +57,8 @@ describe('HTTP API', () => {
   });
 
   describe('POST /v1/agents/{agentId}/decide', () => {
-    it('answers the decision id, agent version, holdout flag, choices, send time, attributes and explanation', async () => {
-      const res = await call(server, 'POST', DECIDE, { body: makeDecideBody({ userId: treated }) });
+    it('answers the decision id, agent version, holdout flag, choices, send time, attributes and, when asked, the explanation', async () => {
+      const res = await call(server, 'POST', DECIDE, { body: makeDecideBody({ userId: treated, explain: true }) });
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({
         decisionId: expect.any(String),
@@ -70,6 +70,12 @@ describe('HTTP API', () => {
       });
       expect(res.body).toHaveProperty('sendAt');
       expect(res.body.explanation.map((e: { dimension: string }) => e.dimension)).toEqual(Object.keys(res.body.choices));
+    });
+
+    it('leaves the explanation out unless asked, since it costs about as much again as the decision', async () => {
+      const res = await call(server, 'POST', DECIDE, { body: makeDecideBody({ userId: treated }) });
+      expect(res.status).toBe(200);
+      expect(res.body).not.toHaveProperty('explanation');
     });
 
     it('logs the decision, keyed by the hashed user id, before answering', async () => {
@@ -290,7 +296,7 @@ describe('HTTP API', () => {
 
   describe('GET /v1/decisions/{decisionId}', () => {
     it('answers the logged decision with its explanation', async () => {
-      const decided = await call(server, 'POST', DECIDE, { body: makeDecideBody({ userId: treated }) });
+      const decided = await call(server, 'POST', DECIDE, { body: makeDecideBody({ userId: treated, explain: true }) });
       const res = await call(server, 'GET', `/v1/decisions/${decided.body.decisionId}`);
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({
