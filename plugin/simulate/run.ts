@@ -20,8 +20,6 @@ import {
   HOURS,
   population,
   proxyCustomer,
-  sigmoid,
-  TRUTH,
   type Customer,
   type Effects,
   type VariantSpec,
@@ -97,6 +95,8 @@ interface Pick {
   subject: number;
   content: number;
 }
+
+const NOTHING_SENT: Pick = Object.freeze({ deliver: false, channel: -1, hour: -1, subject: -1, content: -1 });
 
 /** Shared, seeded ground truth of one run: who is decided about when, and the outcome noise. */
 class World {
@@ -206,9 +206,8 @@ function armMap(agent: AgentConfig, phase: PhaseWorld): ArmMap {
 /** The best pick and its value, knowing the truth (the oracle). Arm indices are the agent's. */
 function best(world: World, c: number, phase: number, sends: number, allowed: Allowed, map: ArmMap): { value: number; pick: Pick } {
   const e = world.phases[phase].effects[c];
-  const base = world.customers[c].base;
-  let bestValue = sigmoid(base + TRUTH.organicOffset);
-  let bestPick: Pick = { deliver: false, channel: -1, hour: -1, subject: -1, content: -1 };
+  let bestPick: Pick = NOTHING_SENT;
+  let bestValue = world.value(c, phase, sends, NOTHING_SENT);
   if (allowed.stopped) return { value: bestValue, pick: bestPick };
   const argmax = (mask: Uint8Array, table: Float64Array, toWorld: number[]): number => {
     let k = -1;
@@ -237,7 +236,7 @@ function best(world: World, c: number, phase: number, sends: number, allowed: Al
 }
 
 function pickFromDecision(d: Decision, agent: AgentConfig, map: ArmMap): Pick {
-  if (!d.deliver) return { deliver: false, channel: -1, hour: -1, subject: -1, content: -1 };
+  if (!d.deliver) return NOTHING_SENT;
   const index = (dim: string) => agent.dimensions[dimIndex(agent, dim)].arms.findIndex((a) => a.id === d.choices[dim]?.arm);
   const s = index('subject_line');
   return {
@@ -270,14 +269,13 @@ function fixedArms(combo: Record<string, string>, agent: AgentConfig): FixedArms
 function fixedPick(f: FixedArms, allowed: Allowed, map: ArmMap): Pick {
   const choose = ([fixed, def]: [number, number], mask: Uint8Array): number =>
     fixed >= 0 && mask[fixed] ? fixed : def >= 0 && mask[def] ? def : mask.indexOf(1);
-  const none: Pick = { deliver: false, channel: -1, hour: -1, subject: -1, content: -1 };
-  if (f.skip || allowed.stopped) return none;
+  if (f.skip || allowed.stopped) return NOTHING_SENT;
   const ch = choose(f.channel, allowed.channel);
   const h = choose(f.hour, allowed.hour);
-  if (ch < 0 || h < 0) return none;
+  if (ch < 0 || h < 0) return NOTHING_SENT;
   const b = choose(f.content, allowed.content[ch]);
   const s = ch === map.emailArm ? choose(f.subject, allowed.subject) : -1;
-  if (b < 0 || (ch === map.emailArm && s < 0)) return none;
+  if (b < 0 || (ch === map.emailArm && s < 0)) return NOTHING_SENT;
   return { deliver: true, channel: map.channel[ch], hour: map.hour[h], subject: s < 0 ? -1 : map.subject[s], content: map.content[b] };
 }
 
