@@ -1,11 +1,15 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
-import type { Store, KeyScope } from '../store/index.ts';
+import type { ApiKeyRow, KeyScope, Store } from '../store/index.ts';
 import { AuthError, HttpError, NotFoundError, parseBody } from './errors.ts';
 import { hashApiKey } from './keys.ts';
 import type { Metrics } from './metrics.ts';
 import { connectedContentQuerySchema, decideBatchSchema, decideRequestSchema, eventBatchSchema, EVENTS_BODY_LIMIT, segmentEventSchema, type SegmentEvent } from './schemas.ts';
 import type { DecisionService } from './service.ts';
+
+/** How long an API key lookup is remembered. */
+export const KEY_CACHE_TTL_MS = 30_000;
 
 export interface AppOptions {
   store: Store;
@@ -51,13 +55,24 @@ export function createApp(options: AppOptions): express.Express {
   const json = express.json({ limit: options.bodyLimit ?? '1mb', strict: false, type: () => true });
   const eventsJson = express.json({ limit: EVENTS_BODY_LIMIT, strict: false, type: () => true });
 
+  // Valid keys are remembered for KEY_CACHE_TTL_MS (otherwise every request pays a hash and a
+  // query); unknown keys are always looked up, so a key added to the store works at once.
+  const keys = new LRUCache<string, ApiKeyRow>({ max: 10_000, ttl: KEY_CACHE_TTL_MS });
+  const findKey = async (key: string): Promise<ApiKeyRow | undefined> => {
+    const hit = keys.get(key);
+    if (hit) return hit;
+    const row = await store.findApiKey(hashApiKey(key));
+    if (row) keys.set(key, row);
+    return row;
+  };
+
   const authed = (scopes: readonly KeyScope[], handler: Handler) => async (req: Request, res: Response, next: NextFunction) => {
     try {
       const header = req.get('authorization');
       if (!header) throw new AuthError(401, 'missing_api_key', 'Authorization: Bearer <workspace api key> is required');
       const match = /^Bearer\s+(\S+)$/i.exec(header);
       if (!match) throw new AuthError(401, 'invalid_authorization', 'the Authorization header must be "Bearer <workspace api key>"');
-      const key = await store.findApiKey(hashApiKey(match[1]));
+      const key = await findKey(match[1]);
       if (!key) throw new AuthError(401, 'invalid_api_key', 'this API key is not valid');
       if (!scopes.includes(key.scope)) throw new AuthError(403, 'forbidden', `this key has scope "${key.scope}"; this route needs ${scopes.map((s) => `"${s}"`).join(' or ')}`);
       const service = services.get(key.workspace);
