@@ -51,19 +51,7 @@ export function decide(
   const holdout = unitHash(agent.salt, profile.userId) < agent.holdout;
   const choices: Record<string, Choice> = {};
   const plain: Record<string, string> = {};
-  const decision: Decision = {
-    decisionId,
-    agentId: agent.id,
-    agentVersion: model.agentVersion,
-    userId: profile.userId,
-    at: new Date(now).toISOString(),
-    holdout,
-    choices,
-    probability: 1,
-    deliver: false,
-    reason: holdout ? 'holdout' : 'exploit',
-    features,
-  };
+  const decision = newDecision(agent, model.agentVersion, profile.userId, now, decisionId, holdout, holdout ? 'holdout' : 'exploit', choices, features);
   const ctx: GuardrailContext = {
     traits,
     consent: profile.consent,
@@ -130,19 +118,22 @@ export function defaultDecision(agent: AgentConfig, agentVersion: number, profil
     choices[dim.id] = { arm: dim.default, probability: 1 };
     plain[dim.id] = dim.default;
   }
-  return {
-    decisionId,
-    agentId: agent.id,
-    agentVersion,
-    userId: profile.userId,
-    at: new Date(now).toISOString(),
-    holdout,
-    choices,
-    probability: 1,
-    deliver: false,
-    reason: 'error',
-    features: [],
-  };
+  return newDecision(agent, agentVersion, profile.userId, now, decisionId, holdout, 'error', choices, []);
+}
+
+/** A decision that delivers nothing yet, with joint probability 1. */
+function newDecision(
+  agent: AgentConfig,
+  agentVersion: number,
+  userId: string,
+  now: number,
+  decisionId: string,
+  holdout: boolean,
+  reason: Decision['reason'],
+  choices: Record<string, Choice>,
+  features: number[],
+): Decision {
+  return { decisionId, agentId: agent.id, agentVersion, userId, at: new Date(now).toISOString(), holdout, choices, probability: 1, deliver: false, reason, features };
 }
 
 function stop(decision: Decision, dimension: string | undefined, reasons: readonly (MaskReason | undefined)[]): Decision {
