@@ -1,15 +1,5 @@
 /** The few dense kernels the linear policies need, over row-major d×d blocks inside one array. */
 
-/** out = M x, with M the d×d block starting at `m0`. */
-export function matVec(M: Float64Array, m0: number, x: Float64Array, d: number, out: Float64Array): void {
-  for (let i = 0; i < d; i++) {
-    let s = 0;
-    const row = m0 + i * d;
-    for (let j = 0; j < d; j++) s += M[row + j] * x[j];
-    out[i] = s;
-  }
-}
-
 /** x · y over d entries, y starting at `y0`. */
 export function dot(x: Float64Array, y: Float64Array, y0: number, d: number): number {
   let s = 0;
@@ -32,13 +22,6 @@ export function shermanMorrison(M: Float64Array, m0: number, t: Float64Array, x:
     for (let j = 0; j < d; j++) M[row + j] -= ci * t[j];
   }
   return denom;
-}
-
-/** Trace of the d×d block at m0. */
-export function trace(M: Float64Array, m0: number, d: number): number {
-  let s = 0;
-  for (let i = 0; i < d; i++) s += M[m0 + i * d + i];
-  return s;
 }
 
 /** Scales the d×d block at m0 by c. */

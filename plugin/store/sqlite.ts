@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
+import { SNAPSHOTS_KEPT } from './types.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import type {
   AgentConfigRow,
@@ -17,8 +18,6 @@ import type {
   WorkspaceRow,
 } from './types.ts';
 
-/** Model snapshots kept per agent; older ones are pruned when a new one is written. */
-export const SNAPSHOTS_KEPT = 3;
 
 type Row = Record<string, unknown>;
 

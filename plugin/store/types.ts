@@ -9,6 +9,9 @@
  * test/store/ runs against every implementation.
  */
 
+/** Model snapshots every store keeps per agent; older ones are pruned when a new one is written. */
+export const SNAPSHOTS_KEPT = 3;
+
 export type KeyScope = 'admin' | 'decide';
 
 export interface WorkspaceRow {

@@ -12,7 +12,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DecisionRow, EventRow, OutcomeRow, SendRow, SnapshotRow, Store } from '../../plugin/store/index.ts';
-import { SNAPSHOTS_KEPT } from '../../plugin/store/sqlite.ts';
+import { SNAPSHOTS_KEPT } from '../../plugin/store/types.ts';
 
 /** What the suite needs to see beyond the `Store` port. */
 export interface StoreInspector<S extends Store> {
