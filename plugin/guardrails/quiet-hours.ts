@@ -30,7 +30,8 @@ export function inQuietHours(minuteOfDay: number, qh: QuietWindow | undefined): 
  *   one is already past. If `hour`:00 itself is in quiet hours (the guardrail masks such arms,
  *   so this only happens for defaults), it falls back to the end of quiet hours as below.
  * - Without `hour`: `nowMs` when it is outside quiet hours, else the instant quiet hours end
- *   locally (when clocks jump past the end, the instant of the jump).
+ *   locally (when clocks jump past the end, the instant of the jump, unless that instant is
+ *   quiet again; then the next night's end).
  *
  * @param timeZone IANA zone of the customer; undefined or invalid means UTC.
  */
@@ -53,8 +54,13 @@ export function nextSendAt(nowMs: number, timeZone: string | undefined, hour: nu
   let end = Math.floor(wallNow / DAY_MS) * DAY_MS + qh.endMinute * MINUTE_MS;
   if (end <= wallNow) end += DAY_MS;
   // The end may be read twice (fall-back night: take the first reading still ahead of now) or
-  // never (spring-forward night: zonedTimeToUtc resolves it to the moment of the jump).
-  const readings = wallTimeInstants(end, timeZone);
-  const ahead = (readings.length > 0 ? readings : [zonedTimeToUtc(end, timeZone)]).find((t) => t > nowMs);
-  return ahead ?? zonedTimeToUtc(end + DAY_MS, timeZone);
+  // never (spring-forward night: zonedTimeToUtc resolves it to the moment of the jump). When the
+  // jump lands back inside quiet hours (the whole non-quiet window was skipped), that night has
+  // no end of quiet hours, and the next one counts.
+  for (let k = 0; k <= SEARCH_DAYS; k++, end += DAY_MS) {
+    const readings = wallTimeInstants(end, timeZone);
+    const ahead = (readings.length > 0 ? readings : [zonedTimeToUtc(end, timeZone)]).find((t) => t > nowMs);
+    if (ahead !== undefined && !inQuietHours(localTime(ahead, timeZone).minuteOfDay, qh)) return ahead;
+  }
+  return zonedTimeToUtc(end, timeZone);
 }

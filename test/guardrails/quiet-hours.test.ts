@@ -77,3 +77,12 @@ describe('nextSendAt without an hour', () => {
     expect(iso(nextSendAt(at('2026-03-08T06:00:00Z'), NY, undefined, quiet('21:00', '02:30')))).toBe('2026-03-08T07:00:00.000Z');
   });
 });
+
+describe('nextSendAt when the only non-quiet time falls in the skipped hour', () => {
+  it('waits for the next night whose clock reads it', () => {
+    // Los Angeles, 23:00 PST on 7 March 2026; only 02:00–02:45 is outside quiet hours, and that
+    // night the clock jumps from 02:00 PST straight to 03:00 PDT.
+    const la = 'America/Los_Angeles';
+    expect(iso(nextSendAt(at('2026-03-08T07:00:00Z'), la, undefined, quiet('02:45', '02:00')))).toBe('2026-03-09T09:00:00.000Z');
+  });
+});
