@@ -5,3 +5,4 @@ export * from './load.ts';
 export * from './model.ts';
 export * from './types.ts';
 export * from './ports.ts';
+export * from './attributes.ts';

@@ -1,4 +1,4 @@
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { ApiKeyRow, KeyScope, Store } from '../store/index.ts';
@@ -19,6 +19,8 @@ export interface AppOptions {
   metrics: Metrics;
   /** Largest JSON body accepted outside /v1/events (which follows Segment's 500 KB). */
   bodyLimit?: string;
+  /** Routes added by adapters (see ServerExtension), mounted before the 404 handler. */
+  routers?: Router[];
 }
 
 interface Authed {
@@ -180,6 +182,8 @@ export function createApp(options: AppOptions): express.Express {
       res.json({ erased: await service.eraseUser(String(req.params.userId)) });
     }),
   );
+
+  for (const router of options.routers ?? []) app.use(router);
 
   app.use((_req: Request, _res: Response, next: NextFunction) => next(new HttpError(404, 'not_found', 'no such route')));
 

@@ -5,3 +5,4 @@ export * from './metrics.ts';
 export * from './schemas.ts';
 export * from './serve.ts';
 export * from './service.ts';
+export * from './extensions.ts';

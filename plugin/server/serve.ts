@@ -4,6 +4,7 @@ import { pino, type Logger } from 'pino';
 import { readConfigFile, type ProfileSource } from '../agent/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { createApp } from './app.ts';
+import type { ServerExtension, SinkFactory } from './extensions.ts';
 import { generateApiKey, generateSecret, hashApiKey } from './keys.ts';
 import { createMetrics } from './metrics.ts';
 import { DecisionService } from './service.ts';
@@ -27,6 +28,10 @@ export interface ServeOptions {
   /** How often the learner folds closed windows into the models; 0 = only on demand. Default 1 s. */
   learnerIntervalMs?: number;
   logger?: Logger;
+  /** Adapter routes (webhooks, OAuth install, workflow actions). */
+  extensions?: ServerExtension[];
+  /** Builds the sinks of the agents' `delivery` entries, for batch runs. */
+  sinks?: SinkFactory;
 }
 
 export interface RunningServer {
@@ -71,6 +76,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     profileCache: options.profileCache,
     logger,
     metrics,
+    sinks: options.sinks,
   });
   await service.load();
   if (source) {
@@ -78,7 +84,9 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     for (const [i, agent] of source.config.agents.entries()) await service.putAgent(agent.id, written[i], `config-file:${options.configPath}`);
   }
 
-  const app = createApp({ store, services: new Map([[workspaceId, service]]), logger, metrics });
+  const extensions = options.extensions ?? [];
+  const routers = extensions.map((e) => e.routes({ service, store, logger, metrics, clock }));
+  const app = createApp({ store, services: new Map([[workspaceId, service]]), logger, metrics, routers });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(options.port ?? 8787, options.host ?? '127.0.0.1', () => resolve(s));
     s.on('error', reject);
@@ -104,6 +112,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections?.();
       await service.learnClosed().catch(() => 0);
+      for (const e of extensions) await e.close?.();
       await store.close();
     },
   };

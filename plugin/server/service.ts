@@ -3,6 +3,8 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import {
   agentModelFromJSON,
+  attributePrefix,
+  attributesOf,
   agentModelToJSON,
   createAgentModel,
   decide,
@@ -12,6 +14,7 @@ import {
   type AgentConfig,
   type AgentModel,
   type AgentModelJSON,
+  type AttributeValue,
   type Decision,
   type Profile,
   type ProfileSource,
@@ -21,6 +24,7 @@ import { attribute, combineRewards, liftReport, type LiftReport } from '../measu
 import type { DecisionRow, EraseReport, EventRow, OutcomeRow, Store } from '../store/index.ts';
 import { HttpError, NotFoundError, ValidationError } from './errors.ts';
 import { decisionIdFor, userKeyOf } from './keys.ts';
+import type { SinkFactory } from './extensions.ts';
 import type { Metrics } from './metrics.ts';
 import type { DecideRequest, SegmentEvent } from './schemas.ts';
 
@@ -36,6 +40,8 @@ export interface ServiceOptions {
   profileCache?: { max: number; ttlMs: number };
   logger: Logger;
   metrics?: Metrics;
+  /** Builds the sinks of the agents' `delivery` entries (batch runs). */
+  sinks?: SinkFactory;
 }
 
 interface AgentRuntime {
@@ -58,7 +64,7 @@ export interface DecisionResponse {
   sendAt: string | null;
   suppressed?: Decision['suppressed'];
   /** Flat attributes ready for delivery (Braze custom attributes, HubSpot properties, Liquid). */
-  attributes: Record<string, string | number | boolean | null>;
+  attributes: Record<string, AttributeValue>;
   explanation?: Decision['explanation'];
   error?: { code: string; message: string };
   /** True when this requestId was answered before and the stored decision is returned. */
@@ -140,6 +146,11 @@ export class DecisionService {
       this.log.info({ agentId, version: row.version, actor }, changed ? 'agent config updated' : 'agent created');
     }
     return { version: row.version, changed };
+  }
+
+  /** Drops the cached profile of a user (a webhook said it changed); the next decide reads it again. */
+  forgetProfile(userId: string): void {
+    this.cache.delete(userId);
   }
 
   userKey(userId: string): string {
@@ -329,12 +340,12 @@ export class DecisionService {
     if (!agent) throw new NotFoundError(`agent "${agentId}"`);
     try {
       const r = await this.decide(agentId, { userId });
-      return { ...r.attributes, [`${prefixOf(agent.config)}reason`]: r.reason };
+      return { ...r.attributes, [`${attributePrefix(agent.config)}reason`]: r.reason };
     } catch (err) {
       if (err instanceof HttpError) throw err;
       this.log.error({ err, agentId }, 'connected content failed; answering with defaults');
       const d = defaultDecision(agent.config, agent.version, { userId, traits: {} }, this.clock(), randomUUID(), false);
-      return { ...toResponse(d, agent.config).attributes, [`${prefixOf(agent.config)}reason`]: 'error' };
+      return { ...toResponse(d, agent.config).attributes, [`${attributePrefix(agent.config)}reason`]: 'error' };
     }
   }
 }
@@ -347,24 +358,6 @@ function splitError(e: string): { path: string; message: string } {
 function isUniqueViolation(err: unknown): boolean {
   const code = (err as { code?: string } | undefined)?.code;
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
-}
-
-function prefixOf(agent: AgentConfig): string {
-  return agent.delivery[0]?.prefix ?? 'nb_';
-}
-
-/** The flat attributes a decision is delivered as: `<prefix><dimension>`, texts, decision id and send time. */
-export function attributesOf(d: Pick<Decision, 'decisionId' | 'choices' | 'sendAt' | 'deliver'>, agent: AgentConfig | undefined): Record<string, string | number | boolean | null> {
-  const prefix = agent ? prefixOf(agent) : 'nb_';
-  const out: Record<string, string | number | boolean | null> = { [`${prefix}decision_id`]: d.decisionId };
-  for (const [dim, choice] of Object.entries(d.choices)) {
-    out[`${prefix}${dim}`] = choice.arm;
-    const text = agent?.dimensions.find((x) => x.id === dim)?.arms.find((a) => a.id === choice.arm)?.text;
-    if (text !== undefined) out[`${prefix}${dim}_text`] = text;
-  }
-  out[`${prefix}send_at`] = d.sendAt ?? null;
-  out[`${prefix}deliver`] = d.deliver;
-  return out;
 }
 
 function toResponse(d: Decision, agent: AgentConfig | undefined): DecisionResponse {
