@@ -80,10 +80,12 @@ program
   .option('--port <n>', 'port', positiveInt, 8787)
   .option('--host <host>', 'interface to listen on', '127.0.0.1')
   .option('--seed <seed>', 'seed of the decisions\' randomness (default: the workspace secret)')
-  .action(async (opts: { config?: string; db: string; port: number; host: string; seed?: string }) => {
+  .option('--cors-origin <origin...>', 'web origin allowed to call decide from a browser with a public key (repeatable; env NEXTBEST_CORS_ORIGINS, comma-separated)')
+  .action(async (opts: { config?: string; db: string; port: number; host: string; seed?: string; corsOrigin?: string[] }) => {
     let server;
+    const corsOrigins = opts.corsOrigin ?? (process.env.NEXTBEST_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
     try {
-      server = await startServer({ configPath: opts.config, db: opts.db, port: opts.port, host: opts.host, seed: opts.seed, apiKey: process.env.NEXTBEST_API_KEY || undefined });
+      server = await startServer({ configPath: opts.config, db: opts.db, port: opts.port, host: opts.host, seed: opts.seed, apiKey: process.env.NEXTBEST_API_KEY || undefined, corsOrigins });
     } catch (err) {
       if (err instanceof ConfigError) {
         process.stderr.write(`${err.message}\n`);

@@ -3,9 +3,9 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { ApiKeyRow, KeyScope, Store } from '../store/index.ts';
 import { AuthError, HttpError, NotFoundError, parseBody } from './errors.ts';
-import { hashApiKey } from './keys.ts';
+import { generateApiKey, hashApiKey } from './keys.ts';
 import type { Metrics } from './metrics.ts';
-import { connectedContentQuerySchema, decideBatchSchema, decideRequestSchema, eventBatchSchema, EVENTS_BODY_LIMIT, segmentEventSchema, type SegmentEvent } from './schemas.ts';
+import { connectedContentQuerySchema, createKeySchema, decideBatchSchema, decideRequestSchema, eventBatchSchema, EVENTS_BODY_LIMIT, PUBLIC_DECIDE_FIELDS, segmentEventSchema, type SegmentEvent } from './schemas.ts';
 import type { DecisionService } from './service.ts';
 
 /** How long an API key lookup is remembered. */
@@ -21,6 +21,11 @@ export interface AppOptions {
   bodyLimit?: string;
   /** Routes added by adapters (see ServerExtension), mounted before the 404 handler. */
   routers?: Router[];
+  /**
+   * Web origins allowed to call `decide` from a browser (CORS), e.g. `https://shop.example.com`;
+   * `*` allows any. Empty (the default): no CORS headers, so browsers refuse cross-origin calls.
+   */
+  corsOrigins?: string[];
 }
 
 interface Authed {
@@ -85,6 +90,7 @@ export function createApp(options: AppOptions): express.Express {
     }
   };
   const ANY: KeyScope[] = ['admin', 'decide'];
+  const DECIDERS: KeyScope[] = ['admin', 'decide', 'public'];
   const ADMIN: KeyScope[] = ['admin'];
 
   app.get('/healthz', async (_req, res) => {
@@ -99,10 +105,32 @@ export function createApp(options: AppOptions): express.Express {
     }
   });
 
+  // A browser asks first (preflight) whether it may send the Authorization header cross-origin.
+  const origins = new Set(options.corsOrigins ?? []);
+  const cors = (req: Request, res: Response, next: NextFunction) => {
+    const origin = req.get('origin');
+    if (origin && (origins.has('*') || origins.has(origin))) {
+      res.set({ 'Access-Control-Allow-Origin': origin, Vary: 'Origin', 'Access-Control-Allow-Headers': 'authorization, content-type', 'Access-Control-Allow-Methods': 'POST', 'Access-Control-Max-Age': '600' });
+    }
+    if (req.method === 'OPTIONS') {
+      res.status(204).end();
+      return;
+    }
+    next();
+  };
+  app.options('/v1/agents/:agentId/decide', cors);
+
   app.post(
     '/v1/agents/:agentId/decide',
+    cors,
     json,
-    authed(ANY, async (req, res, { service }) => {
+    authed(DECIDERS, async (req, res, { service, scope }) => {
+      if (scope === 'public' && typeof req.body === 'object' && req.body !== null) {
+        const refused = Object.keys(req.body).filter((k) => !(PUBLIC_DECIDE_FIELDS as readonly string[]).includes(k));
+        if (refused.length > 0) {
+          throw new AuthError(403, 'forbidden_field', `a public key may send only ${PUBLIC_DECIDE_FIELDS.join(', ')}; refused: ${refused.join(', ')} (profiles come from the ProfileSource)`);
+        }
+      }
       const body = parseBody(decideRequestSchema, req.body);
       res.json(await service.decide(String(req.params.agentId), body));
     }),
@@ -173,6 +201,18 @@ export function createApp(options: AppOptions): express.Express {
       const d = await service.getDecision(String(req.params.decisionId));
       if (!d) throw new NotFoundError(`decision "${String(req.params.decisionId)}"`);
       res.json(d);
+    }),
+  );
+
+  app.post(
+    '/v1/keys',
+    json,
+    authed(ADMIN, async (req, res, { service, keyLabel }) => {
+      const body = parseBody(createKeySchema, req.body);
+      const key = generateApiKey(body.scope === 'public' ? 'nb_pk_' : undefined);
+      await store.addApiKey({ keyHash: hashApiKey(key), workspace: service.workspace, scope: body.scope, label: body.label, createdAt: Date.now() });
+      logger.info({ scope: body.scope, label: body.label, by: keyLabel }, 'api key created');
+      res.status(201).json({ key, scope: body.scope, label: body.label, note: 'shown once; only its hash is stored' });
     }),
   );
 

@@ -1,8 +1,11 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 
-/** API keys look like `nb_` + 43 base64url characters (256 bits). Only their SHA-256 is stored. */
-export function generateApiKey(): string {
-  return `nb_${randomBytes(32).toString('base64url')}`;
+/**
+ * API keys look like `nb_` + 43 base64url characters (256 bits); public keys start `nb_pk_` so
+ * that one pasted into a web page is recognisable. Only their SHA-256 is stored.
+ */
+export function generateApiKey(prefix = 'nb_'): string {
+  return `${prefix}${randomBytes(32).toString('base64url')}`;
 }
 
 export function hashApiKey(key: string): string {

@@ -62,3 +62,12 @@ export const eventBatchSchema = z.looseObject({
 export const connectedContentQuerySchema = z.object({
   user_id: userId,
 });
+
+/** `POST /v1/keys`: a new API key of the workspace. */
+export const createKeySchema = z.strictObject({
+  scope: z.enum(['admin', 'decide', 'public']).describe('admin: every route; decide: decide, connected content, events; public: decide only, safe in a web page.'),
+  label: z.string().min(1, 'must not be empty').max(100).describe('What the key is for, e.g. "braze connected content".'),
+});
+
+/** What a `public` key may send to decide: the profile comes from the ProfileSource, never from the browser. */
+export const PUBLIC_DECIDE_FIELDS = ['userId', 'timezone', 'context', 'requestId'] as const;

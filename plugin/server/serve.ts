@@ -30,6 +30,8 @@ export interface ServeOptions {
   logger?: Logger;
   /** Adapter routes (webhooks, OAuth install, workflow actions). */
   extensions?: ServerExtension[];
+  /** Web origins allowed to call decide from a browser (see AppOptions.corsOrigins). */
+  corsOrigins?: string[];
   /** Builds the sinks of the agents' `delivery` entries, for batch runs. */
   sinks?: SinkFactory;
 }
@@ -86,7 +88,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
 
   const extensions = options.extensions ?? [];
   const routers = extensions.map((e) => e.routes({ service, store, logger, metrics, clock }));
-  const app = createApp({ store, services: new Map([[workspaceId, service]]), logger, metrics, routers });
+  const app = createApp({ store, services: new Map([[workspaceId, service]]), logger, metrics, routers, corsOrigins: options.corsOrigins });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(options.port ?? 8787, options.host ?? '127.0.0.1', () => resolve(s));
     s.on('error', reject);

@@ -12,7 +12,12 @@
 /** Model snapshots every store keeps per agent; older ones are pruned when a new one is written. */
 export const SNAPSHOTS_KEPT = 3;
 
-export type KeyScope = 'admin' | 'decide';
+/**
+ * `admin`: every route. `decide`: decisions, connected content and events (a server-side
+ * integration such as Braze Connected Content). `public`: only `decide`, without traits, consent
+ * or explanations, safe to embed in a web page (see adapters/braze/web).
+ */
+export type KeyScope = 'admin' | 'decide' | 'public';
 
 export interface WorkspaceRow {
   id: string;
