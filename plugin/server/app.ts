@@ -154,7 +154,7 @@ export function createApp(options: AppOptions): express.Express {
     '/v1/connected-content/:agentId',
     authed(ANY, async (req, res, { service }) => {
       const query = parseBody(connectedContentQuerySchema, req.query, 'query');
-      res.json(await service.connectedContent(String(req.params.agentId), query.user_id));
+      res.json(await service.connectedContent(String(req.params.agentId), query.user_id, { requestId: query.request_id }));
     }),
   );
 

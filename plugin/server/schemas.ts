@@ -61,6 +61,8 @@ export const eventBatchSchema = z.looseObject({
 
 export const connectedContentQuerySchema = z.object({
   user_id: userId,
+  /** Braze renders a message several times (HTML, text, retries); the same request_id gets the same decision. */
+  request_id: z.string().min(1).max(200).optional(),
 });
 
 /** `POST /v1/keys`: a new API key of the workspace. */

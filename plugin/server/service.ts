@@ -72,6 +72,8 @@ export interface DecisionResponse {
 }
 
 const LEARN_BATCH = 500;
+/** How long Connected Content waits for a profile before answering the defaults (Braze gives up at 2 s). */
+export const CONNECTED_CONTENT_PROFILE_BUDGET_MS = 1000;
 
 /**
  * One workspace's decisioning service: agents with their live models, decisions logged through
@@ -157,17 +159,17 @@ export class DecisionService {
     return userKeyOf(this.secret, userId);
   }
 
-  private async profileFor(req: DecideRequest): Promise<Profile | undefined> {
+  private async profileFor(req: DecideRequest, budgetMs?: number): Promise<Profile | undefined | typeof TIMED_OUT> {
     if (req.traits) return { userId: req.userId, traits: req.traits, timezone: req.timezone, consent: req.consent };
     const cached = this.cache.get(req.userId);
-    const profile = cached ?? (this.profileSource ? await this.profileSource.getProfile(req.userId) : undefined);
-    if (profile && !cached) this.cache.set(req.userId, profile);
-    if (!profile) return undefined;
+    const profile = cached ?? (this.profileSource ? await withBudget(this.profileSource.getProfile(req.userId), budgetMs) : undefined);
+    if (profile === TIMED_OUT || !profile) return profile;
+    if (!cached) this.cache.set(req.userId, profile);
     return { ...profile, timezone: req.timezone ?? profile.timezone, consent: req.consent ?? profile.consent };
   }
 
   /** One decision, logged before it is returned. Degrades to the default arms, never throws for runtime failures. */
-  async decide(agentId: string, req: DecideRequest): Promise<DecisionResponse> {
+  async decide(agentId: string, req: DecideRequest, options: { profileBudgetMs?: number } = {}): Promise<DecisionResponse> {
     const agent = this.agents.get(agentId);
     if (!agent) throw new NotFoundError(`agent "${agentId}"`);
     const started = process.hrtime.bigint();
@@ -181,9 +183,12 @@ export class DecisionService {
     let decision: Decision;
     let error: DecisionResponse['error'];
     try {
-      const profile = await this.profileFor(req);
-      if (!profile) {
-        error = { code: 'profile_not_found', message: `no traits in the request and the profile source has no profile for this user` };
+      const profile = await this.profileFor(req, options.profileBudgetMs);
+      if (profile === TIMED_OUT || !profile) {
+        error =
+          profile === TIMED_OUT
+            ? { code: 'profile_timeout', message: `the profile source did not answer within ${options.profileBudgetMs} ms` }
+            : { code: 'profile_not_found', message: `no traits in the request and the profile source has no profile for this user` };
         decision = defaultDecision(agent.config, agent.version, { userId: req.userId, traits: {} }, now, decisionId, unitHash(agent.config.salt, req.userId) < agent.config.holdout);
       } else {
         const caps = agent.config.guardrails.frequency_caps;
@@ -334,19 +339,41 @@ export class DecisionService {
     return { ...report, cachedProfile };
   }
 
-  /** Answers for the Braze Connected Content route: flat attributes; fails open to the defaults. */
-  async connectedContent(agentId: string, userId: string): Promise<Record<string, string | number | boolean | null>> {
+  /**
+   * Answers for the Braze Connected Content route: the decision's flat attributes plus
+   * `<prefix>reason`. It fails open, because a send must never break: when the profile cannot be
+   * read within `profileBudgetMs` or the decision fails, the answer is the default arms with
+   * `<prefix>deliver: true` and reason `error`. `<prefix>deliver` is false only for a real
+   * decision not to send (frequency skip, or a guardrail), which the Liquid maps to abort_message.
+   * The same `requestId` (Braze renders a message several times) gets the same decision.
+   */
+  async connectedContent(agentId: string, userId: string, options: { requestId?: string; profileBudgetMs?: number } = {}): Promise<Record<string, AttributeValue>> {
     const agent = this.agents.get(agentId);
     if (!agent) throw new NotFoundError(`agent "${agentId}"`);
+    const prefix = attributePrefix(agent.config);
     try {
-      const r = await this.decide(agentId, { userId });
-      return { ...r.attributes, [`${attributePrefix(agent.config)}reason`]: r.reason };
+      const r = await this.decide(agentId, { userId, ...(options.requestId ? { requestId: options.requestId } : {}) }, { profileBudgetMs: options.profileBudgetMs ?? CONNECTED_CONTENT_PROFILE_BUDGET_MS });
+      return { ...r.attributes, [`${prefix}reason`]: r.reason, ...(r.reason === 'error' ? { [`${prefix}deliver`]: true } : {}) };
     } catch (err) {
       if (err instanceof HttpError) throw err;
       this.log.error({ err, agentId }, 'connected content failed; answering with defaults');
       const d = defaultDecision(agent.config, agent.version, { userId, traits: {} }, this.clock(), randomUUID(), false);
-      return { ...toResponse(d, agent.config).attributes, [`${attributePrefix(agent.config)}reason`]: 'error' };
+      return { ...toResponse(d, agent.config).attributes, [`${prefix}reason`]: 'error', [`${prefix}deliver`]: true };
     }
+  }
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+/** The promise's value, or TIMED_OUT when it takes longer than `ms` (no budget: waits). */
+async function withBudget<T>(promise: Promise<T>, ms: number | undefined): Promise<T | typeof TIMED_OUT> {
+  if (ms === undefined) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(() => resolve(TIMED_OUT), ms)));
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

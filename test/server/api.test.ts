@@ -446,3 +446,52 @@ describe('privacy', () => {
     for (const userId of ids) expect(text).not.toContain(userId);
   });
 });
+
+describe('GET /v1/connected-content/{agentId}, failing open', () => {
+  it('answers the same decision to every render of one request_id', async () => {
+    const server = await startTestServer({ profileSource: new InMemoryProfileSource([makeProfile({ userId: 'cc-user', traits: consentingTraits() })]) });
+    try {
+      const first = await call(server, 'GET', `/v1/connected-content/${AGENT}?user_id=cc-user&request_id=dispatch-1`);
+      const again = await call(server, 'GET', `/v1/connected-content/${AGENT}?user_id=cc-user&request_id=dispatch-1`);
+      const other = await call(server, 'GET', `/v1/connected-content/${AGENT}?user_id=cc-user&request_id=dispatch-2`);
+      expect(again.body).toEqual(first.body);
+      expect(other.body.nb_decision_id).not.toBe(first.body.nb_decision_id);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('answers the defaults with deliver true when the profile is unknown, so the send goes ahead', async () => {
+    const server = await startTestServer({ profileSource: new InMemoryProfileSource([]) });
+    try {
+      const res = await call(server, 'GET', `/v1/connected-content/${AGENT}?user_id=stranger`);
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ nb_reason: 'error', nb_deliver: true, nb_channel: 'email', nb_subject_line: 'sl_plain', nb_content_block: 'cb_style' });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('answers the defaults within the budget when the profile source hangs', async () => {
+    const hanging = new InMemoryProfileSource([]);
+    hanging.getProfile = () => new Promise(() => {});
+    const server = await startTestServer({ profileSource: hanging });
+    try {
+      const res = await server.service.connectedContent(AGENT, 'slow-user', { profileBudgetMs: 20 });
+      expect(res).toMatchObject({ nb_reason: 'error', nb_deliver: true, nb_content_block: 'cb_style' });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('says deliver false only for a real decision not to send', async () => {
+    const traits = consentingTraits({ email_subscribed: false, sms_opt_in: false, push_enabled: false });
+    const server = await startTestServer({ profileSource: new InMemoryProfileSource([makeProfile({ userId: 'no-consent', traits })]) });
+    try {
+      const res = await call(server, 'GET', `/v1/connected-content/${AGENT}?user_id=no-consent`);
+      expect(res.body).toMatchObject({ nb_reason: 'guardrail', nb_deliver: false });
+    } finally {
+      await server.close();
+    }
+  });
+});
