@@ -52,4 +52,17 @@ CREATE TABLE runs (
   audience TEXT NOT NULL, checkpoint TEXT, summary TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
 `,
   },
+  {
+    version: 2,
+    name: 'delivery outbox',
+    sql: `
+CREATE TABLE deliveries (
+  workspace TEXT NOT NULL, decision_id TEXT NOT NULL, sink TEXT NOT NULL, run_id TEXT, user_key TEXT NOT NULL,
+  payload TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, error TEXT, updated_at INTEGER NOT NULL,
+  PRIMARY KEY (workspace, decision_id, sink));
+CREATE INDEX deliveries_run ON deliveries (workspace, run_id, sink, status);
+CREATE INDEX deliveries_user ON deliveries (workspace, sink, user_key);
+CREATE INDEX runs_workspace ON runs (workspace, status);
+`,
+  },
 ];

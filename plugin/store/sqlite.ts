@@ -9,9 +9,13 @@ import type {
   ApiKeyRow,
   AuditRow,
   DecisionRow,
+  DeliveryRow,
+  DeliveryStatus,
+  DeliveryUpdate,
   EraseReport,
   EventRow,
   OutcomeRow,
+  RunRow,
   SnapshotRow,
   Store,
   UserTransaction,
@@ -38,6 +42,35 @@ function decisionFrom(r: Row): DecisionRow {
     body: JSON.parse(r.body as string),
     reward: (r.reward as number | null) ?? null,
     learned: r.learned === 1,
+  };
+}
+
+function runFrom(r: Row): RunRow {
+  return {
+    runId: r.run_id as string,
+    workspace: r.workspace as string,
+    agentId: r.agent_id as string,
+    audience: r.audience as string,
+    status: r.status as RunRow['status'],
+    checkpoint: r.checkpoint === null ? null : JSON.parse(r.checkpoint as string),
+    summary: r.summary === null ? null : JSON.parse(r.summary as string),
+    createdAt: r.created_at as number,
+    updatedAt: r.updated_at as number,
+  };
+}
+
+function deliveryFrom(r: Row): DeliveryRow {
+  return {
+    workspace: r.workspace as string,
+    decisionId: r.decision_id as string,
+    sink: r.sink as string,
+    runId: (r.run_id as string | null) ?? null,
+    userKey: r.user_key as string,
+    payload: JSON.parse(r.payload as string),
+    status: r.status as DeliveryStatus,
+    attempts: r.attempts as number,
+    error: (r.error as string | null) ?? null,
+    updatedAt: r.updated_at as number,
   };
 }
 
@@ -150,6 +183,28 @@ export class SqliteStore implements Store {
       eraseDecisions: db.prepare('DELETE FROM decisions WHERE workspace = ? AND user_key = ?'),
       eraseEvents: db.prepare('DELETE FROM events WHERE workspace = ? AND user_key = ?'),
       eraseSends: db.prepare('DELETE FROM sends WHERE workspace = ? AND user_key = ?'),
+      eraseDeliveries: db.prepare('DELETE FROM deliveries WHERE workspace = ? AND user_key = ?'),
+      insertRun: db.prepare(
+        'INSERT INTO runs (run_id, workspace, agent_id, status, audience, checkpoint, summary, created_at, updated_at) VALUES (@runId, @workspace, @agentId, @status, @audience, @checkpoint, @summary, @createdAt, @updatedAt)',
+      ),
+      getRun: db.prepare('SELECT * FROM runs WHERE workspace = ? AND run_id = ?'),
+      listRuns: db.prepare('SELECT * FROM runs WHERE workspace = ? ORDER BY created_at DESC, rowid DESC LIMIT ?'),
+      updateRun: db.prepare(
+        'UPDATE runs SET status = coalesce(@status, status), checkpoint = coalesce(@checkpoint, checkpoint), summary = coalesce(@summary, summary), updated_at = @now WHERE workspace = @workspace AND run_id = @runId',
+      ),
+      insertDelivery: db.prepare(
+        'INSERT OR IGNORE INTO deliveries (workspace, decision_id, sink, run_id, user_key, payload, status, attempts, error, updated_at) VALUES (@workspace, @decisionId, @sink, @runId, @userKey, @payload, @status, @attempts, @error, @updatedAt)',
+      ),
+      deliveriesOf: db.prepare(
+        'SELECT * FROM deliveries WHERE workspace = ? AND run_id = ? AND sink = ? AND status IN (SELECT value FROM json_each(?)) ORDER BY rowid LIMIT ?',
+      ),
+      setDelivery: db.prepare(
+        'UPDATE deliveries SET status = @status, error = @error, attempts = attempts + @attempt, updated_at = @now WHERE workspace = @workspace AND sink = @sink AND decision_id = @decisionId',
+      ),
+      deliveryCounts: db.prepare('SELECT sink, status, error, count(*) AS n FROM deliveries WHERE workspace = ? AND run_id = ? GROUP BY sink, status, error ORDER BY sink, status, error'),
+      lastDelivered: db.prepare(
+        "SELECT * FROM deliveries WHERE workspace = ? AND sink = ? AND status = 'delivered' AND user_key IN (SELECT value FROM json_each(?)) ORDER BY rowid",
+      ),
     };
   }
 
@@ -376,7 +431,62 @@ export class SqliteStore implements Store {
         decisions: this.s.eraseDecisions.run(workspace, userKey).changes,
         events: this.s.eraseEvents.run(workspace, userKey).changes,
         sends: this.s.eraseSends.run(workspace, userKey).changes,
+        deliveries: this.s.eraseDeliveries.run(workspace, userKey).changes,
       }))(),
     );
+  }
+
+  async createRun(run: RunRow): Promise<void> {
+    this.s.insertRun.run({ ...run, checkpoint: run.checkpoint === null ? null : JSON.stringify(run.checkpoint), summary: run.summary === null ? null : JSON.stringify(run.summary) });
+  }
+
+  async getRun(workspace: string, runId: string): Promise<RunRow | undefined> {
+    const r = this.s.getRun.get(workspace, runId) as Row | undefined;
+    return r && runFrom(r);
+  }
+
+  async listRuns(workspace: string, limit: number): Promise<RunRow[]> {
+    return (this.s.listRuns.all(workspace, limit) as Row[]).map(runFrom);
+  }
+
+  async updateRun(workspace: string, runId: string, patch: Partial<Pick<RunRow, 'status' | 'checkpoint' | 'summary'>>, now: number): Promise<void> {
+    this.s.updateRun.run({
+      workspace,
+      runId,
+      now,
+      status: patch.status ?? null,
+      checkpoint: patch.checkpoint === undefined ? null : JSON.stringify(patch.checkpoint),
+      summary: patch.summary === undefined ? null : JSON.stringify(patch.summary),
+    });
+  }
+
+  async advanceRun(workspace: string, runId: string, deliveries: DeliveryRow[], checkpoint: unknown, now: number): Promise<number> {
+    return this.db.transaction(() => {
+      let queued = 0;
+      for (const d of deliveries) queued += this.s.insertDelivery.run({ ...d, payload: JSON.stringify(d.payload) }).changes;
+      this.s.updateRun.run({ workspace, runId, now, status: null, checkpoint: JSON.stringify(checkpoint), summary: null });
+      return queued;
+    })();
+  }
+
+  async deliveriesOf(workspace: string, runId: string, sink: string, statuses: DeliveryStatus[], limit: number): Promise<DeliveryRow[]> {
+    return (this.s.deliveriesOf.all(workspace, runId, sink, JSON.stringify(statuses), limit) as Row[]).map(deliveryFrom);
+  }
+
+  async setDeliveryStatus(workspace: string, sink: string, updates: DeliveryUpdate[], now: number): Promise<void> {
+    this.db.transaction(() => {
+      for (const u of updates) this.s.setDelivery.run({ workspace, sink, now, decisionId: u.decisionId, status: u.status, error: u.error ?? null, attempt: u.attempt ? 1 : 0 });
+    })();
+  }
+
+  async deliveryCounts(workspace: string, runId: string): Promise<{ sink: string; status: DeliveryStatus; error: string | null; count: number }[]> {
+    return (this.s.deliveryCounts.all(workspace, runId) as Row[]).map((r) => ({ sink: r.sink as string, status: r.status as DeliveryStatus, error: (r.error as string | null) ?? null, count: r.n as number }));
+  }
+
+  async lastDelivered(workspace: string, sink: string, userKeys: string[]): Promise<Map<string, DeliveryRow>> {
+    const out = new Map<string, DeliveryRow>();
+    if (userKeys.length === 0) return out;
+    for (const r of this.s.lastDelivered.all(workspace, sink, JSON.stringify(userKeys)) as Row[]) out.set(r.user_key as string, deliveryFrom(r));
+    return out;
   }
 }

@@ -119,6 +119,58 @@ export interface EraseReport {
   outcomes: number;
   events: number;
   sends: number;
+  deliveries: number;
+}
+
+export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted';
+
+/** A batch run over an audience (see plugin/run). */
+export interface RunRow {
+  runId: string;
+  workspace: string;
+  agentId: string;
+  audience: string;
+  status: RunStatus;
+  /** Where a resumed run starts again, with the counters so far (JSON). */
+  checkpoint: unknown;
+  /** The final summary (JSON), once the run has ended. */
+  summary: unknown;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/**
+ * pending: queued, not sent yet. sending: handed to the sink, outcome unknown until it answers (a
+ * crash leaves it in doubt, and the next attempt first asks the destination). delivered / failed:
+ * final.
+ */
+export type DeliveryStatus = 'pending' | 'sending' | 'delivered' | 'failed';
+
+/**
+ * One decision queued for one sink: the transactional outbox that makes delivery exactly once.
+ * The payload holds what the sink needs, including the raw user id (delivery needs it); it is
+ * erased with the user.
+ */
+export interface DeliveryRow {
+  workspace: string;
+  decisionId: string;
+  /** The sink's key, e.g. `braze:attributes:nb_`. */
+  sink: string;
+  runId: string | null;
+  userKey: string;
+  payload: unknown;
+  status: DeliveryStatus;
+  attempts: number;
+  error: string | null;
+  updatedAt: number;
+}
+
+export interface DeliveryUpdate {
+  decisionId: string;
+  status: DeliveryStatus;
+  error?: string | null;
+  /** Count this as an attempt (when moving to sending). */
+  attempt?: boolean;
 }
 
 /** A unit of work that sees and changes one user's rows atomically (see `Store.withUser`). */
@@ -184,6 +236,26 @@ export interface Store {
   latestSnapshot(workspace: string, agentId: string): Promise<SnapshotRow | undefined>;
   /** Oldest window end among closed, unlearned decisions (for the learner-lag metric). */
   oldestUnlearnedWindowEnd(workspace: string, now: number): Promise<number | undefined>;
+
+  // batch runs and the delivery outbox
+  createRun(run: RunRow): Promise<void>;
+  getRun(workspace: string, runId: string): Promise<RunRow | undefined>;
+  /** Runs of the workspace, newest first. */
+  listRuns(workspace: string, limit: number): Promise<RunRow[]>;
+  updateRun(workspace: string, runId: string, patch: Partial<Pick<RunRow, 'status' | 'checkpoint' | 'summary'>>, now: number): Promise<void>;
+  /**
+   * Atomically queues deliveries (one already queued for the same decision and sink is left as
+   * it is) and saves the run's checkpoint. Returns how many were newly queued.
+   */
+  advanceRun(workspace: string, runId: string, deliveries: DeliveryRow[], checkpoint: unknown, now: number): Promise<number>;
+  /** A run's deliveries to one sink in the given states, in the order they were queued. */
+  deliveriesOf(workspace: string, runId: string, sink: string, statuses: DeliveryStatus[], limit: number): Promise<DeliveryRow[]>;
+  /** Sets the status of deliveries to one sink, atomically. */
+  setDeliveryStatus(workspace: string, sink: string, updates: DeliveryUpdate[], now: number): Promise<void>;
+  /** A run's deliveries counted by sink, status and error. */
+  deliveryCounts(workspace: string, runId: string): Promise<{ sink: string; status: DeliveryStatus; error: string | null; count: number }[]>;
+  /** For each user, the latest delivery to `sink` that was delivered (what the destination holds now). */
+  lastDelivered(workspace: string, sink: string, userKeys: string[]): Promise<Map<string, DeliveryRow>>;
 
   // privacy
   /** Erases every row keyed by this user. */

@@ -11,7 +11,7 @@
  * Every test gets a fresh, empty store from `makeStore` and closes it afterwards.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DecisionRow, EventRow, OutcomeRow, SendRow, SnapshotRow, Store } from '../../plugin/store/index.ts';
+import type { DecisionRow, DeliveryRow, EventRow, OutcomeRow, RunRow, SendRow, SnapshotRow, Store } from '../../plugin/store/index.ts';
 import { SNAPSHOTS_KEPT } from '../../plugin/store/types.ts';
 
 /** What the suite needs to see beyond the `Store` port. */
@@ -51,6 +51,18 @@ export function makeDecision(overrides: Partial<DecisionRow> = {}): DecisionRow 
     learned: false,
     ...overrides,
   };
+}
+
+const SINK = 'braze:attributes:nb_';
+
+/** A running run `run-1` of agent winback in WS. */
+export function makeRun(overrides: Partial<RunRow> = {}): RunRow {
+  return { runId: 'run-1', workspace: WS, agentId: 'winback', audience: 'file:members.ndjson', status: 'running', checkpoint: null, summary: null, createdAt: T0, updatedAt: T0, ...overrides };
+}
+
+/** A pending delivery of run-1 to the Braze attributes sink. */
+export function makeDelivery(overrides: Partial<DeliveryRow> = {}): DeliveryRow {
+  return { workspace: WS, decisionId: nextId('dec'), sink: SINK, runId: 'run-1', userKey: 'user-a', payload: { userId: 'raw-a' }, status: 'pending', attempts: 0, error: null, updatedAt: T0, ...overrides };
 }
 
 /** The send of a delivered decision: same workspace, user and time, channel email. */
@@ -714,7 +726,7 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
 
       it("removes the user's decisions, outcomes, events and sends and reports the counts", async () => {
         const { decisions } = await seed(WS, 'user-a');
-        expect(await store.eraseUser(WS, 'user-a')).toEqual({ decisions: 2, outcomes: 2, events: 2, sends: 1 });
+        expect(await store.eraseUser(WS, 'user-a')).toEqual({ decisions: 2, outcomes: 2, events: 2, sends: 1, deliveries: 0 });
         expect({
           decisions: await Promise.all(decisions.map((d) => store.getDecision(WS, d.decisionId))),
           outcomes: await Promise.all(decisions.map((d) => store.outcomesOf(WS, d.decisionId))),
@@ -742,7 +754,110 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
       });
 
       it('reports zero counts for a user without rows', async () => {
-        expect(await store.eraseUser(WS, 'nobody')).toEqual({ decisions: 0, outcomes: 0, events: 0, sends: 0 });
+        expect(await store.eraseUser(WS, 'nobody')).toEqual({ decisions: 0, outcomes: 0, events: 0, sends: 0, deliveries: 0 });
+      });
+
+      it("erases the user's queued and delivered deliveries, whose payload holds the raw id", async () => {
+        await store.createRun(makeRun());
+        await store.advanceRun(WS, 'run-1', [makeDelivery({ userKey: 'user-a' }), makeDelivery({ userKey: 'user-a', sink: 'hubspot:contact_properties:nb_' }), makeDelivery({ userKey: 'user-b' })], { position: 3 }, T0);
+        expect((await store.eraseUser(WS, 'user-a')).deliveries).toBe(2);
+        expect((await store.deliveriesOf(WS, 'run-1', SINK, ['pending'], 10)).map((d) => d.userKey)).toEqual(['user-b']);
+      });
+    });
+
+    describe('runs', () => {
+      it('creates a run and reads it back', async () => {
+        const run = makeRun({ checkpoint: { position: 0 } });
+        await store.createRun(run);
+        expect(await store.getRun(WS, 'run-1')).toEqual(run);
+        expect(await store.getRun(OTHER_WS, 'run-1')).toBeUndefined();
+      });
+
+      it('refuses a second run with the same id', async () => {
+        await store.createRun(makeRun());
+        await expect(store.createRun(makeRun())).rejects.toThrow();
+      });
+
+      it('updates only the fields given', async () => {
+        await store.createRun(makeRun({ checkpoint: { position: 5 } }));
+        await store.updateRun(WS, 'run-1', { status: 'completed', summary: { delivered: 4 } }, T0 + 10);
+        expect(await store.getRun(WS, 'run-1')).toMatchObject({ status: 'completed', checkpoint: { position: 5 }, summary: { delivered: 4 }, updatedAt: T0 + 10 });
+      });
+
+      it('lists the newest first', async () => {
+        await store.createRun(makeRun({ runId: 'old', createdAt: T0 }));
+        await store.createRun(makeRun({ runId: 'new', createdAt: T0 + 1 }));
+        expect((await store.listRuns(WS, 10)).map((r) => r.runId)).toEqual(['new', 'old']);
+      });
+    });
+
+    describe('delivery outbox', () => {
+      beforeEach(async () => {
+        await store.createRun(makeRun());
+      });
+
+      it('queues deliveries and saves the checkpoint together', async () => {
+        const queued = await store.advanceRun(WS, 'run-1', [makeDelivery({ decisionId: 'd1' }), makeDelivery({ decisionId: 'd2' })], { position: 2 }, T0 + 5);
+        expect(queued).toBe(2);
+        expect((await store.getRun(WS, 'run-1'))?.checkpoint).toEqual({ position: 2 });
+        expect((await store.deliveriesOf(WS, 'run-1', SINK, ['pending'], 10)).map((d) => d.decisionId)).toEqual(['d1', 'd2']);
+      });
+
+      it('never queues the same decision twice for a sink, whatever its state', async () => {
+        await store.advanceRun(WS, 'run-1', [makeDelivery({ decisionId: 'd1' })], { position: 1 }, T0);
+        await store.setDeliveryStatus(WS, SINK, [{ decisionId: 'd1', status: 'delivered' }], T0 + 1);
+        const queued = await store.advanceRun(WS, 'run-1', [makeDelivery({ decisionId: 'd1' }), makeDelivery({ decisionId: 'd1', sink: 'other' })], { position: 1 }, T0 + 2);
+        expect(queued).toBe(1);
+        expect((await store.deliveriesOf(WS, 'run-1', SINK, ['pending', 'sending', 'delivered', 'failed'], 10)).map((d) => d.status)).toEqual(['delivered']);
+      });
+
+      it('moves deliveries through their states, counting attempts', async () => {
+        await store.advanceRun(WS, 'run-1', [makeDelivery({ decisionId: 'd1' }), makeDelivery({ decisionId: 'd2' })], { position: 2 }, T0);
+        await store.setDeliveryStatus(WS, SINK, [{ decisionId: 'd1', status: 'sending', attempt: true }, { decisionId: 'd2', status: 'sending', attempt: true }], T0 + 1);
+        await store.setDeliveryStatus(WS, SINK, [{ decisionId: 'd1', status: 'delivered' }, { decisionId: 'd2', status: 'pending', error: 'rate limited' }], T0 + 2);
+        const rows = await store.deliveriesOf(WS, 'run-1', SINK, ['pending', 'delivered'], 10);
+        expect(rows.map((r) => [r.decisionId, r.status, r.attempts, r.error, r.updatedAt])).toEqual([
+          ['d1', 'delivered', 1, null, T0 + 2],
+          ['d2', 'pending', 1, 'rate limited', T0 + 2],
+        ]);
+      });
+
+      it('keeps the payload as given', async () => {
+        const payload = { userId: 'raw-id-1', choices: { channel: { arm: 'email', probability: 0.5 } }, sendAt: '2026-01-01T18:00:00.000Z' };
+        await store.advanceRun(WS, 'run-1', [makeDelivery({ decisionId: 'd1', payload })], { position: 1 }, T0);
+        expect((await store.deliveriesOf(WS, 'run-1', SINK, ['pending'], 1))[0].payload).toEqual(payload);
+      });
+
+      it('filters by run, sink and state, and honours the limit', async () => {
+        await store.createRun(makeRun({ runId: 'run-2' }));
+        await store.advanceRun(WS, 'run-1', [makeDelivery({ decisionId: 'a' }), makeDelivery({ decisionId: 'b' }), makeDelivery({ decisionId: 'c', sink: 'other' })], { position: 3 }, T0);
+        await store.advanceRun(WS, 'run-2', [makeDelivery({ decisionId: 'd', runId: 'run-2' })], { position: 1 }, T0);
+        expect((await store.deliveriesOf(WS, 'run-1', SINK, ['pending'], 1)).map((d) => d.decisionId)).toEqual(['a']);
+        expect((await store.deliveriesOf(WS, 'run-1', SINK, ['failed'], 10))).toEqual([]);
+        expect((await store.deliveriesOf(WS, 'run-2', SINK, ['pending'], 10)).map((d) => d.decisionId)).toEqual(['d']);
+      });
+
+      it('counts a run\'s deliveries by sink, status and error', async () => {
+        await store.advanceRun(WS, 'run-1', [makeDelivery({ decisionId: 'a' }), makeDelivery({ decisionId: 'b' }), makeDelivery({ decisionId: 'c' })], { position: 3 }, T0);
+        await store.setDeliveryStatus(WS, SINK, [{ decisionId: 'a', status: 'delivered' }, { decisionId: 'b', status: 'failed', error: 'invalid external_id' }], T0);
+        expect(await store.deliveryCounts(WS, 'run-1')).toEqual([
+          { sink: SINK, status: 'delivered', error: null, count: 1 },
+          { sink: SINK, status: 'failed', error: 'invalid external_id', count: 1 },
+          { sink: SINK, status: 'pending', error: null, count: 1 },
+        ]);
+      });
+
+      it("finds each user's latest delivered payload for a sink", async () => {
+        await store.advanceRun(WS, 'run-1', [
+          makeDelivery({ decisionId: 'a1', userKey: 'user-a', payload: { n: 1 } }),
+          makeDelivery({ decisionId: 'a2', userKey: 'user-a', payload: { n: 2 } }),
+          makeDelivery({ decisionId: 'a3', userKey: 'user-a', payload: { n: 3 } }),
+          makeDelivery({ decisionId: 'b1', userKey: 'user-b', payload: { n: 4 } }),
+        ], { position: 4 }, T0);
+        await store.setDeliveryStatus(WS, SINK, ['a1', 'a2', 'b1'].map((decisionId) => ({ decisionId, status: 'delivered' as const })), T0);
+        const last = await store.lastDelivered(WS, SINK, ['user-a', 'user-b', 'user-c']);
+        expect([...last.entries()].map(([k, v]) => [k, v.payload]).sort()).toEqual([['user-a', { n: 2 }], ['user-b', { n: 4 }]]);
+        expect((await store.lastDelivered(WS, 'other', ['user-a'])).size).toBe(0);
       });
     });
   });
