@@ -20,17 +20,39 @@ export interface ProfileSource {
 export type DeliveryResult =
   | { status: 'ok' }
   | { status: 'rejected'; httpStatus?: number; code: string; message: string }
-  | { status: 'retry'; httpStatus?: number; retryAfterMs?: number; message: string };
+  /** `inDoubt`: the destination may have it already; ask (`confirm`) before sending it again. */
+  | { status: 'retry'; httpStatus?: number; retryAfterMs?: number; message: string; inDoubt?: boolean };
 
 export interface DeliveryReport {
   results: DeliveryResult[];
 }
 
+/** What a sink may know beyond the decisions themselves. */
+export interface DeliveryContext {
+  /**
+   * The decision this sink last delivered to the same user, by decision id of the new one: what
+   * the destination holds now, so that only changed values need to be sent.
+   */
+  previous?: ReadonlyMap<string, Decision>;
+}
+
 /** Where decisions go (Braze attributes or triggers, HubSpot properties, Segment identify). */
 export interface DecisionSink {
   readonly metadata: { name: string };
-  /** Delivers a batch; never mutates the input; a bad item fails alone. */
-  deliver(decisions: readonly Decision[]): Promise<DeliveryReport>;
+  /** How many decisions one `deliver` call should carry (the destination's batch size). */
+  readonly deliveryBatchSize?: number;
+  /**
+   * Delivers a batch; never mutates the input; a bad item fails alone. Rate limits and transient
+   * failures are retried inside, within the sink's own budget; what is still failing after that
+   * comes back as `retry`.
+   */
+  deliver(decisions: readonly Decision[], context?: DeliveryContext): Promise<DeliveryReport>;
+  /**
+   * Whether the destination already has each decision (asked after a crash left a batch in doubt,
+   * so that it is neither lost nor delivered twice). Sinks that cannot tell leave this out, and
+   * an in-doubt batch is sent again.
+   */
+  confirm?(decisions: readonly Decision[]): Promise<boolean[]>;
   init?(): Promise<void>;
   close?(): Promise<void>;
 }

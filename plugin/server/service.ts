@@ -16,6 +16,8 @@ import {
   type AgentModelJSON,
   type AttributeValue,
   type Decision,
+  type DecisionSink,
+  type Delivery,
   type Profile,
   type ProfileSource,
 } from '../agent/index.ts';
@@ -92,6 +94,8 @@ export class DecisionService {
   private readonly metrics?: Metrics;
   private readonly agents = new Map<string, AgentRuntime>();
   private learning: Promise<number> | undefined;
+  private readonly sinkFactory?: SinkFactory;
+  private readonly targets = new Map<string, { delivery: Delivery; sink?: DecisionSink }[]>();
 
   constructor(options: ServiceOptions) {
     this.store = options.store;
@@ -103,6 +107,7 @@ export class DecisionService {
     this.cache = new LRUCache<string, Profile>({ max: options.profileCache?.max ?? 10_000, ttl: options.profileCache?.ttlMs ?? 5 * 60_000 });
     this.log = options.logger;
     this.metrics = options.metrics;
+    this.sinkFactory = options.sinks;
   }
 
   /** Loads every agent of the workspace from the store, with its latest model snapshot. */
@@ -123,6 +128,34 @@ export class DecisionService {
 
   agentIds(): string[] {
     return [...this.agents.keys()];
+  }
+
+  /** The agent's parsed config (404 when unknown). */
+  agentConfig(agentId: string): AgentConfig {
+    const a = this.agents.get(agentId);
+    if (!a) throw new NotFoundError(`agent "${agentId}"`);
+    return a.config;
+  }
+
+  /** The service's clock. */
+  now(): number {
+    return this.clock();
+  }
+
+  /**
+   * The sink of each of the agent's `delivery` entries, built once per agent version; `sink` is
+   * undefined when this process is not connected to that destination.
+   */
+  deliveryTargets(agentId: string): { delivery: Delivery; sink?: DecisionSink }[] {
+    const a = this.agents.get(agentId);
+    if (!a) throw new NotFoundError(`agent "${agentId}"`);
+    const key = `${agentId}@${a.version}`;
+    let targets = this.targets.get(key);
+    if (!targets) {
+      targets = a.config.delivery.map((delivery) => ({ delivery, sink: this.sinkFactory?.(a.config, delivery) }));
+      this.targets.set(key, targets);
+    }
+    return targets;
   }
 
   getAgent(agentId: string): { version: number; config: unknown } {

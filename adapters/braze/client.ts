@@ -1,0 +1,168 @@
+import { z } from 'zod';
+
+/**
+ * A small Braze REST client: bearer auth, JSON, and the retry rules Braze documents
+ * (shared/integrations.md §1.2): 429 waits until `X-RateLimit-Reset`, 5xx and network failures
+ * back off exponentially with full jitter, other 4xx are final. It also paces itself: when a
+ * response says no requests remain in the window, the next one waits for the reset instead of
+ * collecting a 429.
+ *
+ * Time and randomness are injected (`clock`, `sleep`, `random`) so that tests are exact and fast.
+ */
+
+export interface BrazeClientOptions {
+  /** REST endpoint of the workspace's cluster, e.g. `https://rest.iad-01.braze.com`. */
+  baseUrl: string;
+  apiKey: string;
+  /** Attempts per request for 5xx and network failures (default 5). */
+  maxAttempts?: number;
+  /** Longest total wait for rate limits on one request before giving up (default 5 min). */
+  maxRateLimitWaitMs?: number;
+  /** First backoff step (default 250 ms); doubles per attempt, capped at 30 s, fully jittered. */
+  backoffBaseMs?: number;
+  /** Timeout of one HTTP request (default 30 s). */
+  timeoutMs?: number;
+  clock?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  fetch?: typeof fetch;
+}
+
+/** Braze's answer body: `message` always; partial errors in `errors`; ids for sends. */
+export const brazeResponseSchema = z.looseObject({
+  message: z.string(),
+  errors: z
+    .array(z.looseObject({ type: z.string().optional(), input_array: z.string().optional(), index: z.number().int().nonnegative().optional() }))
+    .optional(),
+  dispatch_id: z.string().optional(),
+  schedule_id: z.string().optional(),
+});
+export type BrazeResponse = z.output<typeof brazeResponseSchema>;
+
+export type BrazeResult =
+  | { ok: true; status: number; body: BrazeResponse }
+  /**
+   * `retryable`: trying again later may succeed (rate limit budget spent, 5xx, network).
+   * `inDoubt`: the request may have been processed although no success came back (5xx, lost
+   * connection): a non-idempotent call must ask before sending again.
+   */
+  | { ok: false; status?: number; retryable: boolean; inDoubt: boolean; message: string; body?: unknown };
+
+const BACKOFF_CAP_MS = 30_000;
+
+export class BrazeClient {
+  private readonly options: Required<Omit<BrazeClientOptions, 'fetch'>> & { fetch: typeof fetch };
+  /** When the current rate-limit window resets (epoch ms), if the last response said none remain. */
+  private blockedUntil = 0;
+  /** Requests sent, by path (for tests and metrics). */
+  readonly requests = new Map<string, number>();
+
+  constructor(options: BrazeClientOptions) {
+    this.options = {
+      maxAttempts: 5,
+      maxRateLimitWaitMs: 5 * 60_000,
+      backoffBaseMs: 250,
+      timeoutMs: 30_000,
+      clock: Date.now,
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      random: Math.random,
+      fetch: globalThis.fetch,
+      ...options,
+      baseUrl: options.baseUrl.replace(/\/+$/, ''),
+    };
+  }
+
+  /**
+   * POSTs `body` to `path`. With `retryInDoubt: false` (non-idempotent calls such as triggered
+   * sends), a 5xx or a lost connection is returned at once as in doubt instead of being retried.
+   */
+  async post(path: string, body: unknown, { retryInDoubt = true }: { retryInDoubt?: boolean } = {}): Promise<BrazeResult> {
+    const o = this.options;
+    let attempts = 0;
+    let waited = 0;
+    for (;;) {
+      const pause = this.blockedUntil - o.clock();
+      if (pause > 0) {
+        if (waited + pause > o.maxRateLimitWaitMs) return { ok: false, status: 429, retryable: true, inDoubt: false, message: `rate limited for longer than ${o.maxRateLimitWaitMs} ms` };
+        await o.sleep(pause);
+        waited += pause;
+      }
+      attempts += 1;
+      this.requests.set(path, (this.requests.get(path) ?? 0) + 1);
+      let res: Response;
+      try {
+        res = await o.fetch(`${o.baseUrl}${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${o.apiKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(o.timeoutMs),
+        });
+      } catch (err) {
+        const message = `network error: ${(err as Error).message}`;
+        if (!retryInDoubt || attempts >= o.maxAttempts) return { ok: false, retryable: true, inDoubt: true, message };
+        await o.sleep(this.backoff(attempts));
+        continue;
+      }
+      this.noteRateLimit(res.headers);
+      const text = await res.text();
+      let json: unknown;
+      try {
+        json = text === '' ? {} : JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      if (res.status === 429) {
+        const wait = this.rateLimitWait(res.headers, attempts);
+        if (waited + wait > o.maxRateLimitWaitMs) return { ok: false, status: 429, retryable: true, inDoubt: false, message: `rate limited for longer than ${o.maxRateLimitWaitMs} ms`, body: json };
+        await o.sleep(wait);
+        waited += wait;
+        attempts -= 1; // a rate limit is not a failed attempt: Braze did nothing
+        continue;
+      }
+      if (res.status >= 500) {
+        const message = `Braze answered ${res.status}${messageOf(json)}`;
+        if (!retryInDoubt || attempts >= o.maxAttempts) return { ok: false, status: res.status, retryable: true, inDoubt: true, message, body: json };
+        await o.sleep(this.backoff(attempts));
+        continue;
+      }
+      if (res.status < 200 || res.status >= 300) {
+        return { ok: false, status: res.status, retryable: res.status === 401 || res.status === 403, inDoubt: false, message: `Braze answered ${res.status}${messageOf(json)}`, body: json };
+      }
+      const parsed = brazeResponseSchema.safeParse(json);
+      if (!parsed.success) {
+        // A 2xx whose body is not Braze's shape: the request was processed, but we cannot read what happened.
+        return { ok: false, status: res.status, retryable: true, inDoubt: true, message: `unreadable Braze response: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`, body: json };
+      }
+      return { ok: true, status: res.status, body: parsed.data };
+    }
+  }
+
+  /** Full jitter: uniform in [0, min(cap, base·2^(attempt-1))]. */
+  private backoff(attempt: number): number {
+    const o = this.options;
+    return Math.floor(o.random() * Math.min(BACKOFF_CAP_MS, o.backoffBaseMs * 2 ** (attempt - 1)));
+  }
+
+  /** Until the window resets (X-RateLimit-Reset, epoch seconds), else Retry-After, else backoff; plus up to 10 % jitter. */
+  private rateLimitWait(headers: Headers, attempt: number): number {
+    const o = this.options;
+    const reset = Number(headers.get('x-ratelimit-reset'));
+    const retryAfter = Number(headers.get('retry-after'));
+    let wait: number;
+    if (Number.isFinite(reset) && reset > 0) wait = Math.max(0, reset * 1000 - o.clock());
+    else if (Number.isFinite(retryAfter) && retryAfter > 0) wait = retryAfter * 1000;
+    else wait = this.backoff(attempt + 1);
+    return Math.ceil(wait + o.random() * Math.max(50, wait * 0.1));
+  }
+
+  private noteRateLimit(headers: Headers): void {
+    const remaining = headers.get('x-ratelimit-remaining');
+    const reset = Number(headers.get('x-ratelimit-reset'));
+    if (remaining !== null && Number(remaining) <= 0 && Number.isFinite(reset) && reset > 0) this.blockedUntil = reset * 1000;
+  }
+}
+
+function messageOf(json: unknown): string {
+  const m = (json as { message?: unknown } | undefined)?.message;
+  return typeof m === 'string' ? `: ${m}` : '';
+}

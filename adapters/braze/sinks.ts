@@ -1,0 +1,200 @@
+import { z } from 'zod';
+import { attributePrefix, attributesOf, type AgentConfig, type AttributeValue, type Decision, type DecisionSink, type DeliveryContext, type DeliveryReport, type DeliveryResult, type Delivery } from '../../plugin/agent/index.ts';
+import type { BrazeClient, BrazeResult } from './client.ts';
+
+/** Braze's documented safe size for /users/track (50 objects on MAU plans, 75 otherwise). */
+export const TRACK_BATCH_DEFAULT = 50;
+export const TRACK_BATCH_MAX = 75;
+/** Recipients per triggered send (campaigns and canvases). */
+export const TRIGGER_RECIPIENTS_MAX = 50;
+/** External ids per /users/export/ids request. */
+export const EXPORT_IDS_MAX = 50;
+/** A send time closer than this is sent now rather than scheduled. */
+const SCHEDULE_MIN_LEAD_MS = 60_000;
+
+export interface BrazeSinkOptions {
+  client: BrazeClient;
+  agent: AgentConfig;
+  delivery: Delivery;
+  /** Objects per /users/track request (default 50, at most 75). */
+  batchSize?: number;
+  /** Extra tries for the users a partial error named (default 2); then they are reported rejected. */
+  partialRetries?: number;
+  clock?: () => number;
+}
+
+const exportSchema = z.looseObject({
+  message: z.string(),
+  users: z.array(z.looseObject({ external_id: z.string().optional(), custom_attributes: z.record(z.string(), z.unknown()).optional() })).default([]),
+  invalid_user_ids: z.array(z.string()).optional(),
+});
+
+/** Asks Braze which users hold `key` = each decision's id (the proof that a delivery landed). */
+async function confirmByAttribute(client: BrazeClient, decisions: readonly Decision[], key: string): Promise<boolean[]> {
+  const holds = new Map<string, unknown>();
+  for (let i = 0; i < decisions.length; i += EXPORT_IDS_MAX) {
+    const ids = [...new Set(decisions.slice(i, i + EXPORT_IDS_MAX).map((d) => d.userId))];
+    const r = await client.post('/users/export/ids', { external_ids: ids, fields_to_export: ['external_id', 'custom_attributes'] });
+    if (!r.ok) throw new Error(`cannot confirm deliveries: ${r.message}`);
+    const parsed = exportSchema.safeParse(r.body);
+    if (!parsed.success) throw new Error(`cannot confirm deliveries: unreadable /users/export/ids response (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`);
+    for (const u of parsed.data.users) if (u.external_id !== undefined) holds.set(u.external_id, u.custom_attributes?.[key]);
+  }
+  return decisions.map((d) => holds.get(d.userId) === d.decisionId);
+}
+
+function failure(r: Extract<BrazeResult, { ok: false }>): DeliveryResult {
+  return r.retryable
+    ? { status: 'retry', httpStatus: r.status, message: r.message }
+    : { status: 'rejected', httpStatus: r.status, code: r.status === 400 ? 'bad_request' : `http_${r.status ?? 'error'}`, message: r.message };
+}
+
+/**
+ * Delivery as custom attributes through `POST /users/track`: `<prefix><dimension>`,
+ * `<prefix><dimension>_text`, `<prefix>decision_id`, `<prefix>send_at`, `<prefix>deliver`.
+ * Braze bills every data point, so only values that differ from what this sink last delivered to
+ * the user are sent (a dimension no longer decided is cleared with null). Writing the same values
+ * twice is harmless, so this sink retries on its own; a 400 for a whole batch is split in halves
+ * until the bad object stands alone.
+ */
+export class BrazeAttributesSink implements DecisionSink {
+  readonly metadata: { name: string };
+  readonly deliveryBatchSize: number;
+  private readonly prefix: string;
+
+  constructor(private readonly options: BrazeSinkOptions) {
+    this.prefix = attributePrefix(options.agent, options.delivery);
+    this.deliveryBatchSize = Math.min(TRACK_BATCH_MAX, Math.max(1, options.batchSize ?? TRACK_BATCH_DEFAULT));
+    this.metadata = { name: `braze:attributes:${this.prefix}` };
+  }
+
+  /** The attribute object for one decision: the values that changed since `previous`. */
+  attributeObject(d: Decision, previous?: Decision): Record<string, AttributeValue> {
+    const next = attributesOf(d, this.options.agent, this.prefix);
+    const out: Record<string, AttributeValue> = { external_id: d.userId };
+    if (!previous) return { ...out, ...next };
+    const before = attributesOf(previous, this.options.agent, this.prefix);
+    for (const [k, v] of Object.entries(next)) if (before[k] !== v) out[k] = v;
+    for (const k of Object.keys(before)) if (!(k in next)) out[k] = null;
+    return out;
+  }
+
+  async deliver(decisions: readonly Decision[], context: DeliveryContext = {}): Promise<DeliveryReport> {
+    const results: DeliveryResult[] = new Array(decisions.length);
+    const objects = decisions.map((d) => this.attributeObject(d, context.previous?.get(d.decisionId)));
+    for (let start = 0; start < decisions.length; start += this.deliveryBatchSize) {
+      const idx = Array.from({ length: Math.min(this.deliveryBatchSize, decisions.length - start) }, (_, i) => start + i);
+      await this.send(idx, objects, results, this.options.partialRetries ?? 2);
+    }
+    return { results };
+  }
+
+  private async send(idx: number[], objects: Record<string, AttributeValue>[], results: DeliveryResult[], partialRetries: number): Promise<void> {
+    if (idx.length === 0) return;
+    const r = await this.options.client.post('/users/track', { attributes: idx.map((i) => objects[i]) });
+    if (!r.ok) {
+      if (r.status === 400 && idx.length > 1) {
+        // One bad object fails the whole request: bisect until it stands alone.
+        const half = Math.ceil(idx.length / 2);
+        await this.send(idx.slice(0, half), objects, results, partialRetries);
+        await this.send(idx.slice(half), objects, results, partialRetries);
+        return;
+      }
+      for (const i of idx) results[i] = failure(r);
+      return;
+    }
+    const failed = new Map<number, string>();
+    for (const e of r.body.errors ?? []) {
+      if ((e.input_array ?? 'attributes') === 'attributes' && e.index !== undefined && e.index < idx.length) failed.set(idx[e.index], e.type ?? 'error');
+    }
+    for (const i of idx) if (!failed.has(i)) results[i] = { status: 'ok' };
+    if (failed.size === 0) return;
+    if (partialRetries > 0) {
+      await this.send([...failed.keys()], objects, results, partialRetries - 1);
+      return;
+    }
+    for (const [i, type] of failed) results[i] = { status: 'rejected', httpStatus: r.status, code: 'partial_error', message: `Braze rejected this user's attributes: ${type}` };
+  }
+
+  confirm(decisions: readonly Decision[]): Promise<boolean[]> {
+    return confirmByAttribute(this.options.client, decisions, `${this.prefix}decision_id`);
+  }
+}
+
+/**
+ * Delivery as API-triggered campaign or canvas sends, one per customer at the chosen time:
+ * decisions are grouped by `sendAt` (≤ 50 recipients a request) and scheduled with
+ * `/campaigns/trigger/schedule/create` (`/canvas/…`), or sent at once when the time is now. Each
+ * recipient carries the decision in `trigger_properties` / `canvas_entry_properties` and writes
+ * `<prefix>trigger_<campaign or canvas id>` = decision id as an attribute, which Braze applies
+ * before the message is sent: that is how a send left in doubt by a crash or a 5xx is confirmed
+ * before it is tried again, so no customer gets the message twice.
+ */
+export class BrazeTriggerSink implements DecisionSink {
+  readonly metadata: { name: string };
+  readonly deliveryBatchSize = TRIGGER_RECIPIENTS_MAX * 10;
+  private readonly prefix: string;
+  private readonly kind: 'campaign' | 'canvas';
+  private readonly targetId: string;
+  readonly proofAttribute: string;
+
+  constructor(private readonly options: BrazeSinkOptions) {
+    const { delivery } = options;
+    this.prefix = attributePrefix(options.agent, delivery);
+    if (delivery.mode === 'campaign_trigger' && delivery.campaign_id) [this.kind, this.targetId] = ['campaign', delivery.campaign_id];
+    else if (delivery.mode === 'canvas_trigger' && delivery.canvas_id) [this.kind, this.targetId] = ['canvas', delivery.canvas_id];
+    else throw new Error(`a Braze trigger sink needs mode campaign_trigger with campaign_id or canvas_trigger with canvas_id, got ${JSON.stringify(delivery)}`);
+    this.proofAttribute = `${this.prefix}trigger_${this.targetId}`;
+    this.metadata = { name: `braze:${delivery.mode}:${this.targetId}` };
+  }
+
+  /** The request body for one group of decisions sharing a send time (undefined = now). */
+  request(decisions: readonly Decision[], sendAt: string | undefined): { path: string; body: Record<string, unknown> } {
+    const propertiesKey = this.kind === 'campaign' ? 'trigger_properties' : 'canvas_entry_properties';
+    const recipients = decisions.map((d) => ({
+      external_user_id: d.userId,
+      [propertiesKey]: attributesOf(d, this.options.agent, this.prefix),
+      attributes: { [this.proofAttribute]: d.decisionId },
+    }));
+    const idKey = this.kind === 'campaign' ? 'campaign_id' : 'canvas_id';
+    const base = this.kind === 'campaign' ? '/campaigns/trigger' : '/canvas/trigger';
+    return sendAt === undefined
+      ? { path: `${base}/send`, body: { [idKey]: this.targetId, recipients } }
+      : { path: `${base}/schedule/create`, body: { [idKey]: this.targetId, recipients, schedule: { time: sendAt } } };
+  }
+
+  async deliver(decisions: readonly Decision[]): Promise<DeliveryReport> {
+    const results: DeliveryResult[] = new Array(decisions.length);
+    const now = (this.options.clock ?? Date.now)();
+    const groups = new Map<string, number[]>();
+    decisions.forEach((d, i) => {
+      const at = d.sendAt && Date.parse(d.sendAt) - now >= SCHEDULE_MIN_LEAD_MS ? new Date(Date.parse(d.sendAt)).toISOString() : '';
+      groups.set(at, [...(groups.get(at) ?? []), i]);
+    });
+    for (const [at, members] of groups) {
+      for (let start = 0; start < members.length; start += TRIGGER_RECIPIENTS_MAX) {
+        await this.send(members.slice(start, start + TRIGGER_RECIPIENTS_MAX), decisions, at || undefined, results);
+      }
+    }
+    return { results };
+  }
+
+  private async send(idx: number[], decisions: readonly Decision[], sendAt: string | undefined, results: DeliveryResult[]): Promise<void> {
+    if (idx.length === 0) return;
+    const { path, body } = this.request(idx.map((i) => decisions[i]), sendAt);
+    // A triggered send is not idempotent: a 5xx or lost connection is returned in doubt, not retried blindly.
+    const r = await this.options.client.post(path, body, { retryInDoubt: false });
+    if (!r.ok && r.status === 400 && idx.length > 1) {
+      // Nothing was sent; find the bad recipient by halves so that the others go out.
+      const half = Math.ceil(idx.length / 2);
+      await this.send(idx.slice(0, half), decisions, sendAt, results);
+      await this.send(idx.slice(half), decisions, sendAt, results);
+      return;
+    }
+    for (const i of idx) results[i] = r.ok ? { status: 'ok' } : r.inDoubt ? { status: 'retry', httpStatus: r.status, message: r.message, inDoubt: true } : failure(r);
+  }
+
+  confirm(decisions: readonly Decision[]): Promise<boolean[]> {
+    return confirmByAttribute(this.options.client, decisions, this.proofAttribute);
+  }
+}

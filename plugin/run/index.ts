@@ -1,0 +1,2 @@
+export * from './file-audience.ts';
+export * from './run.ts';

@@ -1,0 +1,319 @@
+import { randomUUID } from 'node:crypto';
+import type { Decision, DecisionSink, Delivery, Profile, ProfileSource } from '../agent/index.ts';
+import type { DecisionResponse, DecisionService } from '../server/service.ts';
+import type { DeliveryRow, DeliveryUpdate, RunRow, Store } from '../store/index.ts';
+
+/**
+ * Batch runs: iterate an audience, decide for every member, deliver through the agent's sinks.
+ *
+ * Exactly once, even across a crash: each member's decision has a request id derived from the run
+ * and the member (`run:<runId>:<userKey>`), so deciding again after a restart returns the logged
+ * decision. Deliveries go through an outbox in the store: queued in the same transaction as the
+ * checkpoint, marked `sending` before a sink is called and `delivered` after. A row left `sending`
+ * by a crash is in doubt; before anything is sent again the sink is asked (`confirm`) whether the
+ * destination already has it.
+ */
+
+export interface RunRequest {
+  agentId: string;
+  /** The audience reference the profile source understands (`file:PATH`, a list id, …). */
+  audience: string;
+  /** Decide and log, but deliver nothing. */
+  dryRun?: boolean;
+  /** Continue this run (same agent and audience) where it stopped. */
+  resume?: string;
+  /** Id for a new run (default: a random UUID). */
+  runId?: string;
+}
+
+export interface RunProgress {
+  runId: string;
+  members: number;
+  /** Audience size, when the source knows it. */
+  total?: number;
+  delivered: number;
+}
+
+export interface RunOptions {
+  store: Store;
+  source: ProfileSource;
+  /** Decisions in flight at once (default 32). */
+  concurrency?: number;
+  /** Members per checkpoint (default 500). */
+  chunkSize?: number;
+  /** Deliveries of one decision to one sink before it is given up as failed (default 4). */
+  maxAttempts?: number;
+  total?: number;
+  onProgress?: (p: RunProgress) => void;
+  /** Stops the run after the current chunk; it can be resumed. */
+  signal?: AbortSignal;
+}
+
+interface Counters {
+  members: number;
+  decided: number;
+  heldOut: number;
+  skipped: { total: number; reasons: Record<string, number> };
+}
+
+interface Checkpoint extends Counters {
+  /** Members of the audience fully queued: a resumed run skips this many. */
+  position: number;
+  dryRun: boolean;
+}
+
+export interface RunSummary extends Counters {
+  runId: string;
+  agentId: string;
+  audience: string;
+  dryRun: boolean;
+  status: RunRow['status'];
+  /** Deliveries per sink. */
+  delivered: Record<string, number>;
+  /** Deliveries given up per sink, by reason. */
+  failed: Record<string, { total: number; reasons: Record<string, number> }>;
+  /** Deliveries neither delivered nor failed yet (in doubt, or waiting for a retry): a resume finishes them. */
+  unfinished: Record<string, number>;
+}
+
+export class RunError extends Error {
+  constructor(
+    readonly code: 'not_found' | 'conflict' | 'not_configured' | 'bad_request',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What a delivery row carries: the decision as sinks see it, with the raw user id delivery needs. */
+type Payload = Omit<Decision, 'features' | 'explanation'>;
+
+function decisionOf(payload: unknown): Decision {
+  return { ...(payload as Payload), features: [] };
+}
+
+function emptyCounters(): Counters {
+  return { members: 0, decided: 0, heldOut: 0, skipped: { total: 0, reasons: {} } };
+}
+
+/** Why a decision delivers nothing, as the summary counts it. */
+function skipReasons(r: DecisionResponse): string[] {
+  if (r.deliver) return [];
+  if (r.error) return [`error: ${r.error.code}`];
+  if (r.suppressed) return r.suppressed.reasons.map((reason) => `guardrail: ${reason}`);
+  if (r.choices.frequency?.arm === 'skip') return ['frequency: skip'];
+  return ['not delivered'];
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+function sinkKey(delivery: Delivery, sink: DecisionSink): string {
+  return sink.metadata.name || `${delivery.to}:${delivery.mode}`;
+}
+
+/** Starts or resumes a run and carries it to its end (or to the abort signal). */
+export async function runAudience(service: DecisionService, request: RunRequest, options: RunOptions): Promise<RunSummary> {
+  const run = await openRun(service, request, options.store);
+  return continueRun(service, run, options);
+}
+
+/** Creates the run row (or reopens the one to resume), checking that the agent can deliver. */
+export async function openRun(service: DecisionService, request: RunRequest, store: Store): Promise<RunRow> {
+  const ws = service.workspace;
+  service.agentConfig(request.agentId); // 404 for an unknown agent
+  const now = service.now();
+  if (request.resume) {
+    const run = await store.getRun(ws, request.resume);
+    if (!run) throw new RunError('not_found', `run "${request.resume}" does not exist`);
+    if (run.agentId !== request.agentId || run.audience !== request.audience) {
+      throw new RunError('conflict', `run "${run.runId}" is for agent ${run.agentId} and audience ${run.audience}, not ${request.agentId} and ${request.audience}`);
+    }
+    if (run.status === 'completed') throw new RunError('conflict', `run "${run.runId}" is already completed`);
+    await store.updateRun(ws, run.runId, { status: 'running' }, now);
+    return { ...run, status: 'running' };
+  }
+  const dryRun = request.dryRun ?? false;
+  if (!dryRun) targetsOf(service, request.agentId);
+  const checkpoint: Checkpoint = { position: 0, dryRun, ...emptyCounters() };
+  const run: RunRow = { runId: request.runId ?? randomUUID(), workspace: ws, agentId: request.agentId, audience: request.audience, status: 'running', checkpoint, summary: null, createdAt: now, updatedAt: now };
+  await store.createRun(run);
+  return run;
+}
+
+/** The agent's sinks; every delivery entry must have one, or the run cannot deliver. */
+function targetsOf(service: DecisionService, agentId: string): { key: string; sink: DecisionSink }[] {
+  const targets = service.deliveryTargets(agentId);
+  if (targets.length === 0) throw new RunError('not_configured', `agent "${agentId}" has no delivery entries: add one (e.g. { to: braze, mode: attributes }) or use a dry run`);
+  const missing = targets.filter((t) => !t.sink).map((t) => `${t.delivery.to} (${t.delivery.mode})`);
+  if (missing.length > 0) throw new RunError('not_configured', `this process is not connected to ${missing.join(', ')}: set the destination's environment variables (see docs), or use a dry run`);
+  return targets.map((t) => ({ key: sinkKey(t.delivery, t.sink!), sink: t.sink! }));
+}
+
+/** Carries an open run on from its checkpoint. */
+export async function continueRun(service: DecisionService, run: RunRow, options: RunOptions): Promise<RunSummary> {
+  const { store } = options;
+  const ws = service.workspace;
+  const checkpoint = { ...(run.checkpoint as Checkpoint) };
+  const sinks = checkpoint.dryRun ? [] : targetsOf(service, run.agentId);
+  const concurrency = options.concurrency ?? 32;
+  const chunkSize = options.chunkSize ?? 500;
+  const maxAttempts = options.maxAttempts ?? 4;
+  let delivered = 0;
+  const report = () => options.onProgress?.({ runId: run.runId, members: checkpoint.members, total: options.total, delivered });
+
+  /** Delivers every queued delivery of the run to one sink, first settling those left in doubt. */
+  const drainSink = async ({ key, sink }: { key: string; sink: DecisionSink }, finalPass: boolean) => {
+    await settleInDoubt(store, ws, run.runId, key, sink, service.now());
+    const batch = Math.max(1, sink.deliveryBatchSize ?? 100);
+    for (;;) {
+      const rows = await store.deliveriesOf(ws, run.runId, key, ['pending'], batch);
+      if (rows.length === 0) return;
+      const exhausted = rows.filter((r) => r.attempts >= maxAttempts);
+      if (exhausted.length > 0) {
+        await store.setDeliveryStatus(ws, key, exhausted.map((r) => ({ decisionId: r.decisionId, status: 'failed', error: r.error ?? 'gave up' })), service.now());
+      }
+      const live = rows.filter((r) => r.attempts < maxAttempts);
+      if (live.length === 0) continue;
+      await store.setDeliveryStatus(ws, key, live.map((r) => ({ decisionId: r.decisionId, status: 'sending', attempt: true })), service.now());
+      const decisions = live.map((r) => decisionOf(r.payload));
+      const last = await store.lastDelivered(ws, key, live.map((r) => r.userKey));
+      const previous = new Map<string, Decision>();
+      for (const r of live) {
+        const before = last.get(r.userKey);
+        if (before && before.decisionId !== r.decisionId) previous.set(r.decisionId, decisionOf(before.payload));
+      }
+      let results;
+      try {
+        results = (await sink.deliver(decisions, { previous })).results;
+      } catch (err) {
+        // The sink itself failed: nothing is known of this batch, so it stays in doubt.
+        await store.setDeliveryStatus(ws, key, live.map((r) => ({ decisionId: r.decisionId, status: 'sending', error: `sink error: ${(err as Error).message}` })), service.now());
+        return;
+      }
+      const updates: DeliveryUpdate[] = live.map((r, i) => {
+        const res = results[i] ?? { status: 'retry', message: 'no result from the sink' };
+        if (res.status === 'ok') return { decisionId: r.decisionId, status: 'delivered', error: null };
+        if (res.status === 'rejected') return { decisionId: r.decisionId, status: 'failed', error: `${res.code}: ${res.message}` };
+        return { decisionId: r.decisionId, status: res.inDoubt ? 'sending' : 'pending', error: res.message };
+      });
+      await store.setDeliveryStatus(ws, key, updates, service.now());
+      delivered += updates.filter((u) => u.status === 'delivered').length;
+      report();
+      const inDoubt = updates.some((u) => u.status === 'sending');
+      if (inDoubt) await settleInDoubt(store, ws, run.runId, key, sink, service.now());
+      // Nothing got through: the sink has already waited and retried inside; leave the rest for the final pass.
+      if (!finalPass && updates.every((u) => u.status !== 'delivered')) return;
+    }
+  };
+  const drainAll = (finalPass: boolean) => Promise.all(sinks.map((s) => drainSink(s, finalPass)));
+
+  // Members after the checkpoint that were decided before a crash get their logged decision back.
+  let skip = checkpoint.position;
+  let chunk: Profile[] = [];
+  let draining: Promise<unknown> = drainAll(false);
+  const flush = async () => {
+    const members = chunk;
+    chunk = [];
+    const decided = await mapLimit(members, concurrency, async (p) => ({
+      profile: p,
+      r: await service.decide(run.agentId, { userId: p.userId, traits: p.traits, timezone: p.timezone, consent: p.consent, requestId: `run:${run.runId}:${service.userKey(p.userId)}` }),
+    }));
+    const rows: DeliveryRow[] = [];
+    const now = service.now();
+    for (const { profile, r } of decided) {
+      checkpoint.members += 1;
+      if (!r.error) checkpoint.decided += 1;
+      if (r.holdout) checkpoint.heldOut += 1;
+      const reasons = skipReasons(r);
+      if (reasons.length > 0) {
+        checkpoint.skipped.total += 1;
+        for (const reason of reasons) checkpoint.skipped.reasons[reason] = (checkpoint.skipped.reasons[reason] ?? 0) + 1;
+        continue;
+      }
+      const payload: Payload = {
+        decisionId: r.decisionId,
+        agentId: r.agentId,
+        agentVersion: r.agentVersion,
+        userId: profile.userId,
+        at: new Date(now).toISOString(),
+        holdout: r.holdout,
+        choices: r.choices,
+        probability: r.probability,
+        ...(r.sendAt ? { sendAt: r.sendAt } : {}),
+        deliver: r.deliver,
+        reason: r.reason,
+      };
+      for (const { key } of sinks) rows.push({ workspace: ws, decisionId: r.decisionId, sink: key, runId: run.runId, userKey: service.userKey(profile.userId), payload, status: 'pending', attempts: 0, error: null, updatedAt: now });
+    }
+    checkpoint.position += members.length;
+    await draining; // one drain at a time: a row is never handed to a sink twice at once
+    await store.advanceRun(ws, run.runId, rows, checkpoint, now);
+    draining = drainAll(false);
+    report();
+  };
+
+  let aborted = false;
+  for await (const profile of options.source.audience(run.audience)) {
+    if (skip > 0) {
+      skip -= 1;
+      continue;
+    }
+    chunk.push(profile);
+    if (chunk.length >= chunkSize) {
+      await flush();
+      if (options.signal?.aborted) {
+        aborted = true;
+        break;
+      }
+    }
+  }
+  if (!aborted && chunk.length > 0) await flush();
+  await draining;
+  if (!aborted) for (let pass = 0; pass < maxAttempts; pass++) await drainAll(true);
+
+  const summary = await summarize(store, run, checkpoint, aborted);
+  await store.updateRun(ws, run.runId, { status: summary.status, checkpoint, summary }, service.now());
+  return summary;
+}
+
+/** Settles deliveries left `sending`: confirmed ones are delivered, the others go back to pending. */
+async function settleInDoubt(store: Store, ws: string, runId: string, key: string, sink: DecisionSink, now: number): Promise<void> {
+  for (;;) {
+    const rows = await store.deliveriesOf(ws, runId, key, ['sending'], 500);
+    if (rows.length === 0) return;
+    let landed: boolean[];
+    if (sink.confirm) {
+      try {
+        landed = await sink.confirm(rows.map((r) => decisionOf(r.payload)));
+      } catch {
+        return; // cannot tell now; they stay in doubt and are asked about again later
+      }
+    } else landed = rows.map(() => false);
+    await store.setDeliveryStatus(ws, key, rows.map((r, i) => ({ decisionId: r.decisionId, status: landed[i] ? 'delivered' : 'pending', error: landed[i] ? null : r.error })), now);
+  }
+}
+
+async function summarize(store: Store, run: RunRow, checkpoint: Checkpoint, aborted: boolean): Promise<RunSummary> {
+  const delivered: Record<string, number> = {};
+  const failed: RunSummary['failed'] = {};
+  const unfinished: Record<string, number> = {};
+  for (const c of await store.deliveryCounts(run.workspace, run.runId)) {
+    if (c.status === 'delivered') delivered[c.sink] = (delivered[c.sink] ?? 0) + c.count;
+    else if (c.status === 'failed') {
+      const f = (failed[c.sink] ??= { total: 0, reasons: {} });
+      f.total += c.count;
+      f.reasons[c.error ?? 'unknown'] = (f.reasons[c.error ?? 'unknown'] ?? 0) + c.count;
+    } else unfinished[c.sink] = (unfinished[c.sink] ?? 0) + c.count;
+  }
+  const { position: _position, dryRun, ...counters } = checkpoint;
+  const status: RunRow['status'] = aborted ? 'interrupted' : Object.keys(unfinished).length > 0 ? 'failed' : 'completed';
+  return { runId: run.runId, agentId: run.agentId, audience: run.audience, dryRun, status, ...counters, delivered, failed, unfinished };
+}
