@@ -53,8 +53,9 @@ function failure(r: Extract<BrazeResult, { ok: false }>): DeliveryResult {
  * Delivery as custom attributes through `POST /users/track`: `<prefix><dimension>`,
  * `<prefix><dimension>_text`, `<prefix>decision_id`, `<prefix>send_at`, `<prefix>deliver`.
  * Braze bills every data point, so only values that differ from what this sink last delivered to
- * the user are sent (a dimension no longer decided is cleared with null). Writing the same values
- * twice is harmless, so this sink retries on its own; a 400 for a whole batch is split in halves
+ * the user are sent (a dimension no longer decided is cleared with null). A 5xx or lost connection
+ * leaves a request in doubt: the sink asks Braze (`/users/export/ids`) which users already hold
+ * the decision and sends again only to the others. A 400 for a whole batch is split in halves
  * until the bad object stands alone.
  */
 export class BrazeAttributesSink implements DecisionSink {
@@ -82,25 +83,40 @@ export class BrazeAttributesSink implements DecisionSink {
   async deliver(decisions: readonly Decision[], context: DeliveryContext = {}): Promise<DeliveryReport> {
     const results: DeliveryResult[] = new Array(decisions.length);
     const objects = decisions.map((d) => this.attributeObject(d, context.previous?.get(d.decisionId)));
+    const budget = { partial: this.options.partialRetries ?? 2, doubt: this.options.partialRetries ?? 2 };
     for (let start = 0; start < decisions.length; start += this.deliveryBatchSize) {
       const idx = Array.from({ length: Math.min(this.deliveryBatchSize, decisions.length - start) }, (_, i) => start + i);
-      await this.send(idx, objects, results, this.options.partialRetries ?? 2);
+      await this.send(idx, decisions, objects, results, { ...budget });
     }
     return { results };
   }
 
-  private async send(idx: number[], objects: Record<string, AttributeValue>[], results: DeliveryResult[], partialRetries: number): Promise<void> {
+  private async send(idx: number[], decisions: readonly Decision[], objects: Record<string, AttributeValue>[], results: DeliveryResult[], budget: { partial: number; doubt: number }): Promise<void> {
     if (idx.length === 0) return;
-    const r = await this.options.client.post('/users/track', { attributes: idx.map((i) => objects[i]) });
+    // Not retried blindly on a 5xx: Braze may have written it (and bills the data points again).
+    const r = await this.options.client.post('/users/track', { attributes: idx.map((i) => objects[i]) }, { retryInDoubt: false });
     if (!r.ok) {
       if (r.status === 400 && idx.length > 1) {
         // One bad object fails the whole request: bisect until it stands alone.
         const half = Math.ceil(idx.length / 2);
-        await this.send(idx.slice(0, half), objects, results, partialRetries);
-        await this.send(idx.slice(half), objects, results, partialRetries);
+        await this.send(idx.slice(0, half), decisions, objects, results, budget);
+        await this.send(idx.slice(half), decisions, objects, results, budget);
         return;
       }
-      for (const i of idx) results[i] = failure(r);
+      if (r.inDoubt && budget.doubt > 0) {
+        budget.doubt -= 1;
+        let landed: boolean[];
+        try {
+          landed = await this.confirm(idx.map((i) => decisions[i]));
+        } catch {
+          for (const i of idx) results[i] = { status: 'retry', httpStatus: r.status, message: r.message, inDoubt: true };
+          return;
+        }
+        idx.forEach((i, k) => landed[k] && (results[i] = { status: 'ok' }));
+        await this.send(idx.filter((_, k) => !landed[k]), decisions, objects, results, budget);
+        return;
+      }
+      for (const i of idx) results[i] = r.inDoubt ? { status: 'retry', httpStatus: r.status, message: r.message, inDoubt: true } : failure(r);
       return;
     }
     const failed = new Map<number, string>();
@@ -109,8 +125,9 @@ export class BrazeAttributesSink implements DecisionSink {
     }
     for (const i of idx) if (!failed.has(i)) results[i] = { status: 'ok' };
     if (failed.size === 0) return;
-    if (partialRetries > 0) {
-      await this.send([...failed.keys()], objects, results, partialRetries - 1);
+    if (budget.partial > 0) {
+      budget.partial -= 1;
+      await this.send([...failed.keys()], decisions, objects, results, budget);
       return;
     }
     for (const [i, type] of failed) results[i] = { status: 'rejected', httpStatus: r.status, code: 'partial_error', message: `Braze rejected this user's attributes: ${type}` };

@@ -12,6 +12,8 @@ export interface ProfileSource {
   getProfile(userId: string): Promise<Profile | undefined>;
   /** Every member of an audience (a list, a segment), for batch runs. */
   audience(ref: string): AsyncIterable<Profile>;
+  /** Drops everything the source cached about the user (DELETE /v1/users/{userId}). */
+  forget?(userId: string): Promise<void>;
   init?(): Promise<void>;
   close?(): Promise<void>;
 }

@@ -1,2 +1,3 @@
 export * from './file-audience.ts';
 export * from './run.ts';
+export * from './background.ts';

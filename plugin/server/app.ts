@@ -1,11 +1,12 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
-import type { ApiKeyRow, KeyScope, Store } from '../store/index.ts';
+import { RunError, type BackgroundRuns } from '../run/index.ts';
+import type { ApiKeyRow, KeyScope, RunRow, Store } from '../store/index.ts';
 import { AuthError, HttpError, NotFoundError, parseBody } from './errors.ts';
 import { generateApiKey, hashApiKey } from './keys.ts';
 import type { Metrics } from './metrics.ts';
-import { connectedContentQuerySchema, createKeySchema, decideBatchSchema, decideRequestSchema, eventBatchSchema, EVENTS_BODY_LIMIT, PUBLIC_DECIDE_FIELDS, segmentEventSchema, type SegmentEvent } from './schemas.ts';
+import { connectedContentQuerySchema, createKeySchema, runRequestSchema, decideBatchSchema, decideRequestSchema, eventBatchSchema, EVENTS_BODY_LIMIT, PUBLIC_DECIDE_FIELDS, segmentEventSchema, type SegmentEvent } from './schemas.ts';
 import type { DecisionService } from './service.ts';
 
 /** How long an API key lookup is remembered. */
@@ -26,6 +27,8 @@ export interface AppOptions {
    * `*` allows any. Empty (the default): no CORS headers, so browsers refuse cross-origin calls.
    */
   corsOrigins?: string[];
+  /** Batch runs started over HTTP; without it the runs routes answer 501. */
+  runs?: BackgroundRuns;
 }
 
 interface Authed {
@@ -201,6 +204,51 @@ export function createApp(options: AppOptions): express.Express {
       const d = await service.getDecision(String(req.params.decisionId));
       if (!d) throw new NotFoundError(`decision "${String(req.params.decisionId)}"`);
       res.json(d);
+    }),
+  );
+
+  const runView = (run: RunRow) => ({
+    runId: run.runId,
+    agentId: run.agentId,
+    audience: run.audience,
+    status: run.status,
+    active: options.runs?.isActive(run.runId) ?? false,
+    progress: run.checkpoint,
+    summary: run.summary,
+    createdAt: new Date(run.createdAt).toISOString(),
+    updatedAt: new Date(run.updatedAt).toISOString(),
+  });
+  const RUN_ERROR_STATUS = { not_found: 404, conflict: 409, not_configured: 422, bad_request: 400 } as const;
+
+  app.post(
+    '/v1/agents/:agentId/runs',
+    json,
+    authed(ADMIN, async (req, res, { service }) => {
+      const body = parseBody(runRequestSchema, req.body);
+      if (!options.runs) throw new HttpError(501, 'runs_unavailable', 'this server does not run batch runs');
+      try {
+        const run = await options.runs.start(service, { agentId: String(req.params.agentId), ...body });
+        res.status(202).location(`/v1/runs/${run.runId}`).json(runView(run));
+      } catch (err) {
+        if (err instanceof RunError) throw new HttpError(RUN_ERROR_STATUS[err.code], err.code, err.message);
+        throw err;
+      }
+    }),
+  );
+
+  app.get(
+    '/v1/runs',
+    authed(ADMIN, async (_req, res, { service }) => {
+      res.json({ runs: (await store.listRuns(service.workspace, 100)).map(runView) });
+    }),
+  );
+
+  app.get(
+    '/v1/runs/:runId',
+    authed(ADMIN, async (req, res, { service }) => {
+      const run = await store.getRun(service.workspace, String(req.params.runId));
+      if (!run) throw new NotFoundError(`run "${String(req.params.runId)}"`);
+      res.json(runView(run));
     }),
   );
 

@@ -73,3 +73,10 @@ export const createKeySchema = z.strictObject({
 
 /** What a `public` key may send to decide: the profile comes from the ProfileSource, never from the browser. */
 export const PUBLIC_DECIDE_FIELDS = ['userId', 'timezone', 'context', 'requestId'] as const;
+
+/** `POST /v1/agents/{agentId}/runs`: a batch run over an audience. */
+export const runRequestSchema = z.strictObject({
+  audience: z.string().min(1, 'must not be empty').max(500).describe('Audience reference: file:NAME.ndjson (in the audience folder), a HubSpot list, a Segment audience key.'),
+  dryRun: z.boolean().optional().describe('Decide and log, deliver nothing.'),
+  resume: z.string().min(1).max(100).optional().describe('The id of an interrupted run to continue.'),
+});

@@ -1,12 +1,14 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
+import { BackgroundRuns, FileAudience } from '../run/index.ts';
 import { readConfigFile, type ProfileSource } from '../agent/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { createApp } from './app.ts';
 import type { ServerExtension, SinkFactory } from './extensions.ts';
 import { generateApiKey, generateSecret, hashApiKey } from './keys.ts';
-import { createMetrics } from './metrics.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
 import { DecisionService } from './service.ts';
 
 export interface ServeOptions {
@@ -34,6 +36,8 @@ export interface ServeOptions {
   corsOrigins?: string[];
   /** Builds the sinks of the agents' `delivery` entries, for batch runs. */
   sinks?: SinkFactory;
+  /** Folder of the NDJSON audiences a run started over HTTP may name as `file:NAME` (default ./data/audiences). */
+  audienceDir?: string;
 }
 
 export interface RunningServer {
@@ -46,49 +50,91 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Opens the store, applies the config file, loads the models and listens. */
-export async function startServer(options: ServeOptions = {}): Promise<RunningServer> {
+export interface OpenWorkspace {
+  store: Store;
+  service: DecisionService;
+  metrics: Metrics;
+  logger: Logger;
+  clock: () => number;
+  /** Set when this start generated the workspace's first key: shown once, stored only hashed. */
+  generatedApiKey?: string;
+}
+
+/**
+ * Opens the store, applies the config file (its agents become new versions when they changed),
+ * makes sure the workspace has a key, and loads the models: everything `serve` and `run` share.
+ */
+export async function openWorkspace(options: Omit<ServeOptions, 'port' | 'host' | 'extensions' | 'corsOrigins' | 'learnerIntervalMs'> = {}): Promise<OpenWorkspace> {
   const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
   const clock = options.clock ?? Date.now;
   const store = openStore(options.db ?? 'sqlite:./data/nextbest.db');
-  const source = options.configPath ? await readConfigFile(options.configPath) : undefined;
-  const config = source?.config;
-  const workspaceId = config?.workspace ?? options.workspace ?? 'default';
-  const workspace = await store.ensureWorkspace(workspaceId, generateSecret(), clock());
+  try {
+    const source = options.configPath ? await readConfigFile(options.configPath) : undefined;
+    const config = source?.config;
+    const workspaceId = config?.workspace ?? options.workspace ?? 'default';
+    const workspace = await store.ensureWorkspace(workspaceId, generateSecret(), clock());
 
-  let generatedApiKey: string | undefined;
-  if (options.apiKey) {
-    const hash = hashApiKey(options.apiKey);
-    const existing = await store.findApiKey(hash);
-    if (existing && existing.workspace !== workspaceId) throw new Error(`this API key already belongs to workspace "${existing.workspace}"`);
-    if (!existing) await store.addApiKey({ keyHash: hash, workspace: workspaceId, scope: 'admin', label: 'NEXTBEST_API_KEY', createdAt: clock() });
-  } else if ((await store.countApiKeys(workspaceId)) === 0) {
-    generatedApiKey = generateApiKey();
-    await store.addApiKey({ keyHash: hashApiKey(generatedApiKey), workspace: workspaceId, scope: 'admin', label: 'generated at first start', createdAt: clock() });
+    let generatedApiKey: string | undefined;
+    if (options.apiKey) {
+      const hash = hashApiKey(options.apiKey);
+      const existing = await store.findApiKey(hash);
+      if (existing && existing.workspace !== workspaceId) throw new Error(`this API key already belongs to workspace "${existing.workspace}"`);
+      if (!existing) await store.addApiKey({ keyHash: hash, workspace: workspaceId, scope: 'admin', label: 'NEXTBEST_API_KEY', createdAt: clock() });
+    } else if ((await store.countApiKeys(workspaceId)) === 0) {
+      generatedApiKey = generateApiKey();
+      await store.addApiKey({ keyHash: hashApiKey(generatedApiKey), workspace: workspaceId, scope: 'admin', label: 'generated at first start', createdAt: clock() });
+    }
+
+    const metrics = createMetrics();
+    const service = new DecisionService({
+      store,
+      workspace: workspaceId,
+      secret: workspace.secret,
+      seed: options.seed ?? workspace.secret,
+      clock,
+      profileSource: options.profileSource,
+      profileCache: options.profileCache,
+      logger,
+      metrics,
+      sinks: options.sinks,
+    });
+    await options.profileSource?.init?.();
+    await service.load();
+    if (source) {
+      const written = (source.raw as { agents: unknown[] }).agents;
+      for (const [i, agent] of source.config.agents.entries()) await service.putAgent(agent.id, written[i], `config-file:${options.configPath}`);
+    }
+    return { store, service, metrics, logger, clock, generatedApiKey };
+  } catch (err) {
+    await store.close();
+    throw err;
   }
+}
 
-  const metrics = createMetrics();
-  const service = new DecisionService({
+/** Opens the workspace (see openWorkspace) and listens. */
+export async function startServer(options: ServeOptions = {}): Promise<RunningServer> {
+  const { store, service, metrics, logger, clock, generatedApiKey } = await openWorkspace(options);
+  const workspaceId = service.workspace;
+  // A run left `running` by a process that is gone can only be resumed.
+  for (const run of await store.listRuns(workspaceId, 1000)) {
+    if (run.status === 'running') await store.updateRun(workspaceId, run.runId, { status: 'interrupted' }, clock());
+  }
+  const audienceDir = resolve(options.audienceDir ?? './data/audiences');
+  const files = new FileAudience();
+  const runs = new BackgroundRuns({
     store,
-    workspace: workspaceId,
-    secret: workspace.secret,
-    seed: options.seed ?? workspace.secret,
-    clock,
-    profileSource: options.profileSource,
-    profileCache: options.profileCache,
     logger,
-    metrics,
-    sinks: options.sinks,
+    sourceFor: (ref) => {
+      if (!FileAudience.isRef(ref)) return options.profileSource;
+      // Over HTTP a file audience is a name inside the audience folder, never a path elsewhere.
+      const name = ref.slice('file:'.length);
+      if (!/^[A-Za-z0-9._-]+$/.test(name) || name.startsWith('.')) return undefined;
+      return { metadata: files.metadata, getProfile: () => files.getProfile(), audience: () => files.audience(`file:${join(audienceDir, name)}`) };
+    },
   });
-  await service.load();
-  if (source) {
-    const written = (source.raw as { agents: unknown[] }).agents;
-    for (const [i, agent] of source.config.agents.entries()) await service.putAgent(agent.id, written[i], `config-file:${options.configPath}`);
-  }
-
   const extensions = options.extensions ?? [];
   const routers = extensions.map((e) => e.routes({ service, store, logger, metrics, clock }));
-  const app = createApp({ store, services: new Map([[workspaceId, service]]), logger, metrics, routers, corsOrigins: options.corsOrigins });
+  const app = createApp({ store, services: new Map([[workspaceId, service]]), logger, metrics, routers, corsOrigins: options.corsOrigins, runs });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(options.port ?? 8787, options.host ?? '127.0.0.1', () => resolve(s));
     s.on('error', reject);
@@ -113,8 +159,11 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       if (timer) clearInterval(timer);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections?.();
+      await runs.close();
       await service.learnClosed().catch(() => 0);
       for (const e of extensions) await e.close?.();
+      for (const t of service.agentIds().flatMap((id) => service.deliveryTargets(id))) await t.sink?.close?.();
+      await options.profileSource?.close?.();
       await store.close();
     },
   };

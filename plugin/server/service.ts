@@ -368,6 +368,7 @@ export class DecisionService {
   async eraseUser(userId: string): Promise<EraseReport & { cachedProfile: number }> {
     const report = await this.store.eraseUser(this.workspace, this.userKey(userId));
     const cachedProfile = this.cache.delete(userId) ? 1 : 0;
+    await this.profileSource?.forget?.(userId);
     this.log.info({ userKey: this.userKey(userId), ...report, cachedProfile }, 'user erased');
     return { ...report, cachedProfile };
   }

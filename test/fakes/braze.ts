@@ -31,6 +31,7 @@ export interface FakeBrazeOptions {
   messagingLimit?: { requests: number; windowMs: number };
   /** Requests per window for /users/export/ids (Braze: 250 per minute). */
   exportLimit?: { requests: number; windowMs: number };
+  /** The time schedules are checked against (rate-limit windows always run on real time). */
   clock?: () => number;
 }
 
@@ -40,7 +41,9 @@ export type Fault =
   /** Process the request, then answer with `status` (the caller cannot know it landed). */
   | { kind: 'fail-after'; status: number }
   /** Process the request, then drop the connection. */
-  | { kind: 'drop-after' };
+  | { kind: 'drop-after' }
+  /** Answer 429 as if other clients of the workspace had spent the window (resets in `resetInMs`). */
+  | { kind: 'rate-limited'; resetInMs: number };
 
 export interface SendRecord {
   path: string;
@@ -129,9 +132,9 @@ export async function startFakeBraze(options: FakeBrazeOptions = {}): Promise<Fa
   const clock = options.clock ?? Date.now;
   const maxTrack = options.maxTrackObjects ?? 75;
   const buckets = {
-    track: new Bucket(options.trackLimit ?? { requests: 3000, windowMs: 3000 }, clock),
-    messaging: new Bucket(options.messagingLimit ?? { requests: 250_000, windowMs: 3_600_000 }, clock),
-    export: new Bucket(options.exportLimit ?? { requests: 250, windowMs: 60_000 }, clock),
+    track: new Bucket(options.trackLimit ?? { requests: 3000, windowMs: 3000 }, Date.now),
+    messaging: new Bucket(options.messagingLimit ?? { requests: 250_000, windowMs: 3_600_000 }, Date.now),
+    export: new Bucket(options.exportLimit ?? { requests: 250, windowMs: 60_000 }, Date.now),
   };
   const users = new Map<string, Record<string, unknown>>();
   const tracked: Record<string, unknown>[] = [];
@@ -172,6 +175,11 @@ export async function startFakeBraze(options: FakeBrazeOptions = {}): Promise<Fa
     const fault = i >= 0 ? faults.splice(i, 1)[0].fault : undefined;
     if (fault?.kind === 'fail-before') {
       res.status(fault.status).json({ message: 'Internal Server Error' });
+      return;
+    }
+    if (fault?.kind === 'rate-limited') {
+      res.set({ 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': String(Math.ceil((Date.now() + fault.resetInMs) / 1000)) });
+      res.status(429).json({ message: 'Rate limit exceeded' });
       return;
     }
     const body = process();

@@ -92,6 +92,7 @@ describe('the Braze attributes sink, against the fake Braze', () => {
     expect(report.results.every((r) => r.status === 'ok')).toBe(true);
     expect(fake.tracked).toHaveLength(60);
     expect(new Set(fake.tracked.map((a) => a.external_id)).size).toBe(60);
+    expect(fake.statuses.get(429) ?? 0).toBe(0); // it paced itself on X-RateLimit-Remaining instead
   });
 
   it('retries a 5xx with backoff', async () => {
