@@ -1,0 +1,45 @@
+/**
+ * HubSpot limits and names, each with its source. Numbers drift: see shared/integrations.md §2.
+ */
+
+/** Production API origin. */
+export const HUBSPOT_API_BASE = 'https://api.hubapi.com';
+/** Where the installer is sent to grant scopes. https://developers.hubspot.com/docs/api/working-with-oauth */
+export const HUBSPOT_AUTHORIZE_URL = 'https://app.hubspot.com/oauth/authorize';
+
+/** Scopes the app requires: read and write contacts, create the decision properties. https://developers.hubspot.com/docs/api/working-with-oauth */
+export const HUBSPOT_REQUIRED_SCOPES = ['oauth', 'crm.objects.contacts.read', 'crm.objects.contacts.write', 'crm.schemas.contacts.write'] as const;
+/** Asked for but not required: list memberships as audiences. */
+export const HUBSPOT_OPTIONAL_SCOPES = ['crm.lists.read'] as const;
+
+/** Batch read / update: at most 100 inputs per call. https://developers.hubspot.com/docs/api-reference/crm-contacts-v3/guide (batch endpoints) */
+export const HUBSPOT_BATCH_MAX_INPUTS = 100;
+/** CRM search: at most 200 records per page. https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm */
+export const HUBSPOT_SEARCH_PAGE_MAX = 200;
+/** CRM search: at most 10,000 results per query (paging past them is a 400). Same source. */
+export const HUBSPOT_SEARCH_RESULT_CAP = 10_000;
+/** CRM search: 5 requests per second per account. Same source. */
+export const HUBSPOT_SEARCH_REQUESTS_PER_SECOND = 5;
+/** List memberships page size (the API's default and the size we ask for). https://developers.hubspot.com/docs/api-reference/crm-lists-v3/guide */
+export const HUBSPOT_LIST_PAGE_SIZE = 100;
+/** The burst window of the per-app limit (110 requests / 10 s for marketplace apps). https://developers.hubspot.com/docs/developer-tooling/platform/usage-guidelines */
+export const HUBSPOT_BURST_WINDOW_MS = 10_000;
+
+/** v3 signatures older than this are refused. https://developers.hubspot.com/docs/apps/developer-platform/build-apps/authentication/request-validation */
+export const HUBSPOT_SIGNATURE_MAX_AGE_MS = 5 * 60_000;
+
+/** Refresh an access token this long before it expires (HubSpot: refresh by TTL, not on 401). */
+export const TOKEN_REFRESH_MARGIN_MS = 5 * 60_000;
+/** How long the signed OAuth `state` of an install stays valid. */
+export const INSTALL_STATE_TTL_MS = 10 * 60_000;
+
+/** The contact property group the decision properties live in. */
+export const PROPERTY_GROUP_NAME = 'nextbest';
+export const PROPERTY_GROUP_LABEL = 'nextbest decisions';
+
+/** Contact property holding the IANA time zone. */
+export const TIMEZONE_PROPERTY = 'hs_timezone';
+
+/** 429 `policyName`s. https://developers.hubspot.com/docs/developer-tooling/platform/usage-guidelines */
+export const POLICY_TEN_SECONDLY = 'TEN_SECONDLY_ROLLING';
+export const POLICY_DAILY = 'DAILY';
