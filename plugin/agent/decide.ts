@@ -1,5 +1,5 @@
 import { sampleArm, unitHash, type Rng } from '../bandit/index.ts';
-import { localTime, matches, maskArms, nextSendAt, suppressed, type GuardrailContext, type MaskReason } from '../guardrails/index.ts';
+import { CHANNEL_DIMENSION, localTime, matches, maskArms, nextSendAt, suppressed, type GuardrailContext, type MaskReason } from '../guardrails/index.ts';
 import type { AgentConfig } from './config.ts';
 import { dimensionContext } from './context.ts';
 import type { AgentModel } from './model.ts';
@@ -63,6 +63,13 @@ export function decide(
 
   const globalStop = suppressed(agent, ctx);
   if (globalStop) return stop(decision, undefined, [globalStop]);
+  // A customer no channel may reach (consent, channel caps) is stopped before anything is
+  // decided: otherwise the dimensions before channel (frequency) would choose, and learn, for a
+  // message that can never be sent.
+  const channel = agent.dimensions.findIndex((d) => d.id === CHANNEL_DIMENSION && !d.when);
+  if (channel >= 0 && maskArms(agent, channel, ctx, model.scratch.eligible[channel], model.scratch.reasons[channel]) === 0) {
+    return stop(decision, CHANNEL_DIMENSION, model.scratch.reasons[channel]);
+  }
 
   const explanation: DimensionExplanation[] | undefined = options.explain ? [] : undefined;
   let explored = false;

@@ -6,7 +6,7 @@ import type { ApiKeyRow, KeyScope, RunRow, Store } from '../store/index.ts';
 import { AuthError, HttpError, NotFoundError, parseBody } from './errors.ts';
 import { generateApiKey, hashApiKey } from './keys.ts';
 import type { Metrics } from './metrics.ts';
-import { connectedContentQuerySchema, createKeySchema, runRequestSchema, decideBatchSchema, decideRequestSchema, eventBatchSchema, EVENTS_BODY_LIMIT, PUBLIC_DECIDE_FIELDS, segmentEventSchema, type SegmentEvent } from './schemas.ts';
+import { connectedContentQuerySchema, createKeySchema, runRequestSchema, decideBatchSchema, decideRequestSchema, eventBatchSchema, EVENTS_BODY_LIMIT, PUBLIC_CONTEXT_FIELDS, PUBLIC_DECIDE_FIELDS, segmentEventSchema, type SegmentEvent } from './schemas.ts';
 import type { DecisionService } from './service.ts';
 
 /** How long an API key lookup is remembered. */
@@ -133,9 +133,17 @@ export function createApp(options: AppOptions): express.Express {
         if (refused.length > 0) {
           throw new AuthError(403, 'forbidden_field', `a public key may send only ${PUBLIC_DECIDE_FIELDS.join(', ')}; refused: ${refused.join(', ')} (profiles come from the ProfileSource)`);
         }
+        const context = (req.body as { context?: unknown }).context;
+        if (context && typeof context === 'object') {
+          const bad = Object.keys(context).filter((k) => !(PUBLIC_CONTEXT_FIELDS as readonly string[]).includes(k));
+          if (bad.length > 0) {
+            throw new AuthError(403, 'forbidden_field', `a public key may send only context.${PUBLIC_CONTEXT_FIELDS.join(', context.')}; refused: ${bad.map((k) => `context.${k}`).join(', ')}`);
+          }
+        }
       }
       const body = parseBody(decideRequestSchema, req.body);
-      res.json(await service.decide(String(req.params.agentId), body));
+      // An onsite render is not a message: it must not use up the customer's frequency caps.
+      res.json(await service.decide(String(req.params.agentId), body, { recordSend: scope !== 'public' }));
     }),
   );
 

@@ -13,7 +13,7 @@ export const decideRequestSchema = z.strictObject({
   timezone: z.string().max(64).optional().describe('IANA time zone of the customer, e.g. Europe/Paris.'),
   consent: z.record(z.string(), z.boolean()).optional().describe('Explicit consent per channel, overriding consent traits.'),
   context: z.record(z.string(), z.unknown()).optional().describe('Request-time context merged over the traits.'),
-  requestId: z.string().min(1).max(200).optional().describe('Idempotency key: the same requestId returns the same decision.'),
+  requestId: z.string().min(1).max(512).optional().describe('Idempotency key: the same requestId returns the same decision.'),
   explain: z.boolean().optional().describe('Compute, log and return the per-arm explanation (default false: it costs about as much again as the decision).'),
 });
 export type DecideRequest = z.output<typeof decideRequestSchema>;
@@ -62,7 +62,7 @@ export const eventBatchSchema = z.looseObject({
 export const connectedContentQuerySchema = z.object({
   user_id: userId,
   /** Braze renders a message several times (HTML, text, retries); the same request_id gets the same decision. */
-  request_id: z.string().min(1).max(200).optional(),
+  request_id: z.string().min(1).max(512).optional(),
 });
 
 /** `POST /v1/keys`: a new API key of the workspace. */
@@ -73,6 +73,8 @@ export const createKeySchema = z.strictObject({
 
 /** What a `public` key may send to decide: the profile comes from the ProfileSource, never from the browser. */
 export const PUBLIC_DECIDE_FIELDS = ['userId', 'timezone', 'context', 'requestId'] as const;
+/** What a `public` key may put in `context`: facts about the page, never profile traits (which would override consent). */
+export const PUBLIC_CONTEXT_FIELDS = ['page', 'referrer', 'locale'] as const;
 
 /** `POST /v1/agents/{agentId}/runs`: a batch run over an audience. */
 export const runRequestSchema = z.strictObject({

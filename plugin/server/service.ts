@@ -95,6 +95,8 @@ export class DecisionService {
   private readonly agents = new Map<string, AgentRuntime>();
   private learning: Promise<number> | undefined;
   private readonly sinkFactory?: SinkFactory;
+  /** Connected Content answers that failed open, by agent and request id (see connectedContent). */
+  private readonly failedOpen = new LRUCache<string, Record<string, AttributeValue>>({ max: 100_000, ttl: 15 * 60_000 });
   private readonly targets = new Map<string, { delivery: Delivery; sink?: DecisionSink }[]>();
 
   constructor(options: ServiceOptions) {
@@ -202,7 +204,7 @@ export class DecisionService {
   }
 
   /** One decision, logged before it is returned. Degrades to the default arms, never throws for runtime failures. */
-  async decide(agentId: string, req: DecideRequest, options: { profileBudgetMs?: number } = {}): Promise<DecisionResponse> {
+  async decide(agentId: string, req: DecideRequest, options: { profileBudgetMs?: number; recordSend?: boolean } = {}): Promise<DecisionResponse> {
     const agent = this.agents.get(agentId);
     if (!agent) throw new NotFoundError(`agent "${agentId}"`);
     const started = process.hrtime.bigint();
@@ -235,7 +237,7 @@ export class DecisionService {
             explain: req.explain ?? false,
           });
           const row = rowFromDecision(this.workspace, d, userKey, req.requestId ?? null, agent.config.goal.windowMs);
-          const send = d.deliver ? { workspace: this.workspace, userKey, channel: d.choices.channel?.arm ?? null, at: Date.parse(d.sendAt!), decisionId } : undefined;
+          const send = d.deliver && options.recordSend !== false ? { workspace: this.workspace, userKey, channel: d.choices.channel?.arm ?? null, at: Date.parse(d.sendAt!), decisionId } : undefined;
           await tx.insertDecision(row, send);
           return d;
         });
@@ -385,15 +387,24 @@ export class DecisionService {
     const agent = this.agents.get(agentId);
     if (!agent) throw new NotFoundError(`agent "${agentId}"`);
     const prefix = attributePrefix(agent.config);
+    // A fail-open answer is not logged, so it is remembered here: the other renders of the same
+    // message (HTML, text, retries) must show the same defaults rather than a fresh decision.
+    const sticky = options.requestId ? `${agentId}\u0000${options.requestId}` : undefined;
+    const remembered = sticky ? this.failedOpen.get(sticky) : undefined;
+    if (remembered) return remembered;
+    let answer: Record<string, AttributeValue>;
     try {
       const r = await this.decide(agentId, { userId, ...(options.requestId ? { requestId: options.requestId } : {}) }, { profileBudgetMs: options.profileBudgetMs ?? CONNECTED_CONTENT_PROFILE_BUDGET_MS });
-      return { ...r.attributes, [`${prefix}reason`]: r.reason, ...(r.reason === 'error' ? { [`${prefix}deliver`]: true } : {}) };
+      if (r.reason !== 'error') return { ...r.attributes, [`${prefix}reason`]: r.reason };
+      answer = { ...r.attributes, [`${prefix}reason`]: 'error', [`${prefix}deliver`]: true };
     } catch (err) {
       if (err instanceof HttpError) throw err;
       this.log.error({ err, agentId }, 'connected content failed; answering with defaults');
       const d = defaultDecision(agent.config, agent.version, { userId, traits: {} }, this.clock(), randomUUID(), false);
-      return { ...toResponse(d, agent.config).attributes, [`${prefix}reason`]: 'error', [`${prefix}deliver`]: true };
+      answer = { ...toResponse(d, agent.config).attributes, [`${prefix}reason`]: 'error', [`${prefix}deliver`]: true };
     }
+    if (sticky) this.failedOpen.set(sticky, answer);
+    return answer;
   }
 }
 

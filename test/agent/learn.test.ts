@@ -5,7 +5,7 @@ import { learn } from '../../plugin/agent/learn.ts';
 import { createAgentModel, type AgentModel } from '../../plugin/agent/model.ts';
 import type { Decision, Profile } from '../../plugin/agent/types.ts';
 import type { BetaArmState } from '../../plugin/bandit/index.ts';
-import { armCounts, CHANNEL, CONTENT_BLOCK, DAY_MS, decideWith, findUser, FREQUENCY, makeAgent, makeProfile, NOW, SEND_TIME, SUBJECT_LINE } from './factories.ts';
+import { armCounts, CHANNEL, CONSENT_TRAITS, CONTENT_BLOCK, DAY_MS, decideWith, findUser, FREQUENCY, makeAgent, makeProfile, NOW, SEND_TIME, SUBJECT_LINE } from './factories.ts';
 
 /** Every dimension's arm counts, by dimension id. */
 function counts(model: AgentModel): Record<string, Record<string, number>> {
@@ -81,10 +81,23 @@ describe('learn', () => {
     });
 
     it('a decision that guardrails stopped after deciding earlier dimensions', () => {
+      // sms is the only channel, and the brand rule forbids sms with the only content block
+      const agent = sendingAgent({
+        dimensions: [{ ...FREQUENCY, arms: ['send'] }, { ...CHANNEL, arms: ['sms'], default: 'sms' }, SEND_TIME, { ...CONTENT_BLOCK, arms: ['cb_style'] }],
+        guardrails: { consent: { sms: CONSENT_TRAITS.sms }, forbid: [{ channel: 'sms', content_block: 'cb_style' }] },
+      });
+      const model = createAgentModel(agent);
+      const d = decideWith(agent, model, makeProfile());
+      expect(d).toMatchObject({ reason: 'guardrail', suppressed: { dimension: 'content_block', reasons: ['forbid'] }, choices: { frequency: { arm: 'send' }, channel: { arm: 'sms' } } });
+      expect(learn(agent, model, d, 1)).toBe(0);
+      expect(counts(model).frequency).toEqual({ send: 0 });
+    });
+
+    it('a customer no channel may reach, stopped before any dimension is decided', () => {
       const agent = sendingAgent();
       const model = createAgentModel(agent);
       const d = decideWith(agent, model, makeProfile({ traits: {} }));
-      expect(d).toMatchObject({ reason: 'guardrail', suppressed: { dimension: 'channel' }, choices: { frequency: { arm: 'send' } } });
+      expect(d).toMatchObject({ reason: 'guardrail', suppressed: { dimension: 'channel', reasons: ['consent'] }, choices: {} });
       expect(learn(agent, model, d, 1)).toBe(0);
       expect(counts(model).frequency).toEqual({ send: 0 });
     });

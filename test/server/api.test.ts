@@ -472,6 +472,22 @@ describe('GET /v1/connected-content/{agentId}, failing open', () => {
     }
   });
 
+  it('answers the same defaults to every render of a request_id that failed open, even once the profile arrives', async () => {
+    const source = new InMemoryProfileSource([]);
+    const server = await startTestServer({ profileSource: source });
+    try {
+      const first = await call(server, 'GET', `/v1/connected-content/${AGENT}?user_id=late-user&request_id=d-9.late-user`);
+      source.set(makeProfile({ userId: 'late-user', traits: consentingTraits() }));
+      const again = await call(server, 'GET', `/v1/connected-content/${AGENT}?user_id=late-user&request_id=d-9.late-user`);
+      const other = await call(server, 'GET', `/v1/connected-content/${AGENT}?user_id=late-user&request_id=d-10.late-user`);
+      expect(first.body.nb_reason).toBe('error');
+      expect(again.body).toEqual(first.body);
+      expect(other.body.nb_reason).not.toBe('error');
+    } finally {
+      await server.close();
+    }
+  });
+
   it('answers the defaults within the budget when the profile source hangs', async () => {
     const hanging = new InMemoryProfileSource([]);
     hanging.getProfile = () => new Promise(() => {});
@@ -488,7 +504,9 @@ describe('GET /v1/connected-content/{agentId}, failing open', () => {
     const traits = consentingTraits({ email_subscribed: false, sms_opt_in: false, push_enabled: false });
     const server = await startTestServer({ profileSource: new InMemoryProfileSource([makeProfile({ userId: 'no-consent', traits })]) });
     try {
-      const res = await call(server, 'GET', `/v1/connected-content/${AGENT}?user_id=no-consent`);
+      // (a request id makes the decision reproducible: frequency is decided before channel, so
+      // some draws end on frequency = skip before consent empties the channels)
+      const res = await call(server, 'GET', `/v1/connected-content/${AGENT}?user_id=no-consent&request_id=d-1.no-consent`);
       expect(res.body).toMatchObject({ nb_reason: 'guardrail', nb_deliver: false });
     } finally {
       await server.close();

@@ -62,6 +62,24 @@ describe('a public key', () => {
     expect(await storeCounts(server)).toEqual(before);
   });
 
+  it('may not put profile traits in context, where they would override consent', async () => {
+    const before = await storeCounts(server);
+    const res = await call(server, 'POST', DECIDE, { body: { userId: 'web-visitor', context: { page: '/', email_subscribed: true, vip: true } }, key: publicKey });
+    expect(res.status).toBe(403);
+    expect(res.body.error.message).toContain('refused: context.email_subscribed, context.vip');
+    expect(await storeCounts(server)).toEqual(before);
+  });
+
+  it('does not count its decisions as sends, so page views never use up frequency caps', async () => {
+    const before = await storeCounts(server);
+    for (let i = 0; i < 5; i++) {
+      const res = await call(server, 'POST', DECIDE, { body: { userId: 'web-visitor', context: { page: `/p/${i}` } }, key: publicKey });
+      expect(res.body.suppressed?.reasons ?? []).not.toContain('frequency_cap');
+    }
+    const after = await storeCounts(server);
+    expect([after.decisions - before.decisions, after.sends - before.sends]).toEqual([5, 0]);
+  });
+
   it.each([
     ['POST', '/v1/events', makeEvent()],
     ['GET', `/v1/connected-content/${AGENT}?user_id=web-visitor`, undefined],
