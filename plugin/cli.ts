@@ -2,7 +2,10 @@ import { writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { loadConfigFile, ConfigError } from './agent/index.ts';
-import { startServer } from './server/index.ts';
+import { connectFromEnv } from './connections.ts';
+import { pino } from 'pino';
+import { continueRun, FileAudience, openRun, runTable } from './run/index.ts';
+import { openWorkspace, startServer } from './server/index.ts';
 import { reportHtml, reportTable, SCENARIO_NAMES, simulate, type ScenarioName } from './simulate/index.ts';
 
 function positiveInt(value: string): number {
@@ -83,20 +86,31 @@ program
   .option('--cors-origin <origin...>', 'web origin allowed to call decide from a browser with a public key (repeatable; env NEXTBEST_CORS_ORIGINS, comma-separated)')
   .action(async (opts: { config?: string; db: string; port: number; host: string; seed?: string; corsOrigin?: string[] }) => {
     let server;
+    let connections;
     const corsOrigins = opts.corsOrigin ?? (process.env.NEXTBEST_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
     try {
-      server = await startServer({ configPath: opts.config, db: opts.db, port: opts.port, host: opts.host, seed: opts.seed, apiKey: process.env.NEXTBEST_API_KEY || undefined, corsOrigins });
+      connections = connectFromEnv(process.env, opts.config ? (await loadConfigFile(opts.config)).agents : []);
+      server = await startServer({
+        configPath: opts.config,
+        db: opts.db,
+        port: opts.port,
+        host: opts.host,
+        seed: opts.seed,
+        apiKey: process.env.NEXTBEST_API_KEY || undefined,
+        corsOrigins,
+        profileSource: connections.profileSource,
+        audienceSource: connections.audienceSource,
+        sinks: connections.sinks,
+        extensions: connections.extensions,
+      });
     } catch (err) {
-      if (err instanceof ConfigError) {
-        process.stderr.write(`${err.message}\n`);
-        process.exit(1);
-      }
-      throw err;
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
     }
     const agent = server.service.agentIds()[0] ?? 'AGENT';
     const key = server.generatedApiKey ?? process.env.NEXTBEST_API_KEY;
     const lines = [
-      `nextbest listening on ${server.url} (store ${opts.db}, workspace ${server.service.workspace}, agents: ${server.service.agentIds().join(', ') || 'none'})`,
+      `nextbest listening on ${server.url} (store ${opts.db}, workspace ${server.service.workspace}, agents: ${server.service.agentIds().join(', ') || 'none'}, connected: ${connections.connected.join(', ') || 'none'})`,
       server.generatedApiKey
         ? `API key (shown once, stored hashed): ${server.generatedApiKey}\n  export NEXTBEST_API_KEY=${server.generatedApiKey}`
         : key
@@ -112,10 +126,77 @@ program
     process.stdout.write(`${lines.join('\n')}\n`);
     const stop = async () => {
       await server.close();
+      await connections.close();
       process.exit(0);
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+  });
+
+program
+  .command('run')
+  .description('decide for every member of an audience and deliver through the agent\'s delivery entries; resumable')
+  .requiredOption('--agent <id>', 'agent id')
+  .requiredOption('--audience <ref>', 'file:PATH.ndjson (one profile per line), list:ID or search:prop=value (HubSpot), or a Segment audience key')
+  .option('--dry-run', 'decide and log, deliver nothing')
+  .option('--resume <runId>', 'continue an interrupted run where it stopped')
+  .option('--config <file>', 'agent config file (YAML or JSON) applied first')
+  .option('--db <url>', 'store: sqlite:FILE', 'sqlite:./data/nextbest.db')
+  .option('--seed <seed>', 'seed of the decisions\' randomness (default: the workspace secret)')
+  .option('--concurrency <n>', 'decisions in flight at once', positiveInt, 32)
+  .option('--json', 'print the summary as JSON')
+  .action(async (opts: { agent: string; audience: string; dryRun?: boolean; resume?: string; config?: string; db: string; seed?: string; concurrency: number; json?: boolean }) => {
+    const fail = (message: string, code = 1): never => {
+      process.stderr.write(`${message}\n`);
+      process.exit(code);
+    };
+    let connections;
+    let ws;
+    try {
+      connections = connectFromEnv(process.env, opts.config ? (await loadConfigFile(opts.config)).agents : []);
+      ws = await openWorkspace({ configPath: opts.config, db: opts.db, seed: opts.seed, ensureKey: false, sinks: connections.sinks, profileSource: connections.profileSource, logger: pino({ level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2)) });
+    } catch (err) {
+      return fail(err instanceof Error ? err.message : String(err));
+    }
+    const source = connections.audienceSource(opts.audience);
+    if (!source) return fail(`no profile source serves the audience ${JSON.stringify(opts.audience)}: use file:PATH, or connect HubSpot (list:, search:) or Segment (see docs)`);
+    let total: number | undefined;
+    if (source instanceof FileAudience) {
+      const checked = await source.check(opts.audience);
+      if (checked.errors.length > 0) return fail(`${opts.audience}: bad lines, nothing was decided:\n${checked.errors.map((e) => `  ${e}`).join('\n')}`);
+      total = checked.members;
+    }
+    const abort = new AbortController();
+    process.once('SIGINT', () => {
+      process.stderr.write('\nstopping at the next checkpoint…\n');
+      abort.abort();
+    });
+    const bar = process.stderr.isTTY && total !== undefined ? new cliProgress.SingleBar({ format: 'run [{bar}] {value}/{total} members · {delivered} delivered · {eta_formatted} left', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
+    let summary;
+    try {
+      const run = await openRun(ws.service, { agentId: opts.agent, audience: opts.audience, dryRun: opts.dryRun, resume: opts.resume }, ws.store);
+      process.stderr.write(`run ${run.runId}${opts.resume ? ' resumed' : ''}: if it stops, continue with --resume ${run.runId}\n`);
+      bar?.start(total!, 0, { delivered: 0 });
+      summary = await continueRun(ws.service, run, {
+        store: ws.store,
+        source,
+        concurrency: opts.concurrency,
+        total,
+        signal: abort.signal,
+        onProgress: (p) => bar?.update(p.members, { delivered: p.delivered }),
+      });
+    } catch (err) {
+      bar?.stop();
+      await ws.store.close();
+      return fail(err instanceof Error ? err.message : String(err));
+    } finally {
+      bar?.stop();
+      for (const t of ws.service.agentIds().flatMap((id) => ws.service.deliveryTargets(id))) await t.sink?.close?.();
+      await connections.close();
+    }
+    await ws.store.close();
+    process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : `${runTable(summary)}\n`);
+    if (summary.status !== 'completed') process.exitCode = 3;
   });
 
 await program.parseAsync(process.argv);

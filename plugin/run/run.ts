@@ -317,3 +317,23 @@ async function summarize(store: Store, run: RunRow, checkpoint: Checkpoint, abor
   const status: RunRow['status'] = aborted ? 'interrupted' : Object.keys(unfinished).length > 0 ? 'failed' : 'completed';
   return { runId: run.runId, agentId: run.agentId, audience: run.audience, dryRun, status, ...counters, delivered, failed, unfinished };
 }
+
+/** The summary as the CLI prints it. */
+export function runTable(s: RunSummary): string {
+  const lines = [
+    `run ${s.runId}: ${s.status}${s.dryRun ? ' (dry run: nothing delivered)' : ''}`,
+    `  agent ${s.agentId}, audience ${s.audience}`,
+    `  members      ${s.members}`,
+    `  decided      ${s.decided}`,
+    `  held out     ${s.heldOut} (default arms, delivered as business as usual)`,
+    `  skipped      ${s.skipped.total}`,
+    ...Object.entries(s.skipped.reasons).sort((a, b) => b[1] - a[1]).map(([reason, n]) => `    ${String(n).padStart(8)}  ${reason}`),
+  ];
+  for (const [sink, n] of Object.entries(s.delivered)) lines.push(`  delivered    ${n} via ${sink}`);
+  for (const [sink, f] of Object.entries(s.failed)) {
+    lines.push(`  failed       ${f.total} via ${sink}`);
+    for (const [reason, n] of Object.entries(f.reasons)) lines.push(`    ${String(n).padStart(8)}  ${reason}`);
+  }
+  for (const [sink, n] of Object.entries(s.unfinished)) lines.push(`  unfinished   ${n} via ${sink} (in doubt or waiting for a retry: resume the run)`);
+  return lines.join('\n');
+}

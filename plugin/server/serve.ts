@@ -38,6 +38,8 @@ export interface ServeOptions {
   sinks?: SinkFactory;
   /** Folder of the NDJSON audiences a run started over HTTP may name as `file:NAME` (default ./data/audiences). */
   audienceDir?: string;
+  /** The profile source serving a run's audience reference (default: `profileSource`). */
+  audienceSource?: (ref: string) => ProfileSource | undefined;
 }
 
 export interface RunningServer {
@@ -64,7 +66,12 @@ export interface OpenWorkspace {
  * Opens the store, applies the config file (its agents become new versions when they changed),
  * makes sure the workspace has a key, and loads the models: everything `serve` and `run` share.
  */
-export async function openWorkspace(options: Omit<ServeOptions, 'port' | 'host' | 'extensions' | 'corsOrigins' | 'learnerIntervalMs'> = {}): Promise<OpenWorkspace> {
+export async function openWorkspace(
+  options: Omit<ServeOptions, 'port' | 'host' | 'extensions' | 'corsOrigins' | 'learnerIntervalMs'> & {
+    /** Generate the workspace's first key when it has none (default true; a batch run has no one to show it to). */
+    ensureKey?: boolean;
+  } = {},
+): Promise<OpenWorkspace> {
   const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
   const clock = options.clock ?? Date.now;
   const store = openStore(options.db ?? 'sqlite:./data/nextbest.db');
@@ -80,7 +87,7 @@ export async function openWorkspace(options: Omit<ServeOptions, 'port' | 'host' 
       const existing = await store.findApiKey(hash);
       if (existing && existing.workspace !== workspaceId) throw new Error(`this API key already belongs to workspace "${existing.workspace}"`);
       if (!existing) await store.addApiKey({ keyHash: hash, workspace: workspaceId, scope: 'admin', label: 'NEXTBEST_API_KEY', createdAt: clock() });
-    } else if ((await store.countApiKeys(workspaceId)) === 0) {
+    } else if (options.ensureKey !== false && (await store.countApiKeys(workspaceId)) === 0) {
       generatedApiKey = generateApiKey();
       await store.addApiKey({ keyHash: hashApiKey(generatedApiKey), workspace: workspaceId, scope: 'admin', label: 'generated at first start', createdAt: clock() });
     }
@@ -125,7 +132,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     store,
     logger,
     sourceFor: (ref) => {
-      if (!FileAudience.isRef(ref)) return options.profileSource;
+      if (!FileAudience.isRef(ref)) return options.audienceSource ? options.audienceSource(ref) : options.profileSource;
       // Over HTTP a file audience is a name inside the audience folder, never a path elsewhere.
       const name = ref.slice('file:'.length);
       if (!/^[A-Za-z0-9._-]+$/.test(name) || name.startsWith('.')) return undefined;

@@ -2,17 +2,19 @@
  * `npm run bench`: prints figures, each beside its floor measured in the same run where one
  * exists. Nothing here asserts on time.
  *
- * `npm run bench -- store http` runs only the named benches (decide, store, http); no name runs all.
+ * `npm run bench -- store http` runs only the named benches (decide, store, http, run); no name runs all.
  */
 import os from 'node:os';
 import { benchDecide } from './decide.bench.ts';
 import { benchHttp } from './http.bench.ts';
+import { benchRun } from './run.bench.ts';
 import { benchStore } from './store.bench.ts';
 
 const benches: Record<string, () => string[] | Promise<string[]>> = {
   decide: () => benchDecide(),
   store: () => benchStore(),
   http: () => benchHttp(),
+  run: () => benchRun(),
 };
 
 const asked = process.argv.slice(2);
