@@ -52,8 +52,12 @@ const BACKOFF_CAP_MS = 30_000;
 
 export class BrazeClient {
   private readonly options: Required<Omit<BrazeClientOptions, 'fetch'>> & { fetch: typeof fetch };
-  /** When the current rate-limit window resets (epoch ms), if the last response said none remain. */
-  private blockedUntil = 0;
+  /**
+   * Braze limits each endpoint on its own. Per path: the rate-limit window as Braze last described
+   * it (requests left, when it resets, epoch ms), with requests sent since counted off locally so
+   * that parallel requests do not overrun it.
+   */
+  private readonly windows = new Map<string, { remaining: number; resetAt: number; inFlight: number }>();
   /** Requests sent, by path (for tests and metrics). */
   readonly requests = new Map<string, number>();
 
@@ -80,16 +84,28 @@ export class BrazeClient {
     const o = this.options;
     let attempts = 0;
     let waited = 0;
+    let w = this.windows.get(path);
+    if (!w) this.windows.set(path, (w = { remaining: Number.POSITIVE_INFINITY, resetAt: 0, inFlight: 0 }));
+    const window = w;
     for (;;) {
-      const pause = this.blockedUntil - o.clock();
+      const pause = window.remaining <= 0 ? window.resetAt - o.clock() : 0;
       if (pause > 0) {
         if (waited + pause > o.maxRateLimitWaitMs) return { ok: false, status: 429, retryable: true, inDoubt: false, message: `rate limited for longer than ${o.maxRateLimitWaitMs} ms` };
         await o.sleep(pause);
         waited += pause;
+        continue; // others may have taken the new window meanwhile
       }
+      if (window.resetAt <= o.clock()) Object.assign(window, { remaining: Number.POSITIVE_INFINITY, resetAt: 0 });
+      if (window.resetAt === 0 && window.inFlight > 0) {
+        // The window is unknown: one request at a time until an answer describes it.
+        await o.sleep(2);
+        continue;
+      }
+      window.remaining -= 1;
       attempts += 1;
       this.requests.set(path, (this.requests.get(path) ?? 0) + 1);
       let res: Response;
+      window.inFlight += 1;
       try {
         res = await o.fetch(`${o.baseUrl}${path}`, {
           method: 'POST',
@@ -98,12 +114,14 @@ export class BrazeClient {
           signal: AbortSignal.timeout(o.timeoutMs),
         });
       } catch (err) {
+        window.inFlight -= 1;
         const message = `network error: ${(err as Error).message}`;
         if (!retryInDoubt || attempts >= o.maxAttempts) return { ok: false, retryable: true, inDoubt: true, message };
         await o.sleep(this.backoff(attempts));
         continue;
       }
-      this.noteRateLimit(res.headers);
+      window.inFlight -= 1;
+      noteRateLimit(window, res.headers);
       const text = await res.text();
       let json: unknown;
       try {
@@ -113,6 +131,7 @@ export class BrazeClient {
       }
       if (res.status === 429) {
         const wait = this.rateLimitWait(res.headers, attempts);
+        Object.assign(window, { remaining: 0, resetAt: o.clock() + wait });
         if (waited + wait > o.maxRateLimitWaitMs) return { ok: false, status: 429, retryable: true, inDoubt: false, message: `rate limited for longer than ${o.maxRateLimitWaitMs} ms`, body: json };
         await o.sleep(wait);
         waited += wait;
@@ -154,12 +173,17 @@ export class BrazeClient {
     else wait = this.backoff(attempt + 1);
     return Math.ceil(wait + o.random() * Math.max(50, wait * 0.1));
   }
+}
 
-  private noteRateLimit(headers: Headers): void {
-    const remaining = headers.get('x-ratelimit-remaining');
-    const reset = Number(headers.get('x-ratelimit-reset'));
-    if (remaining !== null && Number(remaining) <= 0 && Number.isFinite(reset) && reset > 0) this.blockedUntil = reset * 1000;
-  }
+/** Takes Braze's word for the window, minus the requests still on their way to it. */
+function noteRateLimit(window: { remaining: number; resetAt: number; inFlight: number }, headers: Headers): void {
+  const remaining = Number(headers.get('x-ratelimit-remaining') ?? Number.NaN);
+  const reset = Number(headers.get('x-ratelimit-reset') ?? Number.NaN);
+  if (!Number.isFinite(remaining) || !Number.isFinite(reset) || reset <= 0) return;
+  const resetAt = reset * 1000;
+  const left = remaining - window.inFlight;
+  if (resetAt > window.resetAt) Object.assign(window, { remaining: left, resetAt });
+  else if (resetAt === window.resetAt) window.remaining = Math.min(window.remaining, left);
 }
 
 function messageOf(json: unknown): string {

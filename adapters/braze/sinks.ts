@@ -1,3 +1,4 @@
+import pMap from 'p-map';
 import { z } from 'zod';
 import { attributePrefix, attributesOf, type AgentConfig, type AttributeValue, type Decision, type DecisionSink, type DeliveryContext, type DeliveryReport, type DeliveryResult, type Delivery } from '../../plugin/agent/index.ts';
 import type { BrazeClient, BrazeResult } from './client.ts';
@@ -9,6 +10,8 @@ export const TRACK_BATCH_MAX = 75;
 export const TRIGGER_RECIPIENTS_MAX = 50;
 /** External ids per /users/export/ids request. */
 export const EXPORT_IDS_MAX = 50;
+/** Requests a sink keeps in flight at once. */
+const PARALLEL_REQUESTS = 4;
 /** A send time closer than this is sent now rather than scheduled. */
 const SCHEDULE_MIN_LEAD_MS = 60_000;
 
@@ -20,6 +23,8 @@ export interface BrazeSinkOptions {
   batchSize?: number;
   /** Extra tries for the users a partial error named (default 2); then they are reported rejected. */
   partialRetries?: number;
+  /** Requests in flight at once (default 4; the rate limit is shared and paced by the client). */
+  parallelRequests?: number;
   clock?: () => number;
 }
 
@@ -60,12 +65,13 @@ function failure(r: Extract<BrazeResult, { ok: false }>): DeliveryResult {
  */
 export class BrazeAttributesSink implements DecisionSink {
   readonly metadata: { name: string };
-  readonly deliveryBatchSize: number;
+  /** Objects per /users/track request. */
+  readonly requestSize: number;
   private readonly prefix: string;
 
   constructor(private readonly options: BrazeSinkOptions) {
     this.prefix = attributePrefix(options.agent, options.delivery);
-    this.deliveryBatchSize = Math.min(TRACK_BATCH_MAX, Math.max(1, options.batchSize ?? TRACK_BATCH_DEFAULT));
+    this.requestSize = Math.min(TRACK_BATCH_MAX, Math.max(1, options.batchSize ?? TRACK_BATCH_DEFAULT));
     this.metadata = { name: `braze:attributes:${this.prefix}` };
   }
 
@@ -84,10 +90,11 @@ export class BrazeAttributesSink implements DecisionSink {
     const results: DeliveryResult[] = new Array(decisions.length);
     const objects = decisions.map((d) => this.attributeObject(d, context.previous?.get(d.decisionId)));
     const budget = { partial: this.options.partialRetries ?? 2, doubt: this.options.partialRetries ?? 2 };
-    for (let start = 0; start < decisions.length; start += this.deliveryBatchSize) {
-      const idx = Array.from({ length: Math.min(this.deliveryBatchSize, decisions.length - start) }, (_, i) => start + i);
-      await this.send(idx, decisions, objects, results, { ...budget });
+    const requests: number[][] = [];
+    for (let start = 0; start < decisions.length; start += this.requestSize) {
+      requests.push(Array.from({ length: Math.min(this.requestSize, decisions.length - start) }, (_, i) => start + i));
     }
+    await pMap(requests, (idx) => this.send(idx, decisions, objects, results, { ...budget }), { concurrency: this.options.parallelRequests ?? PARALLEL_REQUESTS });
     return { results };
   }
 
@@ -149,7 +156,6 @@ export class BrazeAttributesSink implements DecisionSink {
  */
 export class BrazeTriggerSink implements DecisionSink {
   readonly metadata: { name: string };
-  readonly deliveryBatchSize = TRIGGER_RECIPIENTS_MAX * 10;
   private readonly prefix: string;
   private readonly kind: 'campaign' | 'canvas';
   private readonly targetId: string;
@@ -188,11 +194,11 @@ export class BrazeTriggerSink implements DecisionSink {
       const at = d.sendAt && Date.parse(d.sendAt) - now >= SCHEDULE_MIN_LEAD_MS ? new Date(Date.parse(d.sendAt)).toISOString() : '';
       groups.set(at, [...(groups.get(at) ?? []), i]);
     });
+    const requests: { idx: number[]; at: string | undefined }[] = [];
     for (const [at, members] of groups) {
-      for (let start = 0; start < members.length; start += TRIGGER_RECIPIENTS_MAX) {
-        await this.send(members.slice(start, start + TRIGGER_RECIPIENTS_MAX), decisions, at || undefined, results);
-      }
+      for (let start = 0; start < members.length; start += TRIGGER_RECIPIENTS_MAX) requests.push({ idx: members.slice(start, start + TRIGGER_RECIPIENTS_MAX), at: at || undefined });
     }
+    await pMap(requests, (r) => this.send(r.idx, decisions, r.at, results), { concurrency: this.options.parallelRequests ?? PARALLEL_REQUESTS });
     return { results };
   }
 

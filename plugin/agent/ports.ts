@@ -41,10 +41,9 @@ export interface DeliveryContext {
 /** Where decisions go (Braze attributes or triggers, HubSpot properties, Segment identify). */
 export interface DecisionSink {
   readonly metadata: { name: string };
-  /** How many decisions one `deliver` call should carry (the destination's batch size). */
-  readonly deliveryBatchSize?: number;
   /**
-   * Delivers a batch; never mutates the input; a bad item fails alone. Rate limits and transient
+   * Delivers a batch of any size (the sink splits it into the destination's request sizes);
+   * never mutates the input; a bad item fails alone. Rate limits and transient
    * failures are retried inside, within the sink's own budget; what is still failing after that
    * comes back as `retry`.
    */

@@ -1,3 +1,4 @@
+import pMap from 'p-map';
 import { randomUUID } from 'node:crypto';
 import type { Decision, DecisionSink, Delivery, Profile, ProfileSource } from '../agent/index.ts';
 import type { DecisionResponse, DecisionService } from '../server/service.ts';
@@ -37,10 +38,12 @@ export interface RunProgress {
 export interface RunOptions {
   store: Store;
   source: ProfileSource;
-  /** Decisions in flight at once (default 32). */
+  /** Decisions in flight at once (default: the chunk size, so that a chunk's decisions commit together). */
   concurrency?: number;
-  /** Members per checkpoint (default 500). */
+  /** Members per checkpoint (default 1,000): SQLite writes a chunk's rows in one transaction. */
   chunkSize?: number;
+  /** Deliveries handed to a sink per call (default 1,000; the sink splits them into requests). */
+  deliveryBatch?: number;
   /** Deliveries of one decision to one sink before it is given up as failed (default 4). */
   maxAttempts?: number;
   total?: number;
@@ -105,16 +108,6 @@ function skipReasons(r: DecisionResponse): string[] {
   return ['not delivered'];
 }
 
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 function sinkKey(delivery: Delivery, sink: DecisionSink): string {
   return sink.metadata.name || `${delivery.to}:${delivery.mode}`;
 }
@@ -163,8 +156,8 @@ export async function continueRun(service: DecisionService, run: RunRow, options
   const ws = service.workspace;
   const checkpoint = { ...(run.checkpoint as Checkpoint) };
   const sinks = checkpoint.dryRun ? [] : targetsOf(service, run.agentId);
-  const concurrency = options.concurrency ?? 32;
-  const chunkSize = options.chunkSize ?? 500;
+  const chunkSize = options.chunkSize ?? 1000;
+  const concurrency = options.concurrency ?? chunkSize;
   const maxAttempts = options.maxAttempts ?? 4;
   let delivered = 0;
   const report = () => options.onProgress?.({ runId: run.runId, members: checkpoint.members, total: options.total, delivered });
@@ -172,7 +165,7 @@ export async function continueRun(service: DecisionService, run: RunRow, options
   /** Delivers every queued delivery of the run to one sink, first settling those left in doubt. */
   const drainSink = async ({ key, sink }: { key: string; sink: DecisionSink }, finalPass: boolean) => {
     await settleInDoubt(store, ws, run.runId, key, sink, service.now());
-    const batch = Math.max(1, sink.deliveryBatchSize ?? 100);
+    const batch = Math.max(1, options.deliveryBatch ?? 1000);
     for (;;) {
       const rows = await store.deliveriesOf(ws, run.runId, key, ['pending'], batch);
       if (rows.length === 0) return;
@@ -222,10 +215,10 @@ export async function continueRun(service: DecisionService, run: RunRow, options
   const flush = async () => {
     const members = chunk;
     chunk = [];
-    const decided = await mapLimit(members, concurrency, async (p) => ({
+    const decided = await pMap(members, async (p) => ({
       profile: p,
       r: await service.decide(run.agentId, { userId: p.userId, traits: p.traits, timezone: p.timezone, consent: p.consent, requestId: `run:${run.runId}:${service.userKey(p.userId)}` }),
-    }));
+    }), { concurrency });
     const rows: DeliveryRow[] = [];
     const now = service.now();
     for (const { profile, r } of decided) {

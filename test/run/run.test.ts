@@ -33,7 +33,8 @@ describe('a batch run', () => {
     fake.rejectAttributesOf('member-11', 'Invalid value', 99);
     const summary = await runAudience(server.service, { agentId: AGENT, audience: '*', runId: 'run-a' }, { store: server.store, source: new InMemoryProfileSource(members), chunkSize: 200 });
 
-    const expected = deliverable(server, 'run-a', members);
+    const expected = deliverable(server, "run-a", members);
+    if (process.env.DEBUG_RUN) console.log(JSON.stringify(summary), JSON.stringify(Object.fromEntries(fake.statuses)), JSON.stringify(Object.fromEntries(fake.requests)));
     const rejected = [...expected].filter(([, userId]) => userId === 'member-11').map(([d]) => d);
     for (const d of rejected) expected.delete(d);
     // member-11's attributes are refused for good: its triggered send still goes out
