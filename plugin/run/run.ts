@@ -10,9 +10,10 @@ import type { DeliveryRow, DeliveryUpdate, RunRow, Store } from '../store/index.
  * Exactly once, even across a crash: each member's decision has a request id derived from the run
  * and the member (`run:<runId>:<userKey>`), so deciding again after a restart returns the logged
  * decision. Deliveries go through an outbox in the store: queued in the same transaction as the
- * checkpoint, marked `sending` before a sink is called and `delivered` after. A row left `sending`
- * by a crash is in doubt; before anything is sent again the sink is asked (`confirm`) whether the
- * destination already has it.
+ * checkpoint; the batch handed to a sink is recorded as in flight first, and each row marked
+ * `delivered` after. Rows of a batch still in flight after a crash, and rows a sink answered in
+ * doubt, are settled by asking the sink (`confirm`) whether the destination already has them
+ * before anything is sent again.
  */
 
 export interface RunRequest {
@@ -175,7 +176,8 @@ export async function continueRun(service: DecisionService, run: RunRow, options
       }
       const live = rows.filter((r) => r.attempts < maxAttempts);
       if (live.length === 0) continue;
-      await store.setDeliveryStatus(ws, key, live.map((r) => ({ decisionId: r.decisionId, status: 'sending', attempt: true })), service.now());
+      // Marked in flight as a range, not row by row: after a crash, the pending rows in it are in doubt.
+      await store.setInFlight(ws, run.runId, key, { from: live[0].seq!, to: live[live.length - 1].seq! }, service.now());
       const decisions = live.map((r) => decisionOf(r.payload));
       const last = await store.lastDelivered(ws, key, live.map((r) => r.userKey));
       const previous = new Map<string, Decision>();
@@ -186,18 +188,17 @@ export async function continueRun(service: DecisionService, run: RunRow, options
       let results;
       try {
         results = (await sink.deliver(decisions, { previous })).results;
-      } catch (err) {
-        // The sink itself failed: nothing is known of this batch, so it stays in doubt.
-        await store.setDeliveryStatus(ws, key, live.map((r) => ({ decisionId: r.decisionId, status: 'sending', error: `sink error: ${(err as Error).message}` })), service.now());
-        return;
+      } catch {
+        return; // the sink itself failed: nothing is known of this batch, which stays in flight (in doubt)
       }
       const updates: DeliveryUpdate[] = live.map((r, i) => {
         const res = results[i] ?? { status: 'retry', message: 'no result from the sink' };
-        if (res.status === 'ok') return { decisionId: r.decisionId, status: 'delivered', error: null };
-        if (res.status === 'rejected') return { decisionId: r.decisionId, status: 'failed', error: `${res.code}: ${res.message}` };
-        return { decisionId: r.decisionId, status: res.inDoubt ? 'sending' : 'pending', error: res.message };
+        if (res.status === 'ok') return { decisionId: r.decisionId, status: 'delivered', error: null, attempt: true };
+        if (res.status === 'rejected') return { decisionId: r.decisionId, status: 'failed', error: `${res.code}: ${res.message}`, attempt: true };
+        return { decisionId: r.decisionId, status: res.inDoubt ? 'sending' : 'pending', error: res.message, attempt: true };
       });
       await store.setDeliveryStatus(ws, key, updates, service.now());
+      await store.setInFlight(ws, run.runId, key, null, service.now());
       delivered += updates.filter((u) => u.status === 'delivered').length;
       report();
       const inDoubt = updates.some((u) => u.status === 'sending');
@@ -208,20 +209,26 @@ export async function continueRun(service: DecisionService, run: RunRow, options
   };
   const drainAll = (finalPass: boolean) => Promise.all(sinks.map((s) => drainSink(s, finalPass)));
 
-  // Members after the checkpoint that were decided before a crash get their logged decision back.
+  // Members after the checkpoint that were decided before a crash get their logged decision back:
+  // the store's unique request id refuses a second one, and the first is replayed.
   let skip = checkpoint.position;
   let chunk: Profile[] = [];
   let draining: Promise<unknown> = drainAll(false);
   const flush = async () => {
     const members = chunk;
     chunk = [];
-    const decided = await pMap(members, async (p) => ({
-      profile: p,
-      r: await service.decide(run.agentId, { userId: p.userId, traits: p.traits, timezone: p.timezone, consent: p.consent, requestId: `run:${run.runId}:${service.userKey(p.userId)}` }),
-    }), { concurrency });
+    const decided = await pMap(
+      members,
+      async (p) => {
+        const userKey = service.userKey(p.userId);
+        const request = { userId: p.userId, traits: p.traits, timezone: p.timezone, consent: p.consent, requestId: `run:${run.runId}:${userKey}` };
+        return { profile: p, userKey, r: await service.decide(run.agentId, request, { userKey, likelyNew: true }) };
+      },
+      { concurrency },
+    );
     const rows: DeliveryRow[] = [];
     const now = service.now();
-    for (const { profile, r } of decided) {
+    for (const { profile, userKey, r } of decided) {
       checkpoint.members += 1;
       if (!r.error) checkpoint.decided += 1;
       if (r.holdout) checkpoint.heldOut += 1;
@@ -244,7 +251,7 @@ export async function continueRun(service: DecisionService, run: RunRow, options
         deliver: r.deliver,
         reason: r.reason,
       };
-      for (const { key } of sinks) rows.push({ workspace: ws, decisionId: r.decisionId, sink: key, runId: run.runId, userKey: service.userKey(profile.userId), payload, status: 'pending', attempts: 0, error: null, updatedAt: now });
+      for (const { key } of sinks) rows.push({ workspace: ws, decisionId: r.decisionId, sink: key, runId: run.runId, userKey, payload, status: 'pending', attempts: 0, error: null, updatedAt: now });
     }
     checkpoint.position += members.length;
     await draining; // one drain at a time: a row is never handed to a sink twice at once
@@ -277,11 +284,18 @@ export async function continueRun(service: DecisionService, run: RunRow, options
   return summary;
 }
 
-/** Settles deliveries left `sending`: confirmed ones are delivered, the others go back to pending. */
+/**
+ * Settles the deliveries in doubt: those a sink answered in doubt (`sending`) and the pending ones
+ * of a batch that was in flight when the process stopped. The sink is asked which landed
+ * (`confirm`): those are delivered, the others go back to pending. A sink that cannot tell gets
+ * them again.
+ */
 async function settleInDoubt(store: Store, ws: string, runId: string, key: string, sink: DecisionSink, now: number): Promise<void> {
-  for (;;) {
-    const rows = await store.deliveriesOf(ws, runId, key, ['sending'], 500);
-    if (rows.length === 0) return;
+  const range = await store.getInFlight(ws, runId, key);
+  const inFlight = range ? (await store.deliveriesOf(ws, runId, key, ['pending'], range.to - range.from + 1, range.from)).filter((r) => r.seq! <= range.to) : [];
+  for (let first = true; ; first = false) {
+    const rows = [...(first ? inFlight : []), ...(await store.deliveriesOf(ws, runId, key, ['sending'], 500))];
+    if (rows.length === 0) break;
     let landed: boolean[];
     if (sink.confirm) {
       try {
@@ -292,6 +306,7 @@ async function settleInDoubt(store: Store, ws: string, runId: string, key: strin
     } else landed = rows.map(() => false);
     await store.setDeliveryStatus(ws, key, rows.map((r, i) => ({ decisionId: r.decisionId, status: landed[i] ? 'delivered' : 'pending', error: landed[i] ? null : r.error })), now);
   }
+  if (range) await store.setInFlight(ws, runId, key, null, now);
 }
 
 async function summarize(store: Store, run: RunRow, checkpoint: Checkpoint, aborted: boolean): Promise<RunSummary> {

@@ -204,12 +204,26 @@ export class DecisionService {
   }
 
   /** One decision, logged before it is returned. Degrades to the default arms, never throws for runtime failures. */
-  async decide(agentId: string, req: DecideRequest, options: { profileBudgetMs?: number; recordSend?: boolean } = {}): Promise<DecisionResponse> {
+  async decide(
+    agentId: string,
+    req: DecideRequest,
+    options: {
+      profileBudgetMs?: number;
+      recordSend?: boolean;
+      /** The caller's `userKey(req.userId)`, when it has it already. */
+      userKey?: string;
+      /**
+       * The requestId is most likely new (a batch run's members): skip the lookup before deciding;
+       * a requestId that was used after all is caught by the store's unique index and replayed.
+       */
+      likelyNew?: boolean;
+    } = {},
+  ): Promise<DecisionResponse> {
     const agent = this.agents.get(agentId);
     if (!agent) throw new NotFoundError(`agent "${agentId}"`);
     const started = process.hrtime.bigint();
-    const userKey = this.userKey(req.userId);
-    if (req.requestId) {
+    const userKey = options.userKey ?? this.userKey(req.userId);
+    if (req.requestId && !options.likelyNew) {
       const existing = await this.store.findDecisionByRequest(this.workspace, agentId, req.requestId);
       if (existing) return this.replay(existing, userKey, agent.config);
     }

@@ -65,4 +65,13 @@ CREATE INDEX deliveries_user ON deliveries (workspace, sink, user_key);
 CREATE INDEX runs_workspace ON runs (workspace, status);
 `,
   },
+  {
+    version: 3,
+    name: 'deliveries in flight',
+    sql: `
+CREATE TABLE delivery_in_flight (
+  workspace TEXT NOT NULL, run_id TEXT NOT NULL, sink TEXT NOT NULL, from_seq INTEGER NOT NULL, to_seq INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL, PRIMARY KEY (workspace, run_id, sink));
+`,
+  },
 ];

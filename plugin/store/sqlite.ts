@@ -61,6 +61,7 @@ function runFrom(r: Row): RunRow {
 
 function deliveryFrom(r: Row): DeliveryRow {
   return {
+    seq: r.seq as number,
     workspace: r.workspace as string,
     decisionId: r.decision_id as string,
     sink: r.sink as string,
@@ -196,14 +197,19 @@ export class SqliteStore implements Store {
         'INSERT OR IGNORE INTO deliveries (workspace, decision_id, sink, run_id, user_key, payload, status, attempts, error, updated_at) VALUES (@workspace, @decisionId, @sink, @runId, @userKey, @payload, @status, @attempts, @error, @updatedAt)',
       ),
       deliveriesOf: db.prepare(
-        'SELECT * FROM deliveries WHERE workspace = ? AND run_id = ? AND sink = ? AND status IN (SELECT value FROM json_each(?)) ORDER BY rowid LIMIT ?',
+        'SELECT rowid AS seq, * FROM deliveries WHERE workspace = ? AND run_id = ? AND sink = ? AND status IN (SELECT value FROM json_each(?)) AND rowid >= ? ORDER BY rowid LIMIT ?',
       ),
-      setDelivery: db.prepare(
-        'UPDATE deliveries SET status = @status, error = @error, attempts = attempts + @attempt, updated_at = @now WHERE workspace = @workspace AND sink = @sink AND decision_id = @decisionId',
+      setInFlight: db.prepare(
+        'INSERT INTO delivery_in_flight (workspace, run_id, sink, from_seq, to_seq, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (workspace, run_id, sink) DO UPDATE SET from_seq = excluded.from_seq, to_seq = excluded.to_seq, updated_at = excluded.updated_at',
+      ),
+      clearInFlight: db.prepare('DELETE FROM delivery_in_flight WHERE workspace = ? AND run_id = ? AND sink = ?'),
+      getInFlight: db.prepare('SELECT from_seq, to_seq FROM delivery_in_flight WHERE workspace = ? AND run_id = ? AND sink = ?'),
+      setDeliveries: db.prepare(
+        'UPDATE deliveries SET status = @status, error = @error, attempts = attempts + @attempt, updated_at = @now WHERE workspace = @workspace AND sink = @sink AND decision_id IN (SELECT value FROM json_each(@ids))',
       ),
       deliveryCounts: db.prepare('SELECT sink, status, error, count(*) AS n FROM deliveries WHERE workspace = ? AND run_id = ? GROUP BY sink, status, error ORDER BY sink, status, error'),
       lastDelivered: db.prepare(
-        "SELECT * FROM deliveries WHERE workspace = ? AND sink = ? AND status = 'delivered' AND user_key IN (SELECT value FROM json_each(?)) ORDER BY rowid",
+        "SELECT rowid AS seq, * FROM deliveries WHERE workspace = ? AND sink = ? AND status = 'delivered' AND user_key IN (SELECT value FROM json_each(?)) ORDER BY rowid",
       ),
     };
   }
@@ -300,9 +306,10 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Group commit: units of work that finish in the same tick are written in one transaction, each
-   * inside its own savepoint (so one failing unit rolls back alone and only its caller sees the
-   * error). Every caller resumes only after the transaction has committed.
+   * Group commit: units of work that finish in the same tick are written in one transaction; when
+   * one of them fails, they are written again each inside its own savepoint, so that the failing
+   * unit rolls back alone and only its caller sees the error. Every caller resumes only after the
+   * transaction has committed.
    */
   private groupCommit(unit: () => void): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -313,6 +320,18 @@ export class SqliteStore implements Store {
 
   private flushUnits(): void {
     const batch = this.pendingUnits.splice(0);
+    // Optimistic: the whole batch in one transaction. Only if a unit fails is the batch written
+    // again with a savepoint per unit, so that the failing unit rolls back alone (units are plain
+    // writes, safe to run again after the rollback).
+    try {
+      this.db.transaction(() => {
+        for (const p of batch) p.unit();
+      })();
+      for (const p of batch) p.resolve();
+      return;
+    } catch {
+      // fall through to unit by unit
+    }
     const outcomes: (unknown | undefined)[] = [];
     const savepoint = this.db.transaction((u: () => void) => u());
     try {
@@ -463,19 +482,38 @@ export class SqliteStore implements Store {
   async advanceRun(workspace: string, runId: string, deliveries: DeliveryRow[], checkpoint: unknown, now: number): Promise<number> {
     return this.db.transaction(() => {
       let queued = 0;
-      for (const d of deliveries) queued += this.s.insertDelivery.run({ ...d, payload: JSON.stringify(d.payload) }).changes;
+      for (const { seq: _seq, ...d } of deliveries) queued += this.s.insertDelivery.run({ ...d, payload: JSON.stringify(d.payload) }).changes;
       this.s.updateRun.run({ workspace, runId, now, status: null, checkpoint: JSON.stringify(checkpoint), summary: null });
       return queued;
     })();
   }
 
-  async deliveriesOf(workspace: string, runId: string, sink: string, statuses: DeliveryStatus[], limit: number): Promise<DeliveryRow[]> {
-    return (this.s.deliveriesOf.all(workspace, runId, sink, JSON.stringify(statuses), limit) as Row[]).map(deliveryFrom);
+  async deliveriesOf(workspace: string, runId: string, sink: string, statuses: DeliveryStatus[], limit: number, fromSeq = 0): Promise<DeliveryRow[]> {
+    return (this.s.deliveriesOf.all(workspace, runId, sink, JSON.stringify(statuses), fromSeq, limit) as Row[]).map(deliveryFrom);
+  }
+
+  async setInFlight(workspace: string, runId: string, sink: string, range: { from: number; to: number } | null, now: number): Promise<void> {
+    if (range) this.s.setInFlight.run(workspace, runId, sink, range.from, range.to, now);
+    else this.s.clearInFlight.run(workspace, runId, sink);
+  }
+
+  async getInFlight(workspace: string, runId: string, sink: string): Promise<{ from: number; to: number } | undefined> {
+    const r = this.s.getInFlight.get(workspace, runId, sink) as Row | undefined;
+    return r && { from: r.from_seq as number, to: r.to_seq as number };
   }
 
   async setDeliveryStatus(workspace: string, sink: string, updates: DeliveryUpdate[], now: number): Promise<void> {
+    // One statement per distinct change (a batch is mostly one: all delivered).
+    const groups = new Map<string, { status: string; error: string | null; attempt: number; ids: string[] }>();
+    for (const u of updates) {
+      const change = { status: u.status, error: u.error ?? null, attempt: u.attempt ? 1 : 0 };
+      const key = JSON.stringify(change);
+      const group = groups.get(key) ?? { ...change, ids: [] };
+      group.ids.push(u.decisionId);
+      groups.set(key, group);
+    }
     this.db.transaction(() => {
-      for (const u of updates) this.s.setDelivery.run({ workspace, sink, now, decisionId: u.decisionId, status: u.status, error: u.error ?? null, attempt: u.attempt ? 1 : 0 });
+      for (const g of groups.values()) this.s.setDeliveries.run({ workspace, sink, now, status: g.status, error: g.error, attempt: g.attempt, ids: JSON.stringify(g.ids) });
     })();
   }
 

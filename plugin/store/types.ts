@@ -140,9 +140,9 @@ export interface RunRow {
 }
 
 /**
- * pending: queued, not sent yet. sending: handed to the sink, outcome unknown until it answers (a
- * crash leaves it in doubt, and the next attempt first asks the destination). delivered / failed:
- * final.
+ * pending: queued, not sent yet (or sent in a batch that was in flight when the process stopped:
+ * see `setInFlight`). sending: the sink answered in doubt (the destination may have it; the next
+ * attempt first asks). delivered / failed: final.
  */
 export type DeliveryStatus = 'pending' | 'sending' | 'delivered' | 'failed';
 
@@ -152,6 +152,8 @@ export type DeliveryStatus = 'pending' | 'sending' | 'delivered' | 'failed';
  * erased with the user.
  */
 export interface DeliveryRow {
+  /** Position in the outbox (assigned by the store when queued; ignored on insert). */
+  seq?: number;
   workspace: string;
   decisionId: string;
   /** The sink's key, e.g. `braze:attributes:nb_`. */
@@ -248,8 +250,14 @@ export interface Store {
    * it is) and saves the run's checkpoint. Returns how many were newly queued.
    */
   advanceRun(workspace: string, runId: string, deliveries: DeliveryRow[], checkpoint: unknown, now: number): Promise<number>;
-  /** A run's deliveries to one sink in the given states, in the order they were queued. */
-  deliveriesOf(workspace: string, runId: string, sink: string, statuses: DeliveryStatus[], limit: number): Promise<DeliveryRow[]>;
+  /** A run's deliveries to one sink in the given states, in the order they were queued (from `fromSeq` on, when given). */
+  deliveriesOf(workspace: string, runId: string, sink: string, statuses: DeliveryStatus[], limit: number, fromSeq?: number): Promise<DeliveryRow[]>;
+  /**
+   * Records which queued deliveries (a range of `seq`) are being handed to the sink right now, or
+   * that none are (null). After a crash, the pending ones in that range are in doubt.
+   */
+  setInFlight(workspace: string, runId: string, sink: string, range: { from: number; to: number } | null, now: number): Promise<void>;
+  getInFlight(workspace: string, runId: string, sink: string): Promise<{ from: number; to: number } | undefined>;
   /** Sets the status of deliveries to one sink, atomically. */
   setDeliveryStatus(workspace: string, sink: string, updates: DeliveryUpdate[], now: number): Promise<void>;
   /** A run's deliveries counted by sink, status and error. */

@@ -41,10 +41,10 @@ async function measure(policy: Record<string, unknown> | undefined, members: num
   const client = new BrazeClient({ baseUrl: fakeUrl, apiKey: KEY, random: () => rng.next() });
   const ws = await openWorkspace({ configPath, db: `sqlite:${join(dir, `${label}.db`)}`, seed: 'bench', logger: pino({ level: 'silent' }), sinks: brazeConnection(client).sinkFor });
   const warm = audience(5_000, `${label}-warmup`);
-  await runAudience(ws.service, { agentId: 'winback', audience: '*' }, { store: ws.store, source: new InMemoryProfileSource(warm), concurrency: Number(process.env.RUN_CONCURRENCY ?? 128), chunkSize: Number(process.env.RUN_CHUNK ?? 500) });
+  await runAudience(ws.service, { agentId: 'winback', audience: '*' }, { store: ws.store, source: new InMemoryProfileSource(warm) });
   const people = audience(members, `${label}-members`);
   const t0 = process.hrtime.bigint();
-  const summary = await runAudience(ws.service, { agentId: 'winback', audience: '*' }, { store: ws.store, source: new InMemoryProfileSource(people), concurrency: Number(process.env.RUN_CONCURRENCY ?? 128), chunkSize: Number(process.env.RUN_CHUNK ?? 500) });
+  const summary = await runAudience(ws.service, { agentId: 'winback', audience: '*' }, { store: ws.store, source: new InMemoryProfileSource(people) });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   await ws.store.close();
 

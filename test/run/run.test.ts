@@ -81,10 +81,14 @@ describe('a batch run', () => {
     server = await startServerWithBraze(fake);
     const members = audience(300, 'doubt');
     await runAudience(server.service, { agentId: AGENT, audience: '*', runId: 'run-c' }, { store: server.store, source: new InMemoryProfileSource(members) });
-    // As if the process died between Braze's answer and the outbox update: delivered rows back to
-    // `sending`, and some that never went out as well.
+    // As if the process died between Braze's answer and the outbox update: the attributes batch
+    // still in flight (its rows pending), the triggered sends answered in doubt (`sending`); and
+    // some of those never went out at all.
     const db = sqlite(server).db;
-    db.prepare("UPDATE deliveries SET status = 'sending' WHERE run_id = 'run-c'").run();
+    db.prepare("UPDATE deliveries SET status = 'pending' WHERE run_id = 'run-c' AND sink = ?").run(ATTRIBUTES_SINK);
+    const range = db.prepare('SELECT min(rowid) AS "from", max(rowid) AS "to" FROM deliveries WHERE run_id = ? AND sink = ?').get('run-c', ATTRIBUTES_SINK) as { from: number; to: number };
+    await server.store.setInFlight(WS, 'run-c', ATTRIBUTES_SINK, range, NOW);
+    db.prepare("UPDATE deliveries SET status = 'sending' WHERE run_id = 'run-c' AND sink = ?").run(TRIGGER_SINK);
     const lost = db.prepare("SELECT decision_id, payload FROM deliveries WHERE run_id = 'run-c' AND sink = ? LIMIT 5").all(TRIGGER_SINK) as { decision_id: string; payload: string }[];
     const lostUsers = new Set(lost.map((l) => JSON.parse(l.payload).userId as string));
     fake.sends.splice(0, fake.sends.length, ...fake.sends.filter((s) => !lostUsers.has(s.externalUserId)));
@@ -94,6 +98,7 @@ describe('a batch run', () => {
     const resumed = await runAudience(server.service, { agentId: AGENT, audience: '*', resume: 'run-c' }, { store: server.store, source: new InMemoryProfileSource(members) });
     expect(resumed.status).toBe('completed');
     expect(fake.tracked.length).toBe(before.tracked); // all confirmed, none re-sent
+    expect(await server.store.getInFlight(WS, 'run-c', ATTRIBUTES_SINK)).toBeUndefined();
     expect(fake.sends.length).toBe(before.sends + lostUsers.size); // only the ones that never landed
     expectDeliveredExactlyOnce(fake, deliverable(server, 'run-c', members));
   });

@@ -847,6 +847,25 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
         ]);
       });
 
+      it('numbers deliveries in queue order and reads from a position on', async () => {
+        await store.advanceRun(WS, 'run-1', ['a', 'b', 'c', 'd'].map((decisionId) => makeDelivery({ decisionId })), { position: 4 }, T0);
+        const all = await store.deliveriesOf(WS, 'run-1', SINK, ['pending'], 10);
+        expect(all.map((d) => d.seq)).toEqual([...all.map((d) => d.seq!)].sort((x, y) => x - y));
+        expect(new Set(all.map((d) => d.seq)).size).toBe(4);
+        expect((await store.deliveriesOf(WS, 'run-1', SINK, ['pending'], 10, all[2].seq)).map((d) => d.decisionId)).toEqual(['c', 'd']);
+      });
+
+      it('records, reads and clears the batch in flight per run and sink', async () => {
+        expect(await store.getInFlight(WS, 'run-1', SINK)).toBeUndefined();
+        await store.setInFlight(WS, 'run-1', SINK, { from: 3, to: 9 }, T0);
+        await store.setInFlight(WS, 'run-1', SINK, { from: 10, to: 12 }, T0 + 1);
+        await store.setInFlight(WS, 'run-1', 'other', { from: 1, to: 2 }, T0);
+        expect(await store.getInFlight(WS, 'run-1', SINK)).toEqual({ from: 10, to: 12 });
+        await store.setInFlight(WS, 'run-1', SINK, null, T0 + 2);
+        expect(await store.getInFlight(WS, 'run-1', SINK)).toBeUndefined();
+        expect(await store.getInFlight(WS, 'run-1', 'other')).toEqual({ from: 1, to: 2 });
+      });
+
       it("finds each user's latest delivered payload for a sink", async () => {
         await store.advanceRun(WS, 'run-1', [
           makeDelivery({ decisionId: 'a1', userKey: 'user-a', payload: { n: 1 } }),
