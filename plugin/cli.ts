@@ -143,9 +143,10 @@ program
   .option('--config <file>', 'agent config file (YAML or JSON) applied first')
   .option('--db <url>', 'store: sqlite:FILE', 'sqlite:./data/nextbest.db')
   .option('--seed <seed>', 'seed of the decisions\' randomness (default: the workspace secret)')
-  .option('--concurrency <n>', 'decisions in flight at once', positiveInt, 32)
+  .option('--chunk-size <n>', 'members per checkpoint, committed together (default 5000)', positiveInt)
+  .option('--concurrency <n>', 'decisions in flight at once (default: the chunk size; lower it for a slow profile source)', positiveInt)
   .option('--json', 'print the summary as JSON')
-  .action(async (opts: { agent: string; audience: string; dryRun?: boolean; resume?: string; config?: string; db: string; seed?: string; concurrency: number; json?: boolean }) => {
+  .action(async (opts: { agent: string; audience: string; dryRun?: boolean; resume?: string; config?: string; db: string; seed?: string; chunkSize?: number; concurrency?: number; json?: boolean }) => {
     const fail = (message: string, code = 1): never => {
       process.stderr.write(`${message}\n`);
       process.exit(code);
@@ -180,6 +181,7 @@ program
       summary = await continueRun(ws.service, run, {
         store: ws.store,
         source,
+        chunkSize: opts.chunkSize,
         concurrency: opts.concurrency,
         total,
         signal: abort.signal,

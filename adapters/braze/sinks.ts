@@ -65,6 +65,7 @@ function failure(r: Extract<BrazeResult, { ok: false }>): DeliveryResult {
  */
 export class BrazeAttributesSink implements DecisionSink {
   readonly metadata: { name: string };
+  readonly usesPrevious = true;
   /** Objects per /users/track request. */
   readonly requestSize: number;
   private readonly prefix: string;

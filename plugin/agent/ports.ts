@@ -41,6 +41,8 @@ export interface DeliveryContext {
 /** Where decisions go (Braze attributes or triggers, HubSpot properties, Segment identify). */
 export interface DecisionSink {
   readonly metadata: { name: string };
+  /** Whether `deliver` reads `context.previous` (it is looked up only for sinks that do). */
+  readonly usesPrevious?: boolean;
   /**
    * Delivers a batch of any size (the sink splits it into the destination's request sizes);
    * never mutates the input; a bad item fails alone. Rate limits and transient

@@ -28,7 +28,8 @@ export class BackgroundRuns {
     if (request.resume && this.active.has(request.resume)) throw new RunError('conflict', `run "${request.resume}" is already running`);
     const run = await openRun(service, request, this.options.store);
     const abort = new AbortController();
-    const done = continueRun(service, run, { store: this.options.store, source, signal: abort.signal })
+    // Smaller chunks than the CLI's: the same process answers decide, and a chunk's commit pauses it.
+    const done = continueRun(service, run, { store: this.options.store, source, signal: abort.signal, chunkSize: 1000, deliveryBatch: 1000 })
       .then((summary) => this.options.logger.info({ runId: run.runId, status: summary.status, members: summary.members }, 'run ended'))
       .catch(async (err: unknown) => {
         this.options.logger.error({ err, runId: run.runId }, 'run failed');

@@ -41,9 +41,13 @@ export interface RunOptions {
   source: ProfileSource;
   /** Decisions in flight at once (default: the chunk size, so that a chunk's decisions commit together). */
   concurrency?: number;
-  /** Members per checkpoint (default 1,000): SQLite writes a chunk's rows in one transaction. */
+  /**
+   * Members per checkpoint (default 5,000). SQLite writes a chunk's decisions in one transaction,
+   * and larger transactions cost less per row (measured: 1,000 → 5,000 is about 1.3 × the
+   * throughput), at the price of a longer pause of the event loop per chunk.
+   */
   chunkSize?: number;
-  /** Deliveries handed to a sink per call (default 1,000; the sink splits them into requests). */
+  /** Deliveries handed to a sink per call (default 5,000; the sink splits them into requests). */
   deliveryBatch?: number;
   /** Deliveries of one decision to one sink before it is given up as failed (default 4). */
   maxAttempts?: number;
@@ -157,7 +161,7 @@ export async function continueRun(service: DecisionService, run: RunRow, options
   const ws = service.workspace;
   const checkpoint = { ...(run.checkpoint as Checkpoint) };
   const sinks = checkpoint.dryRun ? [] : targetsOf(service, run.agentId);
-  const chunkSize = options.chunkSize ?? 1000;
+  const chunkSize = options.chunkSize ?? 5000;
   const concurrency = options.concurrency ?? chunkSize;
   const maxAttempts = options.maxAttempts ?? 4;
   let delivered = 0;
@@ -166,7 +170,7 @@ export async function continueRun(service: DecisionService, run: RunRow, options
   /** Delivers every queued delivery of the run to one sink, first settling those left in doubt. */
   const drainSink = async ({ key, sink }: { key: string; sink: DecisionSink }, finalPass: boolean) => {
     await settleInDoubt(store, ws, run.runId, key, sink, service.now());
-    const batch = Math.max(1, options.deliveryBatch ?? 1000);
+    const batch = Math.max(1, options.deliveryBatch ?? 5000);
     for (;;) {
       const rows = await store.deliveriesOf(ws, run.runId, key, ['pending'], batch);
       if (rows.length === 0) return;
@@ -179,11 +183,13 @@ export async function continueRun(service: DecisionService, run: RunRow, options
       // Marked in flight as a range, not row by row: after a crash, the pending rows in it are in doubt.
       await store.setInFlight(ws, run.runId, key, { from: live[0].seq!, to: live[live.length - 1].seq! }, service.now());
       const decisions = live.map((r) => decisionOf(r.payload));
-      const last = await store.lastDelivered(ws, key, live.map((r) => r.userKey));
       const previous = new Map<string, Decision>();
-      for (const r of live) {
-        const before = last.get(r.userKey);
-        if (before && before.decisionId !== r.decisionId) previous.set(r.decisionId, decisionOf(before.payload));
+      if (sink.usesPrevious) {
+        const last = await store.lastDelivered(ws, key, live.map((r) => r.userKey));
+        for (const r of live) {
+          const before = last.get(r.userKey);
+          if (before && before.decisionId !== r.decisionId) previous.set(r.decisionId, decisionOf(before.payload));
+        }
       }
       let results;
       try {

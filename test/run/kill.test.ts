@@ -17,7 +17,7 @@ let fake: FakeBraze;
 let dir: { path: string; remove: () => Promise<void> };
 
 function startRun(args: string[]): { child: ChildProcess; stdout: () => string; stderr: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['bin/nextbest.js', 'run', '--agent', 'winback', '--config', 'examples/agents.yaml', '--db', `sqlite:${dir.path}/nextbest.db`, '--seed', 'kill-test', '--concurrency', '256', '--json', ...args], {
+  const child = spawn(process.execPath, ['bin/nextbest.js', 'run', '--agent', 'winback', '--config', 'examples/agents.yaml', '--db', `sqlite:${dir.path}/nextbest.db`, '--seed', 'kill-test', '--chunk-size', '2000', '--json', ...args], {
     env: { ...process.env, BRAZE_REST_ENDPOINT: fake.url, BRAZE_API_KEY: BRAZE_KEY, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
