@@ -122,7 +122,16 @@ export class BrazeClient {
       }
       window.inFlight -= 1;
       noteRateLimit(window, res.headers);
-      const text = await res.text();
+      let text: string;
+      try {
+        text = await res.text();
+      } catch (err) {
+        // The answer was lost on the way: Braze may have processed the request.
+        const message = `network error reading the answer: ${(err as Error).message}`;
+        if (!retryInDoubt || attempts >= o.maxAttempts) return { ok: false, status: res.status, retryable: true, inDoubt: true, message };
+        await o.sleep(this.backoff(attempts));
+        continue;
+      }
       let json: unknown;
       try {
         json = text === '' ? {} : JSON.parse(text);

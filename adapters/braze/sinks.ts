@@ -80,7 +80,8 @@ export class BrazeAttributesSink implements DecisionSink {
   attributeObject(d: Decision, previous?: Decision): Record<string, AttributeValue> {
     const next = attributesOf(d, this.options.agent, this.prefix);
     const out: Record<string, AttributeValue> = { external_id: d.userId };
-    if (!previous) return { ...out, ...next };
+    // A previous decision of another agent version may have other texts: send everything then.
+    if (!previous || previous.agentVersion !== d.agentVersion) return { ...out, ...next };
     const before = attributesOf(previous, this.options.agent, this.prefix);
     for (const [k, v] of Object.entries(next)) if (before[k] !== v) out[k] = v;
     for (const k of Object.keys(before)) if (!(k in next)) out[k] = null;
@@ -95,7 +96,7 @@ export class BrazeAttributesSink implements DecisionSink {
     for (let start = 0; start < decisions.length; start += this.requestSize) {
       requests.push(Array.from({ length: Math.min(this.requestSize, decisions.length - start) }, (_, i) => start + i));
     }
-    await pMap(requests, (idx) => this.send(idx, decisions, objects, results, { ...budget }), { concurrency: this.options.parallelRequests ?? PARALLEL_REQUESTS });
+    await pMap(requests, (idx) => this.send(idx, decisions, objects, results, { ...budget }), { concurrency: this.options.parallelRequests ?? PARALLEL_REQUESTS, stopOnError: false });
     return { results };
   }
 
@@ -199,7 +200,7 @@ export class BrazeTriggerSink implements DecisionSink {
     for (const [at, members] of groups) {
       for (let start = 0; start < members.length; start += TRIGGER_RECIPIENTS_MAX) requests.push({ idx: members.slice(start, start + TRIGGER_RECIPIENTS_MAX), at: at || undefined });
     }
-    await pMap(requests, (r) => this.send(r.idx, decisions, r.at, results), { concurrency: this.options.parallelRequests ?? PARALLEL_REQUESTS });
+    await pMap(requests, (r) => this.send(r.idx, decisions, r.at, results), { concurrency: this.options.parallelRequests ?? PARALLEL_REQUESTS, stopOnError: false });
     return { results };
   }
 

@@ -26,8 +26,16 @@ export class BackgroundRuns {
     const source = this.options.sourceFor(request.audience);
     if (!source) throw new RunError('bad_request', `no profile source serves the audience ${JSON.stringify(request.audience)}`);
     if (request.resume && this.active.has(request.resume)) throw new RunError('conflict', `run "${request.resume}" is already running`);
-    const run = await openRun(service, request, this.options.store);
+    // Reserved before the first await, so that two resumes of one run cannot both start.
     const abort = new AbortController();
+    if (request.resume) this.active.set(request.resume, { done: Promise.resolve(), abort });
+    let run: RunRow;
+    try {
+      run = await openRun(service, request, this.options.store);
+    } catch (err) {
+      if (request.resume) this.active.delete(request.resume);
+      throw err;
+    }
     // Smaller chunks than the CLI's: the same process answers decide, and a chunk's commit pauses it.
     const done = continueRun(service, run, { store: this.options.store, source, signal: abort.signal, chunkSize: 1000, deliveryBatch: 1000 })
       .then((summary) => this.options.logger.info({ runId: run.runId, status: summary.status, members: summary.members }, 'run ended'))

@@ -152,7 +152,10 @@ function targetsOf(service: DecisionService, agentId: string): { key: string; si
   if (targets.length === 0) throw new RunError('not_configured', `agent "${agentId}" has no delivery entries: add one (e.g. { to: braze, mode: attributes }) or use a dry run`);
   const missing = targets.filter((t) => !t.sink).map((t) => `${t.delivery.to} (${t.delivery.mode})`);
   if (missing.length > 0) throw new RunError('not_configured', `this process is not connected to ${missing.join(', ')}: set the destination's environment variables (see docs), or use a dry run`);
-  return targets.map((t) => ({ key: sinkKey(t.delivery, t.sink!), sink: t.sink! }));
+  const keyed = targets.map((t) => ({ key: sinkKey(t.delivery, t.sink!), sink: t.sink! }));
+  const twice = keyed.map((t) => t.key).filter((k, i, all) => all.indexOf(k) !== i);
+  if (twice.length > 0) throw new RunError('bad_request', `agent "${agentId}" delivers twice to ${[...new Set(twice)].join(', ')}: remove the duplicate delivery entry`);
+  return keyed;
 }
 
 /** Carries an open run on from its checkpoint. */
@@ -169,7 +172,8 @@ export async function continueRun(service: DecisionService, run: RunRow, options
 
   /** Delivers every queued delivery of the run to one sink, first settling those left in doubt. */
   const drainSink = async ({ key, sink }: { key: string; sink: DecisionSink }, finalPass: boolean) => {
-    await settleInDoubt(store, ws, run.runId, key, sink, service.now());
+    // Nothing new goes to a sink while some of its deliveries are still in doubt.
+    if (!(await settleInDoubt(store, ws, run.runId, key, sink, service.now()))) return;
     const batch = Math.max(1, options.deliveryBatch ?? 5000);
     for (;;) {
       const rows = await store.deliveriesOf(ws, run.runId, key, ['pending'], batch);
@@ -208,7 +212,7 @@ export async function continueRun(service: DecisionService, run: RunRow, options
       delivered += updates.filter((u) => u.status === 'delivered').length;
       report();
       const inDoubt = updates.some((u) => u.status === 'sending');
-      if (inDoubt) await settleInDoubt(store, ws, run.runId, key, sink, service.now());
+      if (inDoubt && !(await settleInDoubt(store, ws, run.runId, key, sink, service.now()))) return;
       // Nothing got through: the sink has already waited and retried inside; leave the rest for the final pass.
       if (!finalPass && updates.every((u) => u.status !== 'delivered')) return;
     }
@@ -219,7 +223,14 @@ export async function continueRun(service: DecisionService, run: RunRow, options
   // the store's unique request id refuses a second one, and the first is replayed.
   let skip = checkpoint.position;
   let chunk: Profile[] = [];
-  let draining: Promise<unknown> = drainAll(false);
+  // A drain runs while the next chunk is decided; its failure is raised where it is awaited.
+  let drainError: unknown;
+  const drain = (finalPass: boolean) => drainAll(finalPass).catch((err: unknown) => void (drainError ??= err));
+  const drained = async () => {
+    await draining;
+    if (drainError !== undefined) throw drainError;
+  };
+  let draining: Promise<unknown> = drain(false);
   const flush = async () => {
     const members = chunk;
     chunk = [];
@@ -232,6 +243,10 @@ export async function continueRun(service: DecisionService, run: RunRow, options
       },
       { concurrency },
     );
+    // A decision that could not be logged (store error) must not be passed over: stop before the
+    // checkpoint, so that a resume decides these members again.
+    const failed = decided.filter((d) => d.r.error?.code === 'decision_failed').length;
+    if (failed > 0) throw new RunError('bad_request', `${failed} decisions of this chunk could not be logged (see the log); resume the run once the store is healthy`);
     const rows: DeliveryRow[] = [];
     const now = service.now();
     for (const { profile, userKey, r } of decided) {
@@ -260,9 +275,9 @@ export async function continueRun(service: DecisionService, run: RunRow, options
       for (const { key } of sinks) rows.push({ workspace: ws, decisionId: r.decisionId, sink: key, runId: run.runId, userKey, payload, status: 'pending', attempts: 0, error: null, updatedAt: now });
     }
     checkpoint.position += members.length;
-    await draining; // one drain at a time: a row is never handed to a sink twice at once
+    await drained(); // one drain at a time: a row is never handed to a sink twice at once
     await store.advanceRun(ws, run.runId, rows, checkpoint, now);
-    draining = drainAll(false);
+    draining = drain(false);
     report();
   };
 
@@ -282,7 +297,7 @@ export async function continueRun(service: DecisionService, run: RunRow, options
     }
   }
   if (!aborted && chunk.length > 0) await flush();
-  await draining;
+  await drained();
   if (!aborted) for (let pass = 0; pass < maxAttempts; pass++) await drainAll(true);
 
   const summary = await summarize(store, run, checkpoint, aborted);
@@ -294,9 +309,9 @@ export async function continueRun(service: DecisionService, run: RunRow, options
  * Settles the deliveries in doubt: those a sink answered in doubt (`sending`) and the pending ones
  * of a batch that was in flight when the process stopped. The sink is asked which landed
  * (`confirm`): those are delivered, the others go back to pending. A sink that cannot tell gets
- * them again.
+ * them again. False when the sink could not answer now: they stay in doubt.
  */
-async function settleInDoubt(store: Store, ws: string, runId: string, key: string, sink: DecisionSink, now: number): Promise<void> {
+async function settleInDoubt(store: Store, ws: string, runId: string, key: string, sink: DecisionSink, now: number): Promise<boolean> {
   const range = await store.getInFlight(ws, runId, key);
   const inFlight = range ? (await store.deliveriesOf(ws, runId, key, ['pending'], range.to - range.from + 1, range.from)).filter((r) => r.seq! <= range.to) : [];
   for (let first = true; ; first = false) {
@@ -307,12 +322,13 @@ async function settleInDoubt(store: Store, ws: string, runId: string, key: strin
       try {
         landed = await sink.confirm(rows.map((r) => decisionOf(r.payload)));
       } catch {
-        return; // cannot tell now; they stay in doubt and are asked about again later
+        return false; // cannot tell now; they stay in doubt and are asked about again later
       }
     } else landed = rows.map(() => false);
     await store.setDeliveryStatus(ws, key, rows.map((r, i) => ({ decisionId: r.decisionId, status: landed[i] ? 'delivered' : 'pending', error: landed[i] ? null : r.error })), now);
   }
   if (range) await store.setInFlight(ws, runId, key, null, now);
+  return true;
 }
 
 async function summarize(store: Store, run: RunRow, checkpoint: Checkpoint, aborted: boolean): Promise<RunSummary> {

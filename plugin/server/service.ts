@@ -238,7 +238,8 @@ export class DecisionService {
           profile === TIMED_OUT
             ? { code: 'profile_timeout', message: `the profile source did not answer within ${options.profileBudgetMs} ms` }
             : { code: 'profile_not_found', message: `no traits in the request and the profile source has no profile for this user` };
-        decision = defaultDecision(agent.config, agent.version, { userId: req.userId, traits: {} }, now, decisionId, unitHash(agent.config.salt, req.userId) < agent.config.holdout);
+        // Not logged, so it must not take the id a later, logged decision of this requestId gets.
+        decision = defaultDecision(agent.config, agent.version, { userId: req.userId, traits: {} }, now, randomUUID(), unitHash(agent.config.salt, req.userId) < agent.config.holdout);
       } else {
         const caps = agent.config.guardrails.frequency_caps;
         const horizon = caps.length > 0 ? Math.max(...caps.map((c) => c.perMs)) : 0;
@@ -263,7 +264,7 @@ export class DecisionService {
       }
       this.log.error({ err, agentId, userKey }, 'decision failed; answering with the default arms');
       error = { code: 'decision_failed', message: 'the decision could not be made or logged; default arms returned' };
-      decision = defaultDecision(agent.config, agent.version, { userId: req.userId, traits: {} }, now, decisionId, false);
+      decision = defaultDecision(agent.config, agent.version, { userId: req.userId, traits: {} }, now, randomUUID(), false);
     }
     this.metrics?.decisions.inc({ agent: agentId, reason: decision.reason });
     this.metrics?.decideSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
@@ -403,7 +404,7 @@ export class DecisionService {
     const prefix = attributePrefix(agent.config);
     // A fail-open answer is not logged, so it is remembered here: the other renders of the same
     // message (HTML, text, retries) must show the same defaults rather than a fresh decision.
-    const sticky = options.requestId ? `${agentId}\u0000${options.requestId}` : undefined;
+    const sticky = options.requestId ? `${agentId}\u0000${userId}\u0000${options.requestId}` : undefined;
     const remembered = sticky ? this.failedOpen.get(sticky) : undefined;
     if (remembered) return remembered;
     let answer: Record<string, AttributeValue>;

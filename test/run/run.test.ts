@@ -137,6 +137,47 @@ describe('a batch run', () => {
     expect(await codeOf(runAudience(server.service, { agentId: AGENT, audience: 'other', resume: 'run-f' }, { store: server.store, source }))).toBe('conflict');
   });
 
+  it('refuses an agent that delivers twice to the same sink', async () => {
+    const same: DecisionSink = { metadata: { name: 'same' }, deliver: async (ds) => ({ results: ds.map(() => ({ status: 'ok' as const })) }) };
+    server = await startTestServer({ sinks: () => same });
+    await expect(runAudience(server.service, { agentId: AGENT, audience: '*' }, { store: server.store, source: new InMemoryProfileSource([]) })).rejects.toThrow(/delivers twice to same/);
+  });
+
+  it('sends nothing new to a sink while it cannot say whether a batch in flight landed', async () => {
+    const sent: string[] = [];
+    let canConfirm = false;
+    const sink = (name: string): DecisionSink => ({
+      metadata: { name },
+      deliver: async (ds) => {
+        if (name === 'a') sent.push(...ds.map((d) => d.decisionId));
+        return { results: ds.map(() => ({ status: 'ok' as const })) };
+      },
+      confirm: async (ds) => {
+        if (!canConfirm) throw new Error('export endpoint unavailable');
+        return ds.map(() => true);
+      },
+    });
+    const sinks = { attributes: sink('a'), campaign_trigger: sink('b') };
+    server = await startTestServer({ sinks: (_agent, delivery) => sinks[delivery.mode as keyof typeof sinks] });
+    const members = audience(200, 'unconfirmable');
+    await runAudience(server.service, { agentId: AGENT, audience: '*', runId: 'run-h' }, { store: server.store, source: new InMemoryProfileSource(members) });
+    const delivered = sent.length;
+    // a crash with the whole batch in flight, then a resume while the sink cannot confirm
+    const db = sqlite(server).db;
+    db.prepare("UPDATE deliveries SET status = 'pending' WHERE run_id = 'run-h' AND sink = 'a'").run();
+    const range = db.prepare('SELECT min(rowid) AS "from", max(rowid) AS "to" FROM deliveries WHERE run_id = ? AND sink = ?').get('run-h', 'a') as { from: number; to: number };
+    await server.store.setInFlight(WS, 'run-h', 'a', range, NOW);
+    db.prepare("UPDATE runs SET status = 'interrupted' WHERE run_id = 'run-h'").run();
+    const stuck = await runAudience(server.service, { agentId: AGENT, audience: '*', resume: 'run-h' }, { store: server.store, source: new InMemoryProfileSource(members) });
+    expect(sent.length).toBe(delivered); // nothing sent again unconfirmed
+    expect(stuck.status).toBe('failed');
+    expect(stuck.unfinished.a).toBe(delivered);
+    canConfirm = true;
+    const done = await runAudience(server.service, { agentId: AGENT, audience: '*', resume: 'run-h' }, { store: server.store, source: new InMemoryProfileSource(members) });
+    expect(done).toMatchObject({ status: 'completed', delivered: { a: delivered } });
+    expect(sent.length).toBe(delivered);
+  });
+
   it('gives a delivery up after its attempts and reports why, and a resume retries nothing delivered', async () => {
     const calls: number[] = [];
     const flaky: DecisionSink = {
@@ -146,11 +187,12 @@ describe('a batch run', () => {
         return { results: ds.map((d) => (d.userId.endsWith('7') ? { status: 'retry', message: 'timeout' } : { status: 'ok' })) };
       },
     };
-    server = await startTestServer({ sinks: () => flaky });
+    server = await startTestServer({ sinks: (_agent, delivery) => ({ ...flaky, metadata: { name: `flaky:${delivery.mode}` } }) });
     const members = audience(100, 'flaky');
     const summary = await runAudience(server.service, { agentId: AGENT, audience: '*', runId: 'run-g' }, { store: server.store, source: new InMemoryProfileSource(members), maxAttempts: 3 });
     const stuck = [...deliverable(server, 'run-g', members).values()].filter((u) => u.endsWith('7')).length;
-    expect(summary.failed.flaky).toEqual({ total: stuck, reasons: { timeout: stuck } });
+    expect(summary.failed['flaky:attributes']).toEqual({ total: stuck, reasons: { timeout: stuck } });
+    expect(summary.failed['flaky:campaign_trigger']).toEqual({ total: stuck, reasons: { timeout: stuck } });
     expect(summary.status).toBe('completed');
   });
 });
@@ -181,6 +223,23 @@ describe('POST /v1/agents/{agentId}/runs', () => {
     expect(run).toMatchObject({ status: 'completed', active: false, summary: { members: 400, decided: 400 } });
     expectDeliveredExactlyOnce(fake, deliverable(server, started.body.runId, members));
     expect((await call(server, 'GET', '/v1/runs')).body.runs.map((r: { runId: string }) => r.runId)).toEqual([started.body.runId]);
+  });
+
+  it('lets only one of two simultaneous resumes of a run start', async () => {
+    const members = audience(3000, 'double-resume');
+    server = await startServerWithBraze(fake, { profileSource: new InMemoryProfileSource(members, { all: members.map((m) => m.userId) }) });
+    const abort = new AbortController();
+    await runAudience(server.service, { agentId: AGENT, audience: 'all', runId: 'run-r' }, { store: server.store, source: new InMemoryProfileSource(members, { all: members.map((m) => m.userId) }), chunkSize: 500, signal: abort.signal, onProgress: (p) => p.members >= 500 && abort.abort() });
+    const { call } = await import('../server/helpers.ts');
+    const [a, b] = await Promise.all([0, 1].map(() => call(server, 'POST', `/v1/agents/${AGENT}/runs`, { body: { audience: 'all', resume: 'run-r' } })));
+    expect([a.status, b.status].sort()).toEqual([202, 409]);
+    let run = (await call(server, 'GET', '/v1/runs/run-r')).body;
+    while (run.active) {
+      await new Promise((r) => setTimeout(r, 20));
+      run = (await call(server, 'GET', '/v1/runs/run-r')).body;
+    }
+    expect(run.status).toBe('completed');
+    expectDeliveredExactlyOnce(fake, deliverable(server, 'run-r', members));
   });
 
   it('names the bad field, and answers 404 for an unknown agent or run', async () => {
