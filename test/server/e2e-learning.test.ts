@@ -103,7 +103,10 @@ describe('the decision service, end to end', () => {
           return { customer, at };
         });
         now = batch[0].at;
-        const answers = await Promise.all(batch.map(({ customer }) => post(server, '/v1/agents/retail/decide', { ...profileOf(customers[customer]), explain: false })));
+        // A request id per decision makes its id, and so its randomness, reproducible from the seed.
+        const answers = await Promise.all(
+          batch.map(({ customer }, k) => post(server, '/v1/agents/retail/decide', { ...profileOf(customers[customer]), explain: false, requestId: `e2e-${round}-${i + k}` })),
+        );
         for (const [k, { customer }] of batch.entries()) {
           const answer = answers[k].body as { decisionId: string; holdout: boolean; deliver: boolean; choices: Record<string, { arm: string }> };
           expect(answers[k].status).toBe(200);
