@@ -95,7 +95,7 @@ export class DecisionService {
   private readonly agents = new Map<string, AgentRuntime>();
   private learning: Promise<number> | undefined;
   private readonly sinkFactory?: SinkFactory;
-  /** Connected Content answers that failed open, by agent and request id (see connectedContent). */
+  /** Connected Content answers that failed open, by agent, user and request id (see connectedContent). */
   private readonly failedOpen = new LRUCache<string, Record<string, AttributeValue>>({ max: 100_000, ttl: 15 * 60_000 });
   private readonly targets = new Map<string, { delivery: Delivery; sink?: DecisionSink }[]>();
 
