@@ -289,6 +289,13 @@ const draws = () =>
     .default(300)
     .describe("Monte Carlo draws that estimate Thompson sampling's arm probabilities; the arm is then sampled from exactly that estimate, so logged propensities stay exact. Standard error at most 0.5/sqrt(draws) per arm.");
 const lambda = () => boundedNumber({ min: 0, minOpen: true }).default(1).describe('Ridge regularization (prior precision) of the per-arm linear model.');
+const share = () =>
+  z
+    .enum(['none', 'tags'])
+    .default('none')
+    .describe(
+      'How arms share what is learned. none: one model per arm. tags: in a dimension where two or more arms have a tag in common, one model learns a weight vector per tag (summed over an arm\'s tags) and an offset per arm, so variants learn from each other\'s data; an arm without tags is a group of its own. Costs memory and learn time in (features × tags)².',
+    );
 
 export const POLICY_KINDS = ['random', 'beta-ts', 'eps-greedy', 'linucb', 'lin-ts', 'logistic-ts', 'squarecb'] as const;
 
@@ -305,24 +312,28 @@ export const policyConfigSchema = z
       ...policyCommon,
       epsilon: boundedNumber({ min: 0, max: 1 }).default(0.1).describe('Share of probability spread uniformly over eligible arms.'),
       lambda: lambda(),
+      share: share(),
     }),
     z.strictObject({
       kind: z.literal('linucb').describe('LinUCB: optimism in the face of uncertainty over a per-arm ridge regression.'),
       ...policyCommon,
       alpha: boundedNumber({ min: 0, minOpen: true }).default(1).describe('Width of the confidence bonus; larger explores more.'),
       lambda: lambda(),
+      share: share(),
     }),
     z.strictObject({
       kind: z.literal('lin-ts').describe('Linear Thompson sampling.'),
       ...policyCommon,
       v: boundedNumber({ min: 0, minOpen: true }).default(0.5).describe('Posterior scale; larger explores more.'),
       lambda: lambda(),
+      share: share(),
       draws: draws(),
     }),
     z.strictObject({
       kind: z.literal('logistic-ts').describe('Bayesian logistic regression (Laplace approximation) with Thompson sampling.'),
       ...policyCommon,
       priorVariance: boundedNumber({ min: 0, minOpen: true }).default(1).describe('Variance of the Gaussian prior on the weights.'),
+      share: share(),
       draws: draws(),
     }),
     z.strictObject({
@@ -330,6 +341,7 @@ export const policyConfigSchema = z
       ...policyCommon,
       gamma: boundedNumber({ min: 0, minOpen: true }).default(50).describe('Learning-rate-like greediness; larger exploits more.'),
       lambda: lambda(),
+      share: share(),
     }),
   ])
   .describe(`The bandit algorithm and its parameters; \`kind\` is one of ${POLICY_KINDS.join(', ')}.`);

@@ -1,4 +1,4 @@
-import { createPolicy, FeatureEncoder, policyFromJSON, remapPolicy, type Policy, type PolicyState } from '../bandit/index.ts';
+import { createPolicy, FeatureEncoder, groupsOf, policyFromJSON, remapPolicy, type ArmGroups, type Policy, type PolicyState } from '../bandit/index.ts';
 import type { MaskReason } from '../guardrails/index.ts';
 import type { AgentConfig } from './config.ts';
 
@@ -8,6 +8,8 @@ export interface DimensionModel {
   armIds: string[];
   /** Feature names of this dimension's context: the agent's features, then one-hots of earlier dimensions. */
   featureNames: string[];
+  /** With `share: tags` in a dimension where arms have a tag in common: the groups (tags, or `arm:<id>` for an untagged arm) and each arm's. */
+  groups?: { names: string[] } & ArmGroups;
   policy: Policy;
 }
 
@@ -34,15 +36,38 @@ export interface AgentModel {
 export interface AgentModelJSON {
   agentId: string;
   agentVersion: number;
-  dimensions: { id: string; armIds: string[]; featureNames: string[]; policy: PolicyState }[];
+  dimensions: { id: string; armIds: string[]; featureNames: string[]; groupNames?: string[]; policy: PolicyState }[];
 }
 
-function layout(agent: AgentConfig, encoder: FeatureEncoder): { id: string; armIds: string[]; featureNames: string[] }[] {
+type Layout = Omit<DimensionModel, 'policy'>;
+
+function layout(agent: AgentConfig, encoder: FeatureEncoder): Layout[] {
   return agent.dimensions.map((dim, j) => {
     const featureNames = [...encoder.names];
     for (let i = 0; i < j; i++) for (const arm of agent.dimensions[i].arms) featureNames.push(`${agent.dimensions[i].id}=${arm.id}`);
-    return { id: dim.id, armIds: dim.arms.map((a) => a.id), featureNames };
+    const l: Layout = { id: dim.id, armIds: dim.arms.map((a) => a.id), featureNames };
+    const groups = agent.policy.kind !== 'random' && agent.policy.kind !== 'beta-ts' && agent.policy.share === 'tags' ? tagGroups(dim.arms) : undefined;
+    if (groups) l.groups = groups;
+    return l;
   });
+}
+
+/**
+ * The arms' groups for `share: tags`: every tag is a group, and an arm without tags is a group of
+ * its own. Undefined when no tag is on two arms: nothing would be shared.
+ */
+export function tagGroups(arms: readonly { id: string; tags: readonly string[] }[]): ({ names: string[] } & ArmGroups) | undefined {
+  const counts = new Map<string, number>();
+  for (const arm of arms) for (const tag of new Set(arm.tags)) counts.set(tag, (counts.get(tag) ?? 0) + 1);
+  if (![...counts.values()].some((c) => c >= 2)) return undefined;
+  const names: string[] = [];
+  const indexOf = (name: string) => {
+    let g = names.indexOf(name);
+    if (g < 0) g = names.push(name) - 1;
+    return g;
+  };
+  const of = arms.map((arm) => (arm.tags.length > 0 ? [...new Set(arm.tags)].map(indexOf) : [indexOf(`arm:${arm.id}`)]));
+  return { names, count: names.length, of };
 }
 
 function withScratch(agentId: string, agentVersion: number, encoder: FeatureEncoder, dimensions: DimensionModel[]): AgentModel {
@@ -63,7 +88,7 @@ function withScratch(agentId: string, agentVersion: number, encoder: FeatureEnco
 /** A fresh model: every dimension's policy at its prior. */
 export function createAgentModel(agent: AgentConfig, agentVersion = 1): AgentModel {
   const encoder = new FeatureEncoder(agent.features);
-  const dims = layout(agent, encoder).map((l) => ({ ...l, policy: createPolicy(agent.policy, l.armIds.length, l.featureNames.length) }));
+  const dims = layout(agent, encoder).map((l) => ({ ...l, policy: createPolicy(agent.policy, l.armIds.length, l.featureNames.length, l.groups) }));
   return withScratch(agent.id, agentVersion, encoder, dims);
 }
 
@@ -71,7 +96,13 @@ export function agentModelToJSON(model: AgentModel): AgentModelJSON {
   return {
     agentId: model.agentId,
     agentVersion: model.agentVersion,
-    dimensions: model.dimensions.map((d) => ({ id: d.id, armIds: d.armIds, featureNames: d.featureNames, policy: d.policy.toJSON() })),
+    dimensions: model.dimensions.map((d) => ({
+      id: d.id,
+      armIds: d.armIds,
+      featureNames: d.featureNames,
+      ...(d.groups ? { groupNames: d.groups.names } : {}),
+      policy: d.policy.toJSON(),
+    })),
   };
 }
 
@@ -89,7 +120,9 @@ export function agentModelFromJSON(agent: AgentConfig, json: AgentModelJSON, age
       saved !== undefined &&
       saved.policy.name === agent.policy.kind &&
       sameList(saved.armIds, l.armIds) &&
-      sameList(saved.featureNames, l.featureNames);
+      sameList(saved.featureNames, l.featureNames) &&
+      sameList(saved.groupNames ?? [], l.groups?.names ?? []) &&
+      sameGroups(groupsOf(saved.policy), l.groups);
     if (saved && sameShape) {
       return { ...l, policy: policyFromJSON({ ...saved.policy, params: agent.policy }) };
     }
@@ -97,13 +130,19 @@ export function agentModelFromJSON(agent: AgentConfig, json: AgentModelJSON, age
       const old = policyFromJSON(saved.policy);
       const armFrom = l.armIds.map((id) => saved.armIds.indexOf(id));
       const featureFrom = l.featureNames.map((name) => saved.featureNames.indexOf(name));
-      return { ...l, policy: remapPolicy(old, armFrom, featureFrom, agent.policy) };
+      const groups = l.groups && { of: l.groups, from: l.groups.names.map((name) => saved.groupNames?.indexOf(name) ?? -1) };
+      return { ...l, policy: remapPolicy(old, armFrom, featureFrom, agent.policy, groups) };
     }
-    return { ...l, policy: createPolicy(agent.policy, l.armIds.length, l.featureNames.length) };
+    return { ...l, policy: createPolicy(agent.policy, l.armIds.length, l.featureNames.length, l.groups) };
   });
   return withScratch(agent.id, agentVersion, encoder, dims);
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function sameGroups(a: ArmGroups | undefined, b: ArmGroups | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.count === b.count && a.of.length === b.of.length && a.of.every((g, i) => g.length === b.of[i].length && g.every((v, k) => v === b.of[i][k]));
 }

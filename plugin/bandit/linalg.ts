@@ -35,3 +35,41 @@ export function setScaledIdentity(M: Float64Array, m0: number, d: number, s: num
   M.fill(0, m0, m0 + d * d);
   for (let i = 0; i < d; i++) M[m0 + i * d + i] = s;
 }
+
+/**
+ * Cholesky factorization A = L Lᵀ of the symmetric positive definite d×d block at m0, in place:
+ * the lower triangle becomes L (the upper is left as it was). Returns false if A is not
+ * positive definite. O(d³/3).
+ */
+export function cholesky(M: Float64Array, m0: number, d: number): boolean {
+  for (let j = 0; j < d; j++) {
+    const rj = m0 + j * d;
+    let s = M[rj + j];
+    for (let k = 0; k < j; k++) s -= M[rj + k] * M[rj + k];
+    if (!(s > 0)) return false;
+    const ljj = Math.sqrt(s);
+    M[rj + j] = ljj;
+    for (let i = j + 1; i < d; i++) {
+      const ri = m0 + i * d;
+      let t = M[ri + j];
+      for (let k = 0; k < j; k++) t -= M[ri + k] * M[rj + k];
+      M[ri + j] = t / ljj;
+    }
+  }
+  return true;
+}
+
+/** Solves L Lᵀ y = b in place (b: d entries from b0, stride `step`), L from `cholesky` at l0. O(d²). */
+export function choleskySolve(L: Float64Array, l0: number, d: number, b: Float64Array, b0: number, step = 1): void {
+  for (let i = 0; i < d; i++) {
+    const ri = l0 + i * d;
+    let s = b[b0 + i * step];
+    for (let k = 0; k < i; k++) s -= L[ri + k] * b[b0 + k * step];
+    b[b0 + i * step] = s / L[ri + i];
+  }
+  for (let i = d - 1; i >= 0; i--) {
+    let s = b[b0 + i * step];
+    for (let k = i + 1; k < d; k++) s -= L[l0 + k * d + i] * b[b0 + k * step];
+    b[b0 + i * step] = s / L[l0 + i * d + i];
+  }
+}

@@ -279,15 +279,15 @@ function fixedPick(f: FixedArms, allowed: Allowed, map: ArmMap): Pick {
   return { deliver: true, channel: map.channel[ch], hour: map.hour[h], subject: s < 0 ? -1 : map.subject[s], content: map.content[b] };
 }
 
-/** Parses `kind`, `kind:key=value:key=value`. */
-export function parsePolicySpec(spec: string): { label: string; kind: string; overrides: Record<string, number> } {
+/** Parses `kind`, `kind:key=value:key=value` (a value is a number, or a word such as `share=tags`). */
+export function parsePolicySpec(spec: string): { label: string; kind: string; overrides: Record<string, number | string> } {
   const [kind, ...pairs] = spec.split(':');
-  const overrides: Record<string, number> = {};
+  const overrides: Record<string, number | string> = {};
   for (const pair of pairs) {
     const [key, value] = pair.split('=');
+    if (!key || !value) throw new Error(`policy "${spec}": "${pair}" must be key=value`);
     const v = Number(value);
-    if (!key || value === undefined || !Number.isFinite(v)) throw new Error(`policy "${spec}": "${pair}" must be key=number`);
-    overrides[key] = v;
+    overrides[key] = Number.isFinite(v) ? v : value;
   }
   return { label: spec, kind, overrides };
 }
@@ -299,7 +299,7 @@ interface Chooser {
   learn?(decision: Decision, reward: number): void;
 }
 
-function banditChooser(kind: string, overrides: Record<string, number>, seed: string): { chooser: Chooser; agents: (phase: PhaseWorld) => AgentConfig } {
+function banditChooser(kind: string, overrides: Record<string, number | string>, seed: string): { chooser: Chooser; agents: (phase: PhaseWorld) => AgentConfig } {
   const policy = { kind, ...SIMULATION_POLICY_DEFAULTS[kind], ...overrides };
   let agent: AgentConfig | undefined;
   let model: AgentModel | undefined;

@@ -44,7 +44,16 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
       { at: 0, preferences: NORMAL_PREFERENCES, subjects: SUBJECT_LINES, contents: CONTENT_BLOCKS },
       { at: 0.5, preferences: DRIFTED_PREFERENCES, subjects: SUBJECT_LINES, contents: CONTENT_BLOCKS },
     ],
-    defaultPolicies: ['random', 'static-best', 'lin-ts', 'lin-ts:forgetting=0.9995', 'logistic-ts', 'logistic-ts:forgetting=0.9995'],
+    defaultPolicies: [
+      'random',
+      'static-best',
+      'logistic-ts',
+      'logistic-ts:forgetting=0.9995',
+      'logistic-ts:forgetting=0.9999',
+      'logistic-ts:share=tags',
+      'logistic-ts:share=tags:forgetting=0.9995',
+      'logistic-ts:share=tags:forgetting=0.9999',
+    ],
   },
   'cold-start': {
     name: 'cold-start',
@@ -98,7 +107,7 @@ export function retailAgentInput(policy: Record<string, unknown>, subjects: Vari
         default: 'sl_plain',
         arms: subjects.map((s) => ({ id: s.id, text: s.text, tags: s.tags })),
       },
-      { id: 'content_block', arms: contents.map((c) => c.id), default: 'cb_new' },
+      { id: 'content_block', arms: contents.map((c) => ({ id: c.id, tags: c.tags })), default: 'cb_new' },
     ],
     guardrails: {
       quiet_hours: { start: '21:00', end: '08:00' },

@@ -200,3 +200,56 @@ describe('agentModelFromJSON with a changed config', () => {
     }
   });
 });
+
+describe('share: tags', () => {
+  const TAGGED = [
+    { id: 'cb_specs', tags: ['performance'] },
+    { id: 'cb_race', tags: ['performance', 'urgency'] },
+    { id: 'cb_style', tags: ['style'] },
+    { id: 'cb_new' },
+  ];
+  const agentWith = (arms: unknown[], share = 'tags') =>
+    makeAgent({ policy: { kind: 'logistic-ts', draws: 200, share }, dimensions: [FREQUENCY, CHANNEL, SEND_TIME, SUBJECT_LINE, { ...CONTENT_BLOCK, arms, default: 'cb_specs' }] });
+
+  it('groups a dimension by its tags, an untagged arm on its own, and leaves untagged dimensions per arm', () => {
+    const model = createAgentModel(agentWith(TAGGED));
+    const blocks = model.dimensions.find((d) => d.id === 'content_block')!;
+    expect(blocks.groups).toEqual({ names: ['performance', 'urgency', 'style', 'arm:cb_new'], count: 4, of: [[0], [0, 1], [2], [3]] });
+    expect(blocks.policy.toJSON().shared?.groupCount).toBe(4);
+    // the contract's subject lines share no tag, and the other dimensions have none
+    for (const id of ['frequency', 'channel', 'send_time', 'subject_line']) expect(model.dimensions.find((d) => d.id === id)!.groups, id).toBeUndefined();
+  });
+
+  it('is refused for a policy without a Gaussian model', () => {
+    expect(() => makeAgent({ policy: { kind: 'beta-ts', share: 'tags' } })).toThrow(/policy\.share: unknown key/);
+  });
+
+  it('gives identical next decisions after a JSON round trip', () => {
+    const agent = agentWith(TAGGED);
+    const original = trained(agent);
+    const restored = agentModelFromJSON(agent, viaText(original));
+    for (let i = 0; i < 30; i++) {
+      const options = { seed: 'next', decisionId: `n-${i}`, explain: true };
+      const a = decideWith(agent, original, customer(i), options);
+      expect(decideWith(agent, restored, customer(i), options)).toEqual(a);
+      learn(agent, original, a, reward(a));
+      learn(agent, restored, a, reward(a));
+    }
+  });
+
+  it('carries tags and arms over by name when a tagged arm is added, and restarts a dimension when sharing is switched', () => {
+    const before = agentWith(TAGGED);
+    const old = trained(before);
+    const after = agentWith([...TAGGED, { id: 'cb_trail', tags: ['outdoor', 'urgency'] }]);
+    const grown = agentModelFromJSON(after, viaText(old));
+    const was = old.dimensions.find((d) => d.id === 'content_block')!;
+    const is = grown.dimensions.find((d) => d.id === 'content_block')!;
+    expect(is.groups?.names).toEqual(['performance', 'urgency', 'style', 'arm:cb_new', 'outdoor']);
+    const x = Float64Array.from({ length: was.policy.dim }, (_, i) => (i === 0 ? 1 : (i % 3) / 3));
+    const before4 = was.policy.explain(x, Uint8Array.of(1, 1, 1, 1));
+    const after5 = is.policy.explain(x, Uint8Array.of(1, 1, 1, 1, 1));
+    for (let a = 0; a < 4; a++) expect(after5[a].mean).toBeCloseTo(before4[a].mean, 12);
+    const off = agentModelFromJSON(agentWith(TAGGED, 'none'), viaText(old));
+    expect(armStates(off, 'content_block')).toEqual(armStates(createAgentModel(agentWith(TAGGED, 'none')), 'content_block'));
+  });
+});

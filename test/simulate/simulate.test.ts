@@ -33,7 +33,8 @@ describe('simulate', () => {
   });
 
   it('rejects a malformed policy parameter', () => {
-    expect(() => simulate({ ...small, policies: ['lin-ts:v=abc'] })).toThrow(/key=number/);
+    expect(() => simulate({ ...small, policies: ['lin-ts:v=abc'] })).toThrow(/policy\.v: expected a number, got string "abc"/);
+    expect(() => simulate({ ...small, policies: ['lin-ts:v'] })).toThrow(/"v" must be key=value/);
   });
 
   it('rejects an out-of-range policy parameter with the schema message', () => {

@@ -1,175 +1,311 @@
-import { dot, scaleBlock, setScaledIdentity, shermanMorrison } from '../linalg.ts';
+import { cholesky, choleskySolve, shermanMorrison, scaleBlock, setScaledIdentity } from '../linalg.ts';
 import type { Rng } from '../rng.ts';
-import { isGaussianArm, type ArmExplanation, type ArmState, type Policy, type PolicyName, type PolicyParams, type PolicyState } from './types.ts';
+import { isGaussianArm, type ArmExplanation, type ArmGroups, type ArmState, type Policy, type PolicyName, type PolicyParams, type PolicyState, type SharedState } from './types.ts';
 
 /**
- * Shared state of the contextual policies: per arm a Gaussian belief over the weight vector,
- * a mean `mean` (d) and a covariance-shaped block `cov` (d×d), kept as a running inverse by
- * Sherman–Morrison rank-one updates (O(d²) per update, no matrix inversion ever).
+ * Shared state of the contextual policies: a Gaussian belief over a weight vector, a mean `mean`
+ * (D) and a covariance-shaped block `cov` (D×D), kept as a running inverse by Sherman–Morrison
+ * rank-one updates (O(D²) per update, no matrix inversion ever).
  *
- * - Ridge regression (eps-greedy, LinUCB, linear TS, SquareCB): cov = A⁻¹ with A = λI + Σ x xᵀ,
- *   mean = A⁻¹ Σ r x. The mean is updated as θ ← θ + A⁻¹x (r − xᵀθ)/(1 + xᵀA⁻¹x), so `b` is never stored.
+ * - Ridge regression (eps-greedy, LinUCB, linear TS, SquareCB): cov = A⁻¹ with A = λI + Σ φ φᵀ,
+ *   mean = A⁻¹ Σ r φ. The mean is updated as θ ← θ + A⁻¹φ (r − φᵀθ)/(1 + φᵀA⁻¹φ), so `b` is never stored.
  * - Bayesian logistic regression (logistic TS): cov = Σ, the Laplace approximation of the
  *   posterior updated online one observation at a time (see logistic-ts.ts).
  *
- * Forgetting γ < 1 discounts every arm at every learning step of the policy (discounted bandits,
- * Garivier & Moulines 2011; Raj & Kalyani 2017): each step multiplies all precisions by γ
- * (cov ← cov/γ, the mean unchanged) before the new observation is added, so an observation of
- * age k weighs γ^k. Arms that are not chosen regain uncertainty, which is what lets Thompson
- * sampling and LinUCB find their way back after behaviour changes. The discount is applied
- * lazily (a per-arm step stamp; O(d) per arm per decision), and capped (see `inflation`) so
- * directions no longer observed do not wind up without bound.
+ * Two layouts of the weights, fixed at construction:
+ * - **Disjoint** (the default): one model per arm over the context, φ(x, a) = x, D = d. Nothing
+ *   learned about one arm says anything about another.
+ * - **Shared by group** (`groups` given; the agent's `share: tags`): one model for all arms, over
+ *   φ(x, a) = [x·1{g ∈ G(a)} for each group g] ⊕ e_a, D = d·G + K. Arm a's score is
+ *   xᵀ(Σ_{g∈G(a)} θ_g) + b_a: a weight vector per group (a tag), summed over the arm's groups,
+ *   plus the arm's own offset. Every observation of an arm teaches every arm that shares a group
+ *   with it, so variants with a tag in common learn from each other's data (the hybrid model of
+ *   Li et al. 2010, with the per-arm part reduced to an offset). Its cost grows with D².
+ *
+ * Forgetting γ < 1 discounts the evidence at every learning step of the policy (discounted
+ * bandits, Garivier & Moulines 2011; Raj & Kalyani 2017), so an observation of age k weighs γ^k.
+ * Arms that are not chosen regain uncertainty, which is what lets Thompson sampling and LinUCB
+ * find their way back after behaviour changes. The forgetting is *stabilized* (Kulhavý & Zarrop
+ * 1993): only the evidence is discounted, never the prior, so the precision is always
+ * Λ = Λ₀ + Σ γ^k w φφᵀ. Discounting the prior too (plain exponential forgetting) lets directions
+ * the data no longer excites wind up to far beyond the prior's variance; Thompson sampling then
+ * explores at random and the model never settles, even when nothing drifts.
+ *
+ * Cost: each step multiplies the precision by γ (cov ← cov/γ, the mean unchanged; applied lazily
+ * from a per-model step stamp, O(D) per model per decision), which also discounts the prior;
+ * the prior mass lost that way, (1 − γ^j)Λ₀ after j steps, is put back exactly once it exceeds
+ * `PRIOR_REFRESH` of Λ₀ (see `restorePrior`, O(D³), every ln(1/(1 − PRIOR_REFRESH))/(1 − γ)
+ * steps of the model: about 450 at γ = 0.9995). In between, the variance of a score is capped at
+ * the prior's for that context, and an arm not learned for long is capped at WINDUP_LIMIT × the
+ * prior variance until its next learning step restores it.
  */
-/** Largest variance, in multiples of the prior's, that forgetting may inflate any direction to. */
+/** Largest variance, in multiples of the prior's, that lazy discounting may inflate any direction to. */
 export const WINDUP_LIMIT = 1e4;
+/** Share of the prior precision that may be lost to discounting before it is restored. */
+export const PRIOR_REFRESH = 0.2;
 
 export abstract class GaussianPolicy implements Policy {
   abstract readonly name: PolicyName;
   readonly arms: number;
   readonly dim: number;
   readonly params: PolicyParams;
+  /** Arm groups of the shared layout; undefined for the disjoint one. */
+  readonly groups: ArmGroups | undefined;
+  /** Size of one model's weight vector: d (disjoint) or d·G + K (shared). */
+  protected readonly size: number;
   protected readonly priorVariance: number;
   protected readonly cov: Float64Array;
   protected readonly mean: Float64Array;
+  /** Per arm: its (forgetting-weighted) number of observations, and the step it was last brought up to. */
   protected readonly n: Float64Array;
-  /** Learning steps taken (for the lazy discount) and, per arm, the step its state was last brought up to. */
+  protected readonly nStamp: Float64Array;
+  /** Learning steps taken (for the lazy discount) and, per model, the step its state was last brought up to. */
   protected steps = 0;
   protected readonly stamp: Float64Array;
+  /** Per model, the step its prior precision was last restored at (see `restorePrior`). */
+  protected readonly priorStamp: Float64Array;
+  /** Scratch D×D block for `restorePrior`, allocated on first use. */
+  private solver: Float64Array | undefined;
   // Scratch buffers reused by every call.
   protected readonly t: Float64Array;
+  protected readonly phi: Float64Array;
   protected readonly means: Float64Array;
   protected readonly sds: Float64Array;
   protected readonly nonzero: Int32Array;
+  /** One arm's φ as sparse (index, value) pairs, filled by `armFeatures`. */
+  protected readonly index: Int32Array;
+  protected readonly value: Float64Array;
 
-  constructor(params: PolicyParams, arms: number, dim: number, priorVariance: number, state?: ArmState[]) {
+  constructor(params: PolicyParams, arms: number, dim: number, priorVariance: number, state?: ArmState[], shared?: SharedInput) {
     this.params = params;
     this.arms = arms;
     this.dim = dim;
     this.priorVariance = priorVariance;
-    this.cov = new Float64Array(arms * dim * dim);
-    this.mean = new Float64Array(arms * dim);
+    this.groups = shared ? checkGroups(shared.groups, arms) : undefined;
+    const models = this.groups ? 1 : arms;
+    const size = this.groups ? dim * this.groups.count + arms : dim;
+    this.size = size;
+    this.cov = new Float64Array(models * size * size);
+    this.mean = new Float64Array(models * size);
     this.n = new Float64Array(arms);
-    this.stamp = new Float64Array(arms);
-    this.t = new Float64Array(dim);
+    this.nStamp = new Float64Array(arms);
+    this.stamp = new Float64Array(models);
+    this.priorStamp = new Float64Array(models);
+    this.t = new Float64Array(size);
+    this.phi = new Float64Array(size);
     this.means = new Float64Array(arms);
     this.sds = new Float64Array(arms);
     this.nonzero = new Int32Array(dim);
+    const widest = this.groups ? Math.max(0, ...this.groups.of.map((g) => g.length)) : 1;
+    this.index = new Int32Array(dim * widest + 1);
+    this.value = new Float64Array(dim * widest + 1);
+    for (let a = 0; a < arms; a++) this.n[a] = state?.[a]?.n ?? 0;
+    if (this.groups) {
+      if (shared?.cov && shared.mean) {
+        this.cov.set(shared.cov);
+        this.mean.set(shared.mean);
+        this.priorStamp[0] = -(shared.priorAge ?? 0);
+      } else {
+        setScaledIdentity(this.cov, 0, size, priorVariance);
+      }
+      return;
+    }
     for (let a = 0; a < arms; a++) {
       const s = state?.[a];
       if (s && isGaussianArm(s)) {
-        this.cov.set(s.cov, a * dim * dim);
-        this.mean.set(s.mean, a * dim);
-        this.n[a] = s.n;
+        this.cov.set(s.cov, a * size * size);
+        this.mean.set(s.mean, a * size);
+        this.priorStamp[a] = -(s.priorAge ?? 0);
       } else {
-        setScaledIdentity(this.cov, a * dim * dim, dim, priorVariance);
+        setScaledIdentity(this.cov, a * size * size, size, priorVariance);
       }
     }
   }
 
   abstract distribution(x: Float64Array, eligible: Uint8Array, rng: Rng, out: Float64Array): void;
 
-  /** Fills `means` with xᵀθ_a for the eligible arms: O(K·d). */
-  protected scoreMeans(x: Float64Array, eligible: Uint8Array): void {
-    const d = this.dim;
-    for (let a = 0; a < this.arms; a++) this.means[a] = eligible[a] ? dot(x, this.mean, a * d, d) : 0;
+  /** The model arm `a` is scored by. */
+  protected modelOf(a: number): number {
+    return this.groups ? 0 : a;
   }
 
-  /** Fills `means` and `sds` (√(xᵀ cov_a x)) for the eligible arms: O(K·d²). */
-  protected scoreMoments(x: Float64Array, eligible: Uint8Array): void {
-    const d = this.dim;
-    // Contexts are mostly one-hot blocks: xᵀCx over the nonzero entries only is O(nnz²), not O(d²).
-    const nz = this.nonzero;
+  /** Collects the nonzero entries of x into `nonzero`; returns how many. Contexts are mostly one-hot blocks. */
+  protected collectNonzero(x: Float64Array): number {
     let nnz = 0;
-    let xx = 0;
-    for (let i = 0; i < d; i++) {
-      if (x[i] !== 0) {
-        nz[nnz++] = i;
-        xx += x[i] * x[i];
+    for (let i = 0; i < this.dim; i++) if (x[i] !== 0) this.nonzero[nnz++] = i;
+    return nnz;
+  }
+
+  /** Writes arm a's φ(x, a) into `index`/`value` from x's `nnz` nonzero entries; returns its length. */
+  protected armFeatures(a: number, x: Float64Array, nnz: number): number {
+    const nz = this.nonzero;
+    if (!this.groups) {
+      for (let p = 0; p < nnz; p++) {
+        this.index[p] = nz[p];
+        this.value[p] = x[nz[p]];
+      }
+      return nnz;
+    }
+    const d = this.dim;
+    let k = 0;
+    for (const g of this.groups.of[a]) {
+      for (let p = 0; p < nnz; p++) {
+        this.index[k] = g * d + nz[p];
+        this.value[k++] = x[nz[p]];
       }
     }
+    this.index[k] = d * this.groups.count + a;
+    this.value[k++] = 1;
+    return k;
+  }
+
+  /** φᵀθ of model m over the `k` pairs in `index`/`value`. */
+  protected score(m: number, k: number): number {
+    const v0 = m * this.size;
+    let s = 0;
+    for (let p = 0; p < k; p++) s += this.value[p] * this.mean[v0 + this.index[p]];
+    return s;
+  }
+
+  /** Fills `means` with each eligible arm's φᵀθ: O(K·nnz). */
+  protected scoreMeans(x: Float64Array, eligible: Uint8Array): void {
+    const nnz = this.collectNonzero(x);
+    for (let a = 0; a < this.arms; a++) this.means[a] = eligible[a] ? this.score(this.modelOf(a), this.armFeatures(a, x, nnz)) : 0;
+  }
+
+  /** Fills `means` and `sds` (√(φᵀ cov φ)) for the eligible arms: O(K·nnz²), over φ's nonzero entries only. */
+  protected scoreMoments(x: Float64Array, eligible: Uint8Array): void {
+    const D = this.size;
+    const nnz = this.collectNonzero(x);
+    const idx = this.index;
+    const val = this.value;
     for (let a = 0; a < this.arms; a++) {
       if (!eligible[a]) {
         this.means[a] = 0;
         this.sds[a] = 0;
         continue;
       }
-      const m0 = a * d * d;
-      const v0 = a * d;
-      let mean = 0;
+      const m = this.modelOf(a);
+      const k = this.armFeatures(a, x, nnz);
+      const m0 = m * D * D;
       let q = 0;
-      for (let p = 0; p < nnz; p++) {
-        const i = nz[p];
-        mean += x[i] * this.mean[v0 + i];
-        const row = m0 + i * d;
+      let norm = 0;
+      for (let p = 0; p < k; p++) {
+        const row = m0 + idx[p] * D;
         let s = 0;
-        for (let r = 0; r < nnz; r++) s += this.cov[row + nz[r]] * x[nz[r]];
-        q += x[i] * s;
+        for (let r = 0; r < k; r++) s += this.cov[row + idx[r]] * val[r];
+        q += val[p] * s;
+        norm += val[p] * val[p];
       }
-      this.means[a] = mean;
-      if (this.params.forgetting < 1) q = Math.min(q * this.inflation(a), this.priorVariance * xx);
+      this.means[a] = this.score(m, k);
+      if (this.params.forgetting < 1) q = Math.min(q * this.inflation(m), this.priorVariance * norm);
       this.sds[a] = Math.sqrt(q > 0 ? q : 0);
     }
   }
 
   /**
-   * How much arm `a`'s stored covariance must be scaled up for the steps it has not been brought
+   * How much model `m`'s stored covariance must be scaled up for the steps it has not been brought
    * up to: γ^−k. Directions that are no longer observed grow without a prior to hold them (as in
    * any exponentially forgetting least squares), so the factor is capped where the most uncertain
    * direction reaches WINDUP_LIMIT × the prior variance, and the variance of a score is capped at
    * the prior's for that context (see `scoreMoments`).
    */
-  protected inflation(a: number): number {
+  protected inflation(m: number): number {
     const g = this.params.forgetting;
-    const k = this.steps - this.stamp[a];
+    const k = this.steps - this.stamp[m];
     if (g >= 1 || k === 0) return 1;
-    const d = this.dim;
-    const m0 = a * d * d;
+    const D = this.size;
+    const m0 = m * D * D;
     let maxDiag = 0;
-    for (let i = 0; i < d; i++) maxDiag = Math.max(maxDiag, this.cov[m0 + i * d + i]);
+    for (let i = 0; i < D; i++) maxDiag = Math.max(maxDiag, this.cov[m0 + i * D + i]);
     return Math.max(1, Math.min(Math.pow(g, -k), (WINDUP_LIMIT * this.priorVariance) / maxDiag));
   }
 
   /** The arm's forgetting-weighted observation count now. */
   protected effectiveN(a: number): number {
     const g = this.params.forgetting;
-    return g >= 1 ? this.n[a] : this.n[a] * Math.pow(g, this.steps - this.stamp[a]);
+    return g >= 1 ? this.n[a] : this.n[a] * Math.pow(g, this.steps - this.nStamp[a]);
   }
 
-  /** Starts a learning step: every arm is discounted once more, and `arm`'s state is brought up to date. */
+  /** Starts a learning step: everything is discounted once more, and `arm`'s model is brought up to date. */
   protected beginStep(arm: number): void {
-    if (this.params.forgetting >= 1) return;
+    const g = this.params.forgetting;
+    if (g >= 1) return;
     this.steps++;
-    const m = this.inflation(arm);
-    if (m !== 1) scaleBlock(this.cov, arm * this.dim * this.dim, this.dim, m);
-    this.n[arm] = this.effectiveN(arm);
-    this.stamp[arm] = this.steps;
-  }
-
-  /** this.t = cov_arm · x, visiting only the nonzero entries of x: O(d·nnz). */
-  protected covTimes(arm: number, x: Float64Array): void {
-    const d = this.dim;
-    const m0 = arm * d * d;
-    const nz = this.nonzero;
-    let nnz = 0;
-    for (let i = 0; i < d; i++) if (x[i] !== 0) nz[nnz++] = i;
-    for (let i = 0; i < d; i++) {
-      const row = m0 + i * d;
-      let s = 0;
-      for (let p = 0; p < nnz; p++) s += this.cov[row + nz[p]] * x[nz[p]];
-      this.t[i] = s;
+    const model = this.modelOf(arm);
+    const m = this.inflation(model);
+    if (m !== 1) scaleBlock(this.cov, model * this.size * this.size, this.size, m);
+    this.stamp[model] = this.steps;
+    const lost = 1 - Math.pow(g, this.steps - this.priorStamp[model]);
+    if (lost > PRIOR_REFRESH) {
+      this.restorePrior(model, lost / this.priorVariance);
+      this.priorStamp[model] = this.steps;
     }
+    this.n[arm] = this.effectiveN(arm);
+    this.nStamp[arm] = this.steps;
   }
 
-  /** Ridge-regression update (squared loss). */
+  /**
+   * Adds c·I back to model m's precision: Λ ← Λ + cI, the information vector Λμ kept (the prior
+   * mean is 0). With C = Λ⁻¹ that is C ← (I + cC)⁻¹C and μ ← (I + cC)⁻¹μ: one Cholesky factor of
+   * I + cC (symmetric positive definite) and D + 1 solves, O(D³). (I + cC)⁻¹C is symmetric, so
+   * each row of C is solved in place.
+   */
+  private restorePrior(m: number, c: number): void {
+    const D = this.size;
+    const m0 = m * D * D;
+    const S = (this.solver ??= new Float64Array(D * D));
+    for (let i = 0; i < D * D; i++) S[i] = c * this.cov[m0 + i];
+    for (let i = 0; i < D; i++) S[i * D + i] += 1;
+    if (!cholesky(S, 0, D)) return; // not positive definite numerically: keep the plain discount
+    for (let i = 0; i < D; i++) choleskySolve(S, 0, D, this.cov, m0 + i * D);
+    // symmetrize what rounding left
+    for (let i = 0; i < D; i++) {
+      for (let j = i + 1; j < D; j++) {
+        const v = 0.5 * (this.cov[m0 + i * D + j] + this.cov[m0 + j * D + i]);
+        this.cov[m0 + i * D + j] = v;
+        this.cov[m0 + j * D + i] = v;
+      }
+    }
+    choleskySolve(S, 0, D, this.mean, m * D);
+  }
+
+  /** The model's prediction at score z: z itself for squared loss. */
+  protected predict(z: number): number {
+    return z;
+  }
+
+  /** The loss's curvature (Fisher weight) at score z: 1 for squared loss. */
+  protected curvature(_z: number): number {
+    return 1;
+  }
+
+  /**
+   * One observation: a Sherman–Morrison update of cov with weight w = the loss's curvature, and a
+   * step of the mean, θ ← θ + cov_new φ (r − prediction). For squared loss that is exact
+   * recursive least squares; for the logistic loss it is one Newton step (see logistic-ts.ts).
+   * cov_new φ = cov φ / (1 + w φᵀcov φ), so one product suffices.
+   */
   update(x: Float64Array, arm: number, reward: number, _probability: number): void {
     this.beginStep(arm);
-    const d = this.dim;
-    const m0 = arm * d * d;
-    this.covTimes(arm, x);
-    const residual = reward - dot(x, this.mean, arm * d, d);
-    const denom = shermanMorrison(this.cov, m0, this.t, x, 1, d);
-    const step = residual / denom;
-    for (let i = 0; i < d; i++) this.mean[arm * d + i] += this.t[i] * step;
+    const D = this.size;
+    const m = this.modelOf(arm);
+    const k = this.armFeatures(arm, x, this.collectNonzero(x));
+    const z = this.score(m, k);
+    // t = cov·φ over φ's nonzero entries: O(D·k)
+    const m0 = m * D * D;
+    for (let i = 0; i < D; i++) {
+      const row = m0 + i * D;
+      let s = 0;
+      for (let p = 0; p < k; p++) s += this.cov[row + this.index[p]] * this.value[p];
+      this.t[i] = s;
+    }
+    for (let p = 0; p < k; p++) this.phi[this.index[p]] = this.value[p];
+    const denom = shermanMorrison(this.cov, m0, this.t, this.phi, this.curvature(z), D);
+    for (let p = 0; p < k; p++) this.phi[this.index[p]] = 0;
+    const step = (reward - this.predict(z)) / denom;
+    const v0 = m * D;
+    for (let i = 0; i < D; i++) this.mean[v0 + i] += this.t[i] * step;
     this.n[arm] += 1;
   }
 
@@ -178,6 +314,11 @@ export abstract class GaussianPolicy implements Policy {
     return { mean, sd: sd * 0.5 };
   }
 
+  /**
+   * Each eligible arm's estimate, uncertainty and per-feature contributions x_i·w_i, where w is
+   * the arm's effective weight on context feature i (its own, or the sum over its groups; an arm's
+   * own offset in the shared layout is in the estimate, not in the contributions).
+   */
   explain(x: Float64Array, eligible: Uint8Array): ArmExplanation[] {
     this.scoreMoments(x, eligible);
     const d = this.dim;
@@ -185,24 +326,40 @@ export abstract class GaussianPolicy implements Policy {
     for (let a = 0; a < this.arms; a++) {
       if (!eligible[a]) continue;
       const contributions = new Float64Array(d);
-      for (let i = 0; i < d; i++) contributions[i] = x[i] * this.mean[a * d + i];
+      const v0 = this.modelOf(a) * this.size;
+      for (const g of this.groups ? this.groups.of[a] : [0]) {
+        for (let i = 0; i < d; i++) contributions[i] += x[i] * this.mean[v0 + g * d + i];
+      }
       result.push({ arm: a, ...this.toReward(this.means[a], this.sds[a]), contributions });
     }
     return result;
   }
 
   toJSON(): PolicyState {
-    const d = this.dim;
+    const D = this.size;
+    const base = { name: this.name, version: 1 as const, dim: this.dim, params: { ...this.params } };
+    if (this.groups) {
+      const m = this.inflation(0);
+      const shared: SharedState = {
+        groups: this.groups.of.map((g) => [...g]),
+        groupCount: this.groups.count,
+        cov: Array.from(this.cov, (v) => v * m),
+        mean: Array.from(this.mean),
+        priorAge: this.steps - this.priorStamp[0],
+      };
+      return { ...base, arms: Array.from({ length: this.arms }, (_, a) => ({ n: this.effectiveN(a) })), shared };
+    }
     const arms: ArmState[] = [];
     for (let a = 0; a < this.arms; a++) {
       const m = this.inflation(a);
       arms.push({
         n: this.effectiveN(a),
-        cov: Array.from(this.cov.subarray(a * d * d, (a + 1) * d * d), (v) => v * m),
-        mean: Array.from(this.mean.subarray(a * d, (a + 1) * d)),
+        cov: Array.from(this.cov.subarray(a * D * D, (a + 1) * D * D), (v) => v * m),
+        mean: Array.from(this.mean.subarray(a * D, (a + 1) * D)),
+        priorAge: this.steps - this.priorStamp[a],
       });
     }
-    return { name: this.name, version: 1, dim: d, params: { ...this.params }, arms };
+    return { ...base, arms };
   }
 
   /** Total (forgetting-weighted) number of observations over all arms. */
@@ -211,4 +368,21 @@ export abstract class GaussianPolicy implements Policy {
     for (let a = 0; a < this.arms; a++) s += this.effectiveN(a);
     return s;
   }
+}
+
+/** The shared layout of a Gaussian policy: its groups, and its saved weights when restored. */
+export interface SharedInput {
+  groups: ArmGroups;
+  cov?: ArrayLike<number>;
+  mean?: ArrayLike<number>;
+  priorAge?: number;
+}
+
+function checkGroups(groups: ArmGroups, arms: number): ArmGroups {
+  if (groups.of.length !== arms) throw new Error(`arm groups: ${groups.of.length} lists for ${arms} arms`);
+  for (const list of groups.of) {
+    if (list.length === 0) throw new Error('arm groups: every arm needs at least one group');
+    for (const g of list) if (!Number.isInteger(g) || g < 0 || g >= groups.count) throw new Error(`arm groups: group ${g} is outside 0..${groups.count - 1}`);
+  }
+  return groups;
 }

@@ -5,12 +5,14 @@ import { LinUcb } from './linucb.ts';
 import { LogisticTs } from './logistic-ts.ts';
 import { RandomPolicy } from './random.ts';
 import { SquareCb } from './squarecb.ts';
-import { isGaussianArm, type ArmState, type Policy, type PolicyName, type PolicyParams, type PolicyState } from './types.ts';
+import type { SharedInput } from './gaussian.ts';
+import { isGaussianArm, type ArmGroups, type ArmState, type Policy, type PolicyName, type PolicyParams, type PolicyState } from './types.ts';
 
 export * from './types.ts';
 export { BetaTs, EpsGreedy, LinTs, LinUcb, LogisticTs, RandomPolicy, SquareCb };
+export { PRIOR_REFRESH, WINDUP_LIMIT } from './gaussian.ts';
 
-type PolicyClass = new (params: PolicyParams, arms: number, dim: number, state?: ArmState[]) => Policy;
+type PolicyClass = new (params: PolicyParams, arms: number, dim: number, state?: ArmState[], shared?: SharedInput) => Policy;
 
 const CLASSES: Record<PolicyName, PolicyClass> = {
   random: RandomPolicy,
@@ -22,15 +24,27 @@ const CLASSES: Record<PolicyName, PolicyClass> = {
   squarecb: SquareCb,
 };
 
-/** A fresh policy with `arms` arms over `dim` features. */
-export function createPolicy(params: PolicyParams, arms: number, dim: number): Policy {
-  return new CLASSES[params.kind](params, arms, dim);
+/** The policies with a Gaussian belief over weights: the ones that can share learning across arms. */
+export const SHAREABLE: ReadonlySet<PolicyName> = new Set(['eps-greedy', 'linucb', 'lin-ts', 'logistic-ts', 'squarecb']);
+
+/**
+ * A fresh policy with `arms` arms over `dim` features. With `groups` (and a shareable kind) the
+ * arms share one model over their groups (see gaussian.ts); without, each arm has its own.
+ */
+export function createPolicy(params: PolicyParams, arms: number, dim: number, groups?: ArmGroups): Policy {
+  return new CLASSES[params.kind](params, arms, dim, undefined, groups && SHAREABLE.has(params.kind) ? { groups } : undefined);
 }
 
 /** Restores a policy from `toJSON()` output. */
 export function policyFromJSON(state: PolicyState): Policy {
   if (state.version !== 1) throw new Error(`policy state version ${String(state.version)} is not supported`);
-  return new CLASSES[state.name](state.params, state.arms.length, state.dim, state.arms);
+  const shared = state.shared && { groups: { count: state.shared.groupCount, of: state.shared.groups }, cov: state.shared.cov, mean: state.shared.mean, priorAge: state.shared.priorAge };
+  return new CLASSES[state.name](state.params, state.arms.length, state.dim, state.arms, shared);
+}
+
+/** The arm groups of a policy's state, if it shares learning across arms. */
+export function groupsOf(state: PolicyState): ArmGroups | undefined {
+  return state.shared && { count: state.shared.groupCount, of: state.shared.groups };
 }
 
 /**
@@ -39,12 +53,47 @@ export function policyFromJSON(state: PolicyState): Policy {
  * start from the prior; new features enter with the prior variance and weight 0 (exact for a
  * Gaussian belief); removed features are dropped from the covariance block (an approximation:
  * the exact marginal would need the precision's Schur complement).
+ *
+ * A shared-layout policy needs the new arms' `groups` and `groupFrom[newGroup]` (old index or -1)
+ * and carries each group's weights and each arm's offset over the same way. Switching between the
+ * disjoint and the shared layout starts from the prior: the two parametrisations do not map.
  */
-export function remapPolicy(policy: Policy, armFrom: readonly number[], featureFrom: readonly number[], params = policy.params): Policy {
+export function remapPolicy(
+  policy: Policy,
+  armFrom: readonly number[],
+  featureFrom: readonly number[],
+  params = policy.params,
+  groups?: { of: ArmGroups; from: readonly number[] },
+): Policy {
   const old = policy.toJSON();
-  const fresh = createPolicy(params, armFrom.length, featureFrom.length).toJSON();
+  const fresh = createPolicy(params, armFrom.length, featureFrom.length, groups?.of).toJSON();
   const d = featureFrom.length;
   const od = old.dim;
+  if (fresh.shared || old.shared) {
+    if (!fresh.shared || !old.shared || !groups) return policyFromJSON({ ...fresh, params });
+    const oldGroups = old.shared.groupCount;
+    const G = fresh.shared.groupCount;
+    // position of every weight of the new model in the old one (−1: new, from the prior)
+    const from = new Int32Array(d * G + armFrom.length).fill(-1);
+    for (let g = 0; g < G; g++) {
+      const og = groups.from[g];
+      if (og < 0) continue;
+      for (let i = 0; i < d; i++) if (featureFrom[i] >= 0) from[g * d + i] = og * od + featureFrom[i];
+    }
+    armFrom.forEach((oa, a) => {
+      if (oa >= 0) from[d * G + a] = od * oldGroups + oa;
+    });
+    const D = from.length;
+    const oD = od * oldGroups + old.arms.length;
+    const { cov, mean } = fresh.shared;
+    for (let p = 0; p < D; p++) {
+      if (from[p] < 0) continue;
+      mean[p] = old.shared.mean[from[p]];
+      for (let q = 0; q < D; q++) if (from[q] >= 0) cov[p * D + q] = old.shared.cov[from[p] * oD + from[q]];
+    }
+    const arms = armFrom.map((oa): ArmState => ({ n: oa >= 0 ? old.arms[oa].n : 0 }));
+    return policyFromJSON({ ...fresh, params, arms, shared: { ...fresh.shared, cov, mean } });
+  }
   const arms = armFrom.map((from, a): ArmState => {
     const prior = fresh.arms[a];
     const src = from >= 0 ? old.arms[from] : undefined;

@@ -1,6 +1,6 @@
 import { applyFloor, gaussianThompson } from '../explore.ts';
 import type { Rng } from '../rng.ts';
-import { GaussianPolicy } from './gaussian.ts';
+import { GaussianPolicy, type SharedInput } from './gaussian.ts';
 import type { ArmState, PolicyParams } from './types.ts';
 
 /**
@@ -13,8 +13,8 @@ import type { ArmState, PolicyParams } from './types.ts';
  */
 export class LinTs extends GaussianPolicy {
   readonly name = 'lin-ts' as const;
-  constructor(params: PolicyParams, arms: number, dim: number, state?: ArmState[]) {
-    super(params, arms, dim, 1 / (params.lambda ?? 1), state);
+  constructor(params: PolicyParams, arms: number, dim: number, state?: ArmState[], shared?: SharedInput) {
+    super(params, arms, dim, 1 / (params.lambda ?? 1), state, shared);
   }
   distribution(x: Float64Array, eligible: Uint8Array, rng: Rng, out: Float64Array): void {
     this.scoreMoments(x, eligible);

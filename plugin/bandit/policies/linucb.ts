@@ -1,6 +1,6 @@
 import { applyFloor, greedy } from '../explore.ts';
 import type { Rng } from '../rng.ts';
-import { GaussianPolicy } from './gaussian.ts';
+import { GaussianPolicy, type SharedInput } from './gaussian.ts';
 import type { ArmState, PolicyParams } from './types.ts';
 
 /**
@@ -10,8 +10,8 @@ import type { ArmState, PolicyParams } from './types.ts';
  */
 export class LinUcb extends GaussianPolicy {
   readonly name = 'linucb' as const;
-  constructor(params: PolicyParams, arms: number, dim: number, state?: ArmState[]) {
-    super(params, arms, dim, 1 / (params.lambda ?? 1), state);
+  constructor(params: PolicyParams, arms: number, dim: number, state?: ArmState[], shared?: SharedInput) {
+    super(params, arms, dim, 1 / (params.lambda ?? 1), state, shared);
   }
   distribution(x: Float64Array, eligible: Uint8Array, _rng: Rng, out: Float64Array): void {
     this.scoreMoments(x, eligible);

@@ -1,6 +1,6 @@
 import { applyFloor, inverseGap } from '../explore.ts';
 import type { Rng } from '../rng.ts';
-import { GaussianPolicy } from './gaussian.ts';
+import { GaussianPolicy, type SharedInput } from './gaussian.ts';
 import type { ArmState, PolicyParams } from './types.ts';
 
 /**
@@ -11,8 +11,8 @@ import type { ArmState, PolicyParams } from './types.ts';
  */
 export class SquareCb extends GaussianPolicy {
   readonly name = 'squarecb' as const;
-  constructor(params: PolicyParams, arms: number, dim: number, state?: ArmState[]) {
-    super(params, arms, dim, 1 / (params.lambda ?? 1), state);
+  constructor(params: PolicyParams, arms: number, dim: number, state?: ArmState[], shared?: SharedInput) {
+    super(params, arms, dim, 1 / (params.lambda ?? 1), state, shared);
   }
   distribution(x: Float64Array, eligible: Uint8Array, _rng: Rng, out: Float64Array): void {
     this.scoreMeans(x, eligible);

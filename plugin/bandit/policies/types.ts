@@ -11,7 +11,7 @@ export interface PolicyParams {
   kind: PolicyName;
   /** Exploration floor: every eligible arm gets at least floor/K. */
   floor: number;
-  /** Forgetting factor in (0, 1]; 1 = never forget. Applied to an arm's state each time it learns. */
+  /** Forgetting factor in (0, 1]; 1 = never forget. Every learning step of the policy discounts all its evidence once. */
   forgetting: number;
   epsilon?: number;
   alpha?: number;
@@ -20,6 +20,29 @@ export interface PolicyParams {
   priorVariance?: number;
   draws?: number;
   gamma?: number;
+  /**
+   * How arms share what is learned: `none` (one model per arm) or `tags` (arms with a tag in
+   * common share a model; see gaussian.ts). Read by the agent, which builds the arms' groups.
+   */
+  share?: 'none' | 'tags';
+}
+
+/** Which groups (tags) each arm belongs to, for a policy that shares learning across arms. */
+export interface ArmGroups {
+  /** Number of groups. */
+  count: number;
+  /** Per arm, the indices (0..count−1) of its groups; at least one each. */
+  of: readonly (readonly number[])[];
+}
+
+/** The one model of a shared-layout policy: weights over [x per group] ⊕ [an offset per arm]. */
+export interface SharedState {
+  groups: number[][];
+  groupCount: number;
+  /** D×D, row-major, D = dim·groupCount + arms. */
+  cov: number[];
+  mean: number[];
+  priorAge?: number;
 }
 
 /** What a policy believes about one arm for one context. */
@@ -34,7 +57,8 @@ export interface ArmExplanation {
 }
 
 /** Per-arm state. Gaussian-family policies keep a covariance block and a mean; beta-ts keeps counts. */
-export interface GaussianArmState { n: number; cov: number[]; mean: number[] }
+/** `priorAge`: learning steps since forgetting last restored the prior (see gaussian.ts); 0 when absent. */
+export interface GaussianArmState { n: number; cov: number[]; mean: number[]; priorAge?: number }
 export interface BetaArmState { n: number; alpha: number; beta: number }
 export type ArmState = GaussianArmState | BetaArmState | { n: number };
 
@@ -48,7 +72,9 @@ export interface PolicyState {
   version: 1;
   dim: number;
   params: PolicyParams;
+  /** Per arm; in the shared layout only the counts, the weights being in `shared`. */
   arms: ArmState[];
+  shared?: SharedState;
 }
 
 /**

@@ -1,0 +1,214 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createPolicy, PRIOR_REFRESH, policyFromJSON, remapPolicy, Rng, sampleArm, type ArmGroups, type PolicyParams } from '../../plugin/bandit/index.ts';
+import { expectClose, sum } from '../helpers/index.ts';
+import { CONTEXTUAL_CASES } from './cases.ts';
+
+/** Four arms over two tags: arms 0 and 1 share tag 0, arms 2 and 3 tag 1; arm 1 also has tag 2. */
+const GROUPS: ArmGroups = { count: 3, of: [[0], [0, 2], [1], [1]] };
+
+function oneHot(group: number, dim = 4): Float64Array {
+  const x = new Float64Array(dim);
+  x[0] = 1;
+  x[1 + group] = 1;
+  return x;
+}
+
+describe.each(CONTEXTUAL_CASES.map((p) => [p.kind, p] as const))('%s, shared by tags', (_name, params) => {
+  it('sums to 1, covers only eligible arms and keeps every eligible arm at or above floor/K', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.double({ min: 0, max: 0.5, noNaN: true }),
+        (arms, dim, count, seed, floor) => {
+          const rng = new Rng(seed);
+          const of = Array.from({ length: arms }, () => [...new Set([rng.int(count), rng.int(count)])]);
+          const policy = createPolicy({ ...params, floor, draws: 50, forgetting: rng.next() < 0.5 ? 1 : 0.9 }, arms, dim, { count, of });
+          const x = Float64Array.from({ length: dim }, () => rng.normal());
+          for (let t = 0; t < 20; t++) policy.update(x.map((v) => v * rng.next()), rng.int(arms), rng.next(), 0.5);
+          const eligible = Uint8Array.from({ length: arms }, () => (rng.next() < 0.6 ? 1 : 0));
+          if (!eligible.includes(1)) eligible[rng.int(arms)] = 1;
+          const k = eligible.reduce((s, v) => s + v, 0);
+          const out = new Float64Array(arms);
+          policy.distribution(x, eligible, rng, out);
+          expectClose(sum(out), 1, 1e-9);
+          for (let a = 0; a < arms; a++) {
+            if (!eligible[a]) expect(out[a]).toBe(0);
+            else expect(out[a]).toBeGreaterThanOrEqual(floor / k - 1e-12);
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('teaches an arm what was learned about another arm with the same tag', () => {
+    const shared = createPolicy(params, 4, 4, GROUPS);
+    const disjoint = createPolicy(params, 4, 4);
+    const rng = new Rng(`transfer-${params.kind}`);
+    // only arms 0 and 2 are ever played: in context 0 tag 0 converts, in context 1 tag 1 does
+    for (let t = 0; t < 600; t++) {
+      const g = rng.int(2);
+      const arm = rng.int(2) * 2;
+      const reward = rng.bernoulli((arm === 0) === (g === 0) ? 0.7 : 0.1);
+      shared.update(oneHot(g), arm, reward, 0.5);
+      disjoint.update(oneHot(g), arm, reward, 0.5);
+    }
+    const all = Uint8Array.of(1, 1, 1, 1);
+    const mean = (policy: typeof shared, g: number, arm: number) => policy.explain(oneHot(g), all)[arm].mean;
+    // arm 1 was never played, but shares tag 0 with arm 0; arm 3 shares tag 1 with arm 2
+    expect(mean(shared, 0, 1)).toBeGreaterThan(mean(shared, 0, 3));
+    expect(mean(shared, 1, 3)).toBeGreaterThan(mean(shared, 1, 1));
+    // one model per arm knows nothing about arms 1 and 3
+    expect(mean(disjoint, 0, 1)).toBe(mean(disjoint, 0, 3));
+  });
+
+  it('learns a different best arm for each of three contexts when every arm is its own group', () => {
+    const policy = createPolicy(params, 3, 4, { count: 3, of: [[0], [1], [2]] });
+    const rng = new Rng(`three-arm-shared-${params.kind}`);
+    const eligible = Uint8Array.of(1, 1, 1);
+    const probs = new Float64Array(3);
+    let right = 0;
+    for (let t = 0; t < 6000; t++) {
+      const g = rng.int(3);
+      policy.distribution(oneHot(g), eligible, rng, probs);
+      const arm = sampleArm(probs, rng);
+      policy.update(oneHot(g), arm, rng.bernoulli(arm === g ? 0.6 : 0.2), probs[arm]);
+      if (t >= 4500 && arm === g) right++;
+    }
+    expect(right / 1500).toBeGreaterThan(0.75);
+  });
+
+  it('gives identical next decisions after a toJSON/fromJSON round trip', () => {
+    const policy = createPolicy({ ...params, forgetting: 0.99 }, 4, 3, GROUPS);
+    const rng = new Rng('train');
+    for (let t = 0; t < 300; t++) policy.update(Float64Array.of(1, rng.next(), rng.normal()), rng.int(4), rng.bernoulli(0.3), 0.25);
+    const restored = policyFromJSON(JSON.parse(JSON.stringify(policy.toJSON())));
+    expect(restored.toJSON().shared?.groups).toEqual([[0], [0, 2], [1], [1]]);
+    const eligible = Uint8Array.of(1, 1, 0, 1);
+    const a = new Rng('next');
+    const b = new Rng('next');
+    for (let t = 0; t < 25; t++) {
+      const x = Float64Array.of(1, t / 25, (t % 5) - 2);
+      const pa = new Float64Array(4);
+      const pb = new Float64Array(4);
+      policy.distribution(x, eligible, a, pa);
+      restored.distribution(x, eligible, b, pb);
+      expect(Array.from(pb)).toEqual(Array.from(pa));
+      const arm = sampleArm(pa, a);
+      expect(sampleArm(pb, b)).toBe(arm);
+      policy.update(x, arm, t % 3 === 0 ? 1 : 0, pa[arm]);
+      restored.update(x, arm, t % 3 === 0 ? 1 : 0, pb[arm]);
+    }
+  });
+});
+
+describe('remapPolicy, shared by tags', () => {
+  const params: PolicyParams = { kind: 'linucb', floor: 0, forgetting: 1, alpha: 1, lambda: 1 };
+  const trained = () => {
+    const policy = createPolicy(params, 4, 4, GROUPS);
+    const rng = new Rng('remap-shared');
+    for (let t = 0; t < 300; t++) {
+      const g = rng.int(2);
+      const arm = rng.int(4);
+      policy.update(oneHot(g), arm, (arm < 2) === (g === 0) ? 0.8 : 0.1, 0.25);
+    }
+    return policy;
+  };
+
+  it('keeps the arms and tags that remain and starts a new arm with a new tag at the prior', () => {
+    const policy = trained();
+    // new order: arm 3, arm 0, a new arm with a new tag; arms 1 and 2 and tag 2 are gone
+    const grown = remapPolicy(policy, [3, 0, -1], [0, 1, 2, 3], params, { of: { count: 3, of: [[1], [0], [2]] }, from: [0, 1, -1] });
+    for (const g of [0, 1]) {
+      const before = policy.explain(oneHot(g), Uint8Array.of(1, 1, 1, 1));
+      const after = grown.explain(oneHot(g), Uint8Array.of(1, 1, 1));
+      expectClose(after[0].mean, before[3].mean);
+      expectClose(after[1].mean, before[0].mean);
+      expect(after[2].mean).toBe(0);
+    }
+    expect(grown.toJSON().arms.map((a) => a.n)).toEqual([policy.toJSON().arms[3].n, policy.toJSON().arms[0].n, 0]);
+  });
+
+  it('starts from the prior when the layout switches between shared and disjoint', () => {
+    const policy = trained();
+    const disjoint = remapPolicy(policy, [0, 1, 2, 3], [0, 1, 2, 3], params);
+    expect(disjoint.toJSON().shared).toBeUndefined();
+    expect(disjoint.explain(oneHot(0), Uint8Array.of(1, 1, 1, 1)).map((e) => e.mean)).toEqual([0, 0, 0, 0]);
+  });
+});
+
+describe('stabilized forgetting', () => {
+  /** Exact ridge regression with forgetting of the evidence only: A = λI + Σ γ^(t−s) x xᵀ, b = Σ γ^(t−s) r x. */
+  function exact(xs: Float64Array[], rs: number[], gamma: number, lambda: number): { cov: number[][]; mean: number[] } {
+    const d = xs[0].length;
+    const A = Array.from({ length: d }, (_, i) => Array.from({ length: d }, (_, j) => (i === j ? lambda : 0)));
+    const b = new Array<number>(d).fill(0);
+    xs.forEach((x, t) => {
+      for (let i = 0; i < d; i++) {
+        b[i] = gamma * b[i] + rs[t] * x[i];
+        for (let j = 0; j < d; j++) A[i][j] = (i === j ? lambda : 0) + gamma * (A[i][j] - (i === j ? lambda : 0)) + x[i] * x[j];
+      }
+    });
+    // Gauss–Jordan inverse
+    const M = A.map((row, i) => [...row, ...row.map((_, j) => (i === j ? 1 : 0))]);
+    for (let i = 0; i < d; i++) {
+      const p = M[i][i];
+      for (let j = 0; j < 2 * d; j++) M[i][j] /= p;
+      for (let k = 0; k < d; k++) {
+        if (k === i) continue;
+        const f = M[k][i];
+        for (let j = 0; j < 2 * d; j++) M[k][j] -= f * M[i][j];
+      }
+    }
+    const cov = M.map((row) => row.slice(d));
+    return { cov, mean: cov.map((row) => row.reduce((s, v, j) => s + v * b[j], 0)) };
+  }
+
+  it('matches exact forgetting of the evidence, and a direction no longer observed returns to the prior instead of winding up', () => {
+    const gamma = 0.99;
+    const lambda = 2;
+    const policy = createPolicy({ kind: 'lin-ts', floor: 0, forgetting: gamma, v: 1, lambda, draws: 10 }, 1, 3);
+    const rng = new Rng('stabilized');
+    const xs: Float64Array[] = [];
+    const rs: number[] = [];
+    for (let t = 0; t < 3000; t++) {
+      // feature 2 is observed for the first 500 steps only
+      const x = Float64Array.of(1, rng.next() < 0.3 ? 1 : 0, t < 500 && rng.next() < 0.5 ? 1 : 0);
+      const r = rng.bernoulli(0.2 + 0.5 * x[1]);
+      policy.update(x, 0, r, 1);
+      xs.push(x);
+      rs.push(r);
+    }
+    const truth = exact(xs, rs, gamma, lambda);
+    const state = policy.toJSON().arms[0] as { cov: number[]; mean: number[] };
+    // the prior mass is restored whenever more than PRIOR_REFRESH of it has been discounted away
+    for (let i = 0; i < 3; i++) {
+      expect(state.cov[i * 3 + i]).toBeGreaterThanOrEqual(truth.cov[i][i] * (1 - 1e-9));
+      expect(state.cov[i * 3 + i]).toBeLessThanOrEqual(truth.cov[i][i] / (1 - PRIOR_REFRESH));
+      expect(Math.abs(state.mean[i] - truth.mean[i])).toBeLessThan(0.05);
+    }
+    // feature 2 was last seen 2,500 steps (γ^2500 ≈ 1e-11) ago: back at the prior variance 1/λ, not 10⁴ times it
+    expect(state.cov[2 * 3 + 2]).toBeLessThanOrEqual(1 / lambda / (1 - PRIOR_REFRESH));
+    expect(state.cov[2 * 3 + 2]).toBeGreaterThan(0.9 / lambda);
+  });
+
+  it('keeps learning when nothing drifts: a stable best arm stays chosen over a long run', () => {
+    const policy = createPolicy({ kind: 'logistic-ts', floor: 0.05, forgetting: 0.995, priorVariance: 1, draws: 200 }, 3, 4);
+    const rng = new Rng('stable-forgetting');
+    const eligible = Uint8Array.of(1, 1, 1);
+    const probs = new Float64Array(3);
+    let right = 0;
+    for (let t = 0; t < 20_000; t++) {
+      const g = rng.int(3);
+      policy.distribution(oneHot(g), eligible, rng, probs);
+      const arm = sampleArm(probs, rng);
+      policy.update(oneHot(g), arm, rng.bernoulli(arm === g ? 0.6 : 0.2), probs[arm]);
+      if (t >= 18_000 && arm === g) right++;
+    }
+    expect(right / 2000).toBeGreaterThan(0.8);
+  });
+});
