@@ -74,4 +74,24 @@ CREATE TABLE delivery_in_flight (
   updated_at INTEGER NOT NULL, PRIMARY KEY (workspace, run_id, sink));
 `,
   },
+  {
+    version: 4,
+    name: 'one outbox payload per decision',
+    // The decision a run delivers is the same for each of its sinks: its payload is stored once and
+    // the outbox rows point at it. Existing rows keep their position (rowid) and get a payload each.
+    sql: `
+CREATE TABLE delivery_payloads (id INTEGER PRIMARY KEY, payload TEXT NOT NULL);
+INSERT INTO delivery_payloads (id, payload) SELECT rowid, payload FROM deliveries;
+CREATE TABLE deliveries_v4 (
+  workspace TEXT NOT NULL, decision_id TEXT NOT NULL, sink TEXT NOT NULL, run_id TEXT, user_key TEXT NOT NULL,
+  payload_id INTEGER NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, error TEXT, updated_at INTEGER NOT NULL,
+  PRIMARY KEY (workspace, decision_id, sink));
+INSERT INTO deliveries_v4 (rowid, workspace, decision_id, sink, run_id, user_key, payload_id, status, attempts, error, updated_at)
+  SELECT rowid, workspace, decision_id, sink, run_id, user_key, rowid, status, attempts, error, updated_at FROM deliveries ORDER BY rowid;
+DROP TABLE deliveries;
+ALTER TABLE deliveries_v4 RENAME TO deliveries;
+CREATE INDEX deliveries_run ON deliveries (workspace, run_id, sink, status);
+CREATE INDEX deliveries_user ON deliveries (workspace, sink, user_key);
+`,
+  },
 ];

@@ -60,6 +60,7 @@ function runFrom(r: Row): RunRow {
 }
 
 function deliveryFrom(r: Row): DeliveryRow {
+  if (r.payload === null) throw new Error(`the outbox row of decision ${String(r.decision_id)} for ${String(r.sink)} has lost its payload`);
   return {
     seq: r.seq as number,
     workspace: r.workspace as string,
@@ -184,6 +185,7 @@ export class SqliteStore implements Store {
       eraseDecisions: db.prepare('DELETE FROM decisions WHERE workspace = ? AND user_key = ?'),
       eraseEvents: db.prepare('DELETE FROM events WHERE workspace = ? AND user_key = ?'),
       eraseSends: db.prepare('DELETE FROM sends WHERE workspace = ? AND user_key = ?'),
+      erasePayloads: db.prepare('DELETE FROM delivery_payloads WHERE id IN (SELECT payload_id FROM deliveries WHERE workspace = ? AND user_key = ?)'),
       eraseDeliveries: db.prepare('DELETE FROM deliveries WHERE workspace = ? AND user_key = ?'),
       insertRun: db.prepare(
         'INSERT INTO runs (run_id, workspace, agent_id, status, audience, checkpoint, summary, created_at, updated_at) VALUES (@runId, @workspace, @agentId, @status, @audience, @checkpoint, @summary, @createdAt, @updatedAt)',
@@ -193,11 +195,14 @@ export class SqliteStore implements Store {
       updateRun: db.prepare(
         'UPDATE runs SET status = coalesce(@status, status), checkpoint = coalesce(@checkpoint, checkpoint), summary = coalesce(@summary, summary), updated_at = @now WHERE workspace = @workspace AND run_id = @runId',
       ),
+      insertPayload: db.prepare('INSERT INTO delivery_payloads (payload) VALUES (?)'),
+      deletePayload: db.prepare('DELETE FROM delivery_payloads WHERE id = ?'),
       insertDelivery: db.prepare(
-        'INSERT OR IGNORE INTO deliveries (workspace, decision_id, sink, run_id, user_key, payload, status, attempts, error, updated_at) VALUES (@workspace, @decisionId, @sink, @runId, @userKey, @payload, @status, @attempts, @error, @updatedAt)',
+        'INSERT OR IGNORE INTO deliveries (workspace, decision_id, sink, run_id, user_key, payload_id, status, attempts, error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       deliveriesOf: db.prepare(
-        'SELECT rowid AS seq, * FROM deliveries WHERE workspace = ? AND run_id = ? AND sink = ? AND status IN (SELECT value FROM json_each(?)) AND rowid >= ? ORDER BY rowid LIMIT ?',
+        `SELECT d.rowid AS seq, d.*, p.payload FROM deliveries d LEFT JOIN delivery_payloads p ON p.id = d.payload_id
+         WHERE d.workspace = ? AND d.run_id = ? AND d.sink = ? AND d.status IN (SELECT value FROM json_each(?)) AND d.rowid >= ? ORDER BY d.rowid LIMIT ?`,
       ),
       setInFlight: db.prepare(
         'INSERT INTO delivery_in_flight (workspace, run_id, sink, from_seq, to_seq, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (workspace, run_id, sink) DO UPDATE SET from_seq = excluded.from_seq, to_seq = excluded.to_seq, updated_at = excluded.updated_at',
@@ -209,7 +214,8 @@ export class SqliteStore implements Store {
       ),
       deliveryCounts: db.prepare('SELECT sink, status, error, count(*) AS n FROM deliveries WHERE workspace = ? AND run_id = ? GROUP BY sink, status, error ORDER BY sink, status, error'),
       lastDelivered: db.prepare(
-        "SELECT rowid AS seq, * FROM deliveries WHERE workspace = ? AND sink = ? AND status = 'delivered' AND user_key IN (SELECT value FROM json_each(?)) ORDER BY rowid",
+        `SELECT d.rowid AS seq, d.*, p.payload FROM deliveries d LEFT JOIN delivery_payloads p ON p.id = d.payload_id
+         WHERE d.workspace = ? AND d.sink = ? AND d.status = 'delivered' AND d.user_key IN (SELECT value FROM json_each(?)) ORDER BY d.rowid`,
       ),
     };
   }
@@ -450,9 +456,15 @@ export class SqliteStore implements Store {
         decisions: this.s.eraseDecisions.run(workspace, userKey).changes,
         events: this.s.eraseEvents.run(workspace, userKey).changes,
         sends: this.s.eraseSends.run(workspace, userKey).changes,
-        deliveries: this.s.eraseDeliveries.run(workspace, userKey).changes,
+        deliveries: this.eraseDeliveriesSync(workspace, userKey),
       }))(),
     );
+  }
+
+  /** The user's outbox rows and their payloads (which hold the raw user id). */
+  private eraseDeliveriesSync(workspace: string, userKey: string): number {
+    this.s.erasePayloads.run(workspace, userKey);
+    return this.s.eraseDeliveries.run(workspace, userKey).changes;
   }
 
   async createRun(run: RunRow): Promise<void> {
@@ -482,7 +494,22 @@ export class SqliteStore implements Store {
   async advanceRun(workspace: string, runId: string, deliveries: DeliveryRow[], checkpoint: unknown, now: number): Promise<number> {
     return this.db.transaction(() => {
       let queued = 0;
-      for (const { seq: _seq, ...d } of deliveries) queued += this.s.insertDelivery.run({ ...d, payload: JSON.stringify(d.payload) }).changes;
+      // The rows of one decision carrying the same payload (one row per sink) share one stored
+      // copy; a copy no row took (all already queued) is removed again.
+      const stored = new Map<string, { payload: unknown; id: number; taken: boolean }>();
+      const copies: { id: number; taken: boolean }[] = [];
+      for (const d of deliveries) {
+        let copy = stored.get(d.decisionId);
+        if (!copy || copy.payload !== d.payload) {
+          copy = { payload: d.payload, id: Number(this.s.insertPayload.run(JSON.stringify(d.payload)).lastInsertRowid), taken: false };
+          stored.set(d.decisionId, copy);
+          copies.push(copy);
+        }
+        const changes = this.s.insertDelivery.run(d.workspace, d.decisionId, d.sink, d.runId, d.userKey, copy.id, d.status, d.attempts, d.error, d.updatedAt).changes;
+        if (changes > 0) copy.taken = true;
+        queued += changes;
+      }
+      for (const copy of copies) if (!copy.taken) this.s.deletePayload.run(copy.id);
       this.s.updateRun.run({ workspace, runId, now, status: null, checkpoint: JSON.stringify(checkpoint), summary: null });
       return queued;
     })();

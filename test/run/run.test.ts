@@ -89,7 +89,7 @@ describe('a batch run', () => {
     const range = db.prepare('SELECT min(rowid) AS "from", max(rowid) AS "to" FROM deliveries WHERE run_id = ? AND sink = ?').get('run-c', ATTRIBUTES_SINK) as { from: number; to: number };
     await server.store.setInFlight(WS, 'run-c', ATTRIBUTES_SINK, range, NOW);
     db.prepare("UPDATE deliveries SET status = 'sending' WHERE run_id = 'run-c' AND sink = ?").run(TRIGGER_SINK);
-    const lost = db.prepare("SELECT decision_id, payload FROM deliveries WHERE run_id = 'run-c' AND sink = ? LIMIT 5").all(TRIGGER_SINK) as { decision_id: string; payload: string }[];
+    const lost = db.prepare("SELECT d.decision_id, p.payload FROM deliveries d JOIN delivery_payloads p ON p.id = d.payload_id WHERE d.run_id = 'run-c' AND d.sink = ? LIMIT 5").all(TRIGGER_SINK) as { decision_id: string; payload: string }[];
     const lostUsers = new Set(lost.map((l) => JSON.parse(l.payload).userId as string));
     fake.sends.splice(0, fake.sends.length, ...fake.sends.filter((s) => !lostUsers.has(s.externalUserId)));
     for (const u of lostUsers) delete fake.users.get(u)![`nb_trigger_${'00000000-0000-0000-0000-000000000000'}`];

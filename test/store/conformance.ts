@@ -828,6 +828,17 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
         expect((await store.deliveriesOf(WS, 'run-1', SINK, ['pending'], 1))[0].payload).toEqual(payload);
       });
 
+      it("gives each sink of a decision the payload they were queued with, also when one of them was queued before", async () => {
+        const payload = { userId: 'raw-id-1', choices: { channel: { arm: 'email', probability: 0.5 } } };
+        await store.advanceRun(WS, 'run-1', [makeDelivery({ decisionId: 'd1', payload })], { position: 1 }, T0);
+        const queued = await store.advanceRun(WS, 'run-1', [makeDelivery({ decisionId: 'd1', payload }), makeDelivery({ decisionId: 'd1', sink: 'other', payload })], { position: 1 }, T0);
+        expect(queued).toBe(1);
+        expect((await store.deliveriesOf(WS, 'run-1', SINK, ['pending'], 10)).map((d) => d.payload)).toEqual([payload]);
+        expect((await store.deliveriesOf(WS, 'run-1', 'other', ['pending'], 10)).map((d) => d.payload)).toEqual([payload]);
+        await store.setDeliveryStatus(WS, SINK, [{ decisionId: 'd1', status: 'delivered' }], T0);
+        expect((await store.lastDelivered(WS, SINK, ['user-a'])).get('user-a')?.payload).toEqual(payload);
+      });
+
       it('filters by run, sink and state, and honours the limit', async () => {
         await store.createRun(makeRun({ runId: 'run-2' }));
         await store.advanceRun(WS, 'run-1', [makeDelivery({ decisionId: 'a' }), makeDelivery({ decisionId: 'b' }), makeDelivery({ decisionId: 'c', sink: 'other' })], { position: 3 }, T0);

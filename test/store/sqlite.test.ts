@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { SQLITE_MIGRATIONS } from '../../plugin/store/migrations.ts';
 import { SqliteStore } from '../../plugin/store/sqlite.ts';
-import { describeStoreConformance, logDecision, makeDecision, WS, type StoreInspector } from './conformance.ts';
+import Database from 'better-sqlite3';
+import { describeStoreConformance, logDecision, makeDecision, makeDelivery, makeRun, T0, WS, type StoreInspector } from './conformance.ts';
 
 const dirs: string[] = [];
 
@@ -98,5 +99,58 @@ describe('SqliteStore in memory', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('SqliteStore outbox payloads', () => {
+  const SINKS = ['braze:attributes:nb_', 'braze:campaign_trigger:c1'];
+  let store: SqliteStore;
+  const payloadRows = () => (store.db.prepare('SELECT count(*) AS n FROM delivery_payloads').get() as { n: number }).n;
+
+  afterEach(async () => {
+    await store.close();
+  });
+
+  it('stores the payload of a decision once for all its sinks, and no copy when every row was queued before', async () => {
+    store = new SqliteStore(':memory:');
+    await store.createRun(makeRun());
+    const queue = (decisionId: string, userKey = 'user-a') => {
+      const payload = { decisionId, userId: `raw-${userKey}` };
+      return SINKS.map((sink) => makeDelivery({ decisionId, sink, userKey, payload }));
+    };
+    expect(await store.advanceRun(WS, 'run-1', [...queue('d1'), ...queue('d2', 'user-b')], { position: 2 }, T0)).toBe(4);
+    expect(payloadRows()).toBe(2);
+    expect(await store.advanceRun(WS, 'run-1', queue('d1'), { position: 2 }, T0)).toBe(0);
+    expect(payloadRows()).toBe(2);
+    await store.eraseUser(WS, 'user-a');
+    expect(store.db.prepare('SELECT payload FROM delivery_payloads').all()).toEqual([{ payload: JSON.stringify({ decisionId: 'd2', userId: 'raw-user-b' }) }]);
+  });
+
+  it('migrates an outbox of schema version 3, keeping each row\'s position, state and payload', async () => {
+    const path = tempDbPath();
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    for (const m of SQLITE_MIGRATIONS.filter((m) => m.version <= 3)) {
+      old.exec(m.sql);
+      old.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, T0);
+    }
+    old.prepare('INSERT INTO runs (run_id, workspace, agent_id, status, audience, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run('run-1', WS, 'winback', 'running', '*', T0, T0);
+    const insert = old.prepare('INSERT INTO deliveries (workspace, decision_id, sink, run_id, user_key, payload, status, attempts, error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    insert.run(WS, 'd1', SINKS[0], 'run-1', 'user-a', JSON.stringify({ userId: 'raw-a' }), 'delivered', 1, null, T0);
+    insert.run(WS, 'd1', SINKS[1], 'run-1', 'user-a', JSON.stringify({ userId: 'raw-a' }), 'sending', 1, 'Braze answered 502', T0);
+    insert.run(WS, 'd2', SINKS[0], 'run-1', 'user-b', JSON.stringify({ userId: 'raw-b' }), 'pending', 0, null, T0);
+    old.prepare('DELETE FROM deliveries WHERE decision_id = ? AND sink = ?').run('d1', SINKS[0]); // a gap in the positions
+    old.close();
+
+    store = new SqliteStore(path);
+    const rows = [...(await store.deliveriesOf(WS, 'run-1', SINKS[0], ['pending'], 10)), ...(await store.deliveriesOf(WS, 'run-1', SINKS[1], ['sending'], 10))];
+    expect(rows.map((r) => [r.seq, r.decisionId, r.status, r.attempts, r.error, r.payload])).toEqual([
+      [3, 'd2', 'pending', 0, null, { userId: 'raw-b' }],
+      [2, 'd1', 'sending', 1, 'Braze answered 502', { userId: 'raw-a' }],
+    ]);
+    await store.advanceRun(WS, 'run-1', [makeDelivery({ decisionId: 'd3', sink: SINKS[0], payload: { userId: 'raw-c' } })], { position: 3 }, T0);
+    const next = await store.deliveriesOf(WS, 'run-1', SINKS[0], ['pending'], 10);
+    expect(next.map((r) => [r.seq, r.payload])).toEqual([[3, { userId: 'raw-b' }], [4, { userId: 'raw-c' }]]);
   });
 });
