@@ -34,7 +34,7 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
     description: 'frequency, channel, send time, 12 subject lines (email only) and 6 content blocks; stable preferences',
     ...BASE,
     phases: [{ at: 0, preferences: NORMAL_PREFERENCES, subjects: SUBJECT_LINES, contents: CONTENT_BLOCKS }],
-    defaultPolicies: ALL,
+    defaultPolicies: [...ALL, 'linucb:share=tags', 'lin-ts:share=tags', 'logistic-ts:share=tags'],
   },
   drift: {
     name: 'drift',
@@ -71,7 +71,9 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
 export const SIMULATION_POLICY_DEFAULTS: Record<string, Partial<PolicyParams>> = {
   'beta-ts': { draws: 200, floor: 0.01 },
   'eps-greedy': { floor: 0.01, epsilon: 0.05 },
-  linucb: { floor: 0.01 },
+  // alpha 0.5 rather than the schema's 1: chosen on seed 4 (83.4 → 85.4 % of the oracle over the
+  // last 10,000 decisions), not on the seeds 1–3 that docs/algorithms.md reports
+  linucb: { floor: 0.01, alpha: 0.5 },
   'lin-ts': { draws: 200, floor: 0.01 },
   'logistic-ts': { draws: 200, floor: 0.01 },
   squarecb: { floor: 0.01 },
