@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import { z } from 'zod';
 
 /**
@@ -25,7 +27,59 @@ export interface BrazeClientOptions {
   clock?: () => number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /** Sends the requests instead of node:http(s) with keep-alive (e.g. a test double). */
   fetch?: typeof fetch;
+}
+
+/** What the client reads of an HTTP answer, whichever way the request went. */
+interface Answer {
+  status: number;
+  headers: Pick<Headers, 'get'>;
+  text(): Promise<string>;
+}
+
+type Transport = (url: string, headers: Record<string, string>, body: string, timeoutMs: number) => Promise<Answer>;
+
+function fetchTransport(f: typeof fetch): Transport {
+  return (url, headers, body, timeoutMs) => f(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
+}
+
+/**
+ * POSTs over node:http(s) on kept-alive connections: about half of fetch's CPU per request here
+ * (measured on this project's machine for a 50-recipient trigger body: ≈ 0.4 against ≈ 0.8 ms).
+ * `timeoutMs` bounds the whole exchange, answer included. Idle sockets are closed after 4 s, before
+ * a server that keeps them 5 s (Node's default) closes them under a new request.
+ */
+function httpTransport(): Transport {
+  const agents = { 'http:': new http.Agent({ keepAlive: true, timeout: 4000 }), 'https:': new https.Agent({ keepAlive: true, timeout: 4000 }) };
+  return (url, headers, body, timeoutMs) =>
+    new Promise<Answer>((resolve, reject) => {
+      const target = new URL(url);
+      const secure = target.protocol === 'https:';
+      const request = (secure ? https : http).request(target, { method: 'POST', agent: agents[secure ? 'https:' : 'http:'], headers: { ...headers, 'content-length': Buffer.byteLength(body) } });
+      const deadline = setTimeout(() => request.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref();
+      request.on('error', (err) => {
+        clearTimeout(deadline);
+        reject(err);
+      });
+      request.on('response', (res) => {
+        // Read at once, so that the socket goes back to the pool; `text()` hands over the result.
+        const text = new Promise<string>((done, lost) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => done(Buffer.concat(chunks).toString('utf8')));
+          res.on('error', lost);
+          res.on('close', () => res.complete || lost(new Error('the connection closed before the whole answer arrived')));
+        }).finally(() => clearTimeout(deadline));
+        text.catch(() => undefined); // a failure is reported by text()
+        const headerOf = (name: string) => {
+          const v = res.headers[name.toLowerCase()];
+          return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+        };
+        resolve({ status: res.statusCode ?? 0, headers: { get: headerOf }, text: () => text });
+      });
+      request.end(body);
+    });
 }
 
 /** Braze's answer body: `message` always; partial errors in `errors`; ids for sends. */
@@ -51,7 +105,8 @@ export type BrazeResult =
 const BACKOFF_CAP_MS = 30_000;
 
 export class BrazeClient {
-  private readonly options: Required<Omit<BrazeClientOptions, 'fetch'>> & { fetch: typeof fetch };
+  private readonly options: Required<Omit<BrazeClientOptions, 'fetch'>>;
+  private readonly transport: Transport;
   /**
    * Braze limits each endpoint on its own. Per path: the rate-limit window as Braze last described
    * it (requests left, when it resets, epoch ms), with requests sent since counted off locally so
@@ -70,10 +125,10 @@ export class BrazeClient {
       clock: Date.now,
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       random: Math.random,
-      fetch: globalThis.fetch,
       ...options,
       baseUrl: options.baseUrl.replace(/\/+$/, ''),
     };
+    this.transport = options.fetch ? fetchTransport(options.fetch) : httpTransport();
   }
 
   /**
@@ -87,6 +142,8 @@ export class BrazeClient {
     let w = this.windows.get(path);
     if (!w) this.windows.set(path, (w = { remaining: Number.POSITIVE_INFINITY, resetAt: 0, inFlight: 0 }));
     const window = w;
+    const payload = JSON.stringify(body);
+    const headers = { authorization: `Bearer ${o.apiKey}`, 'content-type': 'application/json' };
     for (;;) {
       const pause = window.remaining <= 0 ? window.resetAt - o.clock() : 0;
       if (pause > 0) {
@@ -104,15 +161,10 @@ export class BrazeClient {
       window.remaining -= 1;
       attempts += 1;
       this.requests.set(path, (this.requests.get(path) ?? 0) + 1);
-      let res: Response;
+      let res: Answer;
       window.inFlight += 1;
       try {
-        res = await o.fetch(`${o.baseUrl}${path}`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${o.apiKey}`, 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-          signal: AbortSignal.timeout(o.timeoutMs),
-        });
+        res = await this.transport(`${o.baseUrl}${path}`, headers, payload, o.timeoutMs);
       } catch (err) {
         window.inFlight -= 1;
         const message = `network error: ${(err as Error).message}`;
@@ -172,7 +224,7 @@ export class BrazeClient {
   }
 
   /** Until the window resets (X-RateLimit-Reset, epoch seconds), else Retry-After, else backoff; plus up to 10 % jitter. */
-  private rateLimitWait(headers: Headers, attempt: number): number {
+  private rateLimitWait(headers: Pick<Headers, 'get'>, attempt: number): number {
     const o = this.options;
     const reset = Number(headers.get('x-ratelimit-reset'));
     const retryAfter = Number(headers.get('retry-after'));
@@ -185,7 +237,7 @@ export class BrazeClient {
 }
 
 /** Takes Braze's word for the window, minus the requests still on their way to it. */
-function noteRateLimit(window: { remaining: number; resetAt: number; inFlight: number }, headers: Headers): void {
+function noteRateLimit(window: { remaining: number; resetAt: number; inFlight: number }, headers: Pick<Headers, 'get'>): void {
   const remaining = Number(headers.get('x-ratelimit-remaining') ?? Number.NaN);
   const reset = Number(headers.get('x-ratelimit-reset') ?? Number.NaN);
   if (!Number.isFinite(remaining) || !Number.isFinite(reset) || reset <= 0) return;
