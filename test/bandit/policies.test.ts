@@ -1,37 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createPolicy, policyFromJSON, remapPolicy, Rng, sampleArm, type Policy, type PolicyParams } from '../../plugin/bandit/index.ts';
+import { createPolicy, policyFromJSON, remapPolicy, Rng, sampleArm, type ArmGroups, type PolicyParams } from '../../plugin/bandit/index.ts';
 import { expectClose, sum } from '../helpers/index.ts';
 import { CONTEXTUAL_CASES, LEARNING_CASES, POLICY_CASES } from './cases.ts';
+import { noContext, oneHotContext, play } from './play.ts';
 
 const title = (p: PolicyParams) => p.kind;
-
-/** Plays `rounds` of a bandit problem; returns which arm was chosen per round and context. */
-function play(policy: Policy, rounds: number, seed: string, context: (rng: Rng) => { x: Float64Array; group: number }, truth: (group: number, arm: number) => number) {
-  const rng = new Rng(seed);
-  const eligible = new Uint8Array(policy.arms).fill(1);
-  const probs = new Float64Array(policy.arms);
-  const history: { group: number; arm: number }[] = [];
-  for (let t = 0; t < rounds; t++) {
-    const { x, group } = context(rng);
-    policy.distribution(x, eligible, rng, probs);
-    const arm = sampleArm(probs, rng);
-    const reward = rng.bernoulli(truth(group, arm));
-    policy.update(x, arm, reward, probs[arm]);
-    history.push({ group, arm });
-  }
-  return history;
-}
-
-const noContext = () => ({ x: Float64Array.of(1), group: 0 });
-
-function oneHotContext(rng: Rng) {
-  const group = rng.int(3);
-  const x = new Float64Array(4);
-  x[0] = 1;
-  x[1 + group] = 1;
-  return { x, group };
-}
 
 describe.each(LEARNING_CASES.map((p) => [title(p), p] as const))('%s', (_name, params) => {
   it('converges on the better of two arms', () => {
@@ -100,8 +74,14 @@ describe.each(POLICY_CASES.map((p) => [title(p), p] as const))('%s distribution'
     );
   });
 
-  it('gives identical next decisions after a toJSON/fromJSON round trip', () => {
-    const policy = createPolicy(params, 4, 3);
+  // arms 0 and 1 share group 0; arm 1 also has group 2 (ignored by the policies without a Gaussian model)
+  const shared: ArmGroups = { count: 3, of: [[0], [0, 2], [1], [1]] };
+  it.each([
+    ['one model per arm', 1, undefined],
+    ['one model per arm, with forgetting', 0.99, undefined],
+    ['shared by tags, with forgetting', 0.99, shared],
+  ] as const)('gives identical next decisions after a toJSON/fromJSON round trip (%s)', (_layout, forgetting, groups) => {
+    const policy = createPolicy({ ...params, forgetting }, 4, 3, groups);
     const rng = new Rng('train');
     for (let t = 0; t < 300; t++) {
       const x = Float64Array.of(1, rng.next(), rng.normal());

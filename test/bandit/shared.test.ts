@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createPolicy, PRIOR_REFRESH, policyFromJSON, remapPolicy, Rng, sampleArm, type ArmGroups, type PolicyParams } from '../../plugin/bandit/index.ts';
+import { createPolicy, PRIOR_REFRESH, remapPolicy, Rng, type ArmGroups, type PolicyParams } from '../../plugin/bandit/index.ts';
 import { expectClose, sum } from '../helpers/index.ts';
 import { CONTEXTUAL_CASES } from './cases.ts';
+import { oneHotContext, play } from './play.ts';
 
 /** Four arms over two tags: arms 0 and 1 share tag 0, arms 2 and 3 tag 1; arm 1 also has tag 2. */
 const GROUPS: ArmGroups = { count: 3, of: [[0], [0, 2], [1], [1]] };
@@ -68,41 +69,8 @@ describe.each(CONTEXTUAL_CASES.map((p) => [p.kind, p] as const))('%s, shared by 
 
   it('learns a different best arm for each of three contexts when every arm is its own group', () => {
     const policy = createPolicy(params, 3, 4, { count: 3, of: [[0], [1], [2]] });
-    const rng = new Rng(`three-arm-shared-${params.kind}`);
-    const eligible = Uint8Array.of(1, 1, 1);
-    const probs = new Float64Array(3);
-    let right = 0;
-    for (let t = 0; t < 6000; t++) {
-      const g = rng.int(3);
-      policy.distribution(oneHot(g), eligible, rng, probs);
-      const arm = sampleArm(probs, rng);
-      policy.update(oneHot(g), arm, rng.bernoulli(arm === g ? 0.6 : 0.2), probs[arm]);
-      if (t >= 4500 && arm === g) right++;
-    }
-    expect(right / 1500).toBeGreaterThan(0.75);
-  });
-
-  it('gives identical next decisions after a toJSON/fromJSON round trip', () => {
-    const policy = createPolicy({ ...params, forgetting: 0.99 }, 4, 3, GROUPS);
-    const rng = new Rng('train');
-    for (let t = 0; t < 300; t++) policy.update(Float64Array.of(1, rng.next(), rng.normal()), rng.int(4), rng.bernoulli(0.3), 0.25);
-    const restored = policyFromJSON(JSON.parse(JSON.stringify(policy.toJSON())));
-    expect(restored.toJSON().shared?.groups).toEqual([[0], [0, 2], [1], [1]]);
-    const eligible = Uint8Array.of(1, 1, 0, 1);
-    const a = new Rng('next');
-    const b = new Rng('next');
-    for (let t = 0; t < 25; t++) {
-      const x = Float64Array.of(1, t / 25, (t % 5) - 2);
-      const pa = new Float64Array(4);
-      const pb = new Float64Array(4);
-      policy.distribution(x, eligible, a, pa);
-      restored.distribution(x, eligible, b, pb);
-      expect(Array.from(pb)).toEqual(Array.from(pa));
-      const arm = sampleArm(pa, a);
-      expect(sampleArm(pb, b)).toBe(arm);
-      policy.update(x, arm, t % 3 === 0 ? 1 : 0, pa[arm]);
-      restored.update(x, arm, t % 3 === 0 ? 1 : 0, pb[arm]);
-    }
+    const last = play(policy, 6000, `three-arm-shared-${params.kind}`, oneHotContext, (g, arm) => (arm === g ? 0.6 : 0.2)).slice(-1500);
+    expect(last.filter((h) => h.arm === h.group).length / last.length).toBeGreaterThan(0.75);
   });
 });
 
@@ -198,17 +166,7 @@ describe('stabilized forgetting', () => {
 
   it('keeps learning when nothing drifts: a stable best arm stays chosen over a long run', () => {
     const policy = createPolicy({ kind: 'logistic-ts', floor: 0.05, forgetting: 0.995, priorVariance: 1, draws: 200 }, 3, 4);
-    const rng = new Rng('stable-forgetting');
-    const eligible = Uint8Array.of(1, 1, 1);
-    const probs = new Float64Array(3);
-    let right = 0;
-    for (let t = 0; t < 20_000; t++) {
-      const g = rng.int(3);
-      policy.distribution(oneHot(g), eligible, rng, probs);
-      const arm = sampleArm(probs, rng);
-      policy.update(oneHot(g), arm, rng.bernoulli(arm === g ? 0.6 : 0.2), probs[arm]);
-      if (t >= 18_000 && arm === g) right++;
-    }
-    expect(right / 2000).toBeGreaterThan(0.8);
+    const last = play(policy, 20_000, 'stable-forgetting', oneHotContext, (g, arm) => (arm === g ? 0.6 : 0.2)).slice(-2000);
+    expect(last.filter((h) => h.arm === h.group).length / last.length).toBeGreaterThan(0.8);
   });
 });

@@ -56,9 +56,8 @@ export abstract class GaussianPolicy implements Policy {
   protected readonly priorVariance: number;
   protected readonly cov: Float64Array;
   protected readonly mean: Float64Array;
-  /** Per arm: its (forgetting-weighted) number of observations, and the step it was last brought up to. */
+  /** Per arm: its (forgetting-weighted) number of observations, discounted eagerly (O(K) per step). */
   protected readonly n: Float64Array;
-  protected readonly nStamp: Float64Array;
   /** Learning steps taken (for the lazy discount) and, per model, the step its state was last brought up to. */
   protected steps = 0;
   protected readonly stamp: Float64Array;
@@ -88,7 +87,6 @@ export abstract class GaussianPolicy implements Policy {
     this.cov = new Float64Array(models * size * size);
     this.mean = new Float64Array(models * size);
     this.n = new Float64Array(arms);
-    this.nStamp = new Float64Array(arms);
     this.stamp = new Float64Array(models);
     this.priorStamp = new Float64Array(models);
     this.t = new Float64Array(size);
@@ -104,6 +102,7 @@ export abstract class GaussianPolicy implements Policy {
       if (shared?.cov && shared.mean) {
         this.cov.set(shared.cov);
         this.mean.set(shared.mean);
+        this.stamp[0] = -(shared.age ?? 0);
         this.priorStamp[0] = -(shared.priorAge ?? 0);
       } else {
         setScaledIdentity(this.cov, 0, size, priorVariance);
@@ -115,6 +114,7 @@ export abstract class GaussianPolicy implements Policy {
       if (s && isGaussianArm(s)) {
         this.cov.set(s.cov, a * size * size);
         this.mean.set(s.mean, a * size);
+        this.stamp[a] = -(s.age ?? 0);
         this.priorStamp[a] = -(s.priorAge ?? 0);
       } else {
         setScaledIdentity(this.cov, a * size * size, size, priorVariance);
@@ -221,11 +221,6 @@ export abstract class GaussianPolicy implements Policy {
     return Math.max(1, Math.min(Math.pow(g, -k), (WINDUP_LIMIT * this.priorVariance) / maxDiag));
   }
 
-  /** The arm's forgetting-weighted observation count now. */
-  protected effectiveN(a: number): number {
-    const g = this.params.forgetting;
-    return g >= 1 ? this.n[a] : this.n[a] * Math.pow(g, this.steps - this.nStamp[a]);
-  }
 
   /** Starts a learning step: everything is discounted once more, and `arm`'s model is brought up to date. */
   protected beginStep(arm: number): void {
@@ -241,8 +236,7 @@ export abstract class GaussianPolicy implements Policy {
       this.restorePrior(model, lost / this.priorVariance);
       this.priorStamp[model] = this.steps;
     }
-    this.n[arm] = this.effectiveN(arm);
-    this.nStamp[arm] = this.steps;
+    for (let a = 0; a < this.arms; a++) this.n[a] *= g;
   }
 
   /**
@@ -335,29 +329,21 @@ export abstract class GaussianPolicy implements Policy {
     return result;
   }
 
+  /**
+   * The state as it is held: covariances not yet discounted for the last `age` steps, so that a
+   * restored policy discounts them with the same arithmetic and decides identically.
+   */
   toJSON(): PolicyState {
     const D = this.size;
     const base = { name: this.name, version: 1 as const, dim: this.dim, params: { ...this.params } };
+    const ages = (m: number) => ({ age: this.steps - this.stamp[m], priorAge: this.steps - this.priorStamp[m] });
     if (this.groups) {
-      const m = this.inflation(0);
-      const shared: SharedState = {
-        groups: this.groups.of.map((g) => [...g]),
-        groupCount: this.groups.count,
-        cov: Array.from(this.cov, (v) => v * m),
-        mean: Array.from(this.mean),
-        priorAge: this.steps - this.priorStamp[0],
-      };
-      return { ...base, arms: Array.from({ length: this.arms }, (_, a) => ({ n: this.effectiveN(a) })), shared };
+      const shared: SharedState = { groups: this.groups.of.map((g) => [...g]), groupCount: this.groups.count, cov: Array.from(this.cov), mean: Array.from(this.mean), ...ages(0) };
+      return { ...base, arms: Array.from(this.n, (n) => ({ n })), shared };
     }
     const arms: ArmState[] = [];
     for (let a = 0; a < this.arms; a++) {
-      const m = this.inflation(a);
-      arms.push({
-        n: this.effectiveN(a),
-        cov: Array.from(this.cov.subarray(a * D * D, (a + 1) * D * D), (v) => v * m),
-        mean: Array.from(this.mean.subarray(a * D, (a + 1) * D)),
-        priorAge: this.steps - this.priorStamp[a],
-      });
+      arms.push({ n: this.n[a], cov: Array.from(this.cov.subarray(a * D * D, (a + 1) * D * D)), mean: Array.from(this.mean.subarray(a * D, (a + 1) * D)), ...ages(a) });
     }
     return { ...base, arms };
   }
@@ -365,7 +351,7 @@ export abstract class GaussianPolicy implements Policy {
   /** Total (forgetting-weighted) number of observations over all arms. */
   protected observations(): number {
     let s = 0;
-    for (let a = 0; a < this.arms; a++) s += this.effectiveN(a);
+    for (let a = 0; a < this.arms; a++) s += this.n[a];
     return s;
   }
 }
@@ -375,6 +361,7 @@ export interface SharedInput {
   groups: ArmGroups;
   cov?: ArrayLike<number>;
   mean?: ArrayLike<number>;
+  age?: number;
   priorAge?: number;
 }
 

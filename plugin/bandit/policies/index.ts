@@ -38,7 +38,7 @@ export function createPolicy(params: PolicyParams, arms: number, dim: number, gr
 /** Restores a policy from `toJSON()` output. */
 export function policyFromJSON(state: PolicyState): Policy {
   if (state.version !== 1) throw new Error(`policy state version ${String(state.version)} is not supported`);
-  const shared = state.shared && { groups: { count: state.shared.groupCount, of: state.shared.groups }, cov: state.shared.cov, mean: state.shared.mean, priorAge: state.shared.priorAge };
+  const shared = state.shared && { groups: { count: state.shared.groupCount, of: state.shared.groups }, cov: state.shared.cov, mean: state.shared.mean, age: state.shared.age, priorAge: state.shared.priorAge };
   return new CLASSES[state.name](state.params, state.arms.length, state.dim, state.arms, shared);
 }
 
@@ -57,6 +57,8 @@ export function groupsOf(state: PolicyState): ArmGroups | undefined {
  * A shared-layout policy needs the new arms' `groups` and `groupFrom[newGroup]` (old index or -1)
  * and carries each group's weights and each arm's offset over the same way. Switching between the
  * disjoint and the shared layout starts from the prior: the two parametrisations do not map.
+ * With forgetting, the discount not yet applied (`age`) carries over and applies to the new
+ * entries too, until the next learning step restores the prior (see gaussian.ts).
  */
 export function remapPolicy(
   policy: Policy,
@@ -92,7 +94,7 @@ export function remapPolicy(
       for (let q = 0; q < D; q++) if (from[q] >= 0) cov[p * D + q] = old.shared.cov[from[p] * oD + from[q]];
     }
     const arms = armFrom.map((oa): ArmState => ({ n: oa >= 0 ? old.arms[oa].n : 0 }));
-    return policyFromJSON({ ...fresh, params, arms, shared: { ...fresh.shared, cov, mean } });
+    return policyFromJSON({ ...fresh, params, arms, shared: { ...fresh.shared, cov, mean, age: old.shared.age, priorAge: old.shared.priorAge } });
   }
   const arms = armFrom.map((from, a): ArmState => {
     const prior = fresh.arms[a];
@@ -110,7 +112,7 @@ export function remapPolicy(
           if (oj >= 0) cov[i * d + j] = src.cov[oi * od + oj];
         }
       }
-      return { n: src.n, cov, mean };
+      return { n: src.n, cov, mean, age: src.age, priorAge: src.priorAge };
     }
     return { ...src };
   });

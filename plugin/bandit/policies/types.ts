@@ -42,6 +42,7 @@ export interface SharedState {
   /** D×D, row-major, D = dim·groupCount + arms. */
   cov: number[];
   mean: number[];
+  age?: number;
   priorAge?: number;
 }
 
@@ -57,8 +58,12 @@ export interface ArmExplanation {
 }
 
 /** Per-arm state. Gaussian-family policies keep a covariance block and a mean; beta-ts keeps counts. */
-/** `priorAge`: learning steps since forgetting last restored the prior (see gaussian.ts); 0 when absent. */
-export interface GaussianArmState { n: number; cov: number[]; mean: number[]; priorAge?: number }
+/**
+ * With forgetting (see gaussian.ts): `age` is the number of learning steps whose discount `cov`
+ * does not include yet (it is applied lazily), `priorAge` the steps since the prior was last
+ * restored; both 0 when absent.
+ */
+export interface GaussianArmState { n: number; cov: number[]; mean: number[]; age?: number; priorAge?: number }
 export interface BetaArmState { n: number; alpha: number; beta: number }
 export type ArmState = GaussianArmState | BetaArmState | { n: number };
 
