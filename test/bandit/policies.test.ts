@@ -46,16 +46,20 @@ describe.each(CONTEXTUAL_CASES.map((p) => [title(p), p] as const))('%s', (_name,
 });
 
 describe.each(POLICY_CASES.map((p) => [title(p), p] as const))('%s distribution', (_name, params) => {
-  it('sums to 1, covers only eligible arms and keeps every eligible arm at or above floor/K', () => {
+  it('sums to 1, covers only eligible arms and keeps every eligible arm at or above floor/K, with or without sharing and forgetting', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 8 }),
         fc.integer({ min: 1, max: 6 }),
         fc.integer({ min: 0, max: 2 ** 31 - 1 }),
         fc.double({ min: 0, max: 0.5, noNaN: true }),
-        (arms, dim, seed, floor) => {
+        fc.integer({ min: 0, max: 4 }),
+        fc.boolean(),
+        (arms, dim, seed, floor, groupCount, forgets) => {
           const rng = new Rng(seed);
-          const policy = createPolicy({ ...params, floor: params.kind === 'random' ? 0 : floor, draws: 50 }, arms, dim);
+          // groupCount > 0: arms shared by random groups (policies without a Gaussian model ignore them)
+          const groups = groupCount > 0 ? { count: groupCount, of: Array.from({ length: arms }, () => [...new Set([rng.int(groupCount), rng.int(groupCount)])]) } : undefined;
+          const policy = createPolicy({ ...params, floor: params.kind === 'random' ? 0 : floor, draws: 50, forgetting: forgets ? 0.9 : 1 }, arms, dim, groups);
           const x = Float64Array.from({ length: dim }, () => rng.normal());
           for (let t = 0; t < 20; t++) policy.update(x.map((v) => v * rng.next()), rng.int(arms), rng.next(), 0.5);
           const eligible = Uint8Array.from({ length: arms }, () => (rng.next() < 0.6 ? 1 : 0));

@@ -1,7 +1,6 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createPolicy, PRIOR_REFRESH, remapPolicy, Rng, type ArmGroups, type PolicyParams } from '../../plugin/bandit/index.ts';
-import { expectClose, sum } from '../helpers/index.ts';
+import { expectClose } from '../helpers/index.ts';
 import { CONTEXTUAL_CASES } from './cases.ts';
 import { oneHotContext, play } from './play.ts';
 
@@ -16,36 +15,6 @@ function oneHot(group: number, dim = 4): Float64Array {
 }
 
 describe.each(CONTEXTUAL_CASES.map((p) => [p.kind, p] as const))('%s, shared by tags', (_name, params) => {
-  it('sums to 1, covers only eligible arms and keeps every eligible arm at or above floor/K', () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 6 }),
-        fc.integer({ min: 1, max: 5 }),
-        fc.integer({ min: 1, max: 4 }),
-        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-        fc.double({ min: 0, max: 0.5, noNaN: true }),
-        (arms, dim, count, seed, floor) => {
-          const rng = new Rng(seed);
-          const of = Array.from({ length: arms }, () => [...new Set([rng.int(count), rng.int(count)])]);
-          const policy = createPolicy({ ...params, floor, draws: 50, forgetting: rng.next() < 0.5 ? 1 : 0.9 }, arms, dim, { count, of });
-          const x = Float64Array.from({ length: dim }, () => rng.normal());
-          for (let t = 0; t < 20; t++) policy.update(x.map((v) => v * rng.next()), rng.int(arms), rng.next(), 0.5);
-          const eligible = Uint8Array.from({ length: arms }, () => (rng.next() < 0.6 ? 1 : 0));
-          if (!eligible.includes(1)) eligible[rng.int(arms)] = 1;
-          const k = eligible.reduce((s, v) => s + v, 0);
-          const out = new Float64Array(arms);
-          policy.distribution(x, eligible, rng, out);
-          expectClose(sum(out), 1, 1e-9);
-          for (let a = 0; a < arms; a++) {
-            if (!eligible[a]) expect(out[a]).toBe(0);
-            else expect(out[a]).toBeGreaterThanOrEqual(floor / k - 1e-12);
-          }
-        },
-      ),
-      { numRuns: 100 },
-    );
-  });
-
   it('teaches an arm what was learned about another arm with the same tag', () => {
     const shared = createPolicy(params, 4, 4, GROUPS);
     const disjoint = createPolicy(params, 4, 4);
