@@ -42,7 +42,10 @@ export type Fault =
   | { kind: 'fail-after'; status: number }
   /** Process the request, then drop the connection. */
   | { kind: 'drop-after' }
-  /** Answer 429 as if other clients of the workspace had spent the window (resets in `resetInMs`). */
+  /**
+   * Answer 429 as if other clients of the workspace had spent the window, which resets in
+   * `resetInMs` (rounded up to the second of X-RateLimit-Reset): the path's own window then resets.
+   */
   | { kind: 'rate-limited'; resetInMs: number };
 
 export interface SendRecord {
@@ -95,6 +98,11 @@ class Bucket {
       'X-RateLimit-Reset': String(Math.ceil((this.windowStart + this.limit.windowMs) / 1000)),
     });
     return allowed;
+  }
+
+  /** Moves the end of the current window to `resetAt` (epoch ms): a new window starts then. */
+  resetAt(resetAt: number): void {
+    this.windowStart = resetAt - this.limit.windowMs;
   }
 }
 
@@ -169,8 +177,8 @@ export async function startFakeBraze(options: FakeBrazeOptions = {}): Promise<Fa
     next();
   });
 
-  /** Runs `process` under the injected fault for this path, if any. */
-  const withFault = (req: Request, res: Response, process: () => unknown) => {
+  /** Runs `process` under the injected fault for this path, if any; `bucket` is the path's rate limit. */
+  const withFault = (req: Request, res: Response, bucket: Bucket, process: () => unknown) => {
     const i = faults.findIndex((f) => req.path.startsWith(f.prefix));
     const fault = i >= 0 ? faults.splice(i, 1)[0].fault : undefined;
     if (fault?.kind === 'fail-before') {
@@ -178,7 +186,10 @@ export async function startFakeBraze(options: FakeBrazeOptions = {}): Promise<Fa
       return;
     }
     if (fault?.kind === 'rate-limited') {
-      res.set({ 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': String(Math.ceil((Date.now() + fault.resetInMs) / 1000)) });
+      // Announced as the endpoint's own window, which then does reset at that moment.
+      const reset = Math.ceil((Date.now() + fault.resetInMs) / 1000);
+      bucket.resetAt(reset * 1000);
+      res.set({ 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': String(reset) });
       res.status(429).json({ message: 'Rate limit exceeded' });
       return;
     }
@@ -196,7 +207,7 @@ export async function startFakeBraze(options: FakeBrazeOptions = {}): Promise<Fa
     if (!parsed.success) return void bad(res, `Invalid request: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
     const { attributes = [], events = [], purchases = [] } = parsed.data;
     if (attributes.length + events.length + purchases.length > maxTrack) return void bad(res, 'Max Input Length Exceeded');
-    withFault(req, res, () => {
+    withFault(req, res, buckets.track, () => {
       const errors: { type: string; input_array: string; index: number }[] = [];
       attributes.forEach((a, index) => {
         const id = a.external_id;
@@ -230,7 +241,7 @@ export async function startFakeBraze(options: FakeBrazeOptions = {}): Promise<Fa
       if (JSON.stringify(r[propsKey] ?? {}).length > 50_000) return void bad(res, `${propsKey} larger than 50 KB`);
     }
     if (scheduled && Date.parse(b.schedule!.time) <= clock()) return void bad(res, 'schedule time is in the past');
-    withFault(req, res, () => {
+    withFault(req, res, buckets.messaging, () => {
       for (const r of recipients) {
         if (r.attributes) setAttributes(r.external_user_id!, r.attributes);
         sends.push({ path: req.path, externalUserId: r.external_user_id!, properties: r[propsKey] ?? {}, ...(b.schedule ? { scheduleTime: b.schedule.time } : {}) });
@@ -248,7 +259,7 @@ export async function startFakeBraze(options: FakeBrazeOptions = {}): Promise<Fa
     if (!buckets.export.take(res)) return void res.status(429).json({ message: 'Rate limit exceeded' });
     const parsed = exportSchema.safeParse(req.body);
     if (!parsed.success) return void bad(res, parsed.error.issues[0]?.message ?? 'invalid request');
-    withFault(req, res, () => {
+    withFault(req, res, buckets.export, () => {
       const found = parsed.data.external_ids.filter((id) => users.has(id));
       return {
         message: 'success',
