@@ -1,5 +1,6 @@
 import pMap from 'p-map';
 import { randomUUID } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Decision, DecisionSink, Delivery, Profile, ProfileSource } from '../agent/index.ts';
 import type { DecisionResponse, DecisionService } from '../server/service.ts';
 import type { DeliveryRow, DeliveryUpdate, RunRow, Store } from '../store/index.ts';
@@ -112,6 +113,13 @@ function skipReasons(r: DecisionResponse): string[] {
   if (r.choices.frequency?.arm === 'skip') return ['frequency: skip'];
   return ['not delivered'];
 }
+
+/**
+ * Members of a chunk whose decisions are started in one turn of the event loop. Between two
+ * slices the process serves what arrived meanwhile (the sinks' answers, so that a drain goes on
+ * while the next chunk is decided); the chunk's decisions still commit together (`holdCommits`).
+ */
+const DECIDE_SLICE = 250;
 
 function sinkKey(delivery: Delivery, sink: DecisionSink): string {
   return sink.metadata.name || `${delivery.to}:${delivery.mode}`;
@@ -234,15 +242,30 @@ export async function continueRun(service: DecisionService, run: RunRow, options
   const flush = async () => {
     const members = chunk;
     chunk = [];
-    const decided = await pMap(
-      members,
-      async (p) => {
-        const userKey = service.userKey(p.userId);
-        const request = { userId: p.userId, traits: p.traits, timezone: p.timezone, consent: p.consent, requestId: `run:${run.runId}:${userKey}` };
-        return { profile: p, userKey, r: await service.decide(run.agentId, request, { userKey, likelyNew: true }) };
-      },
-      { concurrency },
-    );
+    const decideMember = async (p: Profile) => {
+      const userKey = service.userKey(p.userId);
+      const request = { userId: p.userId, traits: p.traits, timezone: p.timezone, consent: p.consent, requestId: `run:${run.runId}:${userKey}` };
+      return { profile: p, userKey, r: await service.decide(run.agentId, request, { userKey, likelyNew: true }) };
+    };
+    let decided: Awaited<ReturnType<typeof decideMember>>[];
+    if (concurrency >= members.length) {
+      // All at once, a slice per turn of the event loop, their commits held until all are started.
+      const started: ReturnType<typeof decideMember>[] = [];
+      const release = store.holdCommits();
+      try {
+        for (let i = 0; i < members.length; i += DECIDE_SLICE) {
+          if (i > 0) await nextTurn();
+          for (let k = i; k < Math.min(i + DECIDE_SLICE, members.length); k++) {
+            const decision = decideMember(members[k]);
+            decision.catch(() => undefined); // raised by Promise.all below, not as unhandled in between
+            started.push(decision);
+          }
+        }
+      } finally {
+        release();
+      }
+      decided = await Promise.all(started);
+    } else decided = await pMap(members, decideMember, { concurrency });
     // A decision that could not be logged (store error) must not be passed over: stop before the
     // checkpoint, so that a resume decides these members again.
     const failed = decided.filter((d) => d.r.error?.code === 'decision_failed').length;

@@ -108,6 +108,9 @@ export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly users = new KeyedMutex();
   private readonly pendingUnits: { unit: () => void; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  /** Open `holdCommits` holds: while any, pending units wait. */
+  private commitHolds = 0;
+  private flushScheduled = false;
   private readonly s: ReturnType<SqliteStore['prepare']>;
 
   /** `path` is a file path or `:memory:`. */
@@ -311,16 +314,37 @@ export class SqliteStore implements Store {
     });
   }
 
+  holdCommits(): () => void {
+    this.commitHolds += 1;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.commitHolds -= 1;
+      this.scheduleFlush();
+    };
+  }
+
   /**
-   * Group commit: units of work that finish in the same tick are written in one transaction; when
-   * one of them fails, they are written again each inside its own savepoint, so that the failing
-   * unit rolls back alone and only its caller sees the error. Every caller resumes only after the
-   * transaction has committed.
+   * Group commit: units of work that finish in the same tick (or while commits are held) are
+   * written in one transaction; when one of them fails, they are written again each inside its own
+   * savepoint, so that the failing unit rolls back alone and only its caller sees the error. Every
+   * caller resumes only after the transaction has committed.
    */
   private groupCommit(unit: () => void): Promise<void> {
     return new Promise((resolve, reject) => {
       this.pendingUnits.push({ unit, resolve, reject });
-      if (this.pendingUnits.length === 1) setImmediate(() => this.flushUnits());
+      this.scheduleFlush();
+    });
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.commitHolds > 0 || this.pendingUnits.length === 0) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      // A hold taken since is released later, and schedules the flush then.
+      if (this.commitHolds === 0) this.flushUnits();
     });
   }
 

@@ -57,6 +57,17 @@ describe('a batch run', () => {
     expect(Object.values(summary.skipped.reasons).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(summary.skipped.total);
   });
 
+  it('decides a member listed twice in one chunk once, and delivers that decision once', async () => {
+    fake = await startFakeBraze({ apiKey: BRAZE_KEY, clock: () => NOW });
+    server = await startServerWithBraze(fake);
+    const members = audience(600, 'twice');
+    const ids = members.map((m) => m.userId);
+    const listed = [...ids.slice(0, 400), ids[10], ...ids.slice(400)]; // one chunk, decided over several slices
+    const summary = await runAudience(server.service, { agentId: AGENT, audience: 'twice', runId: 'run-twice' }, { store: server.store, source: new InMemoryProfileSource(members, { twice: listed }) });
+    expect(summary).toMatchObject({ status: 'completed', members: 601, decided: 601, unfinished: {} });
+    expectDeliveredExactlyOnce(fake, deliverable(server, 'run-twice', members));
+  });
+
   it('stops at a checkpoint when aborted and, resumed, delivers the rest without a duplicate', async () => {
     fake = await startFakeBraze({ apiKey: BRAZE_KEY, clock: () => NOW });
     server = await startServerWithBraze(fake);

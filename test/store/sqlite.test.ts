@@ -102,6 +102,31 @@ describe('SqliteStore in memory', () => {
   });
 });
 
+describe('SqliteStore group commit', () => {
+  it('holds units of work until the release and then writes them in one transaction', async () => {
+    const store = new SqliteStore(':memory:');
+    try {
+      let transactions = 0;
+      const transaction = store.db.transaction.bind(store.db);
+      store.db.transaction = ((fn: (...args: unknown[]) => unknown) => {
+        transactions += 1;
+        return transaction(fn);
+      }) as typeof store.db.transaction;
+      const release = store.holdCommits();
+      const decisions = Array.from({ length: 3 }, (_, i) => makeDecision({ userKey: `user-${i}` }));
+      let committed = 0;
+      const units = decisions.map((d) => logDecision(store, d).then(() => (committed += 1)));
+      for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect({ committed, stored: await store.getDecision(WS, decisions[0].decisionId), transactions }).toEqual({ committed: 0, stored: undefined, transactions: 0 });
+      release();
+      await Promise.all(units);
+      expect({ committed, transactions }).toEqual({ committed: 3, transactions: 1 });
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('SqliteStore outbox payloads', () => {
   const SINKS = ['braze:attributes:nb_', 'braze:campaign_trigger:c1'];
   let store: SqliteStore;
