@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { SNAPSHOTS_KEPT } from './types.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
+import { WalCheckpointer } from './checkpointer.ts';
 import type {
   AgentConfigRow,
   ApiKeyRow,
@@ -98,11 +99,17 @@ function configFrom(r: Row): AgentConfigRow {
   };
 }
 
+/** How often the checkpointer thread copies the WAL into the database file. */
+const CHECKPOINT_INTERVAL_MS = 100;
+/** WAL pages after which the writer checkpoints itself (when the checkpointer thread falls behind). */
+const WRITER_CHECKPOINT_PAGES = 10_000;
+
 /**
  * The embedded default store: one SQLite file through better-sqlite3, in WAL mode with
  * synchronous=NORMAL (a committed transaction survives a process crash; only an OS crash or power
- * loss can drop the last ones). One process owns the file. Statements are synchronous, so each
- * method's work is atomic with respect to other requests of the same process.
+ * loss can drop the last ones). One process owns the file; a worker thread checkpoints the WAL
+ * (see WalCheckpointer). Statements are synchronous, so each method's work is atomic with respect
+ * to other requests of the same process.
  */
 export class SqliteStore implements Store {
   readonly db: Database.Database;
@@ -112,6 +119,7 @@ export class SqliteStore implements Store {
   private commitHolds = 0;
   private flushScheduled = false;
   private readonly s: ReturnType<SqliteStore['prepare']>;
+  private readonly checkpointer?: WalCheckpointer;
 
   /** `path` is a file path or `:memory:`. */
   constructor(path: string) {
@@ -123,6 +131,10 @@ export class SqliteStore implements Store {
     this.db.pragma('busy_timeout = 5000');
     this.migrateSync();
     this.s = this.prepare();
+    if (path !== ':memory:') {
+      this.db.pragma(`wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES}`);
+      this.checkpointer = new WalCheckpointer(path, CHECKPOINT_INTERVAL_MS, (message) => process.emitWarning(`${path}: the WAL checkpoint failed: ${message}`, 'NextbestStoreWarning'));
+    }
   }
 
   private migrateSync(): void {
@@ -228,6 +240,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.close();
     if (this.db.open) this.db.close();
   }
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -99,6 +99,32 @@ describe('SqliteStore in memory', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('SqliteStore WAL checkpoints', () => {
+  it('copies committed writes into the database file from its own thread, long before the writer would', async () => {
+    const path = tempDbPath();
+    const store = new SqliteStore(path);
+    try {
+      const before = statSync(path).size;
+      for (let i = 0; i < 300; i++) await logDecision(store, makeDecision({ userKey: `user-${i}`, body: { choices: {}, features: Array.from({ length: 64 }, (_, k) => k / 7) } }));
+      expect(statSync(`${path}-wal`).size).toBeGreaterThan(200_000); // well under the writer's own threshold (10,000 pages)
+      const deadline = Date.now() + 3000;
+      while (statSync(path).size <= before + 200_000 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(statSync(path).size).toBeGreaterThan(before + 200_000);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('closes the checkpointer\'s connection with the store, so that the last close removes the WAL', async () => {
+    const path = tempDbPath();
+    const store = new SqliteStore(path);
+    await logDecision(store, makeDecision());
+    await store.close();
+    await store.close();
+    expect(existsSync(`${path}-wal`)).toBe(false);
   });
 });
 
