@@ -167,7 +167,7 @@ export class SqliteStore implements Store {
       audit: db.prepare('SELECT * FROM audit_log WHERE workspace = ? ORDER BY id DESC LIMIT ?'),
       insertDecision: db.prepare(
         `INSERT INTO decisions (workspace, decision_id, agent_id, agent_version, user_key, request_id, at, window_end, holdout, deliver, reason, probability, body, reward, learned)
-         VALUES (@workspace, @decisionId, @agentId, @agentVersion, @userKey, @requestId, @at, @windowEnd, @holdout, @deliver, @reason, @probability, @body, @reward, @learned)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       insertSend: db.prepare('INSERT INTO sends (workspace, user_key, channel, at, decision_id) VALUES (?, ?, ?, ?, ?)'),
       sendsSince: db.prepare('SELECT workspace, user_key, channel, at, decision_id FROM sends WHERE workspace = ? AND user_key = ? AND at >= ? ORDER BY at'),
@@ -396,13 +396,11 @@ export class SqliteStore implements Store {
   }
 
   private insertDecisionSync(d: DecisionRow): void {
-    this.s.insertDecision.run({
-      ...d,
-      holdout: d.holdout ? 1 : 0,
-      deliver: d.deliver ? 1 : 0,
-      learned: d.learned ? 1 : 0,
-      body: JSON.stringify(d.body),
-    });
+    // Positional parameters: binding by name (from a spread copy of the row) cost ≈ 3 µs a decision.
+    this.s.insertDecision.run(
+      d.workspace, d.decisionId, d.agentId, d.agentVersion, d.userKey, d.requestId, d.at, d.windowEnd,
+      d.holdout ? 1 : 0, d.deliver ? 1 : 0, d.reason, d.probability, JSON.stringify(d.body), d.reward, d.learned ? 1 : 0,
+    );
   }
 
   async getDecision(workspace: string, decisionId: string): Promise<DecisionRow | undefined> {
