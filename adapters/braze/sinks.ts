@@ -194,7 +194,9 @@ export class BrazeTriggerSink implements DecisionSink {
     const groups = new Map<string, number[]>();
     decisions.forEach((d, i) => {
       const at = d.sendAt && Date.parse(d.sendAt) - now >= SCHEDULE_MIN_LEAD_MS ? new Date(Date.parse(d.sendAt)).toISOString() : '';
-      groups.set(at, [...(groups.get(at) ?? []), i]);
+      const group = groups.get(at);
+      if (group) group.push(i);
+      else groups.set(at, [i]);
     });
     const requests: { idx: number[]; at: string | undefined }[] = [];
     for (const [at, members] of groups) {
