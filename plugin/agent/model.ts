@@ -46,7 +46,8 @@ function layout(agent: AgentConfig, encoder: FeatureEncoder): Layout[] {
     const featureNames = [...encoder.names];
     for (let i = 0; i < j; i++) for (const arm of agent.dimensions[i].arms) featureNames.push(`${agent.dimensions[i].id}=${arm.id}`);
     const l: Layout = { id: dim.id, armIds: dim.arms.map((a) => a.id), featureNames };
-    const groups = agent.policy.kind !== 'random' && agent.policy.kind !== 'beta-ts' && agent.policy.share === 'tags' ? tagGroups(dim.arms) : undefined;
+    // the schema allows `share` only on the policies that can share (SHAREABLE)
+    const groups = 'share' in agent.policy && agent.policy.share === 'tags' ? tagGroups(dim.arms) : undefined;
     if (groups) l.groups = groups;
     return l;
   });

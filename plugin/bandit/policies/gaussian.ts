@@ -179,6 +179,9 @@ export abstract class GaussianPolicy implements Policy {
     const nnz = this.collectNonzero(x);
     const idx = this.index;
     const val = this.value;
+    const forgets = this.params.forgetting < 1;
+    // one model for all arms in the shared layout: its O(D) inflation is found once, not per arm
+    const sharedInflation = forgets && this.groups ? this.inflation(0) : 1;
     for (let a = 0; a < this.arms; a++) {
       if (!eligible[a]) {
         this.means[a] = 0;
@@ -198,7 +201,7 @@ export abstract class GaussianPolicy implements Policy {
         norm += val[p] * val[p];
       }
       this.means[a] = this.score(m, k);
-      if (this.params.forgetting < 1) q = Math.min(q * this.inflation(m), this.priorVariance * norm);
+      if (forgets) q = Math.min(q * (this.groups ? sharedInflation : this.inflation(m)), this.priorVariance * norm);
       this.sds[a] = Math.sqrt(q > 0 ? q : 0);
     }
   }
