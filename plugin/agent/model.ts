@@ -57,7 +57,7 @@ function layout(agent: AgentConfig, encoder: FeatureEncoder): Layout[] {
  * The arms' groups for `share: tags`: every tag is a group, and an arm without tags is a group of
  * its own. Undefined when no tag is on two arms: nothing would be shared.
  */
-export function tagGroups(arms: readonly { id: string; tags: readonly string[] }[]): ({ names: string[] } & ArmGroups) | undefined {
+function tagGroups(arms: readonly { id: string; tags: readonly string[] }[]): ({ names: string[] } & ArmGroups) | undefined {
   const counts = new Map<string, number>();
   for (const arm of arms) for (const tag of new Set(arm.tags)) counts.set(tag, (counts.get(tag) ?? 0) + 1);
   if (![...counts.values()].some((c) => c >= 2)) return undefined;
