@@ -11,7 +11,6 @@ import {
   type Decision,
 } from '../agent/index.ts';
 import { maskArms, suppressed, type GuardrailContext, type MaskReason } from '../guardrails/index.ts';
-import { OutcomeQueue } from './outcome-queue.ts';
 import { retailAgentInput, SCENARIOS, SIMULATION_POLICY_DEFAULTS, type ScenarioName } from './scenarios.ts';
 import {
   CHANNELS,
@@ -28,8 +27,6 @@ import {
 const DAY_MS = 86_400_000;
 const WEEK_MS = 7 * DAY_MS;
 const START = Date.UTC(2026, 0, 5); // a Monday
-/** Conversions arrive after an exponential delay with this mean, truncated to the window. */
-const MEAN_CONVERSION_DELAY_MS = 14 * 3_600_000;
 
 export interface SimulationOptions {
   scenario: ScenarioName;
@@ -104,7 +101,6 @@ class World {
   readonly times: Float64Array;
   readonly who: Uint32Array;
   readonly conversionDraw: Float64Array;
-  readonly delayDraw: Float64Array;
   readonly phases: PhaseWorld[];
 
   constructor(
@@ -120,12 +116,10 @@ class World {
     this.times = new Float64Array(decisions);
     this.who = new Uint32Array(decisions);
     this.conversionDraw = new Float64Array(decisions);
-    this.delayDraw = new Float64Array(decisions);
     for (let i = 0; i < decisions; i++) {
       this.times[i] = START + (i + arrivals.next()) * spacing;
       this.who[i] = arrivals.int(this.customers.length);
       this.conversionDraw[i] = arrivals.next();
-      this.delayDraw[i] = arrivals.next();
     }
     this.phases = spec.phases.map((p) => ({
       from: Math.floor(p.at * decisions),
@@ -335,7 +329,12 @@ function runOne(world: World, chooser: Chooser, agents: (phase: PhaseWorld) => A
   const chosen = new Float64Array(n);
   const optimal = new Float64Array(n);
   const sendLog: { at: number; channel?: string }[][] = world.customers.map(() => []);
-  const queue = new OutcomeQueue<{ decision: Decision; reward: number }>();
+  // Like the service (learnClosed), a decision is learned once its goal window has closed,
+  // converted or not, in the order the windows close. Learning a conversion as soon as it
+  // happens would show every recent choice its successes before its failures, a bias that
+  // grows as forgetting shortens the memory (see docs/algorithms.md).
+  const pending: { at: number; decision: Decision; reward: number }[] = [];
+  let learned = 0;
   const windowMs = 72 * 3_600_000;
   let phase = -1;
   let agent!: AgentConfig;
@@ -350,7 +349,13 @@ function runOne(world: World, chooser: Chooser, agents: (phase: PhaseWorld) => A
       map = armMap(agent, world.phases[p]);
     }
     const now = world.times[i];
-    if (chooser.learn) for (const o of queue.due(now)) chooser.learn(o.decision, o.reward);
+    if (chooser.learn) {
+      while (learned < pending.length && pending[learned].at <= now) chooser.learn(pending[learned].decision, pending[learned++].reward);
+      if (learned > 4096) {
+        pending.splice(0, learned);
+        learned = 0;
+      }
+    }
     const c = world.who[i];
     const customer = world.customers[c];
     const log = sendLog[c];
@@ -367,8 +372,7 @@ function runOne(world: World, chooser: Chooser, agents: (phase: PhaseWorld) => A
     if (converted) conversions++;
     if (pick.deliver) log.push({ at: now, channel: CHANNELS[pick.channel] });
     if (decision && chooser.learn) {
-      const delay = Math.min(-MEAN_CONVERSION_DELAY_MS * Math.log(1 - world.delayDraw[i]), windowMs);
-      queue.push(now + (converted ? delay : windowMs), { decision, reward: converted ? 1 : 0 });
+      pending.push({ at: now + windowMs, decision, reward: converted ? 1 : 0 });
     }
     if (progress && (i + 1) % 500 === 0) progress(i + 1);
   }
