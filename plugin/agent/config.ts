@@ -442,6 +442,12 @@ export const dimensionSchema = z
       .transform(String)
       .describe('Arm used for holdout customers and when a decision cannot be made.'),
     when: conditionSchema.optional().describe('Decide (and reward) this dimension only when the condition holds; may test traits and earlier dimensions.'),
+    features: z
+      .array(nonEmptyString())
+      .optional()
+      .describe(
+        "What this dimension's policy sees: names of the agent's features (a trait, or local_hour / local_weekday) and ids of earlier dimensions (their choice). Default: all of them. Fewer inputs, fewer weights to learn: a dimension given only the traits that matter to it learns faster.",
+      ),
   })
   .superRefine((d, ctx) => {
     // an arm or default with issues of its own may not be normalized: leave it to those issues
@@ -629,6 +635,28 @@ function checkChannelArm(armId: string, channel: Dimension | undefined, path: Pa
   else if (!channel.arms.some((a) => a.id === armId)) issue(path, `${JSON.stringify(armId)} is not an arm of dimension "channel" (${armList(channel)})`);
 }
 
+/** A dimension's `features` name the agent's features and earlier dimensions, once each. */
+function checkDimensionFeatures(names: string[], features: FeatureSpec[], dims: Dimension[], at: number, issue: (path: Path, message: string) => void): void {
+  const featureNames = features.map(featureName);
+  names.forEach((name, k) => {
+    const path: Path = ['dimensions', at, 'features', k];
+    const dim = dims.findIndex((d) => d.id === name);
+    const isFeature = featureNames.includes(name);
+    if (names.indexOf(name) !== k) issue(path, `duplicate ${JSON.stringify(name)}`);
+    else if (isFeature && dim >= 0) issue(path, `${JSON.stringify(name)} is both a feature and a dimension: rename one`);
+    else if (dim >= at) issue(path, `${JSON.stringify(name)} is not decided before ${JSON.stringify(dims[at].id)}: a dimension sees only earlier choices`);
+    else if (!isFeature && dim < 0) {
+      const known = [...featureNames, ...dims.slice(0, at).map((d) => d.id)];
+      issue(path, `${JSON.stringify(name)} is neither a feature of the agent nor an earlier dimension (${known.join(', ') || 'none'})`);
+    }
+  });
+}
+
+/** The name a feature is referred to by: its trait, or the derived feature's name. */
+export function featureName(f: FeatureSpec): string {
+  return 'derived' in f ? f.derived : f.trait;
+}
+
 function checkAgent(agent: AgentDraft, ctx: z.core.$RefinementCtx<AgentDraft>): void {
   // Issue paths here are relative to the agent; a part with issues of its own may not be
   // normalized yet, so rules that read it wait until it is valid.
@@ -649,6 +677,7 @@ function checkAgent(agent: AgentDraft, ctx: z.core.$RefinementCtx<AgentDraft>): 
   dims.forEach((d, i) => {
     if (dims.findIndex((e) => e.id === d.id) !== i) issue(['dimensions', i, 'id'], `duplicate dimension id ${JSON.stringify(d.id)}`);
     if (d.when) checkConditionRefs(d.when, dims, i, d.id, ['dimensions', i, 'when'], issue);
+    if (d.features && !broken('features')) checkDimensionFeatures(d.features, agent.features ?? [], dims, i, issue);
   });
 
   if (broken('guardrails') || !agent.guardrails) return;

@@ -2,9 +2,10 @@ import type { AgentConfig } from './config.ts';
 import type { AgentModel } from './model.ts';
 
 /**
- * Writes dimension `j`'s context into `x`: the agent's encoded features (`base`), then one
- * one-hot block per earlier dimension with the chosen arm set (all zero when that dimension
- * was not decided). This is how a later dimension sees earlier choices.
+ * Writes dimension `j`'s context into `x`: the encoded features it sees (`base`, all of them
+ * unless its config lists `features`), then one one-hot block per earlier dimension it sees, with
+ * the chosen arm set (all zero when that dimension was not decided). This is how a later
+ * dimension sees earlier choices.
  */
 export function dimensionContext(
   agent: AgentConfig,
@@ -14,10 +15,11 @@ export function dimensionContext(
   choices: Readonly<Record<string, { arm: string }>>,
   x: Float64Array,
 ): void {
-  const b = model.encoder.dim;
-  for (let i = 0; i < b; i++) x[i] = base[i];
-  let k = b;
-  for (let i = 0; i < j; i++) {
+  const dim = model.dimensions[j];
+  const columns = dim.columns;
+  let k = 0;
+  for (; k < columns.length; k++) x[k] = base[columns[k]];
+  for (const i of dim.sees) {
     const arms = model.dimensions[i].armIds;
     for (let a = 0; a < arms.length; a++) x[k + a] = 0;
     const chosen = choices[agent.dimensions[i].id];

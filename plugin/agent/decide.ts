@@ -44,7 +44,7 @@ export function decide(
   const traits = options.context ? { ...profile.traits, ...options.context } : profile.traits;
   const local = localTime(now, profile.timezone);
   const features = new Array<number>(model.encoder.dim);
-  const base = model.scratch.x[0];
+  const base = model.scratch.base;
   model.encoder.encode({ traits, now, localHour: local.hour, localWeekday: local.weekday }, base);
   for (let i = 0; i < features.length; i++) features[i] = base[i];
 

@@ -6,8 +6,12 @@ import type { AgentConfig } from './config.ts';
 export interface DimensionModel {
   id: string;
   armIds: string[];
-  /** Feature names of this dimension's context: the agent's features, then one-hots of earlier dimensions. */
+  /** Feature names of this dimension's context: the agent's features it sees, then one-hots of the earlier dimensions it sees. */
   featureNames: string[];
+  /** The encoder's slots this dimension sees (all of them unless its config lists `features`), in order. */
+  columns: Int32Array;
+  /** The earlier dimensions (by index) whose choice it sees. */
+  sees: number[];
   /** With `share: tags` in a dimension where arms have a tag in common: the groups (tags, or `arm:<id>` for an untagged arm) and each arm's. */
   groups?: { names: string[] } & ArmGroups;
   policy: Policy;
@@ -26,6 +30,8 @@ export interface AgentModel {
   dimensions: DimensionModel[];
   /** Buffers reused by every decision (one set per dimension), so deciding allocates little. */
   readonly scratch: {
+    /** The encoded features, before each dimension takes what it sees. */
+    base: Float64Array;
     x: Float64Array[];
     eligible: Uint8Array[];
     probabilities: Float64Array[];
@@ -43,9 +49,18 @@ type Layout = Omit<DimensionModel, 'policy'>;
 
 function layout(agent: AgentConfig, encoder: FeatureEncoder): Layout[] {
   return agent.dimensions.map((dim, j) => {
-    const featureNames = [...encoder.names];
-    for (let i = 0; i < j; i++) for (const arm of agent.dimensions[i].arms) featureNames.push(`${agent.dimensions[i].id}=${arm.id}`);
-    const l: Layout = { id: dim.id, armIds: dim.arms.map((a) => a.id), featureNames };
+    // the intercept is always seen; without `features`, everything else too
+    const seen = (name: string) => !dim.features || dim.features.includes(name);
+    const columns: number[] = [];
+    for (let s = 0; s < encoder.dim; s++) if (s === 0 || seen(encoder.sources[s])) columns.push(s);
+    const featureNames = columns.map((s) => encoder.names[s]);
+    const sees: number[] = [];
+    for (let i = 0; i < j; i++) {
+      if (!seen(agent.dimensions[i].id)) continue;
+      sees.push(i);
+      for (const arm of agent.dimensions[i].arms) featureNames.push(`${agent.dimensions[i].id}=${arm.id}`);
+    }
+    const l: Layout = { id: dim.id, armIds: dim.arms.map((a) => a.id), featureNames, columns: Int32Array.from(columns), sees };
     // the schema allows `share` only on the policies that can share (SHAREABLE)
     const groups = 'share' in agent.policy && agent.policy.share === 'tags' ? tagGroups(dim.arms) : undefined;
     if (groups) l.groups = groups;
@@ -78,6 +93,7 @@ function withScratch(agentId: string, agentVersion: number, encoder: FeatureEnco
     encoder,
     dimensions,
     scratch: {
+      base: new Float64Array(encoder.dim),
       x: dimensions.map((d) => new Float64Array(d.featureNames.length)),
       eligible: dimensions.map((d) => new Uint8Array(d.armIds.length)),
       probabilities: dimensions.map((d) => new Float64Array(d.armIds.length)),

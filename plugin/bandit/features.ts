@@ -43,39 +43,50 @@ export class FeatureEncoder {
   readonly dim: number;
   /** One human-readable name per slot, e.g. `last_category=running`, `lifetime_orders`. */
   readonly names: readonly string[];
+  /** Per slot, the feature it encodes: its trait or derived name (`intercept` for the first slot). */
+  readonly sources: readonly string[];
   private readonly specs: readonly FeatureSpecLike[];
   private readonly categoryIndex: (Map<string, number> | undefined)[];
 
   constructor(specs: readonly FeatureSpecLike[]) {
     this.specs = specs;
     const names = ['intercept'];
+    const sources = ['intercept'];
     this.categoryIndex = specs.map((spec) => {
-      if ('derived' in spec) {
-        names.push(`${spec.derived}:sin`, `${spec.derived}:cos`);
-        return undefined;
-      }
-      switch (spec.type) {
-        case 'numeric':
-        case 'boolean':
-        case 'recency':
-          names.push(spec.trait, `${spec.trait}:missing`);
-          return undefined;
-        case 'categorical': {
-          const index = new Map<string, number>();
-          spec.values.forEach((v, i) => {
-            index.set(v, i);
-            names.push(`${spec.trait}=${v}`);
-          });
-          names.push(`${spec.trait}=other`);
-          return index;
-        }
-        case 'hashed':
-          for (let i = 0; i < spec.buckets; i++) names.push(`${spec.trait}#${i}`);
-          return undefined;
-      }
+      const index = this.slots(spec, names);
+      while (sources.length < names.length) sources.push('derived' in spec ? spec.derived : spec.trait);
+      return index;
     });
     this.names = names;
     this.dim = names.length;
+    this.sources = sources;
+  }
+
+  /** Appends `spec`'s slot names; returns its category index (categorical features only). */
+  private slots(spec: FeatureSpecLike, names: string[]): Map<string, number> | undefined {
+    if ('derived' in spec) {
+      names.push(`${spec.derived}:sin`, `${spec.derived}:cos`);
+      return undefined;
+    }
+    switch (spec.type) {
+      case 'numeric':
+      case 'boolean':
+      case 'recency':
+        names.push(spec.trait, `${spec.trait}:missing`);
+        return undefined;
+      case 'categorical': {
+        const index = new Map<string, number>();
+        spec.values.forEach((v, i) => {
+          index.set(v, i);
+          names.push(`${spec.trait}=${v}`);
+        });
+        names.push(`${spec.trait}=other`);
+        return index;
+      }
+      case 'hashed':
+        for (let i = 0; i < spec.buckets; i++) names.push(`${spec.trait}#${i}`);
+        return undefined;
+    }
   }
 
   /** Writes the encoding into `out[offset … offset + dim)`. Allocates nothing. */

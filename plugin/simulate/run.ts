@@ -294,12 +294,14 @@ interface Chooser {
 }
 
 function banditChooser(kind: string, overrides: Record<string, number | string>, seed: string): { chooser: Chooser; agents: (phase: PhaseWorld) => AgentConfig } {
-  const policy = { kind, ...SIMULATION_POLICY_DEFAULTS[kind], ...overrides };
+  const { features = 'all', ...params } = overrides;
+  if (features !== 'all' && features !== 'focused') throw new Error(`policy "${kind}": features must be all or focused, got ${JSON.stringify(features)}`);
+  const policy = { kind, ...SIMULATION_POLICY_DEFAULTS[kind], ...params };
   let agent: AgentConfig | undefined;
   let model: AgentModel | undefined;
   const root = new Rng(`${seed}/policy/${kind}`);
   return {
-    agents: (phase) => agentFor(policy, phase),
+    agents: (phase) => agentFor(policy, phase, features === 'focused'),
     chooser: {
       enter(next, version) {
         model = model ? agentModelFromJSON(next, agentModelToJSON(model), version) : createAgentModel(next, version);
@@ -317,8 +319,8 @@ function banditChooser(kind: string, overrides: Record<string, number | string>,
   };
 }
 
-function agentFor(policy: Record<string, unknown>, phase: PhaseWorld): AgentConfig {
-  const result = validateConfig({ workspace: 'simulation', agents: [retailAgentInput(policy, phase.subjects, phase.contents)] });
+function agentFor(policy: Record<string, unknown>, phase: PhaseWorld, focused = false): AgentConfig {
+  const result = validateConfig({ workspace: 'simulation', agents: [retailAgentInput(policy, phase.subjects, phase.contents, focused)] });
   if (!result.ok) throw new Error(`invalid simulated agent:\n${result.errors.join('\n')}`);
   return result.config.agents[0];
 }

@@ -80,10 +80,30 @@ export const SIMULATION_POLICY_DEFAULTS: Record<string, Partial<PolicyParams>> =
 };
 
 /**
+ * What each dimension sees in the focused agent (`--policies kind:features=focused`): the traits
+ * the true model makes that decision depend on, and no earlier choices. A marketer who guessed
+ * right; by default every dimension sees every feature and every earlier choice.
+ */
+export const FOCUSED_FEATURES: Record<string, string[]> = {
+  frequency: ['sends_7d', 'lifetime_orders'],
+  channel: ['last_engaged_channel', 'age', 'push_enabled'],
+  send_time: ['active_daypart'],
+  subject_line: ['last_category', 'discount_share'],
+  content_block: ['last_category', 'discount_share'],
+};
+
+/**
  * The agent the simulator runs: the shape of the contract example in shared/DESIGN.md, over
  * this world's variants. Returned in the config's input form and validated by the real schema.
+ * `focused`: each dimension sees only its FOCUSED_FEATURES.
  */
-export function retailAgentInput(policy: Record<string, unknown>, subjects: VariantSpec[], contents: VariantSpec[]): Record<string, unknown> {
+export function retailAgentInput(policy: Record<string, unknown>, subjects: VariantSpec[], contents: VariantSpec[], focused = false): Record<string, unknown> {
+  const agent = retailAgent(policy, subjects, contents);
+  if (focused) agent.dimensions = agent.dimensions.map((d) => ({ ...d, features: FOCUSED_FEATURES[d.id] }));
+  return agent;
+}
+
+function retailAgent(policy: Record<string, unknown>, subjects: VariantSpec[], contents: VariantSpec[]) {
   return {
     id: 'retail',
     goal: { window: '72h', rewards: [{ event: 'Order Completed', value: 1 }] },

@@ -268,6 +268,13 @@ describe('validateConfig', () => {
     ['a duplicate feature trait', (a) => { a.features[2].trait = 'lifetime_orders'; }, ['agents[0].features[2].trait: duplicate feature "lifetime_orders"']],
     ['no dimensions', (a) => { a.dimensions = []; }, ['agents[0].dimensions: must have at least 1 item']],
     ['a duplicate arm id', (a) => { a.dimensions[3].arms[1].id = 'sl_plain'; }, ['agents[0].dimensions[3].arms[1].id: duplicate arm id "sl_plain"']],
+    ['a dimension feature the agent does not have', (a) => { a.dimensions[3].features = ['last_category', 'age']; }, [
+      'agents[0].dimensions[3].features[1]: "age" is neither a feature of the agent nor an earlier dimension (lifetime_orders, last_category, city, last_order_at, local_hour, frequency, channel, send_time)',
+    ]],
+    ['a dimension that sees a later one', (a) => { a.dimensions[1].features = ['content_block']; }, ['agents[0].dimensions[1].features[0]: "content_block" is not decided before "channel": a dimension sees only earlier choices']],
+    ['a dimension that sees itself', (a) => { a.dimensions[1].features = ['channel']; }, ['agents[0].dimensions[1].features[0]: "channel" is not decided before "channel": a dimension sees only earlier choices']],
+    ['a dimension feature listed twice', (a) => { a.dimensions[4].features = ['city', 'channel', 'city']; }, ['agents[0].dimensions[4].features[2]: duplicate "city"']],
+    ['a name that is both a feature and a dimension', (a) => { a.features[2].trait = 'channel'; a.dimensions[4].features = ['channel']; }, ['agents[0].dimensions[4].features[0]: "channel" is both a feature and a dimension: rename one']],
     ['a default that is not an arm', (a) => { a.dimensions[0].default = 'maybe'; }, ['agents[0].dimensions[0].default: "maybe" is not one of the arms (send, skip)']],
     ['a duplicate dimension id', (a) => { a.dimensions[4].id = 'frequency'; a.guardrails.forbid = []; }, ['agents[0].dimensions[4].id: duplicate dimension id "frequency"']],
     ['a dimension id that is a condition keyword', (a) => { a.dimensions[4].id = 'all'; a.guardrails.forbid = []; }, ['agents[0].dimensions[4].id: "all" is reserved for conditions']],

@@ -253,3 +253,67 @@ describe('share: tags', () => {
     expect(armStates(off, 'content_block')).toEqual(armStates(createAgentModel(agentWith(TAGGED, 'none')), 'content_block'));
   });
 });
+
+describe("a dimension's features", () => {
+  // frequency sees one trait, channel everything (the default), content_block one trait and channel
+  const focused = (policy: Record<string, unknown> = { kind: 'logistic-ts', draws: 200 }, frequency = ['vip']) =>
+    makeAgent({
+      policy,
+      dimensions: [{ ...FREQUENCY, features: frequency }, CHANNEL, SEND_TIME, SUBJECT_LINE, { ...CONTENT_BLOCK, features: ['lifetime_orders', 'channel'] }],
+    });
+  const dimension = (model: AgentModel, id: string) => model.dimensions.find((d) => d.id === id)!;
+
+  it('gives each dimension the intercept, the listed features and the listed earlier choices; every one without a list', () => {
+    const model = createAgentModel(focused());
+    expect(dimension(model, 'frequency').featureNames).toEqual(['intercept', 'vip', 'vip:missing']);
+    expect(dimension(model, 'content_block').featureNames).toEqual(['intercept', 'lifetime_orders', 'lifetime_orders:missing', 'channel=email', 'channel=sms', 'channel=push']);
+    expect(dimension(model, 'channel').featureNames).toEqual([...model.encoder.names, 'frequency=send', 'frequency=skip']);
+    expect(dimension(model, 'content_block').policy.dim).toBe(6);
+  });
+
+  it('shows each policy exactly the slots it sees, and a later dimension the whole encoding whatever an earlier one sees', () => {
+    const agent = focused();
+    const model = createAgentModel(agent);
+    const seen: Record<string, number[]> = {};
+    for (const dim of model.dimensions) {
+      const distribution = dim.policy.distribution.bind(dim.policy);
+      dim.policy.distribution = (x, eligible, rng, out) => {
+        seen[dim.id] = Array.from(x);
+        distribution(x, eligible, rng, out);
+      };
+    }
+    const profile = makeProfile({ traits: { ...makeProfile().traits, lifetime_orders: 25, vip: true } });
+    // the first decision that sends (skipping decides nothing after frequency)
+    let d = decideWith(agent, model, profile, { decisionId: 'seen-0' });
+    for (let i = 1; !d.deliver && i < 20; i++) d = decideWith(agent, model, profile, { decisionId: `seen-${i}` });
+    expect(d.deliver).toBe(true);
+    expect(seen.frequency).toEqual([1, 1, 0]);
+    expect(seen.channel).toEqual([...d.features, 1, 0]);
+    expect(seen.content_block).toEqual([1, 0.5, 0, ...['email', 'sms', 'push'].map((c) => (d.choices.channel.arm === c ? 1 : 0))]);
+  });
+
+  it('explains a dimension by the features it sees only', () => {
+    const agent = focused();
+    const model = trained(agent);
+    const drivers = Array.from({ length: 20 }, (_, i) => decideWith(agent, model, customer(i), { decisionId: `why-${i}`, explain: true }))
+      .flatMap((d) => d.explanation!.find((e) => e.dimension === 'frequency')!.drivers)
+      .map((x) => x.feature);
+    expect(drivers.length).toBeGreaterThan(0);
+    for (const name of drivers) expect(['intercept', 'vip', 'vip:missing']).toContain(name);
+  });
+
+  it('carries the weights of the features still seen over by name when the list changes', () => {
+    const agent = focused({ kind: 'linucb' });
+    const old = trained(agent);
+    const wider = focused({ kind: 'linucb' }, ['lifetime_orders', 'vip']);
+    const grown = agentModelFromJSON(wider, viaText(old));
+    const was = dimension(old, 'frequency');
+    const is = dimension(grown, 'frequency');
+    expect(is.featureNames).toEqual(['intercept', 'lifetime_orders', 'lifetime_orders:missing', 'vip', 'vip:missing']);
+    const wasArm = was.policy.toJSON().arms[0] as { mean: number[] };
+    const isArm = is.policy.toJSON().arms[0] as { mean: number[] };
+    expect(wasArm.mean.some((m) => m !== 0)).toBe(true);
+    for (const [k, name] of was.featureNames.entries()) expect(isArm.mean[is.featureNames.indexOf(name)], name).toBe(wasArm.mean[k]);
+    expect(isArm.mean[is.featureNames.indexOf('lifetime_orders')]).toBe(0);
+  });
+});
