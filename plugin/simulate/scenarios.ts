@@ -34,7 +34,7 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
     description: 'frequency, channel, send time, 12 subject lines (email only) and 6 content blocks; stable preferences',
     ...BASE,
     phases: [{ at: 0, preferences: NORMAL_PREFERENCES, subjects: SUBJECT_LINES, contents: CONTENT_BLOCKS }],
-    defaultPolicies: [...ALL, 'linucb:share=tags', 'lin-ts:share=tags', 'logistic-ts:share=tags'],
+    defaultPolicies: [...ALL, 'linucb:share=tags', 'lin-ts:share=tags', 'logistic-ts:share=tags', 'logistic-ts:features=focused'],
   },
   drift: {
     name: 'drift',
@@ -53,6 +53,9 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
       'logistic-ts:share=tags',
       'logistic-ts:share=tags:forgetting=0.9995',
       'logistic-ts:share=tags:forgetting=0.9999',
+      'logistic-ts:features=focused',
+      'logistic-ts:features=focused:forgetting=0.9995',
+      'logistic-ts:features=focused:forgetting=0.9999',
     ],
   },
   'cold-start': {
