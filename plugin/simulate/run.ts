@@ -294,8 +294,11 @@ interface Chooser {
 }
 
 function banditChooser(kind: string, overrides: Record<string, number | string>, seed: string): { chooser: Chooser; agents: (phase: PhaseWorld) => AgentConfig } {
-  const { features = 'all', ...params } = overrides;
+  const { features = 'all', restart, ...params } = overrides;
   if (features !== 'all' && features !== 'focused') throw new Error(`policy "${kind}": features must be all or focused, got ${JSON.stringify(features)}`);
+  // A diagnostic, not a policy: at each change of phase, these dimensions start again from the
+  // prior, as if the policy knew exactly when and where preferences changed.
+  const restarted = restart === undefined ? [] : String(restart).split('+');
   const policy = { kind, ...SIMULATION_POLICY_DEFAULTS[kind], ...params };
   let agent: AgentConfig | undefined;
   let model: AgentModel | undefined;
@@ -305,6 +308,12 @@ function banditChooser(kind: string, overrides: Record<string, number | string>,
     chooser: {
       enter(next, version) {
         model = model ? agentModelFromJSON(next, agentModelToJSON(model), version) : createAgentModel(next, version);
+        const fresh = version > 1 && restarted.length > 0 ? createAgentModel(next, version) : undefined;
+        for (const id of restarted) {
+          const j = model.dimensions.findIndex((d) => d.id === id);
+          if (j < 0) throw new Error(`policy "${kind}": restart names no dimension "${id}" (${model.dimensions.map((d) => d.id).join(', ')})`);
+          if (fresh) model.dimensions[j].policy = fresh.dimensions[j].policy;
+        }
         agent = next;
       },
       choose(i, c, traits, now, recentSends, _allowed, map) {

@@ -40,6 +40,15 @@ describe('simulate', () => {
     expect(() => simulate({ ...small, policies: ['lin-ts:features=some'] })).toThrow(/features must be all or focused, got "some"/);
   });
 
+  it('restarts the named dimensions from the prior at the change, and only then (restart, a diagnostic)', () => {
+    const all = 'frequency+channel+send_time+subject_line+content_block';
+    const r = simulate({ scenario: 'drift', decisions: 4000, seed: 1, bucket: 500, policies: ['lin-ts', `lin-ts:restart=${all}`] });
+    const [kept, restarted] = r.policies;
+    expect(restarted.curve.slice(0, 4)).toEqual(kept.curve.slice(0, 4));
+    expect(restarted.curve.slice(4)).not.toEqual(kept.curve.slice(4));
+    expect(() => simulate({ ...small, policies: ['lin-ts:restart=subject+channel'] })).toThrow(/restart names no dimension "subject" \(frequency, channel, send_time, subject_line, content_block\)/);
+  });
+
   it('rejects a malformed policy parameter', () => {
     expect(() => simulate({ ...small, policies: ['lin-ts:v=abc'] })).toThrow(/policy\.v: expected a number, got string "abc"/);
     expect(() => simulate({ ...small, policies: ['lin-ts:v'] })).toThrow(/"v" must be key=value/);
