@@ -653,7 +653,7 @@ function checkDimensionFeatures(names: string[], features: FeatureSpec[], dims: 
 }
 
 /** The name a feature is referred to by: its trait, or the derived feature's name. */
-export function featureName(f: FeatureSpec): string {
+function featureName(f: FeatureSpec): string {
   return 'derived' in f ? f.derived : f.trait;
 }
 
