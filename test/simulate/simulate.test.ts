@@ -49,6 +49,14 @@ describe('simulate', () => {
     expect(() => simulate({ ...small, policies: ['lin-ts:restart=subject+channel'] })).toThrow(/restart names no dimension "subject" \(frequency, channel, send_time, subject_line, content_block\)/);
   });
 
+  it('learns a decision only when its 72 h goal window closes, as the service does (1,500 decisions at 500 a day)', () => {
+    // forgetting changes nothing until the first learning step: the two runs part only once a window has closed
+    const r = simulate({ scenario: 'retail', decisions: 2500, seed: 3, bucket: 500, policies: ['lin-ts', 'lin-ts:forgetting=0.5'] });
+    const [plain, forgetting] = r.policies;
+    expect(forgetting.curve.slice(0, 3)).toEqual(plain.curve.slice(0, 3));
+    expect(forgetting.curve.slice(3)).not.toEqual(plain.curve.slice(3));
+  });
+
   it('rejects a malformed policy parameter', () => {
     expect(() => simulate({ ...small, policies: ['lin-ts:v=abc'] })).toThrow(/policy\.v: expected a number, got string "abc"/);
     expect(() => simulate({ ...small, policies: ['lin-ts:v'] })).toThrow(/"v" must be key=value/);
