@@ -733,6 +733,41 @@ export const agentConfigSchema = z
   .describe('One decisioning agent: its goal, what it decides, and its guardrails.');
 export type AgentConfig = z.output<typeof agentConfigSchema>;
 
+/** Delivery modes that write the decision onto the profile, where agents' names would collide. */
+const PROFILE_MODES: readonly string[] = ['attributes', 'contact_properties', 'identify'];
+
+/**
+ * Two agents that write onto the same destination's profiles under one prefix overwrite each
+ * other's `<prefix>decision_id`, `<prefix>send_at` and `<prefix>deliver` (and any dimension they
+ * share): the second of them is refused.
+ */
+function checkSharedPrefixes(agents: unknown[], ctx: z.core.$RefinementCtx<unknown>): void {
+  const owner = new Map<string, string>();
+  agents.forEach((agent, i) => {
+    if (!agent || typeof agent !== 'object') return;
+    const { id, delivery } = agent as { id?: unknown; delivery?: unknown };
+    if (typeof id !== 'string' || !Array.isArray(delivery)) return;
+    const mine = new Set<string>();
+    delivery.forEach((d: unknown, k) => {
+      if (!d || typeof d !== 'object') return;
+      const { to, mode, prefix = 'nb_' } = d as { to?: unknown; mode?: unknown; prefix?: unknown };
+      if (typeof to !== 'string' || typeof mode !== 'string' || !PROFILE_MODES.includes(mode) || typeof prefix !== 'string') return;
+      const key = `${to} ${prefix}`;
+      const other = owner.get(key);
+      if (other !== undefined && other !== id) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['agents', i, 'delivery', k, 'prefix'],
+          message: `${JSON.stringify(prefix)} is already agent ${JSON.stringify(other)}'s prefix on ${to}: the two would overwrite each other's ${prefix}decision_id, ${prefix}send_at and ${prefix}deliver; give this agent another prefix`,
+          input: prefix,
+        });
+      }
+      mine.add(key);
+    });
+    for (const key of mine) if (!owner.has(key)) owner.set(key, id);
+  });
+}
+
 export const workspaceConfigSchema = z
   .strictObject({
     $schema: z.string().optional().describe('Optional JSON Schema reference for editors; ignored.'),
@@ -746,6 +781,7 @@ export const workspaceConfigSchema = z
       ids.forEach((id, i) => {
         if (typeof id === 'string' && ids.indexOf(id) !== i) ctx.addIssue({ code: 'custom', path: ['agents', i, 'id'], message: `duplicate agent id ${JSON.stringify(id)}`, input: id });
       });
+      checkSharedPrefixes(w.agents, ctx);
     },
     { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
   )

@@ -338,6 +338,23 @@ describe('validateConfig', () => {
     expect(errorsOf(workspace)).toEqual(['agents[1].id: duplicate agent id "winback"']);
   });
 
+  it('refuses a second agent writing onto the same profiles under the same prefix, and allows it elsewhere', () => {
+    const workspace = makeWorkspace();
+    const second = structuredClone(workspace.agents[0]);
+    second.id = 'browse';
+    second.delivery = [
+      { to: 'braze', mode: 'campaign_trigger', campaign_id: 'c2' },
+      { to: 'hubspot', mode: 'contact_properties' },
+      { to: 'braze', mode: 'attributes', prefix: 'nb_' },
+    ];
+    workspace.agents.push(second);
+    expect(errorsOf(workspace)).toEqual([
+      `agents[1].delivery[2].prefix: "nb_" is already agent "winback"'s prefix on braze: the two would overwrite each other's nb_decision_id, nb_send_at and nb_deliver; give this agent another prefix`,
+    ]);
+    second.delivery[2].prefix = 'nb_browse_';
+    expect(errorsOf(workspace)).toEqual([]);
+  });
+
   it('rejects a config that is not an object', () => {
     expect(errorsOf('agents')).toEqual(['(root): expected an object, got string "agents"']);
   });
