@@ -446,7 +446,7 @@ export const dimensionSchema = z
       .array(nonEmptyString())
       .optional()
       .describe(
-        "What this dimension's policy sees: names of the agent's features (a trait, or local_hour / local_weekday) and ids of earlier dimensions (their choice). Default: all of them. Fewer inputs, fewer weights to learn: a dimension given only the traits that matter to it learns faster.",
+        "What this dimension's policy sees: names of the agent's features (a trait, or local_hour / local_weekday) and ids of earlier dimensions (their choice). Default: all of them; [] leaves only the intercept (no context). Fewer inputs, fewer weights to learn: a dimension given only the traits that matter to it learns faster.",
       ),
   })
   .superRefine((d, ctx) => {
@@ -666,7 +666,8 @@ function checkAgent(agent: AgentDraft, ctx: z.core.$RefinementCtx<AgentDraft>): 
   if (!broken('features') && Array.isArray(agent.features)) {
     const seen = new Set<string>();
     agent.features.forEach((f, i) => {
-      const [key, name] = 'derived' in f ? (['derived', f.derived] as const) : (['trait', f.trait] as const);
+      const key = 'derived' in f ? 'derived' : 'trait';
+      const name = featureName(f);
       if (seen.has(name)) issue(['features', i, key], `duplicate feature ${JSON.stringify(name)}`);
       seen.add(name);
     });
@@ -737,35 +738,41 @@ export type AgentConfig = z.output<typeof agentConfigSchema>;
 const PROFILE_MODES: readonly string[] = ['attributes', 'contact_properties', 'identify'];
 
 /**
- * Two agents that write onto the same destination's profiles under one prefix overwrite each
- * other's `<prefix>decision_id`, `<prefix>send_at` and `<prefix>deliver` (and any dimension they
- * share): the second of them is refused.
+ * Where agents' profile writes collide: for each agent (by index) and each of its deliveries that
+ * writes onto a destination's profiles, the names (those of `attributesOf`: `<prefix>decision_id`,
+ * `send_at`, `deliver`, `<prefix><dimension>` and `_text`) that an earlier agent in the list
+ * already writes there. Two such agents would overwrite each other's values.
  */
-function checkSharedPrefixes(agents: unknown[], ctx: z.core.$RefinementCtx<unknown>): void {
-  const owner = new Map<string, string>();
+export function profileNameClashes(agents: readonly AgentConfig[]): { agent: number; delivery: number; names: string[]; other: string }[] {
+  const written = new Map<string, Map<string, string>>(); // destination → name → agent id
+  const clashes: { agent: number; delivery: number; names: string[]; other: string }[] = [];
   agents.forEach((agent, i) => {
-    if (!agent || typeof agent !== 'object') return;
-    const { id, delivery } = agent as { id?: unknown; delivery?: unknown };
-    if (typeof id !== 'string' || !Array.isArray(delivery)) return;
-    const mine = new Set<string>();
-    delivery.forEach((d: unknown, k) => {
-      if (!d || typeof d !== 'object') return;
-      const { to, mode, prefix = 'nb_' } = d as { to?: unknown; mode?: unknown; prefix?: unknown };
-      if (typeof to !== 'string' || typeof mode !== 'string' || !PROFILE_MODES.includes(mode) || typeof prefix !== 'string') return;
-      const key = `${to} ${prefix}`;
-      const other = owner.get(key);
-      if (other !== undefined && other !== id) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['agents', i, 'delivery', k, 'prefix'],
-          message: `${JSON.stringify(prefix)} is already agent ${JSON.stringify(other)}'s prefix on ${to}: the two would overwrite each other's ${prefix}decision_id, ${prefix}send_at and ${prefix}deliver; give this agent another prefix`,
-          input: prefix,
-        });
+    const mine: [string, string][] = [];
+    agent.delivery.forEach((d, k) => {
+      if (!PROFILE_MODES.includes(d.mode)) return;
+      const names = [`${d.prefix}decision_id`, `${d.prefix}send_at`, `${d.prefix}deliver`];
+      for (const dim of agent.dimensions) {
+        names.push(`${d.prefix}${dim.id}`);
+        if (dim.arms.some((arm) => arm.text !== undefined)) names.push(`${d.prefix}${dim.id}_text`);
       }
-      mine.add(key);
+      const taken = written.get(d.to);
+      const shared = taken ? names.filter((n) => taken.has(n)) : [];
+      if (shared.length > 0) clashes.push({ agent: i, delivery: k, names: shared, other: taken!.get(shared[0])! });
+      for (const n of names) mine.push([d.to, n]);
     });
-    for (const key of mine) if (!owner.has(key)) owner.set(key, id);
+    for (const [to, n] of mine) {
+      const taken = written.get(to) ?? new Map<string, string>();
+      if (!taken.has(n)) taken.set(n, agent.id);
+      written.set(to, taken);
+    }
   });
+  return clashes;
+}
+
+/** The message for one of `profileNameClashes`. */
+export function profileClashMessage(clash: { names: string[]; other: string }, to: string): string {
+  const shown = clash.names.slice(0, 3).join(', ') + (clash.names.length > 3 ? ', …' : '');
+  return `writes ${shown} onto ${to} profiles, as agent ${JSON.stringify(clash.other)} does: the two would overwrite each other; give one of them another prefix`;
 }
 
 export const workspaceConfigSchema = z
@@ -781,7 +788,13 @@ export const workspaceConfigSchema = z
       ids.forEach((id, i) => {
         if (typeof id === 'string' && ids.indexOf(id) !== i) ctx.addIssue({ code: 'custom', path: ['agents', i, 'id'], message: `duplicate agent id ${JSON.stringify(id)}`, input: id });
       });
-      checkSharedPrefixes(w.agents, ctx);
+      // only once every agent is valid: the names depend on their normalized deliveries and dimensions
+      if (ctx.issues.length > 0) return;
+      const agents = w.agents as AgentConfig[];
+      for (const clash of profileNameClashes(agents)) {
+        const to = agents[clash.agent].delivery[clash.delivery].to;
+        ctx.addIssue({ code: 'custom', path: ['agents', clash.agent, 'delivery', clash.delivery, 'prefix'], message: profileClashMessage(clash, to), input: agents[clash.agent].delivery[clash.delivery].prefix });
+      }
     },
     { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
   )

@@ -10,6 +10,8 @@ import {
   decide,
   defaultDecision,
   learn,
+  profileClashMessage,
+  profileNameClashes,
   validateAgentConfig,
   type AgentConfig,
   type AgentModel,
@@ -175,6 +177,14 @@ export class DecisionService {
     const parsed = validateAgentConfig(input);
     if (!parsed.ok) throw new ValidationError(parsed.errors.join('; '), parsed.errors.map(splitError));
     if (parsed.config.id !== agentId) throw new ValidationError(`id: "${parsed.config.id}" does not match the agent in the URL ("${agentId}")`, [{ path: 'id', message: `must be "${agentId}"` }]);
+    // the workspace rule of the config file: no two agents write the same names onto the same profiles
+    const others = [...this.agents.values()].map((a) => a.config).filter((c) => c.id !== agentId);
+    const clash = profileNameClashes([...others, parsed.config]).find((c) => c.agent === others.length);
+    if (clash) {
+      const path = `delivery[${clash.delivery}].prefix`;
+      const message = profileClashMessage(clash, parsed.config.delivery[clash.delivery].to);
+      throw new ValidationError(`${path}: ${message}`, [{ path, message }]);
+    }
     const { row, changed } = await this.store.putAgentConfig(this.workspace, agentId, input, actor, this.clock());
     const current = this.agents.get(agentId);
     if (!current || changed) {

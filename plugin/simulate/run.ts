@@ -322,6 +322,11 @@ function banditChooser(kind: string, overrides: Record<string, number | string>,
         return { pick: pickFromDecision(decision, agent!, map), decision };
       },
       learn(decision, reward) {
+        // a restarted dimension learns nothing decided before its restart
+        if (restarted.length > 0 && decision.agentVersion < model!.agentVersion) {
+          const choices = Object.fromEntries(Object.entries(decision.choices).filter(([id]) => !restarted.includes(id)));
+          decision = { ...decision, choices };
+        }
         learn(agent!, model!, decision, reward);
       },
     },

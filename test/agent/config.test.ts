@@ -349,10 +349,15 @@ describe('validateConfig', () => {
     ];
     workspace.agents.push(second);
     expect(errorsOf(workspace)).toEqual([
-      `agents[1].delivery[2].prefix: "nb_" is already agent "winback"'s prefix on braze: the two would overwrite each other's nb_decision_id, nb_send_at and nb_deliver; give this agent another prefix`,
+      'agents[1].delivery[2].prefix: writes nb_decision_id, nb_send_at, nb_deliver, … onto braze profiles, as agent "winback" does: the two would overwrite each other; give one of them another prefix',
     ]);
     second.delivery[2].prefix = 'nb_browse_';
     expect(errorsOf(workspace)).toEqual([]);
+    // a different prefix can still produce the same names: nb_ + browse_channel is nb_browse_ + channel
+    workspace.agents[0].dimensions[1].id = 'browse_channel';
+    workspace.agents[0].guardrails = {};
+    workspace.agents[0].dimensions[3].when = { browse_channel: 'email' };
+    expect(errorsOf(workspace)).toEqual(['agents[1].delivery[2].prefix: writes nb_browse_channel onto braze profiles, as agent "winback" does: the two would overwrite each other; give one of them another prefix']);
   });
 
   it('rejects a config that is not an object', () => {

@@ -302,6 +302,46 @@ describe("a dimension's features", () => {
     for (const name of drivers) expect(['intercept', 'vip', 'vip:missing']).toContain(name);
   });
 
+  it("narrows a dimension shared by tags, keeping each tag's weights, the offsets and their covariance for the inputs still seen", () => {
+    const tagged = [{ id: 'cb_specs', tags: ['performance'] }, { id: 'cb_race', tags: ['performance', 'urgency'] }, { id: 'cb_style', tags: ['style'] }, { id: 'cb_new' }];
+    const agentSeeing = (features?: string[]) =>
+      makeAgent({ policy: { kind: 'lin-ts', share: 'tags' }, dimensions: [FREQUENCY, CHANNEL, SEND_TIME, SUBJECT_LINE, { ...CONTENT_BLOCK, arms: tagged, default: 'cb_specs', ...(features && { features }) }] });
+    const old = trained(agentSeeing());
+    const narrowed = agentModelFromJSON(agentSeeing(['lifetime_orders', 'channel']), viaText(old));
+    const was = dimension(old, 'content_block');
+    const is = dimension(narrowed, 'content_block');
+    expect(is.featureNames).toEqual(['intercept', 'lifetime_orders', 'lifetime_orders:missing', 'channel=email', 'channel=sms', 'channel=push']);
+    const [G, K, d, d2] = [4, 4, was.featureNames.length, is.featureNames.length];
+    const [D, D2] = [d * G + K, d2 * G + K];
+    const before = was.policy.toJSON().shared!;
+    const after = is.policy.toJSON().shared!;
+    // the index of every kept weight, old and new: a weight vector per tag, then an offset per arm
+    const kept: [number, number][] = [];
+    for (let g = 0; g < G; g++) for (let f = 0; f < d2; f++) kept.push([g * d2 + f, g * d + was.featureNames.indexOf(is.featureNames[f])]);
+    for (let a = 0; a < K; a++) kept.push([d2 * G + a, d * G + a]);
+    expect(kept.some(([, o]) => before.mean[o] !== 0)).toBe(true);
+    for (const [n, o] of kept) {
+      expect(after.mean[n]).toBe(before.mean[o]);
+      for (const [n2, o2] of kept) expect(after.cov[n * D2 + n2]).toBe(before.cov[o * D + o2]);
+    }
+  });
+
+  it('learns from a decision made before its dimensions were narrowed, through the inputs they still see', () => {
+    const wide = focused({ kind: 'linucb' }, ['lifetime_orders', 'vip']);
+    const narrow = focused({ kind: 'linucb' }, ['vip']);
+    const model = createAgentModel(wide);
+    const d = decideWith(wide, model, customer(4), { decisionId: 'before' });
+    const restored = agentModelFromJSON(narrow, viaText(model));
+    expect(learn(narrow, restored, d, 1)).toBeGreaterThan(0);
+    const frequency = dimension(restored, 'frequency');
+    const arm = frequency.armIds.indexOf(d.choices.frequency.arm);
+    const { mean } = frequency.policy.toJSON().arms[arm] as { mean: number[] };
+    // customer 4 is not a VIP: the intercept and vip:missing=0, vip=0 → only the intercept's weight moves
+    expect(frequency.featureNames).toEqual(['intercept', 'vip', 'vip:missing']);
+    expect(mean[0]).toBeGreaterThan(0);
+    expect(mean.slice(1)).toEqual([0, 0]);
+  });
+
   it('carries the weights of the features still seen over by name when the list changes', () => {
     const agent = focused({ kind: 'linucb' });
     const old = trained(agent);

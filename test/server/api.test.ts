@@ -288,7 +288,8 @@ describe('HTTP API', () => {
     });
 
     it('creates a new agent as version 1 with 201', async () => {
-      const res = await call(server, 'PUT', '/v1/agents/welcome', { body: { ...WINBACK, id: 'welcome' } });
+      // its own prefix: under winback's it would overwrite winback's attributes (refused, see bad-input)
+      const res = await call(server, 'PUT', '/v1/agents/welcome', { body: { ...WINBACK, id: 'welcome', delivery: [{ to: 'braze', mode: 'attributes', prefix: 'nb_welcome_' }] } });
       expect(res.status).toBe(201);
       expect(res.body).toEqual({ id: 'welcome', version: 1, changed: true });
     });

@@ -93,6 +93,16 @@ const rows: BadInputRow[] = [
     names: 'holdout: must be in [0, 0.5], got 2',
     issuePaths: ['holdout', 'policy.floor'],
   },
+  {
+    name: 'rejects a second agent that would write the same attributes onto the same profiles',
+    method: 'PUT',
+    path: '/v1/agents/browse',
+    body: { ...WINBACK, id: 'browse' },
+    status: 400,
+    code: 'invalid_request',
+    names: 'as agent "winback" does',
+    issuePaths: ['delivery[0].prefix'],
+  },
   { name: 'rejects an agent config whose id is not the one in the URL', method: 'PUT', path: '/v1/agents/winback', body: { ...WINBACK, id: 'other' }, status: 400, code: 'invalid_request', names: 'does not match', issuePaths: ['id'] },
 ];
 

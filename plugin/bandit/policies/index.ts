@@ -51,8 +51,10 @@ export function groupsOf(state: PolicyState): ArmGroups | undefined {
  * Carries a policy's learning over to a new arm set and feature layout, matching by position maps:
  * `armFrom[newArm]` / `featureFrom[newFeature]` give the old index, or -1 for a new one. New arms
  * start from the prior; new features enter with the prior variance and weight 0 (exact for a
- * Gaussian belief); removed features are dropped from the covariance block (an approximation:
- * the exact marginal would need the precision's Schur complement).
+ * Gaussian belief); removed features are dropped from the mean and the covariance block. That is
+ * the exact marginal of the remaining weights, so they keep what they learned alongside the
+ * removed feature; a model trained without it would instead condition on its weight being 0 (the
+ * precision's Schur complement, which also moves the mean). The next observations correct it.
  *
  * A shared-layout policy needs the new arms' `groups` and `groupFrom[newGroup]` (old index or -1)
  * and carries each group's weights and each arm's offset over the same way. Switching between the
