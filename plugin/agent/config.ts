@@ -282,6 +282,22 @@ const policyCommon = {
   forgetting: boundedNumber({ min: 0, minOpen: true, max: 1 })
     .default(1)
     .describe('Forgetting factor in (0, 1]: how much old evidence keeps per update, for drifting behaviour (1 = never forget; 0.999 ≈ a memory of 1000 updates).'),
+  detect: z
+    .strictObject({
+      slack: boundedNumber({ min: 0, max: 1 })
+        .default(0.05)
+        .describe('Shortfall of an outcome below the estimate that still counts as normal (the CUSUM allowance), in reward units.'),
+      threshold: boundedNumber({ min: 0, minOpen: true })
+        .default(50)
+        .describe('Accumulated shortfall beyond the slack at which every dimension restarts from the prior.'),
+      warmup: boundedNumber({ min: 0, int: true })
+        .default(2000)
+        .describe('Outcomes learned after a start or a restart before shortfalls are counted (young estimates are rough).'),
+    })
+    .optional()
+    .describe(
+      'Restart learning when behaviour changes abruptly: a one-sided CUSUM of how far outcomes fall below what the policies expected for the chosen arms; past the threshold, every dimension starts again from the prior. Absent: off.',
+    ),
 };
 
 const draws = () =>

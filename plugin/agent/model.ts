@@ -28,6 +28,8 @@ export interface AgentModel {
   agentVersion: number;
   encoder: FeatureEncoder;
   dimensions: DimensionModel[];
+  /** The change detector's state (`policy.detect`; see learn.ts). */
+  change: ChangeState;
   /** Buffers reused by every decision (one set per dimension), so deciding allocates little. */
   readonly scratch: {
     /** The encoded features, before each dimension takes what it sees. */
@@ -43,6 +45,32 @@ export interface AgentModelJSON {
   agentId: string;
   agentVersion: number;
   dimensions: { id: string; armIds: string[]; featureNames: string[]; groupNames?: string[]; policy: PolicyState }[];
+  /** Absent in models saved before the detector existed: a fresh state. */
+  change?: ChangeState;
+}
+
+/** The change detector: outcomes counted since the last (re)start, the CUSUM, and restarts so far. */
+export interface ChangeState {
+  seen: number;
+  shortfall: number;
+  restarts: number;
+}
+
+/** The parameters the bandit policies take: the agent's policy config without what the agent itself reads. */
+function banditParams(agent: AgentConfig): AgentConfig['policy'] {
+  const { detect: _detect, ...params } = agent.policy;
+  return params as AgentConfig['policy'];
+}
+
+/** A dimension's policy at its prior, in its layout. */
+function freshPolicy(agent: AgentConfig, l: Layout): Policy {
+  return createPolicy(banditParams(agent), l.armIds.length, l.featureNames.length, l.groups);
+}
+
+/** Every dimension back at its prior (after a detected change): a new learning run, counted. */
+export function restartAgentModel(agent: AgentConfig, model: AgentModel): void {
+  for (const dim of model.dimensions) dim.policy = freshPolicy(agent, dim);
+  model.change = { seen: 0, shortfall: 0, restarts: model.change.restarts + 1 };
 }
 
 type Layout = Omit<DimensionModel, 'policy'>;
@@ -86,12 +114,13 @@ function tagGroups(arms: readonly { id: string; tags: readonly string[] }[]): ({
   return { names, count: names.length, of };
 }
 
-function withScratch(agentId: string, agentVersion: number, encoder: FeatureEncoder, dimensions: DimensionModel[]): AgentModel {
+function withScratch(agentId: string, agentVersion: number, encoder: FeatureEncoder, dimensions: DimensionModel[], change: ChangeState = { seen: 0, shortfall: 0, restarts: 0 }): AgentModel {
   return {
     agentId,
     agentVersion,
     encoder,
     dimensions,
+    change: { ...change },
     scratch: {
       base: new Float64Array(encoder.dim),
       x: dimensions.map((d) => new Float64Array(d.featureNames.length)),
@@ -105,7 +134,7 @@ function withScratch(agentId: string, agentVersion: number, encoder: FeatureEnco
 /** A fresh model: every dimension's policy at its prior. */
 export function createAgentModel(agent: AgentConfig, agentVersion = 1): AgentModel {
   const encoder = new FeatureEncoder(agent.features);
-  const dims = layout(agent, encoder).map((l) => ({ ...l, policy: createPolicy(agent.policy, l.armIds.length, l.featureNames.length, l.groups) }));
+  const dims = layout(agent, encoder).map((l) => ({ ...l, policy: freshPolicy(agent, l) }));
   return withScratch(agent.id, agentVersion, encoder, dims);
 }
 
@@ -120,6 +149,7 @@ export function agentModelToJSON(model: AgentModel): AgentModelJSON {
       ...(d.groups ? { groupNames: d.groups.names } : {}),
       policy: d.policy.toJSON(),
     })),
+    change: { ...model.change },
   };
 }
 
@@ -141,18 +171,18 @@ export function agentModelFromJSON(agent: AgentConfig, json: AgentModelJSON, age
       sameList(saved.groupNames ?? [], l.groups?.names ?? []) &&
       sameGroups(groupsOf(saved.policy), l.groups);
     if (saved && sameShape) {
-      return { ...l, policy: policyFromJSON({ ...saved.policy, params: agent.policy }) };
+      return { ...l, policy: policyFromJSON({ ...saved.policy, params: banditParams(agent) }) };
     }
     if (saved && saved.policy.name === agent.policy.kind) {
       const old = policyFromJSON(saved.policy);
       const armFrom = l.armIds.map((id) => saved.armIds.indexOf(id));
       const featureFrom = l.featureNames.map((name) => saved.featureNames.indexOf(name));
       const groups = l.groups && { of: l.groups, from: l.groups.names.map((name) => saved.groupNames?.indexOf(name) ?? -1) };
-      return { ...l, policy: remapPolicy(old, armFrom, featureFrom, agent.policy, groups) };
+      return { ...l, policy: remapPolicy(old, armFrom, featureFrom, banditParams(agent), groups) };
     }
-    return { ...l, policy: createPolicy(agent.policy, l.armIds.length, l.featureNames.length, l.groups) };
+    return { ...l, policy: freshPolicy(agent, l) };
   });
-  return withScratch(agent.id, agentVersion, encoder, dims);
+  return withScratch(agent.id, agentVersion, encoder, dims, json.change);
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

@@ -353,11 +353,15 @@ export class DecisionService {
       for (;;) {
         const closed = await this.store.closedUnlearned(this.workspace, agentId, now, LEARN_BATCH);
         if (closed.length === 0) break;
+        const restarts = agent.model.change.restarts;
         const rewards = closed.map((row) => {
           const reward = combineRewards(agent.config.goal.combine, row.outcomes.map((o) => o.value));
           learn(agent.config, agent.model, decisionFromRow(row), reward);
           return { decisionId: row.decisionId, reward };
         });
+        if (agent.model.change.restarts > restarts) {
+          this.log.warn({ agentId, restarts: agent.model.change.restarts }, 'outcomes fell far below the estimates (policy.detect): every dimension restarted from the prior');
+        }
         await this.store.commitLearning(this.workspace, agentId, rewards, {
           workspace: this.workspace,
           agentId,

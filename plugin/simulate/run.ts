@@ -60,6 +60,8 @@ export interface PolicyResult {
   conversions: number;
   /** For scenarios with a change half-way: share of the oracle in the 2,000 decisions ending 10,000 after it. */
   afterChange?: { oracleShare: number; recoveredAfter: number | null };
+  /** How often the change detector restarted learning (policies with `detect`). */
+  restarts?: number;
   /** For static-best: the combination it fixed. */
   combination?: Record<string, string>;
 }
@@ -291,15 +293,19 @@ interface Chooser {
   enter(agent: AgentConfig, version: number): void;
   choose(i: number, c: Customer, traits: Record<string, unknown>, now: number, recentSends: { at: number; channel?: string }[], allowed: Allowed, map: ArmMap, oracle: Pick): { pick: Pick; decision?: Decision };
   learn?(decision: Decision, reward: number): void;
+  /** Restarts by the change detector so far (policies with `detect`). */
+  restarts?(): number;
 }
 
 function banditChooser(kind: string, overrides: Record<string, number | string>, seed: string): { chooser: Chooser; agents: (phase: PhaseWorld) => AgentConfig } {
-  const { features = 'all', restart, ...params } = overrides;
+  const { features = 'all', restart, detect, ...params } = overrides;
   if (features !== 'all' && features !== 'focused') throw new Error(`policy "${kind}": features must be all or focused, got ${JSON.stringify(features)}`);
   // A diagnostic, not a policy: at each change of phase, these dimensions start again from the
   // prior, as if the policy knew exactly when and where preferences changed.
   const restarted = restart === undefined ? [] : String(restart).split('+');
-  const policy = { kind, ...SIMULATION_POLICY_DEFAULTS[kind], ...params };
+  // detect=on: the change detector with its defaults; detect=<number>: with that threshold
+  const detector = detect === undefined ? {} : { detect: detect === 'on' ? {} : { threshold: detect } };
+  const policy = { kind, ...SIMULATION_POLICY_DEFAULTS[kind], ...params, ...detector };
   let agent: AgentConfig | undefined;
   let model: AgentModel | undefined;
   const root = new Rng(`${seed}/policy/${kind}`);
@@ -321,6 +327,7 @@ function banditChooser(kind: string, overrides: Record<string, number | string>,
         const decision = decide(agent!, model!, { userId: c.userId, traits, timezone: c.timezone }, now, root.fork(decisionId), { decisionId, recentSends });
         return { pick: pickFromDecision(decision, agent!, map), decision };
       },
+      ...(detect === undefined ? {} : { restarts: () => model?.change.restarts ?? 0 }),
       learn(decision, reward) {
         // a restarted dimension learns nothing decided before its restart
         if (restarted.length > 0 && decision.agentVersion < model!.agentVersion) {
@@ -506,6 +513,7 @@ export function simulate(options: SimulationOptions): SimulationReport {
     const { kind, overrides } = parsePolicySpec(label);
     let out: ReturnType<typeof runOne>;
     let combination: Record<string, string> | undefined;
+    let restarts: number | undefined;
     if (kind === 'static-best') {
       combination = staticBest(world, defaultAgents);
       out = run(label, fixedChooser(combination), defaultAgents);
@@ -516,6 +524,7 @@ export function simulate(options: SimulationOptions): SimulationReport {
     } else {
       const { chooser, agents } = banditChooser(kind, overrides, seed);
       out = run(label, chooser, agents);
+      restarts = chooser.restarts?.();
     }
     const reward = mean(out.chosen);
     const lastReward = mean(out.chosen, lastFrom);
@@ -538,6 +547,7 @@ export function simulate(options: SimulationOptions): SimulationReport {
       conversions: out.conversions,
     };
     if (combination) result.combination = combination;
+    if (restarts !== undefined) result.restarts = restarts;
     if (changeAt !== undefined) {
       const end = Math.min(n, changeAt + 10_000);
       const from = Math.max(changeAt, end - 2000);

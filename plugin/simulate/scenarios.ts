@@ -56,6 +56,8 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
       'logistic-ts:features=focused',
       'logistic-ts:features=focused:forgetting=0.9995',
       'logistic-ts:features=focused:forgetting=0.9999',
+      'logistic-ts:detect=on',
+      'logistic-ts:features=focused:detect=on',
     ],
   },
   'cold-start': {

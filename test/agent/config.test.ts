@@ -241,7 +241,7 @@ describe('validateConfig', () => {
     ['a floor at its open bound', (a) => { a.policy.floor = 1; }, ['agents[0].policy.floor: must be in [0, 1), got 1']],
     ['a forgetting factor of 0', (a) => { a.policy.forgetting = 0; }, ['agents[0].policy.forgetting: must be in (0, 1], got 0']],
     ['a non-integer number of draws', (a) => { a.policy = { kind: 'beta-ts', draws: 5.5 }; }, ['agents[0].policy.draws: must be an integer in [10, 100000], got 5.5']],
-    ['a parameter of another policy kind', (a) => { a.policy = { kind: 'linucb', epsilon: 0.1 }; }, ['agents[0].policy.epsilon: unknown key; allowed keys are kind, floor, forgetting, alpha, lambda, share']],
+    ['a parameter of another policy kind', (a) => { a.policy = { kind: 'linucb', epsilon: 0.1 }; }, ['agents[0].policy.epsilon: unknown key; allowed keys are kind, floor, forgetting, detect, alpha, lambda, share']],
     ['an unknown policy kind', (a) => { a.policy = { kind: 'ucb' }; }, ['agents[0].policy.kind: must be one of random, beta-ts, eps-greedy, linucb, lin-ts, logistic-ts, squarecb, got "ucb"']],
     ['a policy without kind', (a) => { a.policy = { floor: 0.1 }; }, ['agents[0].policy.kind: required, one of random, beta-ts, eps-greedy, linucb, lin-ts, logistic-ts, squarecb']],
     ['missing required fields', (a) => { delete a.goal; delete a.policy; }, ['agents[0].goal: required', 'agents[0].policy: required']],

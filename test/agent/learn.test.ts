@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { POLICY_KINDS, type AgentConfig } from '../../plugin/agent/config.ts';
 import { defaultDecision } from '../../plugin/agent/decide.ts';
 import { learn } from '../../plugin/agent/learn.ts';
-import { createAgentModel, type AgentModel } from '../../plugin/agent/model.ts';
+import { agentModelFromJSON, agentModelToJSON, createAgentModel, type AgentModel } from '../../plugin/agent/model.ts';
 import type { Decision, Profile } from '../../plugin/agent/types.ts';
-import type { BetaArmState } from '../../plugin/bandit/index.ts';
+import { Rng, type BetaArmState } from '../../plugin/bandit/index.ts';
 import { armCounts, CHANNEL, CONSENT_TRAITS, CONTENT_BLOCK, DAY_MS, decideWith, findUser, FREQUENCY, makeAgent, makeProfile, NOW, SEND_TIME, SUBJECT_LINE } from './factories.ts';
 
 /** Every dimension's arm counts, by dimension id. */
@@ -154,5 +154,78 @@ describe('learn', () => {
     }
     expect(before).toBeLessThan(0.5);
     expect(share()).toBeGreaterThan(0.8);
+  });
+});
+
+describe('policy.detect: restart when behaviour changes', () => {
+  const detecting = (detect: Record<string, number> = {}) => sendingAgent({ policy: { kind: 'linucb', detect } });
+  const profile = (i: number) => makeProfile({ userId: `u-${i}`, traits: { ...makeProfile().traits, lifetime_orders: i % 40 } });
+  /** Decides for `n` customers and learns each outcome `rewardOf(decision, i)`; returns the model's restart count after each outcome learned. */
+  function play(agent: AgentConfig, model: AgentModel, n: number, rewardOf: (d: Decision, i: number) => number, from = 0): number[] {
+    const restarts: number[] = [];
+    for (let i = from; i < from + n; i++) {
+      const d = decideWith(agent, model, profile(i), { decisionId: `p-${i}` });
+      if (learn(agent, model, d, rewardOf(d, i)) > 0) restarts.push(model.change.restarts);
+    }
+    return restarts;
+  }
+
+  it('keeps learning while outcomes match the estimates, noise included', () => {
+    const agent = detecting();
+    const model = createAgentModel(agent);
+    const rng = new Rng('stationary');
+    // the email arm converts 40 %, the others 10 %: a stationary world with Bernoulli noise
+    const learned = play(agent, model, 6000, (d) => (rng.next() < (d.choices.channel.arm === 'email' ? 0.4 : 0.1) ? 1 : 0));
+    expect(learned.length).toBeGreaterThan(5000);
+    expect(model.change).toMatchObject({ restarts: 0, seen: learned.length });
+  });
+
+  it('restarts every dimension from the prior once outcomes fall far below the estimates, after the warm-up only', () => {
+    const agent = detecting({ warmup: 300, threshold: 5 });
+    const model = createAgentModel(agent);
+    const warm = play(agent, model, 260, () => 0.9).length;
+    // outcomes far below the estimates, but inside the warm-up: not counted
+    const early = play(agent, model, 300 - warm, () => 0, 260).length;
+    expect(model.change).toEqual({ seen: warm + early, shortfall: 0, restarts: 0 });
+    // estimates ≈ 0.8, outcomes 0: the CUSUM grows by ≈ 0.75 an outcome and passes 5 at about the 7th
+    const restarts = play(agent, model, 20, () => 0, 400);
+    const at = restarts.indexOf(1);
+    expect(at).toBeGreaterThanOrEqual(5);
+    expect(at).toBeLessThanOrEqual(10);
+    expect(restarts.at(-1)).toBe(1);
+    // the outcome that triggered the restart is the first of the new run; the later ones follow
+    const learnedSince = restarts.length - at;
+    expect(model.change.seen).toBe(learnedSince);
+    // frequency and channel are decided every time (the later dimensions only sometimes)
+    for (const id of ['frequency', 'channel']) {
+      const dim = model.dimensions.find((d) => d.id === id)!;
+      const n = (dim.policy.toJSON().arms as { n: number }[]).reduce((s, a) => s + a.n, 0);
+      expect(n, id).toBe(learnedSince);
+    }
+  });
+
+  it('does nothing without detect, and nothing for holdout decisions', () => {
+    const plain = sendingAgent({ policy: { kind: 'linucb' } });
+    const model = createAgentModel(plain);
+    play(plain, model, 50, () => 0);
+    expect(model.change).toEqual({ seen: 0, shortfall: 0, restarts: 0 });
+    const agent = sendingAgent({ holdout: 0.5, policy: { kind: 'linucb', detect: { warmup: 0, threshold: 1 } } });
+    const held = createAgentModel(agent);
+    const user = findUser((userId) => decideWith(agent, held, makeProfile({ userId })).holdout, true);
+    for (let i = 0; i < 20; i++) learn(agent, held, decideWith(agent, held, makeProfile({ userId: user }), { decisionId: `h-${i}` }), 0);
+    expect(held.change.seen).toBe(0);
+  });
+
+  it('keeps its state through JSON, and starts fresh from a model saved before it existed', () => {
+    const agent = detecting({ warmup: 10 });
+    const model = createAgentModel(agent);
+    play(agent, model, 40, (_d, i) => (i % 3 === 0 ? 1 : 0));
+    expect(model.change.shortfall).toBeGreaterThan(0);
+    const json = JSON.parse(JSON.stringify(agentModelToJSON(model)));
+    expect(agentModelFromJSON(agent, json).change).toEqual(model.change);
+    delete json.change;
+    expect(agentModelFromJSON(agent, json).change).toEqual({ seen: 0, shortfall: 0, restarts: 0 });
+    // the policies' own states do not carry the agent's detector settings
+    expect(json.dimensions[0].policy.params).not.toHaveProperty('detect');
   });
 });

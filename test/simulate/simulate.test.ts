@@ -57,6 +57,13 @@ describe('simulate', () => {
     expect(forgetting.curve.slice(3)).not.toEqual(plain.curve.slice(3));
   });
 
+  it('reports the restarts of a policy with detect=on: one after the drift, none without a change', () => {
+    const spec = 'logistic-ts:features=focused:detect=on';
+    expect(simulate({ scenario: 'drift', decisions: 10_000, seed: 1, policies: [spec] }).policies[0].restarts).toBe(1);
+    expect(simulate({ scenario: 'retail', decisions: 10_000, seed: 1, policies: [spec] }).policies[0].restarts).toBe(0);
+    expect(simulate({ ...small, policies: ['lin-ts'] }).policies[0].restarts).toBeUndefined();
+  });
+
   it('rejects a malformed policy parameter', () => {
     expect(() => simulate({ ...small, policies: ['lin-ts:v=abc'] })).toThrow(/policy\.v: expected a number, got string "abc"/);
     expect(() => simulate({ ...small, policies: ['lin-ts:v'] })).toThrow(/"v" must be key=value/);

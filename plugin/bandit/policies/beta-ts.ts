@@ -82,6 +82,10 @@ export class BetaTs implements Policy {
     this.n[arm] += 1;
   }
 
+  expected(_x: Float64Array, arm: number): number {
+    return this.alphaOf(arm) / (this.alphaOf(arm) + this.betaOf(arm));
+  }
+
   explain(_x: Float64Array, eligible: Uint8Array): ArmExplanation[] {
     const result: ArmExplanation[] = [];
     for (let a = 0; a < this.arms; a++) {

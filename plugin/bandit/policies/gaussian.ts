@@ -311,6 +311,11 @@ export abstract class GaussianPolicy implements Policy {
     return { mean, sd: sd * 0.5 };
   }
 
+  expected(x: Float64Array, arm: number): number {
+    const k = this.armFeatures(arm, x, this.collectNonzero(x));
+    return this.toReward(this.score(this.modelOf(arm), k), 0).mean;
+  }
+
   /**
    * Each eligible arm's estimate, uncertainty and per-feature contributions x_i·w_i, where w is
    * the arm's effective weight on context feature i (its own, or the sum over its groups; an arm's

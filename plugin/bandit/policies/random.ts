@@ -23,6 +23,9 @@ export class RandomPolicy implements Policy {
   update(_x: Float64Array, arm: number): void {
     this.n[arm] += 1;
   }
+  expected(): number {
+    return NaN;
+  }
   explain(_x: Float64Array, eligible: Uint8Array): ArmExplanation[] {
     const result: ArmExplanation[] = [];
     for (let a = 0; a < this.arms; a++) if (eligible[a]) result.push({ arm: a, mean: NaN, sd: NaN });

@@ -101,5 +101,7 @@ export interface Policy {
   update(x: Float64Array, arm: number, reward: number, probability: number): void;
   /** Each eligible arm's estimated reward, uncertainty and feature contributions. */
   explain(x: Float64Array, eligible: Uint8Array): ArmExplanation[];
+  /** `arm`'s estimated reward for context `x` (the posterior mean); NaN for a policy without estimates (random). Allocates nothing. */
+  expected(x: Float64Array, arm: number): number;
   toJSON(): PolicyState;
 }
