@@ -28,10 +28,11 @@ export function learn(agent: AgentConfig, model: AgentModel, decision: Decision,
   for (let j = 0; j < model.dimensions.length; j++) {
     const dim = model.dimensions[j];
     const choice = decision.choices[dim.id];
-    if (!choice || dim.armIds.indexOf(choice.arm) < 0) continue;
+    const arm = choice ? dim.armIds.indexOf(choice.arm) : -1;
+    if (arm < 0) continue;
     dimensionContext(agent, model, j, decision.features, decision.choices, model.scratch.x[j]);
     if (!detect) continue;
-    const e = dim.policy.expected(model.scratch.x[j], dim.armIds.indexOf(choice.arm));
+    const e = dim.policy.expected(model.scratch.x[j], arm);
     if (Number.isFinite(e)) {
       expected += e;
       estimates++;
