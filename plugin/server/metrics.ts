@@ -14,6 +14,12 @@ export function createMetrics() {
     }),
     decisions: new Counter({ name: 'nextbest_decisions_total', help: 'Decisions made, by agent and reason.', labelNames: ['agent', 'reason'], registers: [registry] }),
     events: new Counter({ name: 'nextbest_events_total', help: 'Events received, by status (accepted, duplicate, rejected).', labelNames: ['status'], registers: [registry] }),
+    learningRestarts: new Counter({
+      name: 'nextbest_learning_restarts_total',
+      help: "Restarts of an agent's learning by its change detector (policy.detect): outcomes fell far below the estimates.",
+      labelNames: ['agent'],
+      registers: [registry],
+    }),
     learnerLag: new Gauge({ name: 'nextbest_learner_lag_seconds', help: 'Age of the oldest closed decision window not yet folded into its model.', registers: [registry] }),
     httpRequests: new Counter({ name: 'nextbest_http_requests_total', help: 'HTTP requests by route and status.', labelNames: ['route', 'status'], registers: [registry] }),
   };

@@ -360,6 +360,7 @@ export class DecisionService {
           return { decisionId: row.decisionId, reward };
         });
         if (agent.model.change.restarts > restarts) {
+          this.metrics?.learningRestarts.inc({ agent: agentId }, agent.model.change.restarts - restarts);
           this.log.warn({ agentId, restarts: agent.model.change.restarts }, 'outcomes fell far below the estimates (policy.detect): every dimension restarted from the prior');
         }
         await this.store.commitLearning(this.workspace, agentId, rewards, {
@@ -379,7 +380,10 @@ export class DecisionService {
   }
 
   /** Rewards, arm shares and lift vs holdout with its confidence interval, and the SRM check. */
-  async report(agentId: string, limit = 200_000): Promise<LiftReport & { agentId: string; agentVersion: number; holdoutShare: number }> {
+  async report(
+    agentId: string,
+    limit = 200_000,
+  ): Promise<LiftReport & { agentId: string; agentVersion: number; holdoutShare: number; changeDetector?: { restarts: number; shortfall: number; threshold: number } }> {
     const agent = this.agents.get(agentId);
     if (!agent) throw new NotFoundError(`agent "${agentId}"`);
     const rows = await this.store.listDecisions(this.workspace, agentId, limit);
@@ -392,7 +396,10 @@ export class DecisionService {
       })),
       { holdoutShare: agent.config.holdout },
     );
-    return { agentId, agentVersion: agent.version, holdoutShare: agent.config.holdout, ...report };
+    const detect = agent.config.policy.detect;
+    // how close the agent is to restarting its learning, and how often it has
+    const changeDetector = detect && { restarts: agent.model.change.restarts, shortfall: agent.model.change.shortfall, threshold: detect.threshold };
+    return { agentId, agentVersion: agent.version, holdoutShare: agent.config.holdout, ...report, ...(changeDetector && { changeDetector }) };
   }
 
   /** Erases the user's decisions, outcomes, events, send counters and cached profile. */
