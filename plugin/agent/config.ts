@@ -282,23 +282,26 @@ const policyCommon = {
   forgetting: boundedNumber({ min: 0, minOpen: true, max: 1 })
     .default(1)
     .describe('Forgetting factor in (0, 1]: how much old evidence keeps per update, for drifting behaviour (1 = never forget; 0.999 ≈ a memory of 1000 updates).'),
-  detect: z
+};
+
+/** Change detection, for the policies that estimate rewards (all but random). */
+const detect = () =>
+  z
     .strictObject({
-      slack: boundedNumber({ min: 0, max: 1 })
-        .default(0.05)
-        .describe('Shortfall of an outcome below the estimate that still counts as normal (the CUSUM allowance), in reward units.'),
+      slack: boundedNumber({ min: 0 })
+        .default(0.1)
+        .describe('Standardized shortfall per outcome that still counts as normal (the CUSUM allowance): shortfalls are (estimate − reward) / √(estimate·(1 − estimate)).'),
       threshold: boundedNumber({ min: 0, minOpen: true })
-        .default(50)
-        .describe('Accumulated shortfall beyond the slack at which every dimension restarts from the prior.'),
+        .default(100)
+        .describe('Accumulated standardized shortfall beyond the slack at which every dimension restarts from the prior.'),
       warmup: boundedNumber({ min: 0, int: true })
         .default(2000)
-        .describe('Outcomes learned after a start or a restart before shortfalls are counted (young estimates are rough).'),
+        .describe('Outcomes learned after a start, a restart or a change of the model\'s layout before shortfalls are counted (young estimates are rough).'),
     })
     .optional()
     .describe(
       'Restart learning when behaviour changes abruptly: a one-sided CUSUM of how far outcomes fall below what the policies expected for the chosen arms; past the threshold, every dimension starts again from the prior. Absent: off.',
-    ),
-};
+    );
 
 const draws = () =>
   boundedNumber({ min: 10, max: 100_000, int: true })
@@ -321,11 +324,13 @@ export const policyConfigSchema = z
     z.strictObject({
       kind: z.literal('beta-ts').describe('Beta–Bernoulli Thompson sampling, no context: good for cold start.'),
       ...policyCommon,
+      detect: detect(),
       draws: draws(),
     }),
     z.strictObject({
       kind: z.literal('eps-greedy').describe('Epsilon-greedy over a per-arm ridge regression.'),
       ...policyCommon,
+      detect: detect(),
       epsilon: boundedNumber({ min: 0, max: 1 }).default(0.1).describe('Share of probability spread uniformly over eligible arms.'),
       lambda: lambda(),
       share: share(),
@@ -333,6 +338,7 @@ export const policyConfigSchema = z
     z.strictObject({
       kind: z.literal('linucb').describe('LinUCB: optimism in the face of uncertainty over a per-arm ridge regression.'),
       ...policyCommon,
+      detect: detect(),
       alpha: boundedNumber({ min: 0, minOpen: true }).default(1).describe('Width of the confidence bonus; larger explores more.'),
       lambda: lambda(),
       share: share(),
@@ -340,6 +346,7 @@ export const policyConfigSchema = z
     z.strictObject({
       kind: z.literal('lin-ts').describe('Linear Thompson sampling.'),
       ...policyCommon,
+      detect: detect(),
       v: boundedNumber({ min: 0, minOpen: true }).default(0.5).describe('Posterior scale; larger explores more.'),
       lambda: lambda(),
       share: share(),
@@ -348,6 +355,7 @@ export const policyConfigSchema = z
     z.strictObject({
       kind: z.literal('logistic-ts').describe('Bayesian logistic regression (Laplace approximation) with Thompson sampling.'),
       ...policyCommon,
+      detect: detect(),
       priorVariance: boundedNumber({ min: 0, minOpen: true }).default(1).describe('Variance of the Gaussian prior on the weights.'),
       share: share(),
       draws: draws(),
@@ -355,6 +363,7 @@ export const policyConfigSchema = z
     z.strictObject({
       kind: z.literal('squarecb').describe('SquareCB: inverse-gap weighting of regression scores into an explicit distribution.'),
       ...policyCommon,
+      detect: detect(),
       gamma: boundedNumber({ min: 0, minOpen: true }).default(50).describe('Learning-rate-like greediness; larger exploits more.'),
       lambda: lambda(),
       share: share(),
@@ -362,6 +371,12 @@ export const policyConfigSchema = z
   ])
   .describe(`The bandit algorithm and its parameters; \`kind\` is one of ${POLICY_KINDS.join(', ')}.`);
 export type PolicyConfig = z.output<typeof policyConfigSchema>;
+export type ChangeDetection = NonNullable<z.output<ReturnType<typeof detect>>>;
+
+/** The policy's change detection settings, if it has them on (see learn.ts). */
+export function changeDetection(policy: PolicyConfig): ChangeDetection | undefined {
+  return 'detect' in policy ? policy.detect : undefined;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Features

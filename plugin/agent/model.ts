@@ -1,6 +1,6 @@
 import { createPolicy, FeatureEncoder, groupsOf, policyFromJSON, remapPolicy, type ArmGroups, type Policy, type PolicyState } from '../bandit/index.ts';
 import type { MaskReason } from '../guardrails/index.ts';
-import type { AgentConfig } from './config.ts';
+import { changeDetection, type AgentConfig } from './config.ts';
 
 /** The learned model of one dimension: its arms, its feature layout and its policy. */
 export interface DimensionModel {
@@ -58,6 +58,7 @@ export interface ChangeState {
 
 /** The parameters the bandit policies take: the agent's policy config without what the agent itself reads. */
 function banditParams(agent: AgentConfig): AgentConfig['policy'] {
+  if (!('detect' in agent.policy)) return agent.policy;
   const { detect: _detect, ...params } = agent.policy;
   return params as AgentConfig['policy'];
 }
@@ -161,6 +162,7 @@ export function agentModelToJSON(model: AgentModel): AgentModelJSON {
  */
 export function agentModelFromJSON(agent: AgentConfig, json: AgentModelJSON, agentVersion = json.agentVersion): AgentModel {
   const encoder = new FeatureEncoder(agent.features);
+  let unchanged = true;
   const dims = layout(agent, encoder).map((l): DimensionModel => {
     const saved = json.dimensions.find((d) => d.id === l.id);
     const sameShape =
@@ -173,6 +175,7 @@ export function agentModelFromJSON(agent: AgentConfig, json: AgentModelJSON, age
     if (saved && sameShape) {
       return { ...l, policy: policyFromJSON({ ...saved.policy, params: banditParams(agent) }) };
     }
+    unchanged = false;
     if (saved && saved.policy.name === agent.policy.kind) {
       const old = policyFromJSON(saved.policy);
       const armFrom = l.armIds.map((id) => saved.armIds.indexOf(id));
@@ -182,7 +185,12 @@ export function agentModelFromJSON(agent: AgentConfig, json: AgentModelJSON, age
     }
     return { ...l, policy: freshPolicy(agent, l) };
   });
-  return withScratch(agent.id, agentVersion, encoder, dims, json.change);
+  // The detector's evidence is about the estimates it was gathered against: it carries over only
+  // while detection stays on and every dimension is restored as it was (a changed layout or kind,
+  // or detection switched off, starts its warm-up again). Restarts are counted for good.
+  const keep = changeDetection(agent.policy) !== undefined && unchanged && json.dimensions.length === dims.length;
+  const change = { seen: keep ? (json.change?.seen ?? 0) : 0, shortfall: keep ? (json.change?.shortfall ?? 0) : 0, restarts: json.change?.restarts ?? 0 };
+  return withScratch(agent.id, agentVersion, encoder, dims, change);
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

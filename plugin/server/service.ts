@@ -9,6 +9,7 @@ import {
   createAgentModel,
   decide,
   defaultDecision,
+  changeDetection,
   learn,
   profileClashMessage,
   profileNameClashes,
@@ -127,6 +128,8 @@ export class DecisionService {
         ? agentModelFromJSON(parsed.config, snapshot.state as AgentModelJSON, row.version)
         : createAgentModel(parsed.config, row.version);
       this.agents.set(row.agentId, { config: parsed.config, input: row.config, version: row.version, model });
+      // a series from the start, so that an alert on its increase sees the first restart
+      if (changeDetection(parsed.config.policy)) this.metrics?.learningRestarts.inc({ agent: row.agentId }, 0);
     }
   }
 
@@ -190,6 +193,7 @@ export class DecisionService {
     if (!current || changed) {
       const model = current ? agentModelFromJSON(parsed.config, agentModelToJSON(current.model), row.version) : createAgentModel(parsed.config, row.version);
       this.agents.set(agentId, { config: parsed.config, input, version: row.version, model });
+      if (changeDetection(parsed.config.policy)) this.metrics?.learningRestarts.inc({ agent: agentId }, 0);
       this.log.info({ agentId, version: row.version, actor }, changed ? 'agent config updated' : 'agent created');
     }
     return { version: row.version, changed };
@@ -359,10 +363,6 @@ export class DecisionService {
           learn(agent.config, agent.model, decisionFromRow(row), reward);
           return { decisionId: row.decisionId, reward };
         });
-        if (agent.model.change.restarts > restarts) {
-          this.metrics?.learningRestarts.inc({ agent: agentId }, agent.model.change.restarts - restarts);
-          this.log.warn({ agentId, restarts: agent.model.change.restarts }, 'outcomes fell far below the estimates (policy.detect): every dimension restarted from the prior');
-        }
         await this.store.commitLearning(this.workspace, agentId, rewards, {
           workspace: this.workspace,
           agentId,
@@ -370,6 +370,11 @@ export class DecisionService {
           state: agentModelToJSON(agent.model),
           createdAt: now,
         });
+        // counted once the restart is saved with the rewards that caused it
+        if (agent.model.change.restarts > restarts) {
+          this.metrics?.learningRestarts.inc({ agent: agentId }, agent.model.change.restarts - restarts);
+          this.log.warn({ agentId, restarts: agent.model.change.restarts }, 'outcomes fell far below the estimates (policy.detect): every dimension restarted from the prior');
+        }
         total += closed.length;
         if (closed.length < LEARN_BATCH) break;
       }
@@ -383,7 +388,7 @@ export class DecisionService {
   async report(
     agentId: string,
     limit = 200_000,
-  ): Promise<LiftReport & { agentId: string; agentVersion: number; holdoutShare: number; changeDetector?: { restarts: number; shortfall: number; threshold: number } }> {
+  ): Promise<LiftReport & { agentId: string; agentVersion: number; holdoutShare: number; changeDetector?: { restarts: number; shortfall: number; threshold: number; seen: number; warmup: number } }> {
     const agent = this.agents.get(agentId);
     if (!agent) throw new NotFoundError(`agent "${agentId}"`);
     const rows = await this.store.listDecisions(this.workspace, agentId, limit);
@@ -396,9 +401,10 @@ export class DecisionService {
       })),
       { holdoutShare: agent.config.holdout },
     );
-    const detect = agent.config.policy.detect;
+    const detect = changeDetection(agent.config.policy);
     // how close the agent is to restarting its learning, and how often it has
-    const changeDetector = detect && { restarts: agent.model.change.restarts, shortfall: agent.model.change.shortfall, threshold: detect.threshold };
+    const { restarts, shortfall, seen } = agent.model.change;
+    const changeDetector = detect && { restarts, shortfall, threshold: detect.threshold, seen, warmup: detect.warmup };
     return { agentId, agentVersion: agent.version, holdoutShare: agent.config.holdout, ...report, ...(changeDetector && { changeDetector }) };
   }
 

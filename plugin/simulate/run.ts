@@ -60,8 +60,9 @@ export interface PolicyResult {
   conversions: number;
   /** For scenarios with a change half-way: share of the oracle in the 2,000 decisions ending 10,000 after it. */
   afterChange?: { oracleShare: number; recoveredAfter: number | null };
-  /** How often the change detector restarted learning (policies with `detect`). */
+  /** How often the change detector restarted learning (policies with `detect`), and before which decisions (0-based). */
   restarts?: number;
+  restartedAt?: number[];
   /** For static-best: the combination it fixed. */
   combination?: Record<string, string>;
 }
@@ -293,8 +294,8 @@ interface Chooser {
   enter(agent: AgentConfig, version: number): void;
   choose(i: number, c: Customer, traits: Record<string, unknown>, now: number, recentSends: { at: number; channel?: string }[], allowed: Allowed, map: ArmMap, oracle: Pick): { pick: Pick; decision?: Decision };
   learn?(decision: Decision, reward: number): void;
-  /** Restarts by the change detector so far (policies with `detect`). */
-  restarts?(): number;
+  /** The decisions before which the change detector restarted learning (policies with `detect`). */
+  restarts?(): number[];
 }
 
 function banditChooser(kind: string, overrides: Record<string, number | string>, seed: string): { chooser: Chooser; agents: (phase: PhaseWorld) => AgentConfig } {
@@ -303,11 +304,14 @@ function banditChooser(kind: string, overrides: Record<string, number | string>,
   // A diagnostic, not a policy: at each change of phase, these dimensions start again from the
   // prior, as if the policy knew exactly when and where preferences changed.
   const restarted = restart === undefined ? [] : String(restart).split('+');
-  // detect=on: the change detector with its defaults; detect=<number>: with that threshold
-  const detector = detect === undefined ? {} : { detect: detect === 'on' ? {} : { threshold: detect } };
+  // detect=on: the change detector with its defaults; detect=<number>: with that threshold; detect=off: none
+  const detector = detect === undefined || detect === 'off' ? {} : { detect: detect === 'on' ? {} : { threshold: detect } };
   const policy = { kind, ...SIMULATION_POLICY_DEFAULTS[kind], ...params, ...detector };
   let agent: AgentConfig | undefined;
   let model: AgentModel | undefined;
+  // the next decision's index: outcomes are learned just before it is made
+  let next = 0;
+  const restartedAt: number[] = [];
   const root = new Rng(`${seed}/policy/${kind}`);
   return {
     agents: (phase) => agentFor(policy, phase, features === 'focused'),
@@ -323,18 +327,21 @@ function banditChooser(kind: string, overrides: Record<string, number | string>,
         agent = next;
       },
       choose(i, c, traits, now, recentSends, _allowed, map) {
+        next = i + 1;
         const decisionId = `d${i}`;
         const decision = decide(agent!, model!, { userId: c.userId, traits, timezone: c.timezone }, now, root.fork(decisionId), { decisionId, recentSends });
         return { pick: pickFromDecision(decision, agent!, map), decision };
       },
-      ...(detect === undefined ? {} : { restarts: () => model?.change.restarts ?? 0 }),
+      ...('detect' in detector ? { restarts: () => restartedAt } : {}),
       learn(decision, reward) {
         // a restarted dimension learns nothing decided before its restart
         if (restarted.length > 0 && decision.agentVersion < model!.agentVersion) {
           const choices = Object.fromEntries(Object.entries(decision.choices).filter(([id]) => !restarted.includes(id)));
           decision = { ...decision, choices };
         }
+        const restarts = model!.change.restarts;
         learn(agent!, model!, decision, reward);
+        if (model!.change.restarts > restarts) restartedAt.push(next);
       },
     },
   };
@@ -513,7 +520,7 @@ export function simulate(options: SimulationOptions): SimulationReport {
     const { kind, overrides } = parsePolicySpec(label);
     let out: ReturnType<typeof runOne>;
     let combination: Record<string, string> | undefined;
-    let restarts: number | undefined;
+    let restarts: number[] | undefined;
     if (kind === 'static-best') {
       combination = staticBest(world, defaultAgents);
       out = run(label, fixedChooser(combination), defaultAgents);
@@ -547,7 +554,10 @@ export function simulate(options: SimulationOptions): SimulationReport {
       conversions: out.conversions,
     };
     if (combination) result.combination = combination;
-    if (restarts !== undefined) result.restarts = restarts;
+    if (restarts !== undefined) {
+      result.restarts = restarts.length;
+      result.restartedAt = restarts;
+    }
     if (changeAt !== undefined) {
       const end = Math.min(n, changeAt + 10_000);
       const from = Math.max(changeAt, end - 2000);

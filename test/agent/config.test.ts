@@ -239,6 +239,8 @@ describe('validateConfig', () => {
     ['a value above its range', (a) => { a.holdout = 0.7; }, ['agents[0].holdout: must be in [0, 0.5], got 0.7']],
     ['a policy parameter above its range', (a) => { a.policy = { kind: 'eps-greedy', epsilon: 1.2 }; }, ['agents[0].policy.epsilon: must be in [0, 1], got 1.2']],
     ['a floor at its open bound', (a) => { a.policy.floor = 1; }, ['agents[0].policy.floor: must be in [0, 1), got 1']],
+    ['change detection on the random policy (it has no estimates)', (a) => { a.policy = { kind: 'random', detect: {} }; }, ['agents[0].policy.detect: unknown key; allowed keys are kind, floor, forgetting']],
+    ['a change-detection threshold of 0', (a) => { a.policy.detect = { threshold: 0 }; }, ['agents[0].policy.detect.threshold: must be > 0, got 0']],
     ['a forgetting factor of 0', (a) => { a.policy.forgetting = 0; }, ['agents[0].policy.forgetting: must be in (0, 1], got 0']],
     ['a non-integer number of draws', (a) => { a.policy = { kind: 'beta-ts', draws: 5.5 }; }, ['agents[0].policy.draws: must be an integer in [10, 100000], got 5.5']],
     ['a parameter of another policy kind', (a) => { a.policy = { kind: 'linucb', epsilon: 0.1 }; }, ['agents[0].policy.epsilon: unknown key; allowed keys are kind, floor, forgetting, detect, alpha, lambda, share']],

@@ -55,8 +55,8 @@ describe('policy.detect in the service', () => {
     server = await start();
     await round(server, 0, 60, true);
     const before = JSON.parse((await call(server, 'GET', '/v1/agents/promo/report')).text);
-    expect(before.changeDetector).toEqual({ restarts: 0, shortfall: 0, threshold: 3 });
-    // estimates near 1, outcomes 0: the CUSUM passes 3 within a handful of outcomes
+    expect(before.changeDetector).toEqual({ restarts: 0, shortfall: 0, threshold: 3, seen: 60, warmup: 30 });
+    // estimates near 1, outcomes 0: the standardized shortfall passes 3 at once
     await round(server, 60, 20, false);
     const after = JSON.parse((await call(server, 'GET', '/v1/agents/promo/report')).text);
     expect(after.changeDetector.restarts).toBe(1);
