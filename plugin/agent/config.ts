@@ -772,11 +772,12 @@ const PROFILE_MODES: readonly string[] = ['attributes', 'contact_properties', 'i
  * Where agents' profile writes collide: for each agent (by index) and each of its deliveries that
  * writes onto a destination's profiles, the names (those of `attributesOf`: `<prefix>decision_id`,
  * `send_at`, `deliver`, `<prefix><dimension>` and `_text`) that an earlier agent in the list
- * already writes there. Two such agents would overwrite each other's values.
+ * already writes there, with the message for that delivery's `prefix`. Two such agents would
+ * overwrite each other's values.
  */
-export function profileNameClashes(agents: readonly AgentConfig[]): { agent: number; delivery: number; names: string[]; other: string }[] {
+export function profileNameClashes(agents: readonly AgentConfig[]): { agent: number; delivery: number; message: string }[] {
   const written = new Map<string, Map<string, string>>(); // destination → name → agent id
-  const clashes: { agent: number; delivery: number; names: string[]; other: string }[] = [];
+  const clashes: { agent: number; delivery: number; message: string }[] = [];
   agents.forEach((agent, i) => {
     const mine: [string, string][] = [];
     agent.delivery.forEach((d, k) => {
@@ -788,7 +789,11 @@ export function profileNameClashes(agents: readonly AgentConfig[]): { agent: num
       }
       const taken = written.get(d.to);
       const shared = taken ? names.filter((n) => taken.has(n)) : [];
-      if (shared.length > 0) clashes.push({ agent: i, delivery: k, names: shared, other: taken!.get(shared[0])! });
+      if (shared.length > 0) {
+        const shown = shared.slice(0, 3).join(', ') + (shared.length > 3 ? ', …' : '');
+        const message = `writes ${shown} onto ${d.to} profiles, as agent ${JSON.stringify(taken!.get(shared[0]))} does: the two would overwrite each other; give one of them another prefix`;
+        clashes.push({ agent: i, delivery: k, message });
+      }
       for (const n of names) mine.push([d.to, n]);
     });
     for (const [to, n] of mine) {
@@ -798,12 +803,6 @@ export function profileNameClashes(agents: readonly AgentConfig[]): { agent: num
     }
   });
   return clashes;
-}
-
-/** The message for one of `profileNameClashes`. */
-export function profileClashMessage(clash: { names: string[]; other: string }, to: string): string {
-  const shown = clash.names.slice(0, 3).join(', ') + (clash.names.length > 3 ? ', …' : '');
-  return `writes ${shown} onto ${to} profiles, as agent ${JSON.stringify(clash.other)} does: the two would overwrite each other; give one of them another prefix`;
 }
 
 export const workspaceConfigSchema = z
@@ -823,8 +822,7 @@ export const workspaceConfigSchema = z
       if (ctx.issues.length > 0) return;
       const agents = w.agents as AgentConfig[];
       for (const clash of profileNameClashes(agents)) {
-        const to = agents[clash.agent].delivery[clash.delivery].to;
-        ctx.addIssue({ code: 'custom', path: ['agents', clash.agent, 'delivery', clash.delivery, 'prefix'], message: profileClashMessage(clash, to), input: agents[clash.agent].delivery[clash.delivery].prefix });
+        ctx.addIssue({ code: 'custom', path: ['agents', clash.agent, 'delivery', clash.delivery, 'prefix'], message: clash.message, input: agents[clash.agent].delivery[clash.delivery].prefix });
       }
     },
     { when: (payload) => typeof payload.value === 'object' && payload.value !== null },

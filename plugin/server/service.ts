@@ -11,7 +11,6 @@ import {
   defaultDecision,
   changeDetection,
   learn,
-  profileClashMessage,
   profileNameClashes,
   validateAgentConfig,
   type AgentConfig,
@@ -127,10 +126,14 @@ export class DecisionService {
       const model = snapshot
         ? agentModelFromJSON(parsed.config, snapshot.state as AgentModelJSON, row.version)
         : createAgentModel(parsed.config, row.version);
-      this.agents.set(row.agentId, { config: parsed.config, input: row.config, version: row.version, model });
-      // a series from the start, so that an alert on its increase sees the first restart
-      if (changeDetection(parsed.config.policy)) this.metrics?.learningRestarts.inc({ agent: row.agentId }, 0);
+      this.setAgent(row.agentId, { config: parsed.config, input: row.config, version: row.version, model });
     }
+  }
+
+  private setAgent(agentId: string, agent: AgentRuntime): void {
+    this.agents.set(agentId, agent);
+    // a series from the start, so that an alert on its increase sees the first restart
+    if (changeDetection(agent.config.policy)) this.metrics?.learningRestarts.inc({ agent: agentId }, 0);
   }
 
   agentIds(): string[] {
@@ -185,15 +188,13 @@ export class DecisionService {
     const clash = profileNameClashes([...others, parsed.config]).find((c) => c.agent === others.length);
     if (clash) {
       const path = `delivery[${clash.delivery}].prefix`;
-      const message = profileClashMessage(clash, parsed.config.delivery[clash.delivery].to);
-      throw new ValidationError(`${path}: ${message}`, [{ path, message }]);
+      throw new ValidationError(`${path}: ${clash.message}`, [{ path, message: clash.message }]);
     }
     const { row, changed } = await this.store.putAgentConfig(this.workspace, agentId, input, actor, this.clock());
     const current = this.agents.get(agentId);
     if (!current || changed) {
       const model = current ? agentModelFromJSON(parsed.config, agentModelToJSON(current.model), row.version) : createAgentModel(parsed.config, row.version);
-      this.agents.set(agentId, { config: parsed.config, input, version: row.version, model });
-      if (changeDetection(parsed.config.policy)) this.metrics?.learningRestarts.inc({ agent: agentId }, 0);
+      this.setAgent(agentId, { config: parsed.config, input, version: row.version, model });
       this.log.info({ agentId, version: row.version, actor }, changed ? 'agent config updated' : 'agent created');
     }
     return { version: row.version, changed };

@@ -295,7 +295,7 @@ interface Chooser {
   choose(i: number, c: Customer, traits: Record<string, unknown>, now: number, recentSends: { at: number; channel?: string }[], allowed: Allowed, map: ArmMap, oracle: Pick): { pick: Pick; decision?: Decision };
   learn?(decision: Decision, reward: number): void;
   /** The decisions before which the change detector restarted learning (policies with `detect`). */
-  restarts?(): number[];
+  restartedAt?(): number[];
 }
 
 function banditChooser(kind: string, overrides: Record<string, number | string>, seed: string): { chooser: Chooser; agents: (phase: PhaseWorld) => AgentConfig } {
@@ -310,7 +310,7 @@ function banditChooser(kind: string, overrides: Record<string, number | string>,
   let agent: AgentConfig | undefined;
   let model: AgentModel | undefined;
   // the next decision's index: outcomes are learned just before it is made
-  let next = 0;
+  let nextDecision = 0;
   const restartedAt: number[] = [];
   const root = new Rng(`${seed}/policy/${kind}`);
   return {
@@ -327,12 +327,12 @@ function banditChooser(kind: string, overrides: Record<string, number | string>,
         agent = next;
       },
       choose(i, c, traits, now, recentSends, _allowed, map) {
-        next = i + 1;
+        nextDecision = i + 1;
         const decisionId = `d${i}`;
         const decision = decide(agent!, model!, { userId: c.userId, traits, timezone: c.timezone }, now, root.fork(decisionId), { decisionId, recentSends });
         return { pick: pickFromDecision(decision, agent!, map), decision };
       },
-      ...('detect' in detector ? { restarts: () => restartedAt } : {}),
+      ...('detect' in detector ? { restartedAt: () => restartedAt } : {}),
       learn(decision, reward) {
         // a restarted dimension learns nothing decided before its restart
         if (restarted.length > 0 && decision.agentVersion < model!.agentVersion) {
@@ -341,7 +341,7 @@ function banditChooser(kind: string, overrides: Record<string, number | string>,
         }
         const restarts = model!.change.restarts;
         learn(agent!, model!, decision, reward);
-        if (model!.change.restarts > restarts) restartedAt.push(next);
+        if (model!.change.restarts > restarts) restartedAt.push(nextDecision);
       },
     },
   };
@@ -531,7 +531,7 @@ export function simulate(options: SimulationOptions): SimulationReport {
     } else {
       const { chooser, agents } = banditChooser(kind, overrides, seed);
       out = run(label, chooser, agents);
-      restarts = chooser.restarts?.();
+      restarts = chooser.restartedAt?.();
     }
     const reward = mean(out.chosen);
     const lastReward = mean(out.chosen, lastFrom);
