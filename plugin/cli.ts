@@ -23,7 +23,7 @@ program
   .addOption(new Option('--scenario <name>', 'scenario').choices(SCENARIO_NAMES).default('retail'))
   .option('--decisions <n>', 'number of decisions', positiveInt, 50_000)
   .option('--seed <seed>', 'seed: the same seed reproduces the run exactly', '1')
-  .option('--policies <list>', 'comma-separated: random, static-best, oracle, beta-ts, eps-greedy, linucb, lin-ts, logistic-ts, squarecb; parameters as kind:key=value, e.g. lin-ts:forgetting=0.995; kind:features=focused gives each dimension only the traits that drive it; kind:detect=on restarts learning when rewards fall well below the estimates (policy.detect); kind:restart=send_time+subject_line restarts those dimensions from the prior at each change (a diagnostic)')
+  .option('--policies <list>', 'comma-separated: random, static-best, oracle, beta-ts, eps-greedy, linucb, lin-ts, logistic-ts, squarecb; parameters as kind:key=value, e.g. lin-ts:forgetting=0.995; kind:features=focused gives each dimension only the traits that drive it; kind:detect=on restarts learning when rewards fall well below the estimates (policy.detect), keeping kind:retain=<outcomes> of it (default 750); kind:restart=send_time+subject_line restarts those dimensions from the prior at each change (a diagnostic)')
   .option('--json', 'print the report as JSON')
   .option('--out <file>', 'write a self-contained HTML report with learning curves')
   .action(async (opts: { scenario: ScenarioName; decisions: number; seed: string; policies?: string; json?: boolean; out?: string }) => {

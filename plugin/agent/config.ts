@@ -284,6 +284,12 @@ const policyCommon = {
     .describe('Forgetting factor in (0, 1]: how much old evidence keeps per update, for drifting behaviour (1 = never forget; 0.999 ≈ a memory of 1000 updates).'),
 };
 
+/**
+ * Evidence kept at a detected change, in outcomes. Chosen in the drift scenario on seeds 4–6
+ * (docs/algorithms.md reports seeds 1–3).
+ */
+export const RETAIN_DEFAULT = 750;
+
 /** Change detection, for the policies that estimate rewards (all but random). */
 const detect = () =>
   z
@@ -293,14 +299,19 @@ const detect = () =>
         .describe('Standardized shortfall per outcome that still counts as normal (the CUSUM allowance): shortfalls are (estimate − reward) / √(estimate·(1 − estimate)).'),
       threshold: boundedNumber({ min: 0, minOpen: true })
         .default(100)
-        .describe('Accumulated standardized shortfall beyond the slack at which every dimension restarts from the prior.'),
+        .describe('Accumulated standardized shortfall beyond the slack at which learning restarts.'),
       warmup: boundedNumber({ min: 0, int: true })
         .default(2000)
         .describe('Outcomes learned after a start, a restart or a change of the model\'s layout before shortfalls are counted (young estimates are rough).'),
+      retain: boundedNumber({ min: 0 })
+        .default(RETAIN_DEFAULT)
+        .describe(
+          'What each dimension keeps at a restart, in outcomes: a dimension that has learned n > retain outcomes keeps their evidence weighed retain / n (its estimates shrink toward the prior, its uncertainty grows), so what has not changed is relearned quickly and what has is overturned by a few thousand outcomes. 0 restarts from the prior.',
+        ),
     })
     .optional()
     .describe(
-      'Restart learning when behaviour changes abruptly: a one-sided CUSUM of how far outcomes fall below what the policies expected for the chosen arms; past the threshold, every dimension starts again from the prior. Absent: off.',
+      'Restart learning when behaviour changes abruptly: a one-sided CUSUM of how far outcomes fall below what the policies expected for the chosen arms; past the threshold, every dimension keeps only `retain` outcomes\' worth of what it learned. Absent: off.',
     );
 
 const draws = () =>

@@ -68,9 +68,16 @@ function freshPolicy(agent: AgentConfig, l: Layout): Policy {
   return createPolicy(banditParams(agent), l.armIds.length, l.featureNames.length, l.groups);
 }
 
-/** Every dimension back at its prior (after a detected change): a new learning run, counted. */
+/**
+ * A new learning run after a detected change, counted: every dimension keeps `retain` outcomes'
+ * worth of its evidence (`Policy.retain`; all of it if it has learned fewer; retain 0 is the prior).
+ */
 export function restartAgentModel(agent: AgentConfig, model: AgentModel): void {
-  for (const dim of model.dimensions) dim.policy = freshPolicy(agent, dim);
+  const retain = changeDetection(agent.policy)?.retain ?? 0;
+  for (const dim of model.dimensions) {
+    const learned = dim.policy.observations();
+    if (learned > retain) dim.policy.retain(retain / learned);
+  }
   model.change = { seen: 0, shortfall: 0, restarts: model.change.restarts + 1 };
 }
 

@@ -299,13 +299,15 @@ interface Chooser {
 }
 
 function banditChooser(kind: string, overrides: Record<string, number | string>, seed: string): { chooser: Chooser; agents: (phase: PhaseWorld) => AgentConfig } {
-  const { features = 'all', restart, detect, ...params } = overrides;
+  const { features = 'all', restart, detect, retain, ...params } = overrides;
   if (features !== 'all' && features !== 'focused') throw new Error(`policy "${kind}": features must be all or focused, got ${JSON.stringify(features)}`);
   // A diagnostic, not a policy: at each change of phase, these dimensions start again from the
   // prior, as if the policy knew exactly when and where preferences changed.
   const restarted = restart === undefined ? [] : String(restart).split('+');
-  // detect=on: the change detector with its defaults; detect=<number>: with that threshold; detect=off: none
-  const detector = detect === undefined || detect === 'off' ? {} : { detect: detect === 'on' ? {} : { threshold: detect } };
+  // detect=on: the change detector with its defaults; detect=<number>: with that threshold; detect=off: none.
+  // retain=<outcomes>: what a restart keeps (with detect)
+  if (retain !== undefined && (detect === undefined || detect === 'off')) throw new Error(`policy "${kind}": retain needs detect`);
+  const detector = detect === undefined || detect === 'off' ? {} : { detect: { ...(detect === 'on' ? {} : { threshold: detect }), ...(retain === undefined ? {} : { retain }) } };
   const policy = { kind, ...SIMULATION_POLICY_DEFAULTS[kind], ...params, ...detector };
   let agent: AgentConfig | undefined;
   let model: AgentModel | undefined;

@@ -58,6 +58,12 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
       'logistic-ts:features=focused:forgetting=0.9999',
       'logistic-ts:detect=on',
       'logistic-ts:features=focused:detect=on',
+      'logistic-ts:features=focused:detect=on:retain=0',
+      'logistic-ts:features=focused:share=tags',
+      'logistic-ts:features=focused:share=tags:forgetting=0.9995',
+      'logistic-ts:features=focused:share=tags:forgetting=0.9999',
+      'logistic-ts:features=focused:share=tags:detect=on',
+      'logistic-ts:features=focused:share=tags:detect=on:retain=0',
     ],
   },
   'cold-start': {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { POLICY_KINDS, type AgentConfig } from '../../plugin/agent/config.ts';
 import { defaultDecision } from '../../plugin/agent/decide.ts';
 import { learn } from '../../plugin/agent/learn.ts';
-import { agentModelFromJSON, agentModelToJSON, createAgentModel, type AgentModel } from '../../plugin/agent/model.ts';
+import { agentModelFromJSON, agentModelToJSON, createAgentModel, restartAgentModel, type AgentModel } from '../../plugin/agent/model.ts';
 import type { Decision, Profile } from '../../plugin/agent/types.ts';
 import { Rng, type BetaArmState } from '../../plugin/bandit/index.ts';
 import { armCounts, CHANNEL, CONSENT_TRAITS, CONTENT_BLOCK, DAY_MS, decideWith, findUser, FREQUENCY, makeAgent, makeProfile, NOW, SEND_TIME, SUBJECT_LINE } from './factories.ts';
@@ -180,8 +180,8 @@ describe('policy.detect: restart when behaviour changes', () => {
     expect(model.change).toMatchObject({ restarts: 0, seen: learned.length });
   });
 
-  it('restarts every dimension from the prior once outcomes fall far below the estimates, after the warm-up only', () => {
-    const agent = detecting({ warmup: 300, threshold: 10 });
+  it('with retain 0, restarts every dimension from the prior once outcomes fall far below the estimates, after the warm-up only', () => {
+    const agent = detecting({ warmup: 300, threshold: 10, retain: 0 });
     const model = createAgentModel(agent);
     const warm = play(agent, model, 260, () => 0.9).length;
     // outcomes far below the estimates, but inside the warm-up: not counted
@@ -203,6 +203,34 @@ describe('policy.detect: restart when behaviour changes', () => {
       const n = (dim.policy.toJSON().arms as { n: number }[]).reduce((s, a) => s + a.n, 0);
       expect(n, id).toBe(learnedSince);
     }
+  });
+
+  it('at a restart, each dimension keeps retain outcomes\' worth of its evidence, shrunk toward the prior (all of it when it learned fewer)', () => {
+    const agent = detecting({ warmup: 100_000 });
+    const model = createAgentModel(agent);
+    const rng = new Rng('retain');
+    play(agent, model, 1500, (d) => (rng.next() < (d.choices.channel.arm === 'email' ? 0.4 : 0.1) ? 1 : 0));
+    const learned = Object.fromEntries(model.dimensions.map((d) => [d.id, d.policy.observations()]));
+    // the subject line is decided for email only: it has learned fewer outcomes than the channel
+    const retain = Math.round((learned.subject_line + learned.channel) / 2);
+    expect(learned.subject_line).toBeLessThan(retain);
+    const before = agentModelToJSON(model);
+    const channel = model.dimensions.findIndex((d) => d.id === 'channel');
+    const x = model.scratch.x[channel];
+    const explain = () => model.dimensions[channel].policy.explain(x, new Uint8Array(3).fill(1));
+    const was = explain();
+    restartAgentModel(detecting({ retain }), model);
+    expect(model.change.restarts).toBe(1);
+    for (const dim of model.dimensions) expect(dim.policy.observations(), dim.id).toBeCloseTo(Math.min(learned[dim.id], retain), 6);
+    // a dimension below retain is untouched
+    const subject = model.dimensions.findIndex((d) => d.id === 'subject_line');
+    expect(agentModelToJSON(model).dimensions[subject].policy).toEqual(before.dimensions[subject].policy);
+    // the channel still knows email is best, and is less sure of every estimate
+    const now = explain();
+    const best = (e: { mean: number }[]) => e.reduce((b, v, a) => (v.mean > e[b].mean ? a : b), 0);
+    expect(model.dimensions[channel].armIds[best(was)]).toBe('email');
+    expect(best(now)).toBe(best(was));
+    now.forEach((e, a) => expect(e.sd, `arm ${a}`).toBeGreaterThan(was[a].sd));
   });
 
   it('notices conversions stopping at a 1–3 % rate too (the shortfall is standardized), and not before', () => {

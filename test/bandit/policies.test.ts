@@ -112,6 +112,65 @@ describe.each(POLICY_CASES.map((p) => [title(p), p] as const))('%s distribution'
   });
 });
 
+describe.each(POLICY_CASES.map((p) => [title(p), p] as const))('%s: retain', (_name, params) => {
+  const groups: ArmGroups = { count: 2, of: [[0], [0], [1], [1]] };
+  const trained = (forgetting: number, shared: boolean) => {
+    const policy = createPolicy({ ...params, forgetting }, 4, 3, shared ? groups : undefined);
+    const rng = new Rng('retain-train');
+    for (let t = 0; t < 400; t++) policy.update(Float64Array.of(1, rng.next(), rng.normal()), rng.int(4), rng.bernoulli(0.3), 0.25);
+    return policy;
+  };
+  const nextDecisions = (policy: ReturnType<typeof createPolicy>) => {
+    const rng = new Rng('retain-next');
+    const out: number[][] = [];
+    for (let t = 0; t < 10; t++) {
+      const x = Float64Array.of(1, rng.next(), rng.normal());
+      const p = new Float64Array(4);
+      policy.distribution(x, Uint8Array.of(1, 1, 1, 1), rng, p);
+      out.push(Array.from(p));
+      const arm = sampleArm(p, rng);
+      policy.update(x, arm, arm === 0 ? 1 : 0, p[arm]);
+    }
+    return out;
+  };
+  it.each([
+    ['one model per arm', 1, false],
+    ['one model per arm, with forgetting', 0.99, false],
+    ['shared by tags, with forgetting', 0.99, true],
+  ] as const)('retain(0) is the prior again and retain(1) changes nothing (%s)', (_layout, forgetting, shared) => {
+    const none = trained(forgetting, shared);
+    none.retain(0);
+    expect(none.observations()).toBe(0);
+    expect(nextDecisions(none)).toEqual(nextDecisions(createPolicy({ ...params, forgetting }, 4, 3, shared ? groups : undefined)));
+    const all = trained(forgetting, shared);
+    const before = JSON.stringify(all.toJSON());
+    all.retain(1);
+    expect(JSON.stringify(all.toJSON())).toBe(before);
+    expect(() => all.retain(1.5)).toThrow(/share/);
+    expect(() => all.retain(Number.NaN)).toThrow(/share/);
+  });
+});
+
+describe.each(LEARNING_CASES.map((p) => [title(p), p] as const))('%s: retain after learning', (_name, params) => {
+  it('keeps what was learned, less sure of it: the best arm stays best in every context, and the uncertainty grows', () => {
+    const contextual = params.kind !== 'beta-ts';
+    const policy = createPolicy(params, 3, 4);
+    play(policy, 4000, `retain-${params.kind}`, contextual ? oneHotContext : noContext, (g, arm) => (arm === g ? 0.6 : 0.2));
+    const eligible = Uint8Array.of(1, 1, 1);
+    const contexts = contextual ? [0, 1, 2] : [0];
+    const before = contexts.map((g) => policy.explain(contextual ? Float64Array.from([1, 0, 1, 2].map((_, i) => (i === 0 || i === 1 + g ? 1 : 0))) : Float64Array.of(1), eligible));
+    policy.retain(0.05);
+    contexts.forEach((g, k) => {
+      const x = contextual ? Float64Array.from([1, 0, 1, 2].map((_, i) => (i === 0 || i === 1 + g ? 1 : 0))) : Float64Array.of(1);
+      const after = policy.explain(x, eligible);
+      const best = (e: { mean: number }[]) => e.reduce((b, v, a) => (v.mean > e[b].mean ? a : b), 0);
+      expect(best(after), `context ${g}`).toBe(best(before[k]));
+      expect(best(after), `context ${g}`).toBe(g);
+      for (let a = 0; a < 3; a++) expect(after[a].sd, `context ${g}, arm ${a}`).toBeGreaterThan(before[k][a].sd);
+    });
+  });
+});
+
 describe('remapPolicy', () => {
   it('keeps what the old arms learned and starts a new arm at the prior', () => {
     const params: PolicyParams = { kind: 'linucb', floor: 0, forgetting: 1, alpha: 1, lambda: 1 };

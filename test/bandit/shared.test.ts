@@ -79,15 +79,19 @@ describe('remapPolicy, shared by tags', () => {
 });
 
 describe('stabilized forgetting', () => {
-  /** Exact ridge regression with forgetting of the evidence only: A = λI + Σ γ^(t−s) x xᵀ, b = Σ γ^(t−s) r x. */
-  function exact(xs: Float64Array[], rs: number[], gamma: number, lambda: number): { cov: number[][]; mean: number[] } {
+  /**
+   * Exact ridge regression with forgetting of the evidence only: A = λI + Σ γ^(t−s) w_s x xᵀ,
+   * b = Σ γ^(t−s) w_s r x, each observation weighed w_s (1 unless `weight` says otherwise).
+   */
+  function exact(xs: Float64Array[], rs: number[], gamma: number, lambda: number, weight: (t: number) => number = () => 1): { cov: number[][]; mean: number[] } {
     const d = xs[0].length;
     const A = Array.from({ length: d }, (_, i) => Array.from({ length: d }, (_, j) => (i === j ? lambda : 0)));
     const b = new Array<number>(d).fill(0);
     xs.forEach((x, t) => {
+      const w = weight(t);
       for (let i = 0; i < d; i++) {
-        b[i] = gamma * b[i] + rs[t] * x[i];
-        for (let j = 0; j < d; j++) A[i][j] = (i === j ? lambda : 0) + gamma * (A[i][j] - (i === j ? lambda : 0)) + x[i] * x[j];
+        b[i] = gamma * b[i] + w * rs[t] * x[i];
+        for (let j = 0; j < d; j++) A[i][j] = (i === j ? lambda : 0) + gamma * (A[i][j] - (i === j ? lambda : 0)) + w * x[i] * x[j];
       }
     });
     // Gauss–Jordan inverse
@@ -131,6 +135,52 @@ describe('stabilized forgetting', () => {
     // feature 2 was last seen 2,500 steps (γ^2500 ≈ 1e-11) ago: back at the prior variance 1/λ, not 10⁴ times it
     expect(state.cov[2 * 3 + 2]).toBeLessThanOrEqual(1 / lambda / (1 - PRIOR_REFRESH));
     expect(state.cov[2 * 3 + 2]).toBeGreaterThan(0.9 / lambda);
+  });
+
+  it.each([
+    ['without forgetting', 1],
+    ['with forgetting', 0.99],
+  ] as const)('retain(share) is the power posterior: every earlier observation weighs share, the prior stays whole (%s)', (_title, gamma) => {
+    const lambda = 2;
+    const share = 0.1;
+    const policy = createPolicy({ kind: 'lin-ts', floor: 0, forgetting: gamma, v: 1, lambda, draws: 10 }, 1, 3);
+    const rng = new Rng('retain');
+    const xs: Float64Array[] = [];
+    const rs: number[] = [];
+    const observe = () => {
+      const x = Float64Array.of(1, rng.next() < 0.3 ? 1 : 0, rng.next() < 0.5 ? 1 : 0);
+      const r = rng.bernoulli(0.2 + 0.5 * x[1] - 0.1 * x[2]);
+      policy.update(x, 0, r, 1);
+      xs.push(x);
+      rs.push(r);
+    };
+    for (let t = 0; t < 700; t++) observe();
+    const learned = policy.observations();
+    policy.retain(share);
+    expect(policy.observations()).toBeCloseTo(share * learned, 9);
+    const at = (truth: { cov: number[][]; mean: number[] }) => {
+      const state = policy.toJSON().arms[0] as { cov: number[]; mean: number[]; age?: number };
+      // a forgetting policy stores its covariance γ^age short of the current one
+      const inflation = Math.pow(gamma, -(state.age ?? 0));
+      for (let i = 0; i < 3; i++) {
+        expect(Math.abs(state.mean[i] - truth.mean[i])).toBeLessThan(1e-9);
+        for (let j = 0; j < 3; j++) expect(Math.abs(state.cov[i * 3 + j] * inflation - truth.cov[i][j])).toBeLessThan(1e-9);
+      }
+    };
+    at(exact(xs, rs, gamma, lambda, () => share));
+    // what is learned next weighs fully: without forgetting exactly; with it, the prior decays
+    // again from whole and is restored as before, so the variances stay within PRIOR_REFRESH
+    for (let t = 0; t < 100; t++) {
+      observe();
+      const truth = exact(xs, rs, gamma, lambda, (s) => (s < 700 ? share : 1));
+      const state = policy.toJSON().arms[0] as { cov: number[]; age?: number };
+      for (let i = 0; i < 3; i++) {
+        const variance = state.cov[i * 3 + i] * Math.pow(gamma, -(state.age ?? 0));
+        expect(variance, `step ${t}, feature ${i}`).toBeGreaterThanOrEqual(truth.cov[i][i] * (1 - 1e-9));
+        expect(variance, `step ${t}, feature ${i}`).toBeLessThanOrEqual(truth.cov[i][i] / (1 - PRIOR_REFRESH));
+      }
+    }
+    if (gamma === 1) at(exact(xs, rs, gamma, lambda, (s) => (s < 700 ? share : 1)));
   });
 
   it('keeps learning when nothing drifts: a stable best arm stays chosen over a long run', () => {

@@ -67,6 +67,17 @@ describe('simulate', () => {
     expect(simulate({ ...small, policies: ['lin-ts'] }).policies[0].restarts).toBeUndefined();
   });
 
+  it('takes what a restart keeps from retain=<outcomes>: the same run until the restart, another after it', () => {
+    const spec = 'logistic-ts:features=focused:detect=on';
+    const [kept, prior] = simulate({ scenario: 'drift', decisions: 10_000, seed: 1, bucket: 500, policies: [spec, `${spec}:retain=0`] }).policies;
+    expect(prior.restartedAt).toEqual(kept.restartedAt);
+    const block = Math.floor(kept.restartedAt![0] / 500);
+    expect(prior.curve.slice(0, block)).toEqual(kept.curve.slice(0, block));
+    expect(prior.curve.slice(block + 1)).not.toEqual(kept.curve.slice(block + 1));
+    expect(() => simulate({ ...small, policies: ['lin-ts:retain=5'] })).toThrow(/retain needs detect/);
+    expect(() => simulate({ ...small, policies: ['lin-ts:detect=on:retain=-1'] })).toThrow(/retain/);
+  });
+
   it('rejects a malformed policy parameter', () => {
     expect(() => simulate({ ...small, policies: ['lin-ts:v=abc'] })).toThrow(/policy\.v: expected a number, got string "abc"/);
     expect(() => simulate({ ...small, policies: ['lin-ts:v'] })).toThrow(/"v" must be key=value/);
@@ -101,5 +112,16 @@ describe('the retail scenario at 50,000 decisions', () => {
     for (const weak of ['random', 'beta-ts']) {
       for (const name of contextual) expect(by[weak].last.reward).toBeLessThan(by[name].last.reward);
     }
+  }, 600_000);
+});
+
+describe('the drift scenario at 50,000 decisions', () => {
+  it('brings a policy that forgets on a detected change back to 80 % of the oracle within 10,000 decisions; the same policy without it stays stuck', () => {
+    const policy = 'logistic-ts:features=focused:share=tags';
+    const [forgets, stuck] = simulate({ scenario: 'drift', decisions: 50_000, seed: 1, policies: [`${policy}:detect=on`, policy] }).policies;
+    expect(forgets.restarts).toBe(1);
+    expect(forgets.afterChange!.recoveredAfter).not.toBeNull();
+    expect(forgets.afterChange!.recoveredAfter).toBeLessThanOrEqual(10_000);
+    expect(stuck.afterChange!.recoveredAfter).toBeNull();
   }, 600_000);
 });

@@ -86,6 +86,22 @@ export class BetaTs implements Policy {
     return this.alphaOf(arm) / (this.alphaOf(arm) + this.betaOf(arm));
   }
 
+  observations(): number {
+    let s = 0;
+    for (let a = 0; a < this.arms; a++) s += this.n[a] * this.discount(a);
+    return s;
+  }
+
+  retain(share: number): void {
+    if (!(share >= 0 && share <= 1)) throw new Error(`retain: share must be in [0, 1], got ${share}`);
+    for (let a = 0; a < this.arms; a++) {
+      this.alpha[a] = 1 + (this.alphaOf(a) - 1) * share;
+      this.beta[a] = 1 + (this.betaOf(a) - 1) * share;
+      this.n[a] *= this.discount(a) * share;
+      this.stamp[a] = this.steps;
+    }
+  }
+
   explain(_x: Float64Array, eligible: Uint8Array): ArmExplanation[] {
     const result: ArmExplanation[] = [];
     for (let a = 0; a < this.arms; a++) {

@@ -248,13 +248,13 @@ export abstract class GaussianPolicy implements Policy {
    * I + cC (symmetric positive definite) and D + 1 solves, O(D³). (I + cC)⁻¹C is symmetric, so
    * each row of C is solved in place.
    */
-  private restorePrior(m: number, c: number): void {
+  private restorePrior(m: number, c: number): boolean {
     const D = this.size;
     const m0 = m * D * D;
     const S = (this.solver ??= new Float64Array(D * D));
     for (let i = 0; i < D * D; i++) S[i] = c * this.cov[m0 + i];
     for (let i = 0; i < D; i++) S[i * D + i] += 1;
-    if (!cholesky(S, 0, D)) return; // not positive definite numerically: keep the plain discount
+    if (!cholesky(S, 0, D)) return false; // not positive definite numerically: keep the plain discount
     for (let i = 0; i < D; i++) choleskySolve(S, 0, D, this.cov, m0 + i * D);
     // symmetrize what rounding left
     for (let i = 0; i < D; i++) {
@@ -265,6 +265,35 @@ export abstract class GaussianPolicy implements Policy {
       }
     }
     choleskySolve(S, 0, D, this.mean, m * D);
+    return true;
+  }
+
+  /**
+   * The power posterior (see `Policy.retain`). Model m's precision is Λ = qΛ₀ + E: the evidence E
+   * and the part q of the prior that forgetting has left (1 without forgetting). The target
+   * Λ₀ + share·E = share·(Λ + aI) with a = (1 − share·q) / (share·v), v the prior variance, and
+   * the information vector share·Λμ gives μ ← (I + aC)⁻¹μ: one `restorePrior(m, a)` and a scaling
+   * of the covariance by 1/share. O(D³) per model, once per call.
+   */
+  retain(share: number): void {
+    if (!(share >= 0 && share <= 1)) throw new Error(`retain: share must be in [0, 1], got ${share}`);
+    if (share === 1) return;
+    const D = this.size;
+    const g = this.params.forgetting;
+    for (let m = 0; m < this.cov.length / (D * D); m++) {
+      const inflate = this.inflation(m);
+      if (inflate !== 1) scaleBlock(this.cov, m * D * D, D, inflate);
+      const q = g < 1 ? Math.pow(g, this.steps - this.priorStamp[m]) : 1;
+      if (share === 0 || !this.restorePrior(m, (1 - share * q) / (share * this.priorVariance))) {
+        setScaledIdentity(this.cov, m * D * D, D, this.priorVariance);
+        this.mean.fill(0, m * D, (m + 1) * D);
+      } else {
+        scaleBlock(this.cov, m * D * D, D, 1 / share);
+      }
+      this.stamp[m] = this.steps;
+      this.priorStamp[m] = this.steps;
+    }
+    for (let a = 0; a < this.arms; a++) this.n[a] *= share;
   }
 
   /** The model's prediction at score z: z itself for squared loss. */
@@ -356,8 +385,7 @@ export abstract class GaussianPolicy implements Policy {
     return { ...base, arms };
   }
 
-  /** Total (forgetting-weighted) number of observations over all arms. */
-  protected observations(): number {
+  observations(): number {
     let s = 0;
     for (let a = 0; a < this.arms; a++) s += this.n[a];
     return s;

@@ -26,6 +26,16 @@ export class RandomPolicy implements Policy {
   expected(): number {
     return NaN;
   }
+  observations(): number {
+    let s = 0;
+    for (let a = 0; a < this.arms; a++) s += this.n[a];
+    return s;
+  }
+  /** Learns nothing; only the counts shrink. */
+  retain(share: number): void {
+    if (!(share >= 0 && share <= 1)) throw new Error(`retain: share must be in [0, 1], got ${share}`);
+    for (let a = 0; a < this.arms; a++) this.n[a] *= share;
+  }
   explain(_x: Float64Array, eligible: Uint8Array): ArmExplanation[] {
     const result: ArmExplanation[] = [];
     for (let a = 0; a < this.arms; a++) if (eligible[a]) result.push({ arm: a, mean: NaN, sd: NaN });

@@ -103,5 +103,14 @@ export interface Policy {
   explain(x: Float64Array, eligible: Uint8Array): ArmExplanation[];
   /** `arm`'s estimated reward for context `x` (the posterior mean); NaN for a policy without estimates (random). Allocates nothing. */
   expected(x: Float64Array, arm: number): number;
+  /** How many observations the policy has learned, each weighed by what forgetting and `retain` left of it. */
+  observations(): number;
+  /**
+   * Keeps `share` ∈ [0, 1] of the evidence learned so far, as if every past observation had
+   * weighed `share`: the prior stays whole, so 0 is the prior again and 1 changes nothing. For a
+   * Gaussian belief that is the power posterior, precision Λ₀ + share·(Λ − Λ₀) and information
+   * vector share·Λμ; for Beta counts, α₀ + share·(α − α₀). Used when behaviour has changed.
+   */
+  retain(share: number): void;
   toJSON(): PolicyState;
 }
