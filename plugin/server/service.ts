@@ -389,7 +389,7 @@ export class DecisionService {
   async report(
     agentId: string,
     limit = 200_000,
-  ): Promise<LiftReport & { agentId: string; agentVersion: number; holdoutShare: number; changeDetector?: { restarts: number; shortfall: number; threshold: number; seen: number; warmup: number } }> {
+  ): Promise<LiftReport & { agentId: string; agentVersion: number; holdoutShare: number; changeDetector?: { restarts: number; shortfall: number; threshold: number; seen: number; warmup: number; retain: number } }> {
     const agent = this.agents.get(agentId);
     if (!agent) throw new NotFoundError(`agent "${agentId}"`);
     const rows = await this.store.listDecisions(this.workspace, agentId, limit);
@@ -405,7 +405,7 @@ export class DecisionService {
     const detect = changeDetection(agent.config.policy);
     // how close the agent is to restarting its learning, and how often it has
     const { restarts, shortfall, seen } = agent.model.change;
-    const changeDetector = detect && { restarts, shortfall, threshold: detect.threshold, seen, warmup: detect.warmup };
+    const changeDetector = detect && { restarts, shortfall, threshold: detect.threshold, seen, warmup: detect.warmup, retain: detect.retain };
     return { agentId, agentVersion: agent.version, holdoutShare: agent.config.holdout, ...report, ...(changeDetector && { changeDetector }) };
   }
 

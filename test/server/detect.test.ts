@@ -17,7 +17,7 @@ const AGENT = {
   id: 'promo',
   goal: { window: '1h', rewards: [{ event: 'Order Completed', value: 1 }] },
   holdout: 0,
-  policy: { kind: 'linucb', detect: { warmup: 30, threshold: 3 } },
+  policy: { kind: 'linucb', detect: { warmup: 30, threshold: 3, retain: 10 } },
   dimensions: [{ id: 'channel', arms: ['email', 'sms'], default: 'email' }],
   delivery: [{ to: 'braze', mode: 'attributes', prefix: 'nb_' }],
 };
@@ -36,7 +36,7 @@ describe('policy.detect in the service', () => {
   /** `n` decisions now, each converted (an Order Completed a minute later) or not. */
   async function round(server: RunningServer, from: number, n: number, converted: boolean) {
     for (let i = from; i < from + n; i++) {
-      expect((await call(server, 'POST', '/v1/agents/promo/decide', { userId: `u-${i}`, traits: {} })).status).toBe(200);
+      expect((await call(server, 'POST', '/v1/agents/promo/decide', { userId: `u-${i}`, traits: {}, requestId: `r-${i}` })).status).toBe(200);
       if (converted) {
         const event = { type: 'track', event: 'Order Completed', userId: `u-${i}`, messageId: `order-${i}`, timestamp: new Date(now + 60_000).toISOString() };
         expect((await call(server, 'POST', '/v1/events', event)).status).toBe(200);
@@ -55,11 +55,16 @@ describe('policy.detect in the service', () => {
     server = await start();
     await round(server, 0, 60, true);
     const before = JSON.parse((await call(server, 'GET', '/v1/agents/promo/report')).text);
-    expect(before.changeDetector).toEqual({ restarts: 0, shortfall: 0, threshold: 3, seen: 60, warmup: 30 });
+    expect(before.changeDetector).toEqual({ restarts: 0, shortfall: 0, threshold: 3, seen: 60, warmup: 30, retain: 10 });
     // estimates near 1, outcomes 0: the standardized shortfall passes 3 at once
     await round(server, 60, 20, false);
     const after = JSON.parse((await call(server, 'GET', '/v1/agents/promo/report')).text);
     expect(after.changeDetector.restarts).toBe(1);
+    // the restart kept 10 of the 60 conversions' worth, so the 20 zeros since outweigh them (kept
+    // whole, the estimates would average about 60/80)
+    const explained = JSON.parse((await call(server, 'POST', '/v1/agents/promo/decide', { userId: 'u-explain', traits: {}, requestId: 'r-explain', explain: true })).text);
+    const estimates: number[] = explained.explanation[0].arms.map((a: { estimate: number }) => a.estimate);
+    expect(estimates.reduce((s, e) => s + e, 0) / estimates.length).toBeLessThan(0.5);
     expect((await call(server, 'GET', '/metrics')).text).toMatch(/nextbest_learning_restarts_total\{agent="promo"\} 1/);
     await server.close();
     server = await start();
