@@ -306,7 +306,7 @@ const detect = () =>
       retain: boundedNumber({ min: 0 })
         .default(RETAIN_DEFAULT)
         .describe(
-          'What each dimension keeps at a restart, in outcomes: a dimension that has learned n > retain outcomes keeps their evidence weighed retain / n (its estimates shrink toward the prior, its uncertainty grows), so what has not changed is relearned quickly and what has is overturned by a few thousand outcomes. 0 restarts from the prior.',
+          'What each dimension keeps at a restart, in outcomes: a dimension that has learned n > retain outcomes keeps their evidence weighed retain / n (its estimates shrink toward the prior, its uncertainty grows), so what has not changed is relearned quickly and what has is overturned by a few thousand outcomes. 0 restarts from the prior. With forgetting, a dimension holds at most 1 / (1 − forgetting) outcomes\' worth, and a retain at or above that discounts nothing.',
         ),
     })
     .optional()

@@ -16,10 +16,10 @@ import type { Decision } from './types.ts';
  * enters a one-sided CUSUM, S ← max(0, S + z − slack) (Page 1954), counted once `warmup`
  * outcomes have been learned since the last (re)start. Standardizing makes one threshold work at
  * any conversion rate: at 2 % a stop in conversions is 0.14 a shortfall, at 35 % it is 0.73.
- * When S passes `threshold`, behaviour has changed more than the estimates allow: every
- * dimension restarts from the prior (`restartAgentModel`), and this outcome is the first the new
- * run learns. Every dimension sees the same reward, so the detector cannot tell which one
- * changed; it restarts them all.
+ * When S passes `threshold`, behaviour has changed more than the estimates allow: learning
+ * restarts, every dimension keeping only `retain` outcomes' worth of its evidence
+ * (`restartAgentModel`), and this outcome is the first the new run learns. Every dimension sees
+ * the same reward, so the detector cannot tell which one changed; it discounts them all.
  */
 export function learn(agent: AgentConfig, model: AgentModel, decision: Decision, reward: number): number {
   if (decision.holdout || decision.reason === 'guardrail' || decision.reason === 'error') return 0;

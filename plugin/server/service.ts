@@ -374,7 +374,8 @@ export class DecisionService {
         // counted once the restart is saved with the rewards that caused it
         if (agent.model.change.restarts > restarts) {
           this.metrics?.learningRestarts.inc({ agent: agentId }, agent.model.change.restarts - restarts);
-          this.log.warn({ agentId, restarts: agent.model.change.restarts }, 'outcomes fell far below the estimates (policy.detect): every dimension restarted from the prior');
+          const retain = changeDetection(agent.config.policy)?.retain;
+          this.log.warn({ agentId, restarts: agent.model.change.restarts, retain }, "outcomes fell far below the estimates (policy.detect): learning restarted, each dimension keeping at most retain outcomes' worth");
         }
         total += closed.length;
         if (closed.length < LEARN_BATCH) break;

@@ -138,49 +138,63 @@ describe('stabilized forgetting', () => {
   });
 
   it.each([
-    ['without forgetting', 1],
-    ['with forgetting', 0.99],
-  ] as const)('retain(share) is the power posterior: every earlier observation weighs share, the prior stays whole (%s)', (_title, gamma) => {
+    ['one model per arm', 1, false],
+    ['one model per arm, with forgetting', 0.99, false],
+    ['one model shared by both arms, with forgetting', 0.99, true],
+  ] as const)('retain(share) is the power posterior: every earlier observation weighs share, the prior stays whole (%s)', (_title, gamma, shared) => {
     const lambda = 2;
     const share = 0.1;
-    const policy = createPolicy({ kind: 'lin-ts', floor: 0, forgetting: gamma, v: 1, lambda, draws: 10 }, 1, 3);
+    // with one group, the shared model's φ(x, a) = x ⊕ e_a (see gaussian.ts)
+    const groups: ArmGroups = { count: 1, of: [[0], [0]] };
+    const policy = createPolicy({ kind: 'lin-ts', floor: 0, forgetting: gamma, v: 1, lambda, draws: 10 }, 2, 3, shared ? groups : undefined);
     const rng = new Rng('retain');
-    const xs: Float64Array[] = [];
+    const models = shared ? 1 : 2;
+    // per model, what it saw at every learning step of the policy (zeros when another model learned)
+    const seen: Float64Array[][] = Array.from({ length: models }, () => []);
     const rs: number[] = [];
-    const observe = () => {
+    const observe = (arm: number) => {
       const x = Float64Array.of(1, rng.next() < 0.3 ? 1 : 0, rng.next() < 0.5 ? 1 : 0);
-      const r = rng.bernoulli(0.2 + 0.5 * x[1] - 0.1 * x[2]);
-      policy.update(x, 0, r, 1);
-      xs.push(x);
+      const r = rng.bernoulli(0.2 + 0.5 * x[1] - 0.1 * x[2] + 0.1 * arm);
+      policy.update(x, arm, r, 0.5);
+      for (let m = 0; m < models; m++) seen[m].push(shared ? Float64Array.of(...x, arm === 0 ? 1 : 0, arm === 1 ? 1 : 0) : m === arm ? x : new Float64Array(3));
       rs.push(r);
     };
-    for (let t = 0; t < 700; t++) observe();
+    // arm 1 is not chosen for the last 300 steps before retain, so its model has discounts pending
+    for (let t = 0; t < 700; t++) observe(t < 400 ? rng.int(2) : 0);
     const learned = policy.observations();
     policy.retain(share);
     expect(policy.observations()).toBeCloseTo(share * learned, 9);
-    const at = (truth: { cov: number[][]; mean: number[] }) => {
-      const state = policy.toJSON().arms[0] as { cov: number[]; mean: number[]; age?: number };
-      // a forgetting policy stores its covariance γ^age short of the current one
-      const inflation = Math.pow(gamma, -(state.age ?? 0));
-      for (let i = 0; i < 3; i++) {
-        expect(Math.abs(state.mean[i] - truth.mean[i])).toBeLessThan(1e-9);
-        for (let j = 0; j < 3; j++) expect(Math.abs(state.cov[i * 3 + j] * inflation - truth.cov[i][j])).toBeLessThan(1e-9);
-      }
+    const state = () => {
+      const json = policy.toJSON();
+      const list = shared ? [json.shared!] : (json.arms as { cov: number[]; mean: number[]; age?: number }[]);
+      // a forgetting policy stores each covariance γ^age short of the current one
+      return list.map((m) => ({ ...m, inflation: Math.pow(gamma, -(m.age ?? 0)) }));
     };
-    at(exact(xs, rs, gamma, lambda, () => share));
+    const weight = (t: number) => (t < 700 ? share : 1);
+    const exactly = () =>
+      state().forEach((m, k) => {
+        const truth = exact(seen[k], rs, gamma, lambda, weight);
+        const D = truth.mean.length;
+        for (let i = 0; i < D; i++) {
+          expect(Math.abs(m.mean[i] - truth.mean[i]), `model ${k}, mean ${i}`).toBeLessThan(1e-9);
+          for (let j = 0; j < D; j++) expect(Math.abs(m.cov[i * D + j] * m.inflation - truth.cov[i][j]), `model ${k}, cov ${i},${j}`).toBeLessThan(1e-9);
+        }
+      });
+    exactly();
     // what is learned next weighs fully: without forgetting exactly; with it, the prior decays
     // again from whole and is restored as before, so the variances stay within PRIOR_REFRESH
     for (let t = 0; t < 100; t++) {
-      observe();
-      const truth = exact(xs, rs, gamma, lambda, (s) => (s < 700 ? share : 1));
-      const state = policy.toJSON().arms[0] as { cov: number[]; age?: number };
-      for (let i = 0; i < 3; i++) {
-        const variance = state.cov[i * 3 + i] * Math.pow(gamma, -(state.age ?? 0));
-        expect(variance, `step ${t}, feature ${i}`).toBeGreaterThanOrEqual(truth.cov[i][i] * (1 - 1e-9));
-        expect(variance, `step ${t}, feature ${i}`).toBeLessThanOrEqual(truth.cov[i][i] / (1 - PRIOR_REFRESH));
-      }
+      observe(rng.int(2));
+      state().forEach((m, k) => {
+        const truth = exact(seen[k], rs, gamma, lambda, weight);
+        for (let i = 0; i < truth.mean.length; i++) {
+          const variance = m.cov[i * truth.mean.length + i] * m.inflation;
+          expect(variance, `step ${t}, model ${k}, feature ${i}`).toBeGreaterThanOrEqual(truth.cov[i][i] * (1 - 1e-9));
+          expect(variance, `step ${t}, model ${k}, feature ${i}`).toBeLessThanOrEqual(truth.cov[i][i] / (1 - PRIOR_REFRESH));
+        }
+      });
     }
-    if (gamma === 1) at(exact(xs, rs, gamma, lambda, (s) => (s < 700 ? share : 1)));
+    if (gamma === 1) exactly();
   });
 
   it('keeps learning when nothing drifts: a stable best arm stays chosen over a long run', () => {

@@ -1,6 +1,6 @@
 import { cholesky, choleskySolve, shermanMorrison, scaleBlock, setScaledIdentity } from '../linalg.ts';
 import type { Rng } from '../rng.ts';
-import { isGaussianArm, type ArmExplanation, type ArmGroups, type ArmState, type Policy, type PolicyName, type PolicyParams, type PolicyState, type SharedState } from './types.ts';
+import { isGaussianArm, retainedShare, type ArmExplanation, type ArmGroups, type ArmState, type Policy, type PolicyName, type PolicyParams, type PolicyState, type SharedState } from './types.ts';
 
 /**
  * Shared state of the contextual policies: a Gaussian belief over a weight vector, a mean `mean`
@@ -276,7 +276,7 @@ export abstract class GaussianPolicy implements Policy {
    * of the covariance by 1/share. O(D³) per model, once per call.
    */
   retain(share: number): void {
-    if (!(share >= 0 && share <= 1)) throw new Error(`retain: share must be in [0, 1], got ${share}`);
+    retainedShare(share);
     if (share === 1) return;
     const D = this.size;
     const g = this.params.forgetting;
@@ -284,7 +284,9 @@ export abstract class GaussianPolicy implements Policy {
       const inflate = this.inflation(m);
       if (inflate !== 1) scaleBlock(this.cov, m * D * D, D, inflate);
       const q = g < 1 ? Math.pow(g, this.steps - this.priorStamp[m]) : 1;
-      if (share === 0 || !this.restorePrior(m, (1 - share * q) / (share * this.priorVariance))) {
+      // share 0, or (numerically) no factor of I + aC: the prior
+      const prior = share === 0 || !this.restorePrior(m, (1 - share * q) / (share * this.priorVariance));
+      if (prior) {
         setScaledIdentity(this.cov, m * D * D, D, this.priorVariance);
         this.mean.fill(0, m * D, (m + 1) * D);
       } else {
@@ -292,8 +294,9 @@ export abstract class GaussianPolicy implements Policy {
       }
       this.stamp[m] = this.steps;
       this.priorStamp[m] = this.steps;
+      // the counts of the arms this model scores follow it
+      for (let a = 0; a < this.arms; a++) if (this.modelOf(a) === m) this.n[a] *= prior ? 0 : share;
     }
-    for (let a = 0; a < this.arms; a++) this.n[a] *= share;
   }
 
   /** The model's prediction at score z: z itself for squared loss. */

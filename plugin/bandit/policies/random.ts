@@ -1,6 +1,6 @@
 import { uniform } from '../explore.ts';
 import type { Rng } from '../rng.ts';
-import type { ArmExplanation, ArmState, Policy, PolicyParams, PolicyState } from './types.ts';
+import { retainedShare, type ArmExplanation, type ArmState, type Policy, type PolicyParams, type PolicyState } from './types.ts';
 
 /** Uniform over the eligible arms; learns nothing. The baseline every other policy must beat. */
 export class RandomPolicy implements Policy {
@@ -33,7 +33,7 @@ export class RandomPolicy implements Policy {
   }
   /** Learns nothing; only the counts shrink. */
   retain(share: number): void {
-    if (!(share >= 0 && share <= 1)) throw new Error(`retain: share must be in [0, 1], got ${share}`);
+    retainedShare(share);
     for (let a = 0; a < this.arms; a++) this.n[a] *= share;
   }
   explain(_x: Float64Array, eligible: Uint8Array): ArmExplanation[] {
