@@ -177,12 +177,15 @@ export interface Preferences {
   channelShift: number;
   /** Rotation applied to each customer's preferred hour slot. */
   hourShift: number;
+  /** Added to every customer's conversion logit, sent to or not: a market-wide lull (negative) or boom. */
+  offset: number;
 }
 
 export const NORMAL_PREFERENCES: Preferences = {
   tagOf: { performance: 'performance', athleisure: 'style', outdoor: 'outdoor' },
   channelShift: 0,
   hourShift: 0,
+  offset: 0,
 };
 
 /** After the change in the drift scenario: every intent's taste moves to another style, and preferred send hours move one slot later. */
@@ -190,7 +193,14 @@ export const DRIFTED_PREFERENCES: Preferences = {
   tagOf: { performance: 'style', athleisure: 'outdoor', outdoor: 'performance' },
   channelShift: 0,
   hourShift: 1,
+  offset: 0,
 };
+
+/**
+ * The lull scenario's middle phase: tastes and hours as usual, every conversion logit 0.7 lower
+ * (a sent message's conversion rate falls by about 40 %), as in a holiday lull or a shop outage.
+ */
+export const LULL_PREFERENCES: Preferences = { ...NORMAL_PREFERENCES, offset: -0.7 };
 
 /** The true logit contribution of a variant with `tags` for customer `c`. */
 export function variantEffect(c: Customer, v: VariantSpec, prefs: Preferences): number {
@@ -211,6 +221,8 @@ export interface Effects {
   hour: Float64Array; // [4]
   subject: Float64Array; // [subjects]
   content: Float64Array; // [contents]
+  /** Preferences.offset. */
+  offset: number;
 }
 
 export function effects(c: Customer, prefs: Preferences, subjects: readonly VariantSpec[], contents: readonly VariantSpec[]): Effects {
@@ -228,6 +240,7 @@ export function effects(c: Customer, prefs: Preferences, subjects: readonly Vari
     hour,
     subject: Float64Array.from(subjects, (v) => variantEffect(c, v, prefs)),
     content: Float64Array.from(contents, (v) => variantEffect(c, v, prefs)),
+    offset: prefs.offset,
   };
 }
 
@@ -242,8 +255,8 @@ export interface Message {
 
 /** True probability that customer `c` converts within the window, after `message` (undefined: nothing sent). */
 export function conversionProbability(c: Customer, e: Effects, sends: number, message: Message | undefined): number {
-  if (!message) return sigmoid(c.base + TRUTH.organicOffset);
-  let z = c.base + e.channel[message.channel] + e.hour[message.hour] + e.content[message.content] - TRUTH.fatiguePerSend * sends;
+  if (!message) return sigmoid(c.base + e.offset + TRUTH.organicOffset);
+  let z = c.base + e.offset + e.channel[message.channel] + e.hour[message.hour] + e.content[message.content] - TRUTH.fatiguePerSend * sends;
   if (message.subject >= 0) z += e.subject[message.subject];
   return sigmoid(z);
 }

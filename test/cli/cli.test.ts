@@ -56,6 +56,6 @@ describe('nextbest CLI', () => {
   it('rejects an unknown scenario', async () => {
     const r = await cli('simulate', '--scenario', 'nope');
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/Allowed choices are retail, drift, cold-start/);
+    expect(r.stderr).toMatch(/Allowed choices are retail, drift, cold-start, lull/);
   });
 });

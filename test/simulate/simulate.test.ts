@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { Rng } from '../../plugin/bandit/index.ts';
 import { reportHtml, reportTable, simulate } from '../../plugin/simulate/index.ts';
+import { conversionProbability, CONTENT_BLOCKS, effects, LULL_PREFERENCES, NORMAL_PREFERENCES, population, SUBJECT_LINES } from '../../plugin/simulate/world.ts';
 
 describe('simulate', () => {
   const small = { scenario: 'retail' as const, decisions: 3000, seed: 7, policies: ['random', 'static-best', 'lin-ts', 'trait-oracle'] };
@@ -55,6 +57,26 @@ describe('simulate', () => {
     const [plain, forgetting] = r.policies;
     expect(forgetting.curve.slice(0, 3)).toEqual(plain.curve.slice(0, 3));
     expect(forgetting.curve.slice(3)).not.toEqual(plain.curve.slice(3));
+  });
+
+  it('lull: every conversion logit falls by the same amount, sent to or not, and no preference changes', () => {
+    const [customer] = population(1, new Rng('lull'), Date.UTC(2026, 0, 5));
+    const normal = effects(customer, NORMAL_PREFERENCES, SUBJECT_LINES, CONTENT_BLOCKS);
+    const lull = effects(customer, LULL_PREFERENCES, SUBJECT_LINES, CONTENT_BLOCKS);
+    expect({ ...lull, offset: 0 }).toEqual(normal);
+    const logit = (p: number) => Math.log(p / (1 - p));
+    const message = { channel: 0, hour: 1, subject: 2, content: 3 };
+    for (const m of [message, undefined]) {
+      expect(logit(conversionProbability(customer, lull, 1, m)) - logit(conversionProbability(customer, normal, 1, m))).toBeCloseTo(LULL_PREFERENCES.offset, 9);
+    }
+    // the run: the lull holds from half-way for a tenth of it; the oracle, which makes the same
+    // choices as in retail, earns less then and exactly the same before and after
+    const run = (scenario: 'lull' | 'retail') => simulate({ scenario, decisions: 5000, seed: 1, bucket: 500, policies: ['random'] });
+    const [lullRun, retailRun] = [run('lull'), run('retail')];
+    expect(lullRun.changeAt).toBe(2500);
+    const [lullCurve, retailCurve] = [lullRun.oracle.curve, retailRun.oracle.curve];
+    expect(lullCurve[5]).toBeLessThan(0.8 * retailCurve[5]);
+    expect([...lullCurve.slice(0, 5), ...lullCurve.slice(6)]).toEqual([...retailCurve.slice(0, 5), ...retailCurve.slice(6)]);
   });
 
   it('reports the restarts of a policy with detect=on: one after the drift, none without a change', () => {
