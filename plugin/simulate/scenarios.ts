@@ -28,12 +28,17 @@ export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 const BASE = { customers: 1000, decisionsPerDay: 500 };
 const ALL = ['random', 'static-best', 'beta-ts', 'eps-greedy', 'linucb', 'lin-ts', 'logistic-ts', 'squarecb'];
 
+/** A phase from fraction `at` of the run on: these preferences, the usual subject lines, and `contents`. */
+function phase(at: number, preferences: Preferences, contents: VariantSpec[] = CONTENT_BLOCKS): Scenario['phases'][number] {
+  return { at, preferences, subjects: SUBJECT_LINES, contents };
+}
+
 export const SCENARIOS: Record<ScenarioName, Scenario> = {
   retail: {
     name: 'retail',
     description: 'frequency, channel, send time, 12 subject lines (email only) and 6 content blocks; stable preferences',
     ...BASE,
-    phases: [{ at: 0, preferences: NORMAL_PREFERENCES, subjects: SUBJECT_LINES, contents: CONTENT_BLOCKS }],
+    phases: [phase(0, NORMAL_PREFERENCES)],
     defaultPolicies: [...ALL, 'linucb:share=tags', 'lin-ts:share=tags', 'logistic-ts:share=tags', 'logistic-ts:features=focused'],
   },
   drift: {
@@ -41,8 +46,8 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
     description: 'as retail, but half-way through tastes change (each intent now answers to another style) and preferred send hours move one slot later',
     ...BASE,
     phases: [
-      { at: 0, preferences: NORMAL_PREFERENCES, subjects: SUBJECT_LINES, contents: CONTENT_BLOCKS },
-      { at: 0.5, preferences: DRIFTED_PREFERENCES, subjects: SUBJECT_LINES, contents: CONTENT_BLOCKS },
+      phase(0, NORMAL_PREFERENCES),
+      phase(0.5, DRIFTED_PREFERENCES),
     ],
     defaultPolicies: [
       'random',
@@ -71,8 +76,8 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
     description: 'as retail, but half-way through a new content block (cb_drop) is approved and added',
     ...BASE,
     phases: [
-      { at: 0, preferences: NORMAL_PREFERENCES, subjects: SUBJECT_LINES, contents: CONTENT_BLOCKS },
-      { at: 0.5, preferences: NORMAL_PREFERENCES, subjects: SUBJECT_LINES, contents: [...CONTENT_BLOCKS, COLD_START_BLOCK] },
+      phase(0, NORMAL_PREFERENCES),
+      phase(0.5, NORMAL_PREFERENCES, [...CONTENT_BLOCKS, COLD_START_BLOCK]),
     ],
     defaultPolicies: ['random', 'static-best', 'beta-ts', 'linucb', 'lin-ts', 'logistic-ts', 'squarecb'],
   },
@@ -81,9 +86,9 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
     description: 'as retail, but for 10 % of the run from half-way (10 days at 50,000 decisions) every conversion logit is 0.7 lower, as in a holiday lull; what each customer prefers does not change',
     ...BASE,
     phases: [
-      { at: 0, preferences: NORMAL_PREFERENCES, subjects: SUBJECT_LINES, contents: CONTENT_BLOCKS },
-      { at: 0.5, preferences: LULL_PREFERENCES, subjects: SUBJECT_LINES, contents: CONTENT_BLOCKS },
-      { at: 0.6, preferences: NORMAL_PREFERENCES, subjects: SUBJECT_LINES, contents: CONTENT_BLOCKS },
+      phase(0, NORMAL_PREFERENCES),
+      phase(0.5, LULL_PREFERENCES),
+      phase(0.6, NORMAL_PREFERENCES),
     ],
     defaultPolicies: [
       'random',

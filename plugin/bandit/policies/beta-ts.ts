@@ -1,6 +1,6 @@
 import { applyFloor } from '../explore.ts';
 import type { Rng } from '../rng.ts';
-import { retainedShare, type ArmExplanation, type ArmState, type Policy, type PolicyParams, type PolicyState } from './types.ts';
+import { checkRetainedShare, type ArmExplanation, type ArmState, type Policy, type PolicyParams, type PolicyState } from './types.ts';
 
 /**
  * Beta–Bernoulli Thompson sampling: no context, one Beta(α, β) per arm from a Beta(1, 1) prior.
@@ -93,7 +93,7 @@ export class BetaTs implements Policy {
   }
 
   retain(share: number): void {
-    retainedShare(share);
+    checkRetainedShare(share);
     for (let a = 0; a < this.arms; a++) {
       this.alpha[a] = 1 + (this.alphaOf(a) - 1) * share;
       this.beta[a] = 1 + (this.betaOf(a) - 1) * share;

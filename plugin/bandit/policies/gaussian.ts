@@ -1,6 +1,6 @@
 import { cholesky, choleskySolve, shermanMorrison, scaleBlock, setScaledIdentity } from '../linalg.ts';
 import type { Rng } from '../rng.ts';
-import { isGaussianArm, retainedShare, type ArmExplanation, type ArmGroups, type ArmState, type Policy, type PolicyName, type PolicyParams, type PolicyState, type SharedState } from './types.ts';
+import { isGaussianArm, checkRetainedShare, type ArmExplanation, type ArmGroups, type ArmState, type Policy, type PolicyName, type PolicyParams, type PolicyState, type SharedState } from './types.ts';
 
 /**
  * Shared state of the contextual policies: a Gaussian belief over a weight vector, a mean `mean`
@@ -276,7 +276,7 @@ export abstract class GaussianPolicy implements Policy {
    * of the covariance by 1/share. O(D³) per model, once per call.
    */
   retain(share: number): void {
-    retainedShare(share);
+    checkRetainedShare(share);
     if (share === 1) return;
     const D = this.size;
     const g = this.params.forgetting;

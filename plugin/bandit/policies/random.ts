@@ -1,6 +1,6 @@
 import { uniform } from '../explore.ts';
 import type { Rng } from '../rng.ts';
-import { retainedShare, type ArmExplanation, type ArmState, type Policy, type PolicyParams, type PolicyState } from './types.ts';
+import { checkRetainedShare, type ArmExplanation, type ArmState, type Policy, type PolicyParams, type PolicyState } from './types.ts';
 
 /** Uniform over the eligible arms; learns nothing. The baseline every other policy must beat. */
 export class RandomPolicy implements Policy {
@@ -33,7 +33,7 @@ export class RandomPolicy implements Policy {
   }
   /** Learns nothing; only the counts shrink. */
   retain(share: number): void {
-    retainedShare(share);
+    checkRetainedShare(share);
     for (let a = 0; a < this.arms; a++) this.n[a] *= share;
   }
   explain(_x: Float64Array, eligible: Uint8Array): ArmExplanation[] {

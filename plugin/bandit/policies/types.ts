@@ -67,10 +67,9 @@ export interface GaussianArmState { n: number; cov: number[]; mean: number[]; ag
 export interface BetaArmState { n: number; alpha: number; beta: number }
 export type ArmState = GaussianArmState | BetaArmState | { n: number };
 
-/** `share` for `Policy.retain`, checked to be in [0, 1]. */
-export function retainedShare(share: number): number {
+/** Throws unless `share` (for `Policy.retain`) is in [0, 1]. */
+export function checkRetainedShare(share: number): void {
   if (!(share >= 0 && share <= 1)) throw new Error(`retain: share must be in [0, 1], got ${share}`);
-  return share;
 }
 
 export function isGaussianArm(s: ArmState): s is GaussianArmState {
