@@ -5,12 +5,18 @@ import { loadConfigFile, ConfigError } from './agent/index.ts';
 import { connectFromEnv } from './connections.ts';
 import { pino } from 'pino';
 import { continueRun, FileAudience, openRun, runTable } from './run/index.ts';
-import { openWorkspace, startServer } from './server/index.ts';
+import { DEFAULT_RETENTION_DAYS, openWorkspace, startServer } from './server/index.ts';
 import { reportHtml, reportTable, SCENARIO_NAMES, simulate, type ScenarioName } from './simulate/index.ts';
 
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`must be a positive integer, got "${value}"`);
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`must be a whole number of 0 or more, got "${value}"`);
   return n;
 }
 
@@ -84,7 +90,8 @@ program
   .option('--host <host>', 'interface to listen on', '127.0.0.1')
   .option('--seed <seed>', 'seed of the decisions\' randomness (default: the workspace secret)')
   .option('--cors-origin <origin...>', 'web origin allowed to call decide from a browser with a public key (repeatable; env NEXTBEST_CORS_ORIGINS, comma-separated)')
-  .action(async (opts: { config?: string; db: string; port: number; host: string; seed?: string; corsOrigin?: string[] }) => {
+  .option('--retention-days <n>', 'days decisions and events are kept before they are deleted (report aggregates are kept); 0 keeps everything', nonNegativeInt, DEFAULT_RETENTION_DAYS)
+  .action(async (opts: { config?: string; db: string; port: number; host: string; seed?: string; corsOrigin?: string[]; retentionDays: number }) => {
     let server;
     let connections;
     const corsOrigins = opts.corsOrigin ?? (process.env.NEXTBEST_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
@@ -96,6 +103,7 @@ program
         port: opts.port,
         host: opts.host,
         seed: opts.seed,
+        retentionDays: opts.retentionDays,
         apiKey: process.env.NEXTBEST_API_KEY || undefined,
         corsOrigins,
         profileSource: connections.profileSource,

@@ -124,6 +124,72 @@ export function liftReport(rows: readonly LiftRow[], options: LiftOptions): Lift
 }
 
 /**
+ * One aggregate cell of an agent's decisions (a store keeps them as decisions are logged and
+ * rewards committed): the decisions of one holdout group, either whole (`dimension` null) or those
+ * that chose `arm` on `dimension` (treatment only), with their closed count and reward moments.
+ */
+export interface LiftCell {
+  holdout: boolean;
+  dimension: string | null;
+  arm: string | null;
+  decided: number;
+  closed: number;
+  rewardSum: number;
+  /** Σ reward². */
+  rewardSquares: number;
+}
+
+/**
+ * The lift report from aggregate cells, so that its cost does not grow with the decision log: the
+ * same figures as `liftReport` over the rows the cells counted, except that the standard
+ * deviations come from the moments (Σx, Σx²), exact enough for rewards in [0, 1]. Dimensions
+ * and arms appear in the order of the cells.
+ */
+export function liftReportFromCells(cells: readonly LiftCell[], options: LiftOptions): LiftReport {
+  const groups = { treatment: { rows: 0, n: 0, sum: 0, squares: 0 }, holdout: { rows: 0, n: 0, sum: 0, squares: 0 } };
+  const dimensions = new Map<string, DimensionTally>();
+  for (const cell of cells) {
+    if (cell.dimension === null || cell.arm === null) {
+      const g = cell.holdout ? groups.holdout : groups.treatment;
+      g.rows += cell.decided;
+      g.n += cell.closed;
+      g.sum += cell.rewardSum;
+      g.squares += cell.rewardSquares;
+      continue;
+    }
+    if (cell.holdout) continue;
+    let tally = dimensions.get(cell.dimension);
+    if (!tally) dimensions.set(cell.dimension, (tally = { decided: 0, arms: new Map() }));
+    tally.decided += cell.decided;
+    let arm = tally.arms.get(cell.arm);
+    if (!arm) tally.arms.set(cell.arm, (arm = { n: 0, closed: 0, rewardSum: 0 }));
+    arm.n += cell.decided;
+    arm.closed += cell.closed;
+    arm.rewardSum += cell.rewardSum;
+  }
+  const treatment = summaryOfMoments(groups.treatment.n, groups.treatment.sum, groups.treatment.squares);
+  const holdout = summaryOfMoments(groups.holdout.n, groups.holdout.sum, groups.holdout.squares);
+  const total = groups.treatment.rows + groups.holdout.rows;
+  const closed = treatment.n + holdout.n;
+  return {
+    decisions: { total, closed, open: total - closed, treatment: groups.treatment.rows, holdout: groups.holdout.rows },
+    treatment,
+    holdout,
+    lift: welchLift(treatment, holdout, options.confidence ?? DEFAULT_CONFIDENCE),
+    srm: sampleRatioCheck(groups.treatment.rows, groups.holdout.rows, options.holdoutShare, options.srmAlpha ?? DEFAULT_SRM_ALPHA),
+    dimensions: dimensionStats(dimensions),
+  };
+}
+
+/** Mean and sample standard deviation from n, Σx and Σx² (clamped at 0 against rounding). */
+export function summaryOfMoments(n: number, sum: number, squares: number): GroupStats {
+  if (n === 0) return { n, sum, mean: null, sd: null };
+  const mean = sum / n;
+  if (n < 2) return { n, sum, mean, sd: null };
+  return { n, sum, mean, sd: Math.sqrt(Math.max(0, (squares - sum * mean) / (n - 1))) };
+}
+
+/**
  * Difference of means with a Welch (unpooled-variance) normal-approximation interval:
  * d ± z·√(s_t²/n_t + s_h²/n_h), z = Φ⁻¹(1 − (1 − confidence)/2). With the normal rather than
  * Student's t quantile the interval is slightly too narrow for a handful of rows; reports have

@@ -29,6 +29,8 @@ export interface ServeOptions {
   profileCache?: { max: number; ttlMs: number };
   /** How often the learner folds closed windows into the models; 0 = only on demand. Default 1 s. */
   learnerIntervalMs?: number;
+  /** Days decisions and events are kept (report aggregates are kept for good); 0 keeps everything. Default DEFAULT_RETENTION_DAYS. */
+  retentionDays?: number;
   logger?: Logger;
   /** Adapter routes (webhooks, OAuth install, workflow actions). */
   extensions?: ServerExtension[];
@@ -41,6 +43,11 @@ export interface ServeOptions {
   /** The profile source serving a run's audience reference (default: `profileSource`). */
   audienceSource?: (ref: string) => ProfileSource | undefined;
 }
+
+/** Decisions and events older than this are deleted, a few hundred rows at a time, every RETENTION_INTERVAL_MS. */
+export const DEFAULT_RETENTION_DAYS = 180;
+const RETENTION_INTERVAL_MS = 60_000;
+const DAY_MS = 86_400_000;
 
 export interface RunningServer {
   url: string;
@@ -67,7 +74,7 @@ export interface OpenWorkspace {
  * makes sure the workspace has a key, and loads the models: everything `serve` and `run` share.
  */
 export async function openWorkspace(
-  options: Omit<ServeOptions, 'port' | 'host' | 'extensions' | 'corsOrigins' | 'learnerIntervalMs'> & {
+  options: Omit<ServeOptions, 'port' | 'host' | 'extensions' | 'corsOrigins' | 'learnerIntervalMs' | 'retentionDays'> & {
     /** Generate the workspace's first key when it has none (default true; a batch run has no one to show it to). */
     ensureKey?: boolean;
   } = {},
@@ -155,6 +162,18 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
         }, interval)
       : undefined;
   timer?.unref();
+  const retentionDays = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
+  let pruning: Promise<unknown> | undefined;
+  const retention =
+    retentionDays > 0
+      ? setInterval(() => {
+          pruning ??= service
+            .prune(retentionDays * DAY_MS)
+            .catch((err: unknown) => logger.error({ err }, 'retention run failed'))
+            .finally(() => (pruning = undefined));
+        }, RETENTION_INTERVAL_MS)
+      : undefined;
+  retention?.unref();
 
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${port}`,
@@ -164,6 +183,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     generatedApiKey,
     async close() {
       if (timer) clearInterval(timer);
+      if (retention) clearInterval(retention);
+      await pruning;
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections?.();
       await runs.close();

@@ -24,8 +24,8 @@ import {
   type ProfileSource,
 } from '../agent/index.ts';
 import { Rng, unitHash } from '../bandit/index.ts';
-import { attribute, combineRewards, liftReport, type LiftReport } from '../measure/index.ts';
-import type { DecisionRow, EraseReport, EventRow, OutcomeRow, Store } from '../store/index.ts';
+import { attribute, combineRewards, liftReportFromCells, type LiftReport } from '../measure/index.ts';
+import type { DecisionRow, EraseReport, EventRow, LearningCursor, OutcomeRow, ReportCell, Store } from '../store/index.ts';
 import { HttpError, NotFoundError, ValidationError } from './errors.ts';
 import { decisionIdFor, userKeyOf } from './keys.ts';
 import type { SinkFactory } from './extensions.ts';
@@ -75,7 +75,14 @@ export interface DecisionResponse {
   replayed?: boolean;
 }
 
-const LEARN_BATCH = 500;
+/** Closed decisions read from the store at a time. */
+const LEARN_BATCH = 200;
+/** Longest stretch of learning between two yields to the event loop. */
+const LEARN_SLICE_MS = 5;
+/** While a backlog lasts, the learner commits (and snapshots the model) at most this often. */
+const COMMIT_EVERY_MS = 1000;
+/** Rows deleted per retention transaction. */
+const PRUNE_BATCH = 500;
 /** How long Connected Content waits for a profile before answering the defaults (Braze gives up at 2 s). */
 export const CONNECTED_CONTENT_PROFILE_BUDGET_MS = 1000;
 
@@ -328,7 +335,7 @@ export class DecisionService {
       if (e.type === 'identify') this.cache.delete(e.userId);
       if (e.type !== 'track' || !e.event) continue;
       const named = typeof e.properties.decision_id === 'string' ? await this.store.getDecision(this.workspace, e.properties.decision_id) : undefined;
-      const candidates = named ? [named] : await this.store.latestDecisions(this.workspace, userKey, timestamp);
+      const candidates = named ? [named] : await this.store.latestDecisions(this.workspace, userKey, this.agentIds(), timestamp);
       for (const hit of attribute({ event: e.event, timestamp, userKey, properties: e.properties }, candidates, (id) => this.agents.get(id)?.config.goal)) {
         outcomes.push({ workspace: this.workspace, decisionId: hit.decisionId, messageId: e.messageId, event: e.event, value: hit.value, at: timestamp });
       }
@@ -345,6 +352,11 @@ export class DecisionService {
    * exactly once: the rewards are marked and the model snapshot written in one transaction.
    * Holdout and suppressed decisions get their reward recorded but teach nothing.
    * Returns the number of decisions closed. Concurrent calls share one run.
+   *
+   * It never holds the event loop for long: it folds in slices of LEARN_SLICE_MS and yields between
+   * them, reading ahead of its last commit, and commits (a snapshot of the model, whose
+   * serialisation is the one longer step) at most every COMMIT_EVERY_MS while a backlog lasts, and
+   * once at the end.
    */
   learnClosed(): Promise<number> {
     this.learning ??= this.learnClosedNow().finally(() => (this.learning = undefined));
@@ -353,56 +365,99 @@ export class DecisionService {
 
   private async learnClosedNow(): Promise<number> {
     const now = this.clock();
+    await this.measureLearnerLag(now);
     let total = 0;
-    for (const [agentId, agent] of this.agents) {
-      for (;;) {
-        const closed = await this.store.closedUnlearned(this.workspace, agentId, now, LEARN_BATCH);
-        if (closed.length === 0) break;
-        const restarts = agent.model.change.restarts;
-        const rewards = closed.map((row) => {
-          const reward = combineRewards(agent.config.goal.combine, row.outcomes.map((o) => o.value));
-          learn(agent.config, agent.model, decisionFromRow(row), reward);
-          return { decisionId: row.decisionId, reward };
-        });
-        await this.store.commitLearning(this.workspace, agentId, rewards, {
-          workspace: this.workspace,
-          agentId,
-          agentVersion: agent.version,
-          state: agentModelToJSON(agent.model),
-          createdAt: now,
-        });
-        // counted once the restart is saved with the rewards that caused it
-        if (agent.model.change.restarts > restarts) {
-          this.metrics?.learningRestarts.inc({ agent: agentId }, agent.model.change.restarts - restarts);
-          const retain = changeDetection(agent.config.policy)?.retain;
-          this.log.warn({ agentId, restarts: agent.model.change.restarts, retain }, "outcomes fell far below the estimates (policy.detect): learning restarted, each dimension keeping at most retain outcomes' worth");
-        }
-        total += closed.length;
-        if (closed.length < LEARN_BATCH) break;
-      }
-    }
-    const oldest = await this.store.oldestUnlearnedWindowEnd(this.workspace, now);
-    this.metrics?.learnerLag.set(oldest === undefined ? 0 : (now - oldest) / 1000);
+    for (const [agentId, agent] of this.agents) total += await this.learnAgent(agentId, agent, now);
+    await this.measureLearnerLag(now);
     return total;
+  }
+
+  /** Folds the agent's closed decisions up to `now`, committing as it goes (see learnClosed). */
+  private async learnAgent(agentId: string, agent: AgentRuntime, now: number): Promise<number> {
+    let total = 0;
+    let pending: { decisionId: string; reward: number }[] = [];
+    let restarts = agent.model.change.restarts;
+    let lastCommit = performance.now();
+    let after: LearningCursor | undefined;
+    let slice = performance.now();
+    for (;;) {
+      const closed = await this.store.closedUnlearned(this.workspace, agentId, now, LEARN_BATCH, after);
+      for (const row of closed) {
+        const reward = combineRewards(agent.config.goal.combine, row.outcomes.map((o) => o.value));
+        learn(agent.config, agent.model, decisionFromRow(row), reward);
+        pending.push({ decisionId: row.decisionId, reward });
+        if (performance.now() - slice > LEARN_SLICE_MS) {
+          await yieldToEventLoop();
+          slice = performance.now();
+        }
+      }
+      const last = closed.at(-1);
+      if (last) after = { windowEnd: last.windowEnd, decisionId: last.decisionId };
+      const drained = closed.length < LEARN_BATCH;
+      if (pending.length > 0 && (drained || performance.now() - lastCommit > COMMIT_EVERY_MS)) {
+        await this.commitLearned(agentId, agent, pending, now, restarts);
+        total += pending.length;
+        pending = [];
+        restarts = agent.model.change.restarts;
+        lastCommit = performance.now();
+        await this.measureLearnerLag(this.clock());
+      }
+      if (drained) return total;
+      await yieldToEventLoop();
+      slice = performance.now();
+    }
+  }
+
+  private async commitLearned(agentId: string, agent: AgentRuntime, rewards: { decisionId: string; reward: number }[], now: number, restartsBefore: number): Promise<void> {
+    await this.store.commitLearning(this.workspace, agentId, rewards, {
+      workspace: this.workspace,
+      agentId,
+      agentVersion: agent.version,
+      state: agentModelToJSON(agent.model),
+      createdAt: now,
+    });
+    // counted once the restart is saved with the rewards that caused it
+    if (agent.model.change.restarts > restartsBefore) {
+      this.metrics?.learningRestarts.inc({ agent: agentId }, agent.model.change.restarts - restartsBefore);
+      const retain = changeDetection(agent.config.policy)?.retain;
+      this.log.warn({ agentId, restarts: agent.model.change.restarts, retain }, "outcomes fell far below the estimates (policy.detect): learning restarted, each dimension keeping at most retain outcomes' worth");
+    }
+  }
+
+  /** Sets the learner-lag gauge: how long the oldest closed decision not yet learned has been waiting. */
+  private async measureLearnerLag(now: number): Promise<void> {
+    let oldest = Infinity;
+    for (const agentId of this.agents.keys()) oldest = Math.min(oldest, (await this.store.oldestUnlearnedWindowEnd(this.workspace, agentId)) ?? Infinity);
+    this.metrics?.learnerLag.set(oldest < now ? (now - oldest) / 1000 : 0);
+  }
+
+  /**
+   * Retention: deletes decisions (with their outcomes and sends) and events older than
+   * `retentionMs`, a short transaction of PRUNE_BATCH rows at a time with a yield between them.
+   * The report's aggregates are kept. Returns what was deleted.
+   */
+  async prune(retentionMs: number): Promise<{ decisions: number; events: number }> {
+    const before = this.clock() - retentionMs;
+    const deleted = { decisions: 0, events: 0 };
+    for (;;) {
+      const step = await this.store.prune(before, PRUNE_BATCH);
+      deleted.decisions += step.decisions;
+      deleted.events += step.events;
+      if (step.decisions < PRUNE_BATCH && step.events < PRUNE_BATCH) break;
+      await yieldToEventLoop();
+    }
+    if (deleted.decisions + deleted.events > 0) this.log.info({ ...deleted, before: new Date(before).toISOString() }, 'retention: old decisions and events deleted');
+    return deleted;
   }
 
   /** Rewards, arm shares and lift vs holdout with its confidence interval, and the SRM check. */
   async report(
     agentId: string,
-    limit = 200_000,
   ): Promise<LiftReport & { agentId: string; agentVersion: number; holdoutShare: number; changeDetector?: { restarts: number; shortfall: number; threshold: number; seen: number; warmup: number; retain: number } }> {
     const agent = this.agents.get(agentId);
     if (!agent) throw new NotFoundError(`agent "${agentId}"`);
-    const rows = await this.store.listDecisions(this.workspace, agentId, limit);
-    const report = liftReport(
-      rows.map((r) => ({
-        holdout: r.holdout,
-        reward: r.learned ? r.reward : null,
-        deliver: r.deliver,
-        choices: Object.fromEntries(Object.entries((r.body as { choices: Decision['choices'] }).choices).map(([k, v]) => [k, v.arm])),
-      })),
-      { holdoutShare: agent.config.holdout },
-    );
+    const cells = inConfigOrder(await this.store.reportCells(this.workspace, agentId), agent.config);
+    const report = liftReportFromCells(cells, { holdoutShare: agent.config.holdout });
     const detect = changeDetection(agent.config.policy);
     // how close the agent is to restarting its learning, and how often it has
     const { restarts, shortfall, seen } = agent.model.change;
@@ -453,6 +508,24 @@ export class DecisionService {
 }
 
 const TIMED_OUT = Symbol('timed out');
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Report cells with dimensions and arms in the agent's config order (others after, as they come). */
+function inConfigOrder(cells: ReportCell[], agent: AgentConfig): ReportCell[] {
+  const rank = (cell: ReportCell): [number, number] => {
+    const d = agent.dimensions.findIndex((dim) => dim.id === cell.dimension);
+    if (d < 0) return [cell.dimension === null ? -1 : agent.dimensions.length, 0];
+    const a = agent.dimensions[d]!.arms.findIndex((arm) => arm.id === cell.arm);
+    return [d, a < 0 ? Infinity : a];
+  };
+  return cells
+    .map((cell, i) => ({ cell, i, r: rank(cell) }))
+    .sort((x, y) => x.r[0] - y.r[0] || x.r[1] - y.r[1] || x.i - y.i)
+    .map((x) => x.cell);
+}
 
 /** The promise's value, or TIMED_OUT when it takes longer than `ms` (no budget: waits). */
 async function withBudget<T>(promise: Promise<T>, ms: number | undefined): Promise<T | typeof TIMED_OUT> {

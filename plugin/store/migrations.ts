@@ -1,3 +1,6 @@
+import type Database from 'better-sqlite3';
+import { compactDecisionLog } from './compact-log.ts';
+
 /**
  * Numbered schema migrations, applied in order at start and recorded in `schema_migrations`.
  * Never edit a released migration: add the next number.
@@ -6,6 +9,8 @@ export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** Work SQL alone cannot do (re-encoding rows), run after `sql` in the same transaction. */
+  up?: (db: Database.Database) => void;
 }
 
 export const SQLITE_MIGRATIONS: Migration[] = [
@@ -93,5 +98,36 @@ ALTER TABLE deliveries_v4 RENAME TO deliveries;
 CREATE INDEX deliveries_run ON deliveries (workspace, run_id, sink, status);
 CREATE INDEX deliveries_user ON deliveries (workspace, sink, user_key);
 `,
+  },
+  {
+    version: 5,
+    name: 'compact decision log and report aggregates',
+    // Names become small integers (labels); ids and user keys become bytes; the body gets the
+    // compact encoding of decision-codec.ts; the request id keeps only a 12-byte hash in the row.
+    // Sends and outcomes point at the decision's position. Report cells are filled from the log.
+    sql: `
+CREATE TABLE labels (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
+CREATE TABLE decision_log (
+  seq INTEGER PRIMARY KEY, ws INTEGER NOT NULL, agent INTEGER NOT NULL, decision_id BLOB NOT NULL,
+  user_key BLOB NOT NULL, request BLOB, version INTEGER NOT NULL, at INTEGER NOT NULL, window_end INTEGER NOT NULL,
+  holdout INTEGER NOT NULL, deliver INTEGER NOT NULL, learned INTEGER NOT NULL, reason INTEGER NOT NULL,
+  probability REAL NOT NULL, reward REAL, body BLOB NOT NULL);
+CREATE UNIQUE INDEX decision_log_id ON decision_log (ws, decision_id);
+CREATE UNIQUE INDEX decision_log_request ON decision_log (ws, agent, request) WHERE request IS NOT NULL;
+CREATE INDEX decision_log_user ON decision_log (ws, user_key, agent, at);
+CREATE INDEX decision_log_unlearned ON decision_log (ws, agent, window_end, decision_id) WHERE learned = 0;
+CREATE TABLE send_log (
+  ws INTEGER NOT NULL, user_key BLOB NOT NULL, at INTEGER NOT NULL, channel INTEGER, decision INTEGER NOT NULL,
+  PRIMARY KEY (ws, user_key, at, decision)) WITHOUT ROWID;
+CREATE TABLE outcome_log (
+  decision INTEGER NOT NULL, message_id TEXT NOT NULL, event INTEGER NOT NULL, value REAL NOT NULL, at INTEGER NOT NULL,
+  PRIMARY KEY (decision, message_id)) WITHOUT ROWID;
+CREATE TABLE report_cells (
+  ws INTEGER NOT NULL, agent INTEGER NOT NULL, day INTEGER NOT NULL, holdout INTEGER NOT NULL,
+  dimension INTEGER NOT NULL, arm INTEGER NOT NULL, decided INTEGER NOT NULL, closed INTEGER NOT NULL,
+  reward_sum REAL NOT NULL, reward_squares REAL NOT NULL,
+  PRIMARY KEY (ws, agent, day, holdout, dimension, arm)) WITHOUT ROWID;
+`,
+    up: compactDecisionLog,
   },
 ];

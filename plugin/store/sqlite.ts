@@ -5,6 +5,9 @@ import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { SNAPSHOTS_KEPT } from './types.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { WalCheckpointer } from './checkpointer.ts';
+import { SqliteDecisionLog, Tally, type PreparedDecision } from './decision-log.ts';
+import { SqliteLabels } from './labels.ts';
+import { holdWriterLock } from './writer-lock.ts';
 import type {
   AgentConfigRow,
   ApiKeyRow,
@@ -15,8 +18,11 @@ import type {
   DeliveryUpdate,
   EraseReport,
   EventRow,
+  LearningCursor,
   OutcomeRow,
+  ReportCell,
   RunRow,
+  SendRow,
   SnapshotRow,
   Store,
   UserTransaction,
@@ -25,26 +31,6 @@ import type {
 
 
 type Row = Record<string, unknown>;
-
-function decisionFrom(r: Row): DecisionRow {
-  return {
-    workspace: r.workspace as string,
-    decisionId: r.decision_id as string,
-    agentId: r.agent_id as string,
-    agentVersion: r.agent_version as number,
-    userKey: r.user_key as string,
-    requestId: (r.request_id as string | null) ?? null,
-    at: r.at as number,
-    windowEnd: r.window_end as number,
-    holdout: r.holdout === 1,
-    deliver: r.deliver === 1,
-    reason: r.reason as string,
-    probability: r.probability as number,
-    body: JSON.parse(r.body as string),
-    reward: (r.reward as number | null) ?? null,
-    learned: r.learned === 1,
-  };
-}
 
 function runFrom(r: Row): RunRow {
   return {
@@ -77,17 +63,6 @@ function deliveryFrom(r: Row): DeliveryRow {
   };
 }
 
-function outcomeFrom(r: Row): OutcomeRow {
-  return {
-    workspace: r.workspace as string,
-    decisionId: r.decision_id as string,
-    messageId: r.message_id as string,
-    event: r.event as string,
-    value: r.value as number,
-    at: r.at as number,
-  };
-}
-
 function configFrom(r: Row): AgentConfigRow {
   return {
     workspace: r.workspace as string,
@@ -103,6 +78,12 @@ function configFrom(r: Row): AgentConfigRow {
 const CHECKPOINT_INTERVAL_MS = 100;
 /** WAL pages after which the writer checkpoints itself (when the checkpointer thread falls behind). */
 const WRITER_CHECKPOINT_PAGES = 10_000;
+/**
+ * Page cache of the connection, in KiB (SQLite's default is 2 MiB). Index inserts keyed by user
+ * (a keyed hash, so random) touch a random leaf each; with the interior pages of a 10-million-row
+ * log in memory, an insert reads at most the leaf from the OS cache.
+ */
+const PAGE_CACHE_KIB = 64 * 1024;
 
 /**
  * The embedded default store: one SQLite file through better-sqlite3, in WAL mode with
@@ -114,23 +95,40 @@ const WRITER_CHECKPOINT_PAGES = 10_000;
 export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly users = new KeyedMutex();
-  private readonly pendingUnits: { unit: () => void; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private readonly pendingUnits: { unit: (tally: Tally) => void; resolve: () => void; reject: (err: unknown) => void }[] = [];
   /** Open `holdCommits` holds: while any, pending units wait. */
   private commitHolds = 0;
   private flushScheduled = false;
   private readonly s: ReturnType<SqliteStore['prepare']>;
   private readonly checkpointer?: WalCheckpointer;
+  private readonly labels: SqliteLabels;
+  private readonly log: SqliteDecisionLog;
+  private readonly releaseWriterLock?: () => void;
 
-  /** `path` is a file path or `:memory:`. */
+  /**
+   * `path` is a file path or `:memory:`. A file has one writer process: opening one that another
+   * process has open throws (see writer-lock.ts).
+   */
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
+    if (path !== ':memory:') {
+      mkdirSync(dirname(path), { recursive: true });
+      this.releaseWriterLock = holdWriterLock(path);
+    }
+    try {
+      this.db = new Database(path);
+    } catch (err) {
+      this.releaseWriterLock?.();
+      throw err;
+    }
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    this.db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
     this.migrateSync();
     this.s = this.prepare();
+    this.labels = new SqliteLabels(this.db);
+    this.log = new SqliteDecisionLog(this.db, this.labels);
     if (path !== ':memory:') {
       this.db.pragma(`wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES}`);
       this.checkpointer = new WalCheckpointer(path, CHECKPOINT_INTERVAL_MS, (message) => process.emitWarning(`${path}: the WAL checkpoint failed: ${message}`, 'NextbestStoreWarning'));
@@ -144,6 +142,7 @@ export class SqliteStore implements Store {
       if (applied.has(m.version)) continue;
       this.db.transaction(() => {
         this.db.exec(m.sql);
+        m.up?.(this.db);
         this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
       })();
     }
@@ -165,41 +164,17 @@ export class SqliteStore implements Store {
       ),
       insertAudit: db.prepare('INSERT INTO audit_log (workspace, at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)'),
       audit: db.prepare('SELECT * FROM audit_log WHERE workspace = ? ORDER BY id DESC LIMIT ?'),
-      insertDecision: db.prepare(
-        `INSERT INTO decisions (workspace, decision_id, agent_id, agent_version, user_key, request_id, at, window_end, holdout, deliver, reason, probability, body, reward, learned)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      insertSend: db.prepare('INSERT INTO sends (workspace, user_key, channel, at, decision_id) VALUES (?, ?, ?, ?, ?)'),
-      sendsSince: db.prepare('SELECT workspace, user_key, channel, at, decision_id FROM sends WHERE workspace = ? AND user_key = ? AND at >= ? ORDER BY at'),
-      getDecision: db.prepare('SELECT * FROM decisions WHERE workspace = ? AND decision_id = ?'),
-      byRequest: db.prepare('SELECT * FROM decisions WHERE workspace = ? AND agent_id = ? AND request_id = ?'),
-      // One row per agent: the latest at or before @at (ties broken by insertion order), if its window is still open.
-      latestDecisions: db.prepare(
-        `SELECT * FROM (
-           SELECT d.*, row_number() OVER (PARTITION BY agent_id ORDER BY at DESC, rowid DESC) AS rank
-           FROM decisions d WHERE d.workspace = @workspace AND d.user_key = @userKey AND d.at <= @at)
-         WHERE rank = 1 AND window_end > @at`,
-      ),
-      listDecisions: db.prepare('SELECT * FROM decisions WHERE workspace = ? AND agent_id = ? ORDER BY at DESC LIMIT ?'),
       insertEvent: db.prepare(
         'INSERT OR IGNORE INTO events (workspace, message_id, user_key, type, event, timestamp, received_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
-      insertOutcome: db.prepare('INSERT OR IGNORE INTO outcomes (workspace, decision_id, message_id, event, value, at) VALUES (?, ?, ?, ?, ?, ?)'),
       countEvents: db.prepare('SELECT count(*) AS n FROM events WHERE workspace = ?'),
-      outcomesOf: db.prepare('SELECT * FROM outcomes WHERE workspace = ? AND decision_id = ? ORDER BY at, message_id'),
-      closedUnlearned: db.prepare(
-        'SELECT * FROM decisions WHERE workspace = ? AND agent_id = ? AND learned = 0 AND window_end <= ? ORDER BY window_end, decision_id LIMIT ?',
-      ),
-      markLearned: db.prepare('UPDATE decisions SET learned = 1, reward = ? WHERE workspace = ? AND decision_id = ? AND learned = 0'),
       nextSeq: db.prepare('SELECT coalesce(max(seq), 0) + 1 AS seq FROM model_snapshots WHERE workspace = ? AND agent_id = ?'),
       insertSnapshot: db.prepare('INSERT INTO model_snapshots (workspace, agent_id, seq, agent_version, state, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
       pruneSnapshots: db.prepare('DELETE FROM model_snapshots WHERE workspace = ? AND agent_id = ? AND seq <= ?'),
       latestSnapshot: db.prepare('SELECT * FROM model_snapshots WHERE workspace = ? AND agent_id = ? ORDER BY seq DESC LIMIT 1'),
-      oldestUnlearned: db.prepare('SELECT min(window_end) AS t FROM decisions WHERE workspace = ? AND learned = 0 AND window_end <= ?'),
-      eraseOutcomes: db.prepare('DELETE FROM outcomes WHERE workspace = ? AND decision_id IN (SELECT decision_id FROM decisions WHERE workspace = ? AND user_key = ?)'),
-      eraseDecisions: db.prepare('DELETE FROM decisions WHERE workspace = ? AND user_key = ?'),
       eraseEvents: db.prepare('DELETE FROM events WHERE workspace = ? AND user_key = ?'),
-      eraseSends: db.prepare('DELETE FROM sends WHERE workspace = ? AND user_key = ?'),
+      oldestEvents: db.prepare('SELECT rowid, received_at FROM events ORDER BY rowid LIMIT ?'),
+      pruneEvent: db.prepare('DELETE FROM events WHERE rowid = ?'),
       erasePayloads: db.prepare('DELETE FROM delivery_payloads WHERE id IN (SELECT payload_id FROM deliveries WHERE workspace = ? AND user_key = ?)'),
       eraseDeliveries: db.prepare('DELETE FROM deliveries WHERE workspace = ? AND user_key = ?'),
       insertRun: db.prepare(
@@ -242,6 +217,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     await this.checkpointer?.close();
     if (this.db.open) this.db.close();
+    this.releaseWriterLock?.();
   }
 
   async ensureWorkspace(id: string, secret: string, now: number): Promise<WorkspaceRow> {
@@ -304,25 +280,15 @@ export class SqliteStore implements Store {
     return this.users.run(`${workspace}\u0000${userKey}`, async () => {
       // Reads see committed rows; writes are buffered and committed together at the end. The
       // keyed mutex guarantees no other unit of work for this user runs in between.
-      const writes: (() => void)[] = [];
+      const writes: PreparedDecision[] = [];
       const tx: UserTransaction = {
-        sendsSince: async (since) =>
-          (this.s.sendsSince.all(workspace, userKey, since) as Row[]).map((r) => ({
-            workspace: r.workspace as string,
-            userKey: r.user_key as string,
-            channel: (r.channel as string | null) ?? null,
-            at: r.at as number,
-            decisionId: r.decision_id as string,
-          })),
+        sendsSince: async (since) => this.log.sendsSince(workspace, userKey, since),
         insertDecision: async (d, send) => {
-          writes.push(() => {
-            this.insertDecisionSync(d);
-            if (send) this.s.insertSend.run(send.workspace, send.userKey, send.channel, send.at, send.decisionId);
-          });
+          writes.push(this.log.prepare(d, send));
         },
       };
       const result = await fn(tx);
-      if (writes.length > 0) await this.groupCommit(() => writes.forEach((w) => w()));
+      if (writes.length > 0) await this.groupCommit((tally) => writes.forEach((w) => this.log.insert(w, tally)));
       return result;
     });
   }
@@ -344,7 +310,7 @@ export class SqliteStore implements Store {
    * savepoint, so that the failing unit rolls back alone and only its caller sees the error. Every
    * caller resumes only after the transaction has committed.
    */
-  private groupCommit(unit: () => void): Promise<void> {
+  private groupCommit(unit: (tally: Tally) => void): Promise<void> {
     return new Promise((resolve, reject) => {
       this.pendingUnits.push({ unit, resolve, reject });
       this.scheduleFlush();
@@ -368,7 +334,9 @@ export class SqliteStore implements Store {
     // writes, safe to run again after the rollback).
     try {
       this.db.transaction(() => {
-        for (const p of batch) p.unit();
+        const tally = new Tally();
+        for (const p of batch) p.unit(tally);
+        this.log.applyTally(tally);
       })();
       for (const p of batch) p.resolve();
       return;
@@ -376,7 +344,11 @@ export class SqliteStore implements Store {
       // fall through to unit by unit
     }
     const outcomes: (unknown | undefined)[] = [];
-    const savepoint = this.db.transaction((u: () => void) => u());
+    const savepoint = this.db.transaction((u: (tally: Tally) => void) => {
+      const tally = new Tally();
+      u(tally);
+      this.log.applyTally(tally);
+    });
     try {
       this.db.transaction(() => {
         for (const p of batch) {
@@ -395,33 +367,37 @@ export class SqliteStore implements Store {
     batch.forEach((p, i) => (outcomes[i] === undefined ? p.resolve() : p.reject(outcomes[i])));
   }
 
-  private insertDecisionSync(d: DecisionRow): void {
-    // Positional parameters: binding by name (from a spread copy of the row) cost ≈ 3 µs a decision.
-    this.s.insertDecision.run(
-      d.workspace, d.decisionId, d.agentId, d.agentVersion, d.userKey, d.requestId, d.at, d.windowEnd,
-      d.holdout ? 1 : 0, d.deliver ? 1 : 0, d.reason, d.probability, JSON.stringify(d.body), d.reward, d.learned ? 1 : 0,
-    );
+  async insertDecisions(rows: { decision: DecisionRow; send?: SendRow }[]): Promise<void> {
+    const prepared = rows.map((r) => this.log.prepare(r.decision, r.send));
+    this.db.transaction(() => {
+      const tally = new Tally();
+      for (const p of prepared) this.log.insert(p, tally);
+      this.log.applyTally(tally);
+    })();
   }
 
   async getDecision(workspace: string, decisionId: string): Promise<DecisionRow | undefined> {
-    const r = this.s.getDecision.get(workspace, decisionId) as Row | undefined;
-    return r && decisionFrom(r);
+    return this.log.get(workspace, decisionId);
   }
 
   async findDecisionByRequest(workspace: string, agentId: string, requestId: string): Promise<DecisionRow | undefined> {
-    const r = this.s.byRequest.get(workspace, agentId, requestId) as Row | undefined;
-    return r && decisionFrom(r);
+    return this.log.byRequest(workspace, agentId, requestId);
   }
 
-  async latestDecisions(workspace: string, userKey: string, at: number): Promise<DecisionRow[]> {
-    return (this.s.latestDecisions.all({ workspace, userKey, at }) as Row[]).map(decisionFrom);
+  async latestDecisions(workspace: string, userKey: string, agentIds: readonly string[], at: number): Promise<DecisionRow[]> {
+    return this.log.latest(workspace, userKey, agentIds, at);
   }
 
   async listDecisions(workspace: string, agentId: string, limit: number): Promise<DecisionRow[]> {
-    return (this.s.listDecisions.all(workspace, agentId, limit) as Row[]).map(decisionFrom);
+    return this.log.list(workspace, agentId, limit);
+  }
+
+  async reportCells(workspace: string, agentId: string): Promise<ReportCell[]> {
+    return this.log.reportCells(workspace, agentId);
   }
 
   async recordEvents(events: EventRow[], outcomes: OutcomeRow[]): Promise<{ inserted: string[]; duplicates: string[] }> {
+    const eventLabels = this.log.prepareOutcomes(outcomes);
     return this.db.transaction(() => {
       const inserted: string[] = [];
       const duplicates: string[] = [];
@@ -433,9 +409,9 @@ export class SqliteStore implements Store {
           fresh.add(`${e.workspace}\u0000${e.messageId}`);
         } else duplicates.push(e.messageId);
       }
-      for (const o of outcomes) {
-        if (fresh.has(`${o.workspace}\u0000${o.messageId}`)) this.s.insertOutcome.run(o.workspace, o.decisionId, o.messageId, o.event, o.value, o.at);
-      }
+      outcomes.forEach((o, i) => {
+        if (fresh.has(`${o.workspace}\u0000${o.messageId}`)) this.log.insertOutcome(o, eventLabels[i]!);
+      });
       return { inserted, duplicates };
     })();
   }
@@ -445,21 +421,21 @@ export class SqliteStore implements Store {
   }
 
   async outcomesOf(workspace: string, decisionId: string): Promise<OutcomeRow[]> {
-    return (this.s.outcomesOf.all(workspace, decisionId) as Row[]).map(outcomeFrom);
+    return this.log.outcomesOf(workspace, decisionId);
   }
 
-  async closedUnlearned(workspace: string, agentId: string, now: number, limit: number): Promise<(DecisionRow & { outcomes: OutcomeRow[] })[]> {
-    return (this.s.closedUnlearned.all(workspace, agentId, now, limit) as Row[]).map((r) => {
-      const d = decisionFrom(r);
-      return { ...d, outcomes: (this.s.outcomesOf.all(workspace, d.decisionId) as Row[]).map(outcomeFrom) };
-    });
+  async closedUnlearned(workspace: string, agentId: string, now: number, limit: number, after?: LearningCursor): Promise<(DecisionRow & { outcomes: OutcomeRow[] })[]> {
+    return this.log.closedUnlearned(workspace, agentId, now, limit, after);
   }
 
   async commitLearning(workspace: string, agentId: string, rewards: { decisionId: string; reward: number }[], snapshot: Omit<SnapshotRow, 'seq'>): Promise<number> {
+    const state = JSON.stringify(snapshot.state);
     return this.db.transaction(() => {
-      for (const r of rewards) this.s.markLearned.run(r.reward, workspace, r.decisionId);
+      const tally = new Tally();
+      this.log.markLearned(workspace, rewards, tally);
+      this.log.applyTally(tally);
       const seq = (this.s.nextSeq.get(workspace, agentId) as { seq: number }).seq;
-      this.s.insertSnapshot.run(workspace, agentId, seq, snapshot.agentVersion, JSON.stringify(snapshot.state), snapshot.createdAt);
+      this.s.insertSnapshot.run(workspace, agentId, seq, snapshot.agentVersion, state, snapshot.createdAt);
       this.s.pruneSnapshots.run(workspace, agentId, seq - SNAPSHOTS_KEPT);
       return seq;
     })();
@@ -479,18 +455,28 @@ export class SqliteStore implements Store {
     );
   }
 
-  async oldestUnlearnedWindowEnd(workspace: string, now: number): Promise<number | undefined> {
-    const r = this.s.oldestUnlearned.get(workspace, now) as { t: number | null };
-    return r.t ?? undefined;
+  async oldestUnlearnedWindowEnd(workspace: string, agentId: string): Promise<number | undefined> {
+    return this.log.oldestUnlearnedWindowEnd(workspace, agentId);
+  }
+
+  async prune(before: number, limit: number): Promise<{ decisions: number; events: number }> {
+    return this.db.transaction(() => ({ decisions: this.log.prune(before, limit), events: this.pruneEventsSync(before, limit) }))();
+  }
+
+  private pruneEventsSync(before: number, limit: number): number {
+    let deleted = 0;
+    for (const r of this.s.oldestEvents.all(limit) as Row[]) {
+      if ((r.received_at as number) >= before) break;
+      deleted += this.s.pruneEvent.run(r.rowid).changes;
+    }
+    return deleted;
   }
 
   async eraseUser(workspace: string, userKey: string): Promise<EraseReport> {
     return this.users.run(`${workspace}\u0000${userKey}`, async () =>
       this.db.transaction(() => ({
-        outcomes: this.s.eraseOutcomes.run(workspace, workspace, userKey).changes,
-        decisions: this.s.eraseDecisions.run(workspace, userKey).changes,
+        ...this.log.erase(workspace, userKey),
         events: this.s.eraseEvents.run(workspace, userKey).changes,
-        sends: this.s.eraseSends.run(workspace, userKey).changes,
         deliveries: this.eraseDeliveriesSync(workspace, userKey),
       }))(),
     );

@@ -105,6 +105,29 @@ export interface SendRow {
   decisionId: string;
 }
 
+/** A position in the learner's order of closed decisions: (window end, decision id). */
+export interface LearningCursor {
+  windowEnd: number;
+  decisionId: string;
+}
+
+/** One cell of an agent's report aggregates (see `Store.reportCells`). */
+export interface ReportCell {
+  /** UTC day of the decisions, as days since 1970-01-01. */
+  day: number;
+  holdout: boolean;
+  /** null: the cell counts whole decisions. */
+  dimension: string | null;
+  arm: string | null;
+  /** Decisions logged. */
+  decided: number;
+  /** Of those, decisions whose reward was committed (window closed). */
+  closed: number;
+  rewardSum: number;
+  /** Sum of squared rewards (for the standard deviation). */
+  rewardSquares: number;
+}
+
 export interface SnapshotRow {
   workspace: string;
   agentId: string;
@@ -220,10 +243,24 @@ export interface Store {
   holdCommits(): () => void;
   getDecision(workspace: string, decisionId: string): Promise<DecisionRow | undefined>;
   findDecisionByRequest(workspace: string, agentId: string, requestId: string): Promise<DecisionRow | undefined>;
-  /** The user's latest decision of each agent made at or before `at` whose window is still open at `at`. */
-  latestDecisions(workspace: string, userKey: string, at: number): Promise<DecisionRow[]>;
-  /** Decisions of an agent, newest first (for reports); `limit` caps the scan. */
+  /**
+   * Inserts decisions (each with its send, when given) in one transaction, for imports and bulk
+   * loads. A decision whose id (or requestId) is already stored fails the whole batch.
+   */
+  insertDecisions(rows: { decision: DecisionRow; send?: SendRow }[]): Promise<void>;
+  /**
+   * For each of `agentIds`, the user's latest decision made at or before `at`, when its window is
+   * still open at `at`. One indexed look-up per agent, whatever the length of the user's history.
+   */
+  latestDecisions(workspace: string, userKey: string, agentIds: readonly string[], at: number): Promise<DecisionRow[]>;
+  /** Decisions of an agent, the last logged first; `limit` caps the scan (tests and exports, never a hot path). */
   listDecisions(workspace: string, agentId: string, limit: number): Promise<DecisionRow[]>;
+  /**
+   * The agent's report aggregates: one cell per (UTC day of the decision, holdout flag, dimension,
+   * arm), kept as decisions are logged and as rewards are committed, so a report never reads the
+   * decision log. The cell with `dimension` and `arm` null counts whole decisions.
+   */
+  reportCells(workspace: string, agentId: string): Promise<ReportCell[]>;
 
   // events and outcomes
   /**
@@ -238,14 +275,21 @@ export interface Store {
   // learning
   /**
    * Decisions whose window ended at or before `now` and that were not learned yet, oldest window
-   * first (ties by decision id), each with its outcomes in time order.
+   * first (ties by decision id), each with its outcomes in time order; with `after`, only those
+   * that come after that position in this order (a learner folding ahead of its last commit).
    */
-  closedUnlearned(workspace: string, agentId: string, now: number, limit: number): Promise<(DecisionRow & { outcomes: OutcomeRow[] })[]>;
+  closedUnlearned(workspace: string, agentId: string, now: number, limit: number, after?: LearningCursor): Promise<(DecisionRow & { outcomes: OutcomeRow[] })[]>;
   /** Marks decisions learned with their final reward and saves the model snapshot, atomically. */
   commitLearning(workspace: string, agentId: string, rewards: { decisionId: string; reward: number }[], snapshot: Omit<SnapshotRow, 'seq'>): Promise<number>;
   latestSnapshot(workspace: string, agentId: string): Promise<SnapshotRow | undefined>;
-  /** Oldest window end among closed, unlearned decisions (for the learner-lag metric). */
-  oldestUnlearnedWindowEnd(workspace: string, now: number): Promise<number | undefined>;
+  /** Oldest window end among the agent's unlearned decisions (for the learner-lag metric). */
+  oldestUnlearnedWindowEnd(workspace: string, agentId: string): Promise<number | undefined>;
+  /**
+   * Retention: deletes at most `limit` decisions made before `before` that were learned (with
+   * their outcomes and sends), and at most `limit` events received before it, oldest first. Call
+   * it repeatedly; each call is one short transaction. Report aggregates are kept.
+   */
+  prune(before: number, limit: number): Promise<{ decisions: number; events: number }>;
 
   // batch runs and the delivery outbox
   createRun(run: RunRow): Promise<void>;

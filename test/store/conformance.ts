@@ -27,6 +27,9 @@ export const T0 = Date.parse('2026-01-01T12:00:00Z');
 export const HOUR_MS = 3_600_000;
 export const WINDOW_MS = 72 * HOUR_MS;
 
+/** Every agent the tests log decisions for (attribution asks for the latest decision of each). */
+const ALL_AGENTS = ['winback', 'welcome', 'a', 'b'];
+
 let counter = 0;
 const nextId = (prefix: string) => `${prefix}-${String(++counter).padStart(6, '0')}`;
 
@@ -477,14 +480,14 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
         const a2 = makeDecision({ agentId: 'a', at: T0 + HOUR_MS });
         const b1 = makeDecision({ agentId: 'b', at: T0 + 2 * HOUR_MS });
         for (const d of [a1, a2, b1]) await logDecision(store, d);
-        expect(byAgent(await store.latestDecisions(WS, 'user-a', T0 + 3 * HOUR_MS))).toEqual([a2, b1]);
+        expect(byAgent(await store.latestDecisions(WS, 'user-a', ALL_AGENTS, T0 + 3 * HOUR_MS))).toEqual([a2, b1]);
       });
 
       it('returns one decision per agent when two decisions of that agent share the latest `at`', async () => {
         // Two decisions of one user and agent in the same millisecond (decide:batch with the user twice).
         const [first, second] = [makeDecision({ at: T0 }), makeDecision({ at: T0 })];
         for (const d of [first, second]) await logDecision(store, d);
-        const latest = await store.latestDecisions(WS, 'user-a', T0 + HOUR_MS);
+        const latest = await store.latestDecisions(WS, 'user-a', ALL_AGENTS, T0 + HOUR_MS);
         expect(latest.map((d) => d.agentId)).toEqual(['winback']);
       });
 
@@ -492,19 +495,19 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
         const early = makeDecision({ at: T0 });
         await logDecision(store, early);
         await logDecision(store, makeDecision({ at: T0 + 2 * HOUR_MS }));
-        expect(await store.latestDecisions(WS, 'user-a', T0 + HOUR_MS)).toEqual([early]);
+        expect(await store.latestDecisions(WS, 'user-a', ALL_AGENTS, T0 + HOUR_MS)).toEqual([early]);
       });
 
       it('counts a decision made exactly at `at`', async () => {
         const d = makeDecision({ at: T0 });
         await logDecision(store, d);
-        expect(await store.latestDecisions(WS, 'user-a', T0)).toEqual([d]);
+        expect(await store.latestDecisions(WS, 'user-a', ALL_AGENTS, T0)).toEqual([d]);
       });
 
       it('returns nothing from latestDecisions once the window is past', async () => {
         const d = makeDecision({ at: T0 });
         await logDecision(store, d);
-        expect([await store.latestDecisions(WS, 'user-a', d.windowEnd - 1), await store.latestDecisions(WS, 'user-a', d.windowEnd), await store.latestDecisions(WS, 'user-a', d.windowEnd + HOUR_MS)]).toEqual([
+        expect([await store.latestDecisions(WS, 'user-a', ALL_AGENTS, d.windowEnd - 1), await store.latestDecisions(WS, 'user-a', ALL_AGENTS, d.windowEnd), await store.latestDecisions(WS, 'user-a', ALL_AGENTS, d.windowEnd + HOUR_MS)]).toEqual([
           [d],
           [],
           [],
@@ -514,13 +517,13 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
       it("leaves other users' and workspaces' decisions out of latestDecisions", async () => {
         await logDecision(store, makeDecision({ userKey: 'user-b' }));
         await logDecision(store, makeDecision({ workspace: OTHER_WS }));
-        expect(await store.latestDecisions(WS, 'user-a', T0 + HOUR_MS)).toEqual([]);
+        expect(await store.latestDecisions(WS, 'user-a', ALL_AGENTS, T0 + HOUR_MS)).toEqual([]);
       });
 
-      it("lists an agent's decisions newest first", async () => {
+      it("lists an agent's decisions, the last logged first", async () => {
         const rows = [T0 + 2, T0, T0 + 1].map((at) => makeDecision({ at, userKey: `user-${at}` }));
         for (const d of rows) await logDecision(store, d);
-        expect((await store.listDecisions(WS, 'winback', 10)).map((d) => d.at)).toEqual([T0 + 2, T0 + 1, T0]);
+        expect((await store.listDecisions(WS, 'winback', 10)).map((d) => d.at)).toEqual([T0 + 1, T0, T0 + 2]);
       });
 
       it('caps listDecisions at `limit`, keeping the newest', async () => {
@@ -707,7 +710,7 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
         expect([await store.latestSnapshot(WS, 'welcome'), await store.latestSnapshot(OTHER_WS, 'winback')]).toEqual([undefined, undefined]);
       });
 
-      it('reports the oldest window end among closed, unlearned decisions of the workspace', async () => {
+      it("reports the oldest window end among the agent's unlearned decisions, closed or not", async () => {
         const rows = [
           makeDecision({ agentId: 'winback', windowEnd: T0 + 50 }),
           makeDecision({ agentId: 'welcome', windowEnd: T0 + 30 }),
@@ -716,13 +719,13 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
           makeDecision({ workspace: OTHER_WS, windowEnd: T0 + 1 }),
         ];
         for (const d of rows) await logDecision(store, d);
-        expect(await store.oldestUnlearnedWindowEnd(WS, NOW)).toBe(T0 + 30);
+        expect([await store.oldestUnlearnedWindowEnd(WS, 'winback'), await store.oldestUnlearnedWindowEnd(WS, 'welcome')]).toEqual([T0 + 50, T0 + 30]);
       });
 
-      it('reports no oldest window end when no closed decision awaits learning', async () => {
-        await logDecision(store, makeDecision({ windowEnd: NOW + 1 }));
+      it('reports no oldest window end when the agent has no unlearned decision', async () => {
         await logDecision(store, makeDecision({ windowEnd: T0, learned: true, reward: 1 }));
-        expect(await store.oldestUnlearnedWindowEnd(WS, NOW)).toBeUndefined();
+        await logDecision(store, makeDecision({ agentId: 'welcome', windowEnd: NOW + 1 }));
+        expect(await store.oldestUnlearnedWindowEnd(WS, 'winback')).toBeUndefined();
       });
     });
 
@@ -746,7 +749,7 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
           outcomes: await Promise.all(decisions.map((d) => store.outcomesOf(WS, d.decisionId))),
           events: await store.countEvents(WS),
           sends: await sendsOf(store, WS, 'user-a'),
-          latest: await store.latestDecisions(WS, 'user-a', T0 + HOUR_MS),
+          latest: await store.latestDecisions(WS, 'user-a', ALL_AGENTS, T0 + HOUR_MS),
         }).toEqual({ decisions: [undefined, undefined], outcomes: [[], []], events: 0, sends: [], latest: [] });
       });
 
