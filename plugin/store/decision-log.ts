@@ -87,7 +87,8 @@ export class Tally {
 }
 
 export class SqliteDecisionLog {
-  private readonly s;
+  /** Every statement, by name (the query-plan test reads their SQL). */
+  readonly s;
 
   constructor(
     db: Database.Database,
@@ -113,7 +114,8 @@ export class SqliteDecisionLog {
         'SELECT s.at, s.channel, d.decision_id FROM send_log s JOIN decision_log d ON d.seq = s.decision WHERE s.ws = ? AND s.user_key = ? AND s.at >= ? ORDER BY s.at',
       ),
       insertOutcome: db.prepare('INSERT OR IGNORE INTO outcome_log (decision, message_id, event, value, at) VALUES (?, ?, ?, ?, ?)'),
-      outcomes: db.prepare('SELECT message_id, event, value, at FROM outcome_log WHERE decision = ? ORDER BY at, message_id'),
+      // one decision's outcomes (a handful), put in time order in outcomesOfSeq
+      outcomes: db.prepare('SELECT message_id, event, value, at FROM outcome_log WHERE decision = ?'),
       eraseOutcomes: db.prepare('DELETE FROM outcome_log WHERE decision IN (SELECT seq FROM decision_log WHERE ws = ? AND user_key = ?)'),
       eraseSends: db.prepare('DELETE FROM send_log WHERE ws = ? AND user_key = ?'),
       eraseDecisions: db.prepare('DELETE FROM decision_log WHERE ws = ? AND user_key = ?'),
@@ -270,14 +272,16 @@ export class SqliteDecisionLog {
   }
 
   private outcomesOfSeq(workspace: string, decisionId: string, decision: number): OutcomeRow[] {
-    return (this.s.outcomes.all(decision) as Row[]).map((r) => ({
-      workspace,
-      decisionId,
-      messageId: r.message_id as string,
-      event: this.labels.text(r.event as number),
-      value: r.value as number,
-      at: r.at as number,
-    }));
+    return (this.s.outcomes.all(decision) as Row[])
+      .map((r) => ({
+        workspace,
+        decisionId,
+        messageId: r.message_id as string,
+        event: this.labels.text(r.event as number),
+        value: r.value as number,
+        at: r.at as number,
+      }))
+      .sort((a, b) => a.at - b.at || (a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : 0));
   }
 
   /** Erases the user's decisions, their outcomes and sends (inside the caller's transaction). */

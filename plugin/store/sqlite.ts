@@ -135,6 +135,11 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** The SQL of every prepared statement, by name: the query-plan test checks each one's plan. */
+  statementSql(): Record<string, string> {
+    return Object.fromEntries([...Object.entries(this.s), ...Object.entries(this.log.s)].map(([name, statement]) => [name, statement.source]));
+  }
+
   private migrateSync(): void {
     this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
     const applied = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
@@ -205,7 +210,7 @@ export class SqliteStore implements Store {
       deliveryCounts: db.prepare('SELECT sink, status, error, count(*) AS n FROM deliveries WHERE workspace = ? AND run_id = ? GROUP BY sink, status, error ORDER BY sink, status, error'),
       lastDelivered: db.prepare(
         `SELECT d.rowid AS seq, d.*, p.payload FROM deliveries d LEFT JOIN delivery_payloads p ON p.id = d.payload_id
-         WHERE d.workspace = ? AND d.sink = ? AND d.status = 'delivered' AND d.user_key IN (SELECT value FROM json_each(?)) ORDER BY d.rowid`,
+         WHERE d.workspace = ? AND d.sink = ? AND d.user_key = ? AND d.status = 'delivered' ORDER BY d.rowid DESC LIMIT 1`,
       ),
     };
   }
@@ -571,8 +576,10 @@ export class SqliteStore implements Store {
 
   async lastDelivered(workspace: string, sink: string, userKeys: string[]): Promise<Map<string, DeliveryRow>> {
     const out = new Map<string, DeliveryRow>();
-    if (userKeys.length === 0) return out;
-    for (const r of this.s.lastDelivered.all(workspace, sink, JSON.stringify(userKeys)) as Row[]) out.set(r.user_key as string, deliveryFrom(r));
+    for (const userKey of new Set(userKeys)) {
+      const r = this.s.lastDelivered.get(workspace, sink, userKey) as Row | undefined;
+      if (r) out.set(userKey, deliveryFrom(r));
+    }
     return out;
   }
 }

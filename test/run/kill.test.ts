@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../plugin/store/index.ts';
 import { startFakeBraze, type FakeBraze } from '../fakes/braze.ts';
-import { tempDir } from '../server/helpers.ts';
+import { decisionsRequested, tempDir } from '../server/helpers.ts';
 import { audience, BRAZE_KEY, writeAudience } from './helpers.ts';
 
 /**
@@ -78,8 +78,9 @@ describe('nextbest run, killed and resumed', () => {
 
     // What the store says must be delivered: every decision of the run that delivers.
     const store = new SqliteStore(`${dir.path}/nextbest.db`);
-    const rows = store.db.prepare("SELECT decision_id FROM decisions WHERE request_id LIKE ? AND deliver = 1").all(`run:${runId}:%`) as { decision_id: string }[];
-    const decided = (store.db.prepare('SELECT count(*) AS n FROM decisions WHERE request_id LIKE ?').get(`run:${runId}:%`) as { n: number }).n;
+    const ofRun = await decisionsRequested(store, 'acme-sports', 'winback', `run:${runId}:`);
+    const rows = ofRun.filter((d) => d.deliver).map((d) => ({ decision_id: d.decisionId }));
+    const decided = ofRun.length;
     const refused = store.db.prepare("SELECT decision_id FROM deliveries WHERE run_id = ? AND status = 'failed'").all(runId) as { decision_id: string }[];
     await store.close();
     const expected = new Set(rows.map((r) => r.decision_id));

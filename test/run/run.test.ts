@@ -3,16 +3,14 @@ import { InMemoryProfileSource, type DecisionSink, type Decision, type DeliveryR
 import { runAudience, RunError } from '../../plugin/run/index.ts';
 import type { RunningServer } from '../../plugin/server/index.ts';
 import { startFakeBraze, type FakeBraze } from '../fakes/braze.ts';
-import { EXAMPLE_AGENT as AGENT, EXAMPLE_WORKSPACE as WS, NOW, sqlite, startTestServer } from '../server/helpers.ts';
+import { decisionsRequested, EXAMPLE_AGENT as AGENT, EXAMPLE_WORKSPACE as WS, NOW, sqlite, startTestServer } from '../server/helpers.ts';
 import { ATTRIBUTES_SINK, audience, BRAZE_KEY, expectDeliveredExactlyOnce, startServerWithBraze, TRIGGER_SINK } from './helpers.ts';
 
 /** decision id → raw user id, for every decision of the run that delivers. */
-function deliverable(server: RunningServer, runId: string, members: { userId: string }[]): Map<string, string> {
+async function deliverable(server: RunningServer, runId: string, members: { userId: string }[]): Promise<Map<string, string>> {
   const byKey = new Map(members.map((m) => [server.service.userKey(m.userId), m.userId]));
-  const rows = sqlite(server)
-    .db.prepare("SELECT decision_id, user_key FROM decisions WHERE workspace = ? AND request_id LIKE ? AND deliver = 1")
-    .all(WS, `run:${runId}:%`) as { decision_id: string; user_key: string }[];
-  return new Map(rows.map((r) => [r.decision_id, byKey.get(r.user_key)!]));
+  const rows = (await decisionsRequested(server.store, WS, AGENT, `run:${runId}:`)).filter((d) => d.deliver);
+  return new Map(rows.map((d) => [d.decisionId, byKey.get(d.userKey)!]));
 }
 
 describe('a batch run', () => {
@@ -33,7 +31,7 @@ describe('a batch run', () => {
     fake.rejectAttributesOf('member-11', 'Invalid value', 99);
     const summary = await runAudience(server.service, { agentId: AGENT, audience: '*', runId: 'run-a' }, { store: server.store, source: new InMemoryProfileSource(members), chunkSize: 200 });
 
-    const expected = deliverable(server, "run-a", members);
+    const expected = await deliverable(server, "run-a", members);
     if (process.env.DEBUG_RUN) console.log(JSON.stringify(summary), JSON.stringify(Object.fromEntries(fake.statuses)), JSON.stringify(Object.fromEntries(fake.requests)));
     const rejected = [...expected].filter(([, userId]) => userId === 'member-11').map(([d]) => d);
     for (const d of rejected) expected.delete(d);
@@ -65,7 +63,7 @@ describe('a batch run', () => {
     const listed = [...ids.slice(0, 400), ids[10], ...ids.slice(400)]; // one chunk, decided over several slices
     const summary = await runAudience(server.service, { agentId: AGENT, audience: 'twice', runId: 'run-twice' }, { store: server.store, source: new InMemoryProfileSource(members, { twice: listed }) });
     expect(summary).toMatchObject({ status: 'completed', members: 601, decided: 601, unfinished: {} });
-    expectDeliveredExactlyOnce(fake, deliverable(server, 'run-twice', members));
+    expectDeliveredExactlyOnce(fake, await deliverable(server, 'run-twice', members));
   });
 
   it('stops at a checkpoint when aborted and, resumed, delivers the rest without a duplicate', async () => {
@@ -84,7 +82,7 @@ describe('a batch run', () => {
     expect(first.members).toBe(300);
     const second = await runAudience(server.service, { agentId: AGENT, audience: '*', resume: 'run-b' }, { store: server.store, source: new InMemoryProfileSource(members), chunkSize: 100 });
     expect(second).toMatchObject({ status: 'completed', members: 1000, decided: 1000 });
-    expectDeliveredExactlyOnce(fake, deliverable(server, 'run-b', members));
+    expectDeliveredExactlyOnce(fake, await deliverable(server, 'run-b', members));
   });
 
   it('asks Braze about deliveries a crash left in doubt instead of sending them again', async () => {
@@ -111,7 +109,7 @@ describe('a batch run', () => {
     expect(fake.tracked.length).toBe(before.tracked); // all confirmed, none re-sent
     expect(await server.store.getInFlight(WS, 'run-c', ATTRIBUTES_SINK)).toBeUndefined();
     expect(fake.sends.length).toBe(before.sends + lostUsers.size); // only the ones that never landed
-    expectDeliveredExactlyOnce(fake, deliverable(server, 'run-c', members));
+    expectDeliveredExactlyOnce(fake, await deliverable(server, 'run-c', members));
   });
 
   it('counts a member listed twice once, with one decision and one delivery', async () => {
@@ -120,7 +118,7 @@ describe('a batch run', () => {
     const members = audience(50, 'twice');
     const source = new InMemoryProfileSource(members, { list: [...members.map((m) => m.userId), members[3].userId, members[7].userId] });
     await runAudience(server.service, { agentId: AGENT, audience: 'list', runId: 'run-d' }, { store: server.store, source });
-    expectDeliveredExactlyOnce(fake, deliverable(server, 'run-d', members));
+    expectDeliveredExactlyOnce(fake, await deliverable(server, 'run-d', members));
   });
 
   it('decides and logs in a dry run but delivers nothing, and needs no sink', async () => {
@@ -128,7 +126,7 @@ describe('a batch run', () => {
     const members = audience(200, 'dry');
     const summary = await runAudience(server.service, { agentId: AGENT, audience: '*', dryRun: true, runId: 'run-e' }, { store: server.store, source: new InMemoryProfileSource(members) });
     expect(summary).toMatchObject({ status: 'completed', dryRun: true, members: 200, decided: 200, delivered: {} });
-    expect(deliverable(server, 'run-e', members).size).toBe(200 - summary.skipped.total);
+    expect((await deliverable(server, "run-e", members)).size).toBe(200 - summary.skipped.total);
     expect(await server.store.deliveryCounts(WS, 'run-e')).toEqual([]);
   });
 
@@ -201,7 +199,7 @@ describe('a batch run', () => {
     server = await startTestServer({ sinks: (_agent, delivery) => ({ ...flaky, metadata: { name: `flaky:${delivery.mode}` } }) });
     const members = audience(100, 'flaky');
     const summary = await runAudience(server.service, { agentId: AGENT, audience: '*', runId: 'run-g' }, { store: server.store, source: new InMemoryProfileSource(members), maxAttempts: 3 });
-    const stuck = [...deliverable(server, 'run-g', members).values()].filter((u) => u.endsWith('7')).length;
+    const stuck = [...(await deliverable(server, "run-g", members)).values()].filter((u) => u.endsWith('7')).length;
     expect(summary.failed['flaky:attributes']).toEqual({ total: stuck, reasons: { timeout: stuck } });
     expect(summary.failed['flaky:campaign_trigger']).toEqual({ total: stuck, reasons: { timeout: stuck } });
     expect(summary.status).toBe('completed');
@@ -232,7 +230,7 @@ describe('POST /v1/agents/{agentId}/runs', () => {
       run = (await call(server, 'GET', `/v1/runs/${started.body.runId}`)).body;
     }
     expect(run).toMatchObject({ status: 'completed', active: false, summary: { members: 400, decided: 400 } });
-    expectDeliveredExactlyOnce(fake, deliverable(server, started.body.runId, members));
+    expectDeliveredExactlyOnce(fake, await deliverable(server, started.body.runId, members));
     expect((await call(server, 'GET', '/v1/runs')).body.runs.map((r: { runId: string }) => r.runId)).toEqual([started.body.runId]);
   });
 
@@ -250,7 +248,7 @@ describe('POST /v1/agents/{agentId}/runs', () => {
       run = (await call(server, 'GET', '/v1/runs/run-r')).body;
     }
     expect(run.status).toBe('completed');
-    expectDeliveredExactlyOnce(fake, deliverable(server, 'run-r', members));
+    expectDeliveredExactlyOnce(fake, await deliverable(server, 'run-r', members));
   });
 
   it('names the bad field, and answers 404 for an unknown agent or run', async () => {

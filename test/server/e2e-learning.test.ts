@@ -176,9 +176,11 @@ describe('the decision service, end to end', () => {
     expect((store.db.prepare("select count(*) as n from events where workspace = 'e2e'").get() as { n: number }).n).toBe(eventsPosted.distinct);
   });
 
-  it('attributes every outcome exactly once, to the decision it belongs to', () => {
-    const store = server.store as SqliteStore;
-    const rows = store.db.prepare("select decision_id, message_id from outcomes where workspace = 'e2e'").all() as { decision_id: string; message_id: string }[];
+  it('attributes every outcome exactly once, to the decision it belongs to', async () => {
+    const rows = [];
+    for (const d of await server.store.listDecisions('e2e', 'retail', 1_000_000)) {
+      for (const o of await server.store.outcomesOf('e2e', d.decisionId)) rows.push({ decision_id: o.decisionId, message_id: o.messageId });
+    }
     const byMessage = new Map<string, string[]>();
     for (const r of rows) byMessage.set(r.message_id, [...(byMessage.get(r.message_id) ?? []), r.decision_id]);
     const converted = log.filter((l) => l.converted);
@@ -192,11 +194,10 @@ describe('the decision service, end to end', () => {
     }
   });
 
-  it('folds every closed decision into the model exactly once', () => {
-    const store = server.store as SqliteStore;
-    const r = store.db.prepare("select count(*) as n, sum(learned) as learned from decisions where workspace = 'e2e'").get() as { n: number; learned: number };
-    expect(r.n).toBe(DECISIONS);
-    expect(r.learned).toBe(DECISIONS);
+  it('folds every closed decision into the model exactly once', async () => {
+    const decisions = await server.store.listDecisions('e2e', 'retail', 1_000_000);
+    expect(decisions.length).toBe(DECISIONS);
+    expect(decisions.filter((d) => d.learned).length).toBe(DECISIONS);
   });
 
   it('reports a positive lift over the holdout whose 95 % interval excludes 0, with no sample-ratio mismatch', async () => {

@@ -12,7 +12,8 @@ import { stringify } from 'yaml';
 import { loadConfigFile } from '../../plugin/agent/index.ts';
 import { unitHash } from '../../plugin/bandit/index.ts';
 import { hashApiKey, startServer, type RunningServer, type ServeOptions } from '../../plugin/server/index.ts';
-import type { KeyScope, SqliteStore } from '../../plugin/store/index.ts';
+import type { DecisionRow, KeyScope, SqliteStore, Store } from '../../plugin/store/index.ts';
+import { keyBytes } from '../../plugin/store/decision-log.ts';
 import { makeAgentInput, makeProfile, NOW } from '../agent/factories.ts';
 
 export { NOW };
@@ -137,16 +138,24 @@ export interface StoreCounts {
 /** Row counts of the workspace, read through the store port where it offers them and SQL otherwise. */
 export async function storeCounts(server: RunningServer, workspace = EXAMPLE_WORKSPACE, agentId = EXAMPLE_AGENT): Promise<StoreCounts> {
   const db = sqlite(server).db;
-  const count = (table: string) => (db.prepare(`SELECT count(*) AS n FROM ${table} WHERE workspace = ?`).get(workspace) as { n: number }).n;
+  const count = (sql: string) => (db.prepare(sql).get(workspace) as { n: number }).n;
   return {
     decisions: (await server.store.listDecisions(workspace, agentId, 1_000_000)).length,
-    sends: count('sends'),
+    sends: count(`SELECT count(*) AS n FROM send_log WHERE ws = ${WORKSPACE_LABEL}`),
     events: await server.store.countEvents(workspace),
-    outcomes: count('outcomes'),
+    outcomes: count(`SELECT count(*) AS n FROM outcome_log o JOIN decision_log d ON d.seq = o.decision WHERE d.ws = ${WORKSPACE_LABEL}`),
     agentVersion: (await server.store.getAgentConfig(workspace, agentId))?.version,
     audit: (await server.store.auditLog(workspace, 1_000_000)).length,
     apiKeys: await server.store.countApiKeys(workspace),
   };
+}
+
+/** SQL for the label (small integer) the SQLite store uses for the workspace bound to the first `?`. */
+const WORKSPACE_LABEL = '(SELECT id FROM labels WHERE text = ?)';
+
+/** The decisions of an agent whose requestId starts with `prefix` (a batch run's: `run:<runId>:`). */
+export async function decisionsRequested(store: Store, workspace: string, agentId: string, prefix: string): Promise<DecisionRow[]> {
+  return (await store.listDecisions(workspace, agentId, 10_000_000)).filter((d) => d.requestId?.startsWith(prefix));
 }
 
 /** The SQLite store behind a test server (every test server runs on SQLite). */
@@ -158,12 +167,14 @@ export function sqlite(server: RunningServer): SqliteStore {
 export function userRows(server: RunningServer, userId: string, workspace = EXAMPLE_WORKSPACE): { decisions: number; events: number; sends: { channel: string | null; at: number }[]; outcomes: number } {
   const db = sqlite(server).db;
   const userKey = server.service.userKey(userId);
-  const n = (sql: string) => (db.prepare(sql).get(workspace, userKey) as { n: number }).n;
+  const n = (sql: string, key: unknown = keyBytes(userKey)) => (db.prepare(sql).get(workspace, key) as { n: number }).n;
   return {
-    decisions: n('SELECT count(*) AS n FROM decisions WHERE workspace = ? AND user_key = ?'),
-    events: n('SELECT count(*) AS n FROM events WHERE workspace = ? AND user_key = ?'),
-    outcomes: n('SELECT count(*) AS n FROM outcomes o JOIN decisions d ON d.workspace = o.workspace AND d.decision_id = o.decision_id WHERE o.workspace = ? AND d.user_key = ?'),
-    sends: db.prepare('SELECT channel, at FROM sends WHERE workspace = ? AND user_key = ? ORDER BY at').all(workspace, userKey) as { channel: string | null; at: number }[],
+    decisions: n(`SELECT count(*) AS n FROM decision_log WHERE ws = ${WORKSPACE_LABEL} AND user_key = ?`),
+    events: n('SELECT count(*) AS n FROM events WHERE workspace = ? AND user_key = ?', userKey),
+    outcomes: n(`SELECT count(*) AS n FROM outcome_log o JOIN decision_log d ON d.seq = o.decision WHERE d.ws = ${WORKSPACE_LABEL} AND d.user_key = ?`),
+    sends: db
+      .prepare(`SELECT l.text AS channel, s.at FROM send_log s LEFT JOIN labels l ON l.id = s.channel WHERE s.ws = ${WORKSPACE_LABEL} AND s.user_key = ? ORDER BY s.at`)
+      .all(workspace, keyBytes(userKey)) as { channel: string | null; at: number }[],
   };
 }
 

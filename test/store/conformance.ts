@@ -11,7 +11,7 @@
  * Every test gets a fresh, empty store from `makeStore` and closes it afterwards.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DecisionRow, DeliveryRow, EventRow, OutcomeRow, RunRow, SendRow, SnapshotRow, Store } from '../../plugin/store/index.ts';
+import type { DecisionRow, DeliveryRow, EventRow, OutcomeRow, ReportCell, RunRow, SendRow, SnapshotRow, Store } from '../../plugin/store/index.ts';
 import { SNAPSHOTS_KEPT } from '../../plugin/store/types.ts';
 
 /** What the suite needs to see beyond the `Store` port. */
@@ -638,6 +638,14 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
         expect((await store.closedUnlearned(WS, 'winback', NOW, 100)).map((d) => d.decisionId)).toEqual(['tie-a', 'tie-b', 'tie-c']);
       });
 
+      it('continues closedUnlearned after a position, in the order of window end and decision id', async () => {
+        for (const id of ['tie-c', 'tie-a', 'tie-b']) await logDecision(store, makeDecision({ decisionId: id, windowEnd: T0 + 10 }));
+        await logDecision(store, makeDecision({ decisionId: 'early', windowEnd: T0 + 5 }));
+        await logDecision(store, makeDecision({ decisionId: 'late', windowEnd: T0 + 20 }));
+        const after = { windowEnd: T0 + 10, decisionId: 'tie-a' };
+        expect((await store.closedUnlearned(WS, 'winback', NOW, 100, after)).map((d) => d.decisionId)).toEqual(['tie-b', 'tie-c', 'late']);
+      });
+
       it('caps closedUnlearned at `limit`, keeping the oldest windows', async () => {
         for (let i = 5; i > 0; i--) await logDecision(store, makeDecision({ windowEnd: T0 + i }));
         expect((await store.closedUnlearned(WS, 'winback', NOW, 2)).map((d) => d.windowEnd)).toEqual([T0 + 1, T0 + 2]);
@@ -726,6 +734,112 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
         await logDecision(store, makeDecision({ windowEnd: T0, learned: true, reward: 1 }));
         await logDecision(store, makeDecision({ agentId: 'welcome', windowEnd: NOW + 1 }));
         expect(await store.oldestUnlearnedWindowEnd(WS, 'winback')).toBeUndefined();
+      });
+    });
+
+    describe('bulk insert', () => {
+      it('inserts decisions with their sends in one call, read back as if logged one by one', async () => {
+        const [a, b] = [makeDecision(), makeDecision({ userKey: 'user-b', holdout: true })];
+        await store.insertDecisions([{ decision: a, send: makeSend(a) }, { decision: b }]);
+        expect({
+          decisions: [await store.getDecision(WS, a.decisionId), await store.getDecision(WS, b.decisionId)],
+          sends: await sendsOf(store, WS, 'user-a'),
+        }).toEqual({ decisions: [a, b], sends: [makeSend(a)] });
+      });
+
+      it('inserts nothing of a batch in which one decision id is already logged', async () => {
+        const logged = makeDecision();
+        await logDecision(store, logged);
+        const fresh = makeDecision();
+        await expect(store.insertDecisions([{ decision: fresh }, { decision: { ...makeDecision(), decisionId: logged.decisionId } }])).rejects.toThrow();
+        expect(await store.getDecision(WS, fresh.decisionId)).toBeUndefined();
+      });
+    });
+
+    describe('report cells', () => {
+      const DAY_MS = 24 * HOUR_MS;
+      const DAY = Math.floor(T0 / DAY_MS);
+      const cellsOf = async (workspace = WS, agentId = 'winback') =>
+        (await store.reportCells(workspace, agentId)).sort((x, y) => x.day - y.day || Number(x.holdout) - Number(y.holdout) || `${x.dimension}/${x.arm}`.localeCompare(`${y.dimension}/${y.arm}`));
+      const cell = (overrides: Partial<ReportCell>): ReportCell => ({ day: DAY, holdout: false, dimension: null, arm: null, decided: 0, closed: 0, rewardSum: 0, rewardSquares: 0, ...overrides });
+
+      it('counts decisions by holdout group, and treatment decisions by dimension and arm, as they are logged', async () => {
+        await logDecision(store, makeDecision());
+        await logDecision(store, makeDecision({ userKey: 'user-b' }));
+        await logDecision(store, makeDecision({ userKey: 'user-c', holdout: true }));
+        expect(await cellsOf()).toEqual([
+          cell({ decided: 2 }),
+          cell({ dimension: 'channel', arm: 'email', decided: 2 }),
+          cell({ dimension: 'subject_line', arm: 'sl_plain', decided: 2 }),
+          cell({ holdout: true, decided: 1 }),
+        ]);
+      });
+
+      it('adds closed counts and reward moments when rewards are committed, once', async () => {
+        const [a, b] = [makeDecision(), makeDecision({ userKey: 'user-b' })];
+        for (const d of [a, b]) await logDecision(store, d);
+        const rewards = [{ decisionId: a.decisionId, reward: 1 }, { decisionId: b.decisionId, reward: 0.5 }];
+        await store.commitLearning(WS, 'winback', rewards, makeSnapshot());
+        await store.commitLearning(WS, 'winback', rewards, makeSnapshot());
+        const closed = { decided: 2, closed: 2, rewardSum: 1.5, rewardSquares: 1.25 };
+        expect(await cellsOf()).toEqual([cell(closed), cell({ dimension: 'channel', arm: 'email', ...closed }), cell({ dimension: 'subject_line', arm: 'sl_plain', ...closed })]);
+      });
+
+      it('splits cells by the UTC day of the decision', async () => {
+        await logDecision(store, makeDecision({ body: { choices: {}, features: [] } }));
+        await logDecision(store, makeDecision({ at: T0 + DAY_MS, body: { choices: {}, features: [] } }));
+        expect(await cellsOf()).toEqual([cell({ decided: 1 }), cell({ day: DAY + 1, decided: 1 })]);
+      });
+
+      it('counts a decision inserted already learned as closed with its reward', async () => {
+        await store.insertDecisions([{ decision: makeDecision({ learned: true, reward: 0.5, body: { choices: {}, features: [] } }) }]);
+        expect(await cellsOf()).toEqual([cell({ decided: 1, closed: 1, rewardSum: 0.5, rewardSquares: 0.25 })]);
+      });
+
+      it("keeps other agents' and workspaces' decisions apart", async () => {
+        await logDecision(store, makeDecision({ agentId: 'welcome' }));
+        await logDecision(store, makeDecision({ workspace: OTHER_WS }));
+        expect([await cellsOf(), await cellsOf(WS, 'nobody')]).toEqual([[], []]);
+      });
+    });
+
+    describe('retention', () => {
+      const LATER = T0 + 30 * 24 * HOUR_MS;
+
+      it('deletes decisions made and closed before the cutoff, with their outcomes and sends, oldest first and at most `limit`', async () => {
+        const old = [0, 1, 2].map((i) => makeDecision({ at: T0 + i, userKey: `user-${i}`, learned: true, reward: 1 }));
+        for (const d of old) await logDecision(store, d, makeSend(d));
+        const event = makeEvent({ userKey: 'user-0' });
+        await store.recordEvents([event], [makeOutcome(old[0], event)]);
+        const recent = makeDecision({ at: LATER });
+        await logDecision(store, recent);
+        expect(await store.prune(LATER, 2)).toMatchObject({ decisions: 2 });
+        expect(await store.prune(LATER, 2)).toMatchObject({ decisions: 1 });
+        expect({
+          decisions: await Promise.all([...old, recent].map(async (d) => (await store.getDecision(WS, d.decisionId))?.decisionId)),
+          outcomes: await store.outcomesOf(WS, old[0].decisionId),
+          sends: (await Promise.all(old.map((d) => sendsOf(store, WS, d.userKey)))).flat(),
+        }).toEqual({ decisions: [undefined, undefined, undefined, recent.decisionId], outcomes: [], sends: [] });
+      });
+
+      it('keeps a decision whose window is still open at the cutoff', async () => {
+        const open = makeDecision({ at: T0, windowEnd: LATER + 1 });
+        await logDecision(store, open);
+        expect(await store.prune(LATER, 10)).toMatchObject({ decisions: 0 });
+        expect(await store.getDecision(WS, open.decisionId)).toEqual(open);
+      });
+
+      it('deletes events received before the cutoff, oldest first', async () => {
+        await store.recordEvents([makeEvent({ receivedAt: T0 }), makeEvent({ receivedAt: T0 + 1 }), makeEvent({ receivedAt: LATER })], []);
+        expect(await store.prune(LATER, 10)).toEqual({ decisions: 0, events: 2 });
+        expect(await store.countEvents(WS)).toBe(1);
+      });
+
+      it('keeps the report cells of the decisions it deletes', async () => {
+        await logDecision(store, makeDecision({ learned: true, reward: 1 }));
+        const before = await store.reportCells(WS, 'winback');
+        await store.prune(LATER, 10);
+        expect(await store.reportCells(WS, 'winback')).toEqual(before);
       });
     });
 

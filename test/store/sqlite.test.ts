@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -203,5 +204,128 @@ describe('SqliteStore outbox payloads', () => {
     await store.advanceRun(WS, 'run-1', [makeDelivery({ decisionId: 'd3', sink: SINKS[0], payload: { userId: 'raw-c' } })], { position: 3 }, T0);
     const next = await store.deliveriesOf(WS, 'run-1', SINKS[0], ['pending'], 10);
     expect(next.map((r) => [r.seq, r.payload])).toEqual([[3, { userId: 'raw-b' }], [4, { userId: 'raw-c' }]]);
+  });
+});
+
+describe('SqliteStore decision log', () => {
+  let store: SqliteStore | undefined;
+  afterEach(async () => {
+    await store?.close();
+    store = undefined;
+  });
+
+  const UUID_ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
+  const USER_KEY = 'mZ3m8Zl0rq6s0t1R3cXyq9dGm7kGQ0y6i7e0z3cQWsE';
+
+  it('keeps a UUID decision id in 16 bytes and a user key in 32, and reads them back as text', async () => {
+    store = new SqliteStore(':memory:');
+    const d = makeDecision({ decisionId: UUID_ID, userKey: USER_KEY, requestId: 'run:1:' + USER_KEY });
+    await logDecision(store, d);
+    const stored = store.db.prepare('SELECT length(decision_id) AS id, length(user_key) AS key, length(request) AS request FROM decision_log').get();
+    expect({ stored, back: await store.getDecision(WS, UUID_ID), byRequest: await store.findDecisionByRequest(WS, 'winback', d.requestId!) }).toEqual({
+      stored: { id: 16, key: 32, request: 12 },
+      back: d,
+      byRequest: d,
+    });
+  });
+
+  it('keeps the body of a real decision in under 100 bytes', async () => {
+    store = new SqliteStore(':memory:');
+    const features = Array.from({ length: 75 }, (_, i) => ([0, 3, 7].includes(i) ? 1 : i === 1 ? 0.06 : i === 71 ? 0.16335616438356165 : i === 73 ? -0.8660254037844385 : 0));
+    const body = {
+      choices: {
+        frequency: { arm: 'send', probability: 0.5 },
+        channel: { arm: 'sms', probability: 0.33649999999999997 },
+        send_time: { arm: '18', probability: 0.29433333333333334 },
+        content_block: { arm: 'cb_specs', probability: 0.5 },
+      },
+      features,
+      sendAt: '2026-03-01T17:00:00.000Z',
+    };
+    const d = makeDecision({ decisionId: UUID_ID, userKey: USER_KEY, body });
+    await logDecision(store, d);
+    const { bytes } = store.db.prepare('SELECT length(body) AS bytes FROM decision_log').get() as { bytes: number };
+    expect({ small: bytes < 100, back: (await store.getDecision(WS, UUID_ID))?.body }).toEqual({ small: true, back: body });
+  });
+
+  it('migrates the decisions, sends and outcomes of schema version 4, with their report cells', async () => {
+    const path = tempDbPath();
+    const old = new Database(path);
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    for (const m of SQLITE_MIGRATIONS.filter((m) => m.version <= 4)) {
+      old.exec(m.sql);
+      old.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, T0);
+    }
+    const learned = makeDecision({ decisionId: UUID_ID, userKey: USER_KEY, requestId: 'req-1', learned: true, reward: 1 });
+    const open = makeDecision({ userKey: 'user-b', holdout: true, body: { choices: {}, features: [0.5], sendAt: '2026-01-01T12:00:00Z' } });
+    const insert = old.prepare(
+      'INSERT INTO decisions (workspace, decision_id, agent_id, agent_version, user_key, request_id, at, window_end, holdout, deliver, reason, probability, body, reward, learned) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    for (const d of [learned, open]) {
+      insert.run(d.workspace, d.decisionId, d.agentId, d.agentVersion, d.userKey, d.requestId, d.at, d.windowEnd, d.holdout ? 1 : 0, d.deliver ? 1 : 0, d.reason, d.probability, JSON.stringify(d.body), d.reward, d.learned ? 1 : 0);
+    }
+    old.prepare('INSERT INTO sends (workspace, user_key, channel, at, decision_id) VALUES (?, ?, ?, ?, ?)').run(WS, USER_KEY, 'email', T0, UUID_ID);
+    old.prepare('INSERT INTO outcomes (workspace, decision_id, message_id, event, value, at) VALUES (?, ?, ?, ?, ?, ?)').run(WS, UUID_ID, 'm-1', 'Order Completed', 1, T0 + 5);
+    old.close();
+
+    store = new SqliteStore(path);
+    const tables = (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('decisions', 'sends', 'outcomes')").all() as { name: string }[]).map((t) => t.name);
+    expect({
+      tables,
+      decisions: [await store.getDecision(WS, learned.decisionId), await store.getDecision(WS, open.decisionId)],
+      byRequest: await store.findDecisionByRequest(WS, 'winback', 'req-1'),
+      sends: await store.withUser(WS, USER_KEY, (tx) => tx.sendsSince(0)),
+      outcomes: (await store.outcomesOf(WS, UUID_ID)).map((o) => [o.messageId, o.event, o.value]),
+      cells: (await store.reportCells(WS, 'winback')).map((c) => [c.holdout, c.dimension, c.arm, c.decided, c.closed, c.rewardSum]).sort(),
+    }).toEqual({
+      tables: [],
+      decisions: [learned, open],
+      byRequest: learned,
+      sends: [{ workspace: WS, userKey: USER_KEY, channel: 'email', at: T0, decisionId: UUID_ID }],
+      outcomes: [['m-1', 'Order Completed', 1]],
+      cells: [
+        [false, 'channel', 'email', 1, 1, 1],
+        [false, 'subject_line', 'sl_plain', 1, 1, 1],
+        [false, null, null, 1, 1, 1],
+        [true, null, null, 1, 0, 0],
+      ].sort(),
+    });
+  });
+});
+
+describe('one writer process per SQLite file', () => {
+  /** Opens the store at `path` in a child process; resolves with its exit code and what it printed. */
+  function openInAnotherProcess(path: string): { status: number | null; stderr: string } {
+    const script = `import('./plugin/store/index.ts').then((m) => m.openStore('sqlite:' + process.argv[1]).close()).catch((err) => { console.error(err.message); process.exit(1); });`;
+    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, path], { encoding: 'utf8' });
+    return { status: result.status, stderr: result.stderr };
+  }
+
+  it('refuses to open a file another process has open, saying what to do', async () => {
+    const path = tempDbPath();
+    const store = new SqliteStore(path);
+    try {
+      const second = openInAnotherProcess(path);
+      expect(second.status).toBe(1);
+      expect(second.stderr).toContain(`${path} is already open in another nextbest process`);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('opens the file once the first process has closed it', async () => {
+    const path = tempDbPath();
+    await new SqliteStore(path).close();
+    expect(openInAnotherProcess(path).status).toBe(0);
+  });
+
+  it('refuses a second store on the same file in the same process too', async () => {
+    const path = tempDbPath();
+    const store = new SqliteStore(path);
+    try {
+      expect(() => new SqliteStore(path)).toThrow('is already open in another nextbest process');
+    } finally {
+      await store.close();
+    }
   });
 });
