@@ -54,6 +54,8 @@ export interface RunningServer {
   port: number;
   store: Store;
   service: DecisionService;
+  /** The Prometheus metrics served on GET /metrics. */
+  metrics: Metrics;
   /** Set when this start generated the workspace's first key: shown once, stored only hashed. */
   generatedApiKey?: string;
   close(): Promise<void>;
@@ -180,6 +182,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     port,
     store,
     service,
+    metrics,
     generatedApiKey,
     async close() {
       if (timer) clearInterval(timer);

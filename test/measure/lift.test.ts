@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { liftReport, type GroupStats, type LiftRow } from '../../plugin/measure/index.ts';
+import { liftReport, liftReportFromCells, type GroupStats, type LiftCell, type LiftRow } from '../../plugin/measure/index.ts';
 import { expectClose } from '../helpers/index.ts';
 import {
   DIMENSION_ARM_CASES,
@@ -154,5 +154,49 @@ describe('liftReport', () => {
       expect(Object.getPrototypeOf(report.dimensions)).toBe(Object.prototype);
       expect(report.dimensions['__proto__'].arms.x).toEqual({ n: 1, share: 1, meanReward: 1 });
     });
+  });
+});
+
+/** The report cells a store would keep for `rows` (one day): whole decisions per group, and treatment arms. */
+function cellsOf(rows: LiftRow[]): LiftCell[] {
+  const cells = new Map<string, LiftCell>();
+  const bump = (holdout: boolean, dimension: string | null, arm: string | null, reward: number | null) => {
+    const key = `${holdout}/${dimension}/${arm}`;
+    const cell = cells.get(key) ?? { holdout, dimension, arm, decided: 0, closed: 0, rewardSum: 0, rewardSquares: 0 };
+    cells.set(key, cell);
+    cell.decided += 1;
+    if (reward === null) return;
+    cell.closed += 1;
+    cell.rewardSum += reward;
+    cell.rewardSquares += reward * reward;
+  };
+  for (const row of rows) {
+    bump(row.holdout, null, null, row.reward);
+    if (!row.holdout) for (const [dimension, arm] of Object.entries(row.choices)) bump(false, dimension, arm, row.reward);
+  }
+  return [...cells.values()];
+}
+
+describe('liftReportFromCells', () => {
+  it.each(LIFT_CASES)('gives the figures of liftReport over the same rows: $title', ({ treatment, holdout, confidence, expected }) => {
+    const rows = [...rowsWithRewards(treatment, false), ...rowsWithRewards(holdout, true)];
+    const fromCells = liftReportFromCells(cellsOf(rows), { ...OPTIONS, confidence });
+    const fromRows = liftReport(rows, { ...OPTIONS, confidence });
+    expectGroup(fromCells.treatment, fromRows.treatment);
+    expectGroup(fromCells.holdout, fromRows.holdout);
+    expect(fromCells.decisions).toEqual(fromRows.decisions);
+    if (expected === null) expect(fromCells.lift).toBeNull();
+    else for (const k of ['difference', 'lower', 'upper'] as const) expectClose(fromCells.lift![k], fromRows.lift![k]);
+  });
+
+  it('gives the arm shares, mean rewards and SRM check of liftReport', () => {
+    const rows = DIMENSION_ROWS;
+    const fromCells = liftReportFromCells(cellsOf(rows), OPTIONS);
+    const fromRows = liftReport(rows, OPTIONS);
+    expect({ dimensions: fromCells.dimensions, srm: fromCells.srm }).toEqual({ dimensions: fromRows.dimensions, srm: fromRows.srm });
+  });
+
+  it('returns an empty report for no cells', () => {
+    expect(liftReportFromCells([], OPTIONS)).toEqual(liftReport([], OPTIONS));
   });
 });
