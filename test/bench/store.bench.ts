@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { encodeBody } from '../../plugin/store/decision-codec.ts';
 import { SQLITE_MIGRATIONS } from '../../plugin/store/migrations.ts';
 import { SqliteStore } from '../../plugin/store/sqlite.ts';
 import type { DecisionRow, SendRow } from '../../plugin/store/types.ts';
@@ -9,9 +10,9 @@ import type { DecisionRow, SendRow } from '../../plugin/store/types.ts';
 /**
  * Decision-log writes per second through the real path (`store.withUser` + `tx.insertDecision`)
  * beside its floor: bare better-sqlite3 prepared INSERTs of the same row into tables of the same
- * shape (the same migration, so the same indexes), one transaction per decision in both, each in
- * its own temporary file in WAL mode with synchronous=NORMAL. Both serialise the body to JSON per
- * write, since storing it needs that. Measured twice: with a send (as a delivered decision is
+ * shape (the store's own migrations, so the same indexes), one transaction per decision in both,
+ * each in its own temporary file in WAL mode with synchronous=NORMAL. Both encode the body per
+ * write (decision-codec.ts), since storing it needs that; the floor knows its labels in advance. Measured twice: with a send (as a delivered decision is
  * logged: decision and send in one transaction) and without (a single autocommit INSERT).
  * Figures are printed, never asserted.
  */
@@ -88,17 +89,20 @@ function floorWriter(path: string, withSend: boolean): Writer {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
+  // the store's schema (the old tables its migration 5 drops stay, empty)
   for (const m of SQLITE_MIGRATIONS) db.exec(m.sql);
+  const names = ['bench', 'winback', 'explore', 'email', ...Object.entries(CHOICES).flatMap(([d, c]) => [d, c.arm])];
+  const ids = new Map(names.map((n, i) => [n, i + 1]));
+  const labels = { id: (text: string) => ids.get(text)!, text: (id: number) => names[id - 1]! };
   const insertDecision = db.prepare(
-    'INSERT INTO decisions (workspace, decision_id, agent_id, agent_version, user_key, request_id, at, window_end, holdout, deliver, reason, probability, body, reward, learned) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    'INSERT INTO decision_log (ws, agent, decision_id, user_key, request, version, at, window_end, holdout, deliver, learned, reason, probability, reward, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
-  const insertSend = db.prepare('INSERT INTO sends (workspace, user_key, channel, at, decision_id) VALUES (?, ?, ?, ?, ?)');
+  const insertSend = db.prepare('INSERT INTO send_log (ws, user_key, at, channel, decision) VALUES (?, ?, ?, ?, ?)');
   const r = baseRow();
   const insert = (i: number) => {
-    const decisionId = `d${i}`;
     const userKey = userKeys[i % USERS];
-    insertDecision.run(r.workspace, decisionId, r.agentId, r.agentVersion, userKey, r.requestId, r.at, r.windowEnd, r.holdout ? 1 : 0, r.deliver ? 1 : 0, r.reason, r.probability, JSON.stringify(r.body), r.reward, r.learned ? 1 : 0);
-    if (withSend) insertSend.run(WS, userKey, 'email', r.at, decisionId);
+    const seq = insertDecision.run(1, 2, `d${i}`, userKey, null, r.agentVersion, r.at, r.windowEnd, r.holdout ? 1 : 0, r.deliver ? 1 : 0, 0, 3, r.probability, r.reward, encodeBody(r.body, null, labels)).lastInsertRowid;
+    if (withSend) insertSend.run(1, userKey, r.at, 4, seq);
   };
   const inTransaction = db.transaction(insert);
   return {
