@@ -27,3 +27,18 @@ export function decisionIdFor(workspace: string, agentId: string, requestId: str
   const h = createHash('sha256').update(`${workspace}\u0000${agentId}\u0000${requestId}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
+
+/**
+ * A fresh decision id: a UUID version 7 (RFC 9562), whose first 48 bits are the decision time in
+ * ms and the rest random. Ids made in time order land at the end of the decision log's id index
+ * instead of on a random page of it, which keeps logging as cheap at 10 million decisions as at
+ * none.
+ */
+export function timeOrderedId(now: number): string {
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(Math.max(0, Math.floor(now)) % 2 ** 48, 0, 6);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x70;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const h = bytes.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}

@@ -27,7 +27,7 @@ import { Rng, unitHash } from '../bandit/index.ts';
 import { attribute, combineRewards, liftReportFromCells, type LiftReport } from '../measure/index.ts';
 import type { DecisionRow, EraseReport, EventRow, LearningCursor, OutcomeRow, ReportCell, Store } from '../store/index.ts';
 import { HttpError, NotFoundError, ValidationError } from './errors.ts';
-import { decisionIdFor, userKeyOf } from './keys.ts';
+import { decisionIdFor, timeOrderedId, userKeyOf } from './keys.ts';
 import type { SinkFactory } from './extensions.ts';
 import type { Metrics } from './metrics.ts';
 import type { DecideRequest, SegmentEvent } from './schemas.ts';
@@ -250,7 +250,7 @@ export class DecisionService {
       if (existing) return this.replay(existing, userKey, agent.config);
     }
     const now = this.clock();
-    const decisionId = req.requestId ? decisionIdFor(this.workspace, agentId, req.requestId) : randomUUID();
+    const decisionId = req.requestId ? decisionIdFor(this.workspace, agentId, req.requestId) : timeOrderedId(now);
     let decision: Decision;
     let error: DecisionResponse['error'];
     try {
