@@ -760,7 +760,7 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
       const DAY_MS = 24 * HOUR_MS;
       const DAY = Math.floor(T0 / DAY_MS);
       const cellsOf = async (workspace = WS, agentId = 'winback') =>
-        (await store.reportCells(workspace, agentId)).sort((x, y) => x.day - y.day || Number(x.holdout) - Number(y.holdout) || `${x.dimension}/${x.arm}`.localeCompare(`${y.dimension}/${y.arm}`));
+        (await store.reportCells(workspace, agentId)).sort((x, y) => x.day - y.day || Number(x.holdout) - Number(y.holdout) || `${x.dimension ?? ""}/${x.arm ?? ""}`.localeCompare(`${y.dimension ?? ""}/${y.arm ?? ""}`));
       const cell = (overrides: Partial<ReportCell>): ReportCell => ({ day: DAY, holdout: false, dimension: null, arm: null, decided: 0, closed: 0, rewardSum: 0, rewardSquares: 0, ...overrides });
 
       it('counts decisions by holdout group, and treatment decisions by dimension and arm, as they are logged', async () => {
