@@ -5,7 +5,8 @@ import { loadConfigFile, ConfigError } from './agent/index.ts';
 import { connectFromEnv } from './connections.ts';
 import { pino } from 'pino';
 import { continueRun, FileAudience, openRun, runTable } from './run/index.ts';
-import { DEFAULT_RETENTION_DAYS, openWorkspace, startServer } from './server/index.ts';
+import { DEFAULT_RETENTION_DAYS, startServer } from './server/index.ts';
+import { openWorkspace } from './service/index.ts';
 import { reportHtml, reportTable, SCENARIO_NAMES, simulate, type ScenarioName } from './simulate/index.ts';
 
 function positiveInt(value: string): number {

@@ -4,7 +4,7 @@ import { hubspotFromEnv } from '../adapters/hubspot/index.ts';
 import { segmentFromEnv } from '../adapters/segment/index.ts';
 import type { AgentConfig, ProfileSource } from './agent/index.ts';
 import { FileAudience } from './run/index.ts';
-import type { ServerExtension, SinkFactory } from './server/index.ts';
+import type { ServerExtension, SinkFactory } from './service/index.ts';
 
 /**
  * The composition root of the adapters: which vendors this process is connected to, read from

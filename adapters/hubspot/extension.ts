@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { validateAgentConfig, type AgentConfig } from '../../plugin/agent/index.ts';
-import { HttpError, parseBody, type ServerContext, type ServerExtension } from '../../plugin/server/index.ts';
+import { RequestError, parseBody, type ServerContext, type ServerExtension } from '../../plugin/service/index.ts';
 import { HubSpotCrm } from './client.ts';
 import { INSTALL_STATE_TTL_MS } from './constants.ts';
 import { ensureDecisionProperties, type EnsureReport } from './properties.ts';
@@ -110,7 +110,7 @@ function hubspotRouter(ctx: ServerContext, options: HubSpotExtensionOptions): Ro
       { method: req.method, uri: `${base}${req.originalUrl}`, rawBody, headers: { get: (n) => req.get(n) } },
       { secret: options.clientSecret, now: ctx.clock(), versions },
     );
-    if (failure) throw new HttpError(401, failure, FAILURE_MESSAGES[failure]);
+    if (failure) throw new RequestError(401, failure, FAILURE_MESSAGES[failure]);
     return rawBody;
   };
 
@@ -118,7 +118,7 @@ function hubspotRouter(ctx: ServerContext, options: HubSpotExtensionOptions): Ro
     try {
       return JSON.parse(text);
     } catch (err) {
-      throw new HttpError(400, 'malformed_json', `the body is not valid JSON: ${(err as Error).message}`);
+      throw new RequestError(400, 'malformed_json', `the body is not valid JSON: ${(err as Error).message}`);
     }
   };
 
@@ -129,7 +129,7 @@ function hubspotRouter(ctx: ServerContext, options: HubSpotExtensionOptions): Ro
   router.get(
     '/oauth/hubspot/install',
     handle(async (_req, res) => {
-      if (!options.oauth) throw new HttpError(404, 'not_found', 'OAuth install is not configured (set HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET, HUBSPOT_REDIRECT_URI, HUBSPOT_TOKEN_KEY)');
+      if (!options.oauth) throw new RequestError(404, 'not_found', 'OAuth install is not configured (set HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET, HUBSPOT_REDIRECT_URI, HUBSPOT_TOKEN_KEY)');
       res.redirect(302, options.oauth.client.authorizeUrl(states.issue(ctx.clock())));
     }),
   );
@@ -138,12 +138,12 @@ function hubspotRouter(ctx: ServerContext, options: HubSpotExtensionOptions): Ro
     '/oauth/hubspot/callback',
     handle(async (req, res) => {
       const oauth = options.oauth;
-      if (!oauth) throw new HttpError(404, 'not_found', 'OAuth install is not configured');
+      if (!oauth) throw new RequestError(404, 'not_found', 'OAuth install is not configured');
       const query = parseBody(callbackQuerySchema, req.query, 'query');
-      if (query.error) throw new HttpError(400, 'install_refused', `HubSpot did not grant access: ${query.error}${query.error_description ? ` (${query.error_description})` : ''}`);
+      if (query.error) throw new RequestError(400, 'install_refused', `HubSpot did not grant access: ${query.error}${query.error_description ? ` (${query.error_description})` : ''}`);
       const why = states.check(query.state, ctx.clock());
-      if (why) throw new HttpError(401, 'invalid_state', `the install callback was refused: ${why}`);
-      if (!query.code) throw new HttpError(400, 'invalid_request', 'code: required');
+      if (why) throw new RequestError(401, 'invalid_state', `the install callback was refused: ${why}`);
+      if (!query.code) throw new RequestError(400, 'invalid_request', 'code: required');
       const reply = await vendorCall(() => oauth.client.exchangeCode(query.code!), 'token exchange');
       const info = await vendorCall(() => oauth.client.tokenInfo(reply.access_token), 'token info');
       const portalId = String(info.hub_id);
@@ -183,7 +183,7 @@ function hubspotRouter(ctx: ServerContext, options: HubSpotExtensionOptions): Ro
       const action = parseBody(workflowActionRequestSchema, jsonOf(body));
       const agentId = action.inputFields.agentId;
       if (!ctx.service.agentIds().includes(agentId)) {
-        throw new HttpError(400, 'invalid_request', `inputFields.agentId: no agent "${agentId}" in this workspace (agents: ${ctx.service.agentIds().join(', ')})`, [
+        throw new RequestError(400, 'invalid_request', `inputFields.agentId: no agent "${agentId}" in this workspace (agents: ${ctx.service.agentIds().join(', ')})`, [
           { path: 'inputFields.agentId', message: `unknown agent "${agentId}"` },
         ]);
       }
@@ -220,7 +220,7 @@ async function vendorCall<T>(call: () => Promise<T>, step: string): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    if (err instanceof HttpError) throw err;
-    throw new HttpError(502, 'hubspot_error', `HubSpot ${step} failed: ${(err as Error).message}`);
+    if (err instanceof RequestError) throw err;
+    throw new RequestError(502, 'hubspot_error', `HubSpot ${step} failed: ${(err as Error).message}`);
   }
 }

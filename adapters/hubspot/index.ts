@@ -1,5 +1,5 @@
 import type { AgentConfig, DecisionSink, Delivery } from '../../plugin/agent/index.ts';
-import type { ServerExtension, SinkFactory } from '../../plugin/server/index.ts';
+import type { ServerExtension, SinkFactory } from '../../plugin/service/index.ts';
 import { HubSpotCrm } from './client.ts';
 import { HUBSPOT_OPTIONAL_SCOPES, HUBSPOT_REQUIRED_SCOPES } from './constants.ts';
 import { hubspotExtension } from './extension.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { formatPath } from '../../plugin/server/errors.ts';
+import { formatPath } from '../../plugin/service/errors.ts';
 import { PROFILE_API_MAX_PAGES, PROFILE_API_TRAITS_LIMIT_MAX, type PROFILE_ID_TYPES } from './constants.ts';
 import { errorForStatus, PayloadValidationError, RetryableError, retryAfterMs, SegmentError } from './errors.ts';
 import { sleepFor, TokenBucket } from './rate-limit.ts';

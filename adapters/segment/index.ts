@@ -1,5 +1,5 @@
 import type { ProfileSource } from '../../plugin/agent/index.ts';
-import type { ServerExtension, SinkFactory } from '../../plugin/server/extensions.ts';
+import type { ServerExtension, SinkFactory } from '../../plugin/service/ports.ts';
 import type { AudiencePersistence } from './audiences.ts';
 import { SegmentProfileSource } from './profiles.ts';
 import { parseSettings, profileSettingsSchema, segmentEnvSchema, trackingSettingsSchema, webhookSettingsSchema } from './settings.ts';

@@ -1,6 +1,6 @@
 import { Analytics } from '@segment/analytics-node';
 import type { AgentConfig, Decision, DecisionSink, DeliveryReport, DeliveryResult, Delivery } from '../../plugin/agent/index.ts';
-import type { SinkFactory } from '../../plugin/server/extensions.ts';
+import type { SinkFactory } from '../../plugin/service/ports.ts';
 import { isRetryableStatus } from './errors.ts';
 import { decisionTrackOf, identifyOf, type IdentifyMessage, type TrackMessage } from './mapping.ts';
 import { parseSettings, trackingSettingsSchema, type TrackingSettings, type TrackingSettingsInput } from './settings.ts';

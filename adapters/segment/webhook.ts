@@ -1,8 +1,8 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { AuthError, HttpError, parseBody } from '../../plugin/server/errors.ts';
-import type { ServerContext, ServerExtension } from '../../plugin/server/extensions.ts';
-import { segmentEventSchema, type SegmentEvent } from '../../plugin/server/schemas.ts';
+import { AuthError, RequestError, parseBody } from '../../plugin/service/errors.ts';
+import type { ServerContext, ServerExtension } from '../../plugin/service/ports.ts';
+import { segmentEventSchema, type SegmentEvent } from '../../plugin/service/inputs.ts';
 import { SIGNATURE_HEADER, WEBHOOK_BODY_LIMIT, WEBHOOK_PATH } from './constants.ts';
 import type { SegmentProfileSource } from './profiles.ts';
 import { sameSecret, verifySegmentSignature } from './signature.ts';
@@ -84,7 +84,7 @@ function parseEvents(raw: Buffer): SegmentEvent[] {
   try {
     json = JSON.parse(raw.toString('utf8'));
   } catch (err) {
-    throw new HttpError(400, 'malformed_json', `the body is not valid JSON: ${(err as Error).message}`);
+    throw new RequestError(400, 'malformed_json', `the body is not valid JSON: ${(err as Error).message}`);
   }
   // Parsed by shape, so an error names the field: `[2].messageId: is required`.
   return Array.isArray(json) ? parseBody(webhookBatchSchema, json) : [parseBody(segmentEventSchema, json)];

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ProfileSource } from '../agent/index.ts';
-import type { DecisionService } from '../server/service.ts';
+import type { DecisionService } from '../service/index.ts';
 import type { RunRow, Store } from '../store/index.ts';
 import { continueRun, openRun, RunError, type RunRequest } from './run.ts';
 

@@ -2,7 +2,7 @@ import pMap from 'p-map';
 import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Decision, DecisionSink, Delivery, Profile, ProfileSource } from '../agent/index.ts';
-import type { DecisionResponse, DecisionService } from '../server/service.ts';
+import type { DecisionResponse, DecisionService } from '../service/index.ts';
 import type { DeliveryRow, DeliveryUpdate, RunRow, Store } from '../store/index.ts';
 
 /**

@@ -1,61 +1,33 @@
-import type { z } from 'zod';
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { RequestError } from '../service/index.ts';
 
 /**
- * The errors the HTTP layer answers with. One class per family, each with a stable `code`,
- * an HTTP `status` and a message saying what to fix.
+ * The one place an error becomes an answer: `{error: {code, message, issues?}}` with the status of
+ * the request error, 413/400/415 for bodies express could not read, and a 500 that says nothing
+ * more (the log has the rest).
  */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly issues?: { path: string; message: string }[],
-  ) {
-    super(message);
-    this.name = 'HttpError';
-  }
-}
-
-export class ValidationError extends HttpError {
-  constructor(message: string, issues: { path: string; message: string }[]) {
-    super(400, 'invalid_request', message, issues);
-    this.name = 'ValidationError';
-  }
-}
-
-export class AuthError extends HttpError {
-  constructor(status: 401 | 403, code: string, message: string) {
-    super(status, code, message);
-    this.name = 'AuthError';
-  }
-}
-
-export class NotFoundError extends HttpError {
-  constructor(what: string) {
-    super(404, 'not_found', `${what} not found`);
-    this.name = 'NotFoundError';
-  }
-}
-
-/** `a.b[2].c` from a zod path. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const key of path) {
-    if (typeof key === 'number') out += `[${key}]`;
-    else out += out === '' ? String(key) : `.${String(key)}`;
-  }
-  return out;
-}
-
-/** Parses `input` with `schema`, or throws a ValidationError naming every bad field. */
-export function parseBody<S extends z.ZodType>(schema: S, input: unknown, what = 'body'): z.output<S> {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const issues = result.error.issues.flatMap((i) =>
-    // zod reports unknown keys once, at the parent: name each key instead
-    i.code === 'unrecognized_keys'
-      ? i.keys.map((key) => ({ path: formatPath([...i.path, key]), message: 'is not a known field' }))
-      : [{ path: formatPath(i.path) || what, message: i.message }],
-  );
-  throw new ValidationError(issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues);
+export function answerErrors(logger: Logger) {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  return (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof RequestError) {
+      res.status(err.status).json({ error: { code: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}) } });
+      return;
+    }
+    const e = err as { type?: string; status?: number; message?: string; limit?: number };
+    if (e?.type === 'entity.too.large') {
+      res.status(413).json({ error: { code: 'body_too_large', message: `the body is larger than the ${e.limit} bytes this route accepts` } });
+      return;
+    }
+    if (e?.type === 'entity.parse.failed') {
+      res.status(400).json({ error: { code: 'malformed_json', message: `the body is not valid JSON: ${e.message}` } });
+      return;
+    }
+    if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
+      res.status(415).json({ error: { code: 'unsupported_encoding', message: String(e.message) } });
+      return;
+    }
+    logger.error({ err }, 'unhandled error');
+    res.status(500).json({ error: { code: 'internal', message: 'internal error' } });
+  };
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { choicePairs, choicesOfBody, decodeBody, encodeBody } from './decision-codec.ts';
 import type { SqliteLabels } from './labels.ts';
-import type { DecisionRow, LearningCursor, OutcomeRow, ReportCell, SendRow } from './types.ts';
+import { AlreadyStoredError, type DecisionRow, type LearningCursor, type OutcomeRow, type ReportCell, type SendRow } from './types.ts';
 
 /**
  * The SQLite decision log: decisions, their sends (for frequency caps), their outcomes and the
@@ -152,7 +152,7 @@ export class SqliteDecisionLog {
 
   /** Inserts a prepared decision (inside the caller's transaction) and counts it in `tally`. */
   insert(p: PreparedDecision, tally: Tally): void {
-    const seq = Number(this.s.insert.run(...p.values).lastInsertRowid);
+    const seq = this.insertRow(p);
     tally.add(p.ws, p.agent, p.at, p.holdout, p.cells, null);
     // a decision logged already learned (an import) counts as closed too
     if (p.learnedReward !== undefined) tally.add(p.ws, p.agent, p.at, p.holdout, p.cells, p.learnedReward);
@@ -160,6 +160,18 @@ export class SqliteDecisionLog {
     const decision = p.send.decisionId === p.decisionId ? seq : this.seqOf(p.ws, p.send.decisionId);
     if (decision === undefined) throw new Error(`the send names decision ${p.send.decisionId}, which is not logged`);
     this.s.insertSend.run(p.ws, p.send.userKey, p.send.at, p.send.channel, decision);
+  }
+
+  private insertRow(p: PreparedDecision): number {
+    try {
+      return Number(this.s.insert.run(...p.values).lastInsertRowid);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+        throw new AlreadyStoredError(`decision ${p.decisionId} (or its request id) is already logged`, { cause: err });
+      }
+      throw err;
+    }
   }
 
   /** Writes the tally's increments (inside the transaction whose writes it counted). */

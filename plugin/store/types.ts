@@ -9,6 +9,17 @@
  * test/store/ runs against every implementation.
  */
 
+/**
+ * Thrown by an insert whose decision id or request id is already stored, so that a caller can
+ * answer with the stored row (a replay) without knowing the database's error codes.
+ */
+export class AlreadyStoredError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AlreadyStoredError';
+  }
+}
+
 /** Model snapshots every store keeps per agent; older ones are pruned when a new one is written. */
 export const SNAPSHOTS_KEPT = 3;
 

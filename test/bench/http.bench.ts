@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import express from 'express';
 import { pino } from 'pino';
-import { generateApiKey, startServer, type DecideRequest, type DecisionService } from '../../plugin/server/index.ts';
+import { startServer } from '../../plugin/server/index.ts';
+import { generateApiKey, type DecideRequest, type DecisionService } from '../../plugin/service/index.ts';
 import { summarize, type Timing } from './stats.ts';
 
 /**

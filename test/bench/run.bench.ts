@@ -8,7 +8,7 @@ import { brazeConnection, BrazeClient } from '../../adapters/braze/index.ts';
 import { createAgentModel, decide, InMemoryProfileSource, readConfigFile, validateAgentConfig } from '../../plugin/agent/index.ts';
 import { Rng } from '../../plugin/bandit/index.ts';
 import { runAudience } from '../../plugin/run/index.ts';
-import { openWorkspace } from '../../plugin/server/index.ts';
+import { openWorkspace } from '../../plugin/service/index.ts';
 import { audience } from '../run/helpers.ts';
 
 /**

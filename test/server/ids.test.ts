@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { timeOrderedId } from '../../plugin/server/keys.ts';
+import { timeOrderedId } from '../../plugin/service/keys.ts';
 
 const T = Date.parse('2026-12-02T10:00:00.000Z');
 

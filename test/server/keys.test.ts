@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryProfileSource } from '../../plugin/agent/index.ts';
-import { hashApiKey, type RunningServer } from '../../plugin/server/index.ts';
+import type { RunningServer } from '../../plugin/server/index.ts';
+import { hashApiKey } from '../../plugin/service/index.ts';
 import { makeProfile } from '../agent/factories.ts';
 import { addApiKey, call, consentingTraits, EXAMPLE_AGENT as AGENT, makeDecideBody, makeEvent, startTestServer, storeCounts } from './helpers.ts';
 

@@ -12,7 +12,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DecisionRow, DeliveryRow, EventRow, OutcomeRow, ReportCell, RunRow, SendRow, SnapshotRow, Store } from '../../plugin/store/index.ts';
-import { SNAPSHOTS_KEPT } from '../../plugin/store/types.ts';
+import { AlreadyStoredError, SNAPSHOTS_KEPT } from '../../plugin/store/types.ts';
 
 /** What the suite needs to see beyond the `Store` port. */
 export interface StoreInspector<S extends Store> {
@@ -424,11 +424,15 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
         expect(await sendsOf(store, WS, 'user-a')).toEqual([]);
       });
 
-      it('rejects the duplicate with an error the service recognises as a unique violation', async () => {
+      it('rejects the duplicate with AlreadyStoredError, whatever the database', async () => {
         await logDecision(store, makeDecision({ requestId: 'req-1' }));
-        await expect(logDecision(store, makeDecision({ requestId: 'req-1' }))).rejects.toMatchObject({
-          code: expect.stringMatching(/^(SQLITE_CONSTRAINT_UNIQUE|SQLITE_CONSTRAINT_PRIMARYKEY|23505)$/),
-        });
+        await expect(logDecision(store, makeDecision({ requestId: 'req-1' }))).rejects.toBeInstanceOf(AlreadyStoredError);
+      });
+
+      it('rejects a second decision with the same id with AlreadyStoredError', async () => {
+        const first = makeDecision();
+        await logDecision(store, first);
+        await expect(logDecision(store, { ...makeDecision(), decisionId: first.decisionId })).rejects.toBeInstanceOf(AlreadyStoredError);
       });
 
       it('accepts the same requestId for another agent', async () => {

@@ -2,8 +2,8 @@ import type { Router } from 'express';
 import type { Logger } from 'pino';
 import type { AgentConfig, DecisionSink, Delivery } from '../agent/index.ts';
 import type { Store } from '../store/index.ts';
+import type { DecisionService } from './decision-service.ts';
 import type { Metrics } from './metrics.ts';
-import type { DecisionService } from './service.ts';
 
 /** What an extension's routes may use: the workspace's service and the process's store, logger, metrics and clock. */
 export interface ServerContext {

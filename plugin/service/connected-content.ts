@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import { attributePrefix, defaultDecision, type AttributeValue } from '../agent/index.ts';
+import { decide } from './decide.ts';
+import { toResponse } from './decision-record.ts';
+import { RequestError } from './errors.ts';
+import { agentOf, type ServiceState } from './state.ts';
+
+/** How long Connected Content waits for a profile before answering the defaults (Braze gives up at 2 s). */
+export const CONNECTED_CONTENT_PROFILE_BUDGET_MS = 1000;
+
+/**
+ * Answers for the Braze Connected Content route: the decision's flat attributes plus
+ * `<prefix>reason`. It fails open, because a send must never break: when the profile cannot be
+ * read within `profileBudgetMs` or the decision fails, the answer is the default arms with
+ * `<prefix>deliver: true` and reason `error`. `<prefix>deliver` is false only for a real
+ * decision not to send (frequency skip, or a guardrail), which the Liquid maps to abort_message.
+ * The same `requestId` (Braze renders a message several times) gets the same decision.
+ */
+export async function connectedContent(
+  state: ServiceState,
+  agentId: string,
+  userId: string,
+  options: { requestId?: string; profileBudgetMs?: number } = {},
+): Promise<Record<string, AttributeValue>> {
+  const agent = agentOf(state, agentId);
+  const prefix = attributePrefix(agent.config);
+  // A fail-open answer is not logged, so it is remembered here: the other renders of the same
+  // message (HTML, text, retries) must show the same defaults rather than a fresh decision.
+  const sticky = options.requestId ? `${agentId}\u0000${userId}\u0000${options.requestId}` : undefined;
+  const remembered = sticky ? state.failedOpen.get(sticky) : undefined;
+  if (remembered) return remembered;
+  let answer: Record<string, AttributeValue>;
+  try {
+    const request = { userId, ...(options.requestId ? { requestId: options.requestId } : {}) };
+    const r = await decide(state, agentId, request, { profileBudgetMs: options.profileBudgetMs ?? CONNECTED_CONTENT_PROFILE_BUDGET_MS });
+    if (r.reason !== 'error') return { ...r.attributes, [`${prefix}reason`]: r.reason };
+    answer = { ...r.attributes, [`${prefix}reason`]: 'error', [`${prefix}deliver`]: true };
+  } catch (err) {
+    if (err instanceof RequestError) throw err;
+    state.log.error({ err, agentId }, 'connected content failed; answering with defaults');
+    const d = defaultDecision(agent.config, agent.version, { userId, traits: {} }, state.clock(), randomUUID(), false);
+    answer = { ...toResponse(d, agent.config).attributes, [`${prefix}reason`]: 'error', [`${prefix}deliver`]: true };
+  }
+  if (sticky) state.failedOpen.set(sticky, answer);
+  return answer;
+}

@@ -1,0 +1,13 @@
+import type { EraseReport } from '../store/index.ts';
+import { userKeyOf } from './keys.ts';
+import type { ServiceState } from './state.ts';
+
+/** Erases the user's decisions, outcomes, events, send counters, outbox rows and cached profile. */
+export async function eraseUser(state: ServiceState, userId: string): Promise<EraseReport & { cachedProfile: number }> {
+  const userKey = userKeyOf(state.secret, userId);
+  const report = await state.store.eraseUser(state.workspace, userKey);
+  const cachedProfile = state.profiles.delete(userId) ? 1 : 0;
+  await state.profileSource?.forget?.(userId);
+  state.log.info({ userKey, ...report, cachedProfile }, 'user erased');
+  return { ...report, cachedProfile };
+}

@@ -1,0 +1,11 @@
+export * from './decision-service.ts';
+export * from './decision-record.ts';
+export * from './errors.ts';
+export * from './inputs.ts';
+export * from './keys.ts';
+export * from './metrics.ts';
+export * from './ports.ts';
+export * from './open.ts';
+export type { DecideOptions } from './decide.ts';
+export type { AgentReport } from './report.ts';
+export { CONNECTED_CONTENT_PROFILE_BUDGET_MS } from './connected-content.ts';

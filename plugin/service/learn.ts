@@ -1,0 +1,92 @@
+import { agentModelToJSON, changeDetection, learn } from '../agent/index.ts';
+import { combineRewards } from '../measure/index.ts';
+import type { LearningCursor } from '../store/index.ts';
+import { decisionFromRow } from './decision-record.ts';
+import { yieldToEventLoop, type AgentRuntime, type ServiceState } from './state.ts';
+
+/** Closed decisions read from the store at a time. */
+const LEARN_BATCH = 200;
+/** Longest stretch of learning between two yields to the event loop. */
+const LEARN_SLICE_MS = 5;
+/** While a backlog lasts, the learner commits (and snapshots the model) at most this often. */
+const COMMIT_EVERY_MS = 1000;
+
+type Reward = { decisionId: string; reward: number };
+
+/**
+ * Folds every decision whose window has closed into its agent's model, oldest window first,
+ * exactly once: the rewards are marked and the model snapshot written in one transaction.
+ * Holdout and suppressed decisions get their reward recorded but teach nothing. Returns the
+ * number of decisions closed.
+ *
+ * It never holds the event loop for long: it folds in slices of LEARN_SLICE_MS and yields between
+ * them, reading ahead of its last commit, and commits (a snapshot of the model, whose
+ * serialisation is the one longer step) at most every COMMIT_EVERY_MS while a backlog lasts, and
+ * once at the end.
+ */
+export async function learnClosed(state: ServiceState): Promise<number> {
+  const now = state.clock();
+  await measureLearnerLag(state, now);
+  let total = 0;
+  for (const [agentId, agent] of state.agents) total += await learnAgent(state, agentId, agent, now);
+  await measureLearnerLag(state, now);
+  return total;
+}
+
+/** Folds the agent's closed decisions up to `now`, committing as it goes. */
+async function learnAgent(state: ServiceState, agentId: string, agent: AgentRuntime, now: number): Promise<number> {
+  let total = 0;
+  let pending: Reward[] = [];
+  let lastCommit = performance.now();
+  let after: LearningCursor | undefined;
+  // restarts of the change detector already saved: those after it are counted with the commit that saves them
+  let restarts = agent.model.change.restarts;
+  for (;;) {
+    const closed = await state.store.closedUnlearned(state.workspace, agentId, now, LEARN_BATCH, after);
+    for await (const reward of foldInSlices(agent, closed)) pending.push(reward);
+    const last = closed.at(-1);
+    if (last) after = { windowEnd: last.windowEnd, decisionId: last.decisionId };
+    const drained = closed.length < LEARN_BATCH;
+    if (pending.length > 0 && (drained || performance.now() - lastCommit > COMMIT_EVERY_MS)) {
+      await commitLearned(state, agentId, agent, pending, now, restarts);
+      total += pending.length;
+      pending = [];
+      restarts = agent.model.change.restarts;
+      lastCommit = performance.now();
+      await measureLearnerLag(state, state.clock());
+    }
+    if (drained) return total;
+    await yieldToEventLoop();
+  }
+}
+
+/** Learns each closed decision in turn, yielding to the event loop every LEARN_SLICE_MS. */
+async function* foldInSlices(agent: AgentRuntime, closed: Awaited<ReturnType<ServiceState['store']['closedUnlearned']>>): AsyncGenerator<Reward> {
+  let slice = performance.now();
+  for (const row of closed) {
+    const reward = combineRewards(agent.config.goal.combine, row.outcomes.map((o) => o.value));
+    learn(agent.config, agent.model, decisionFromRow(row), reward);
+    yield { decisionId: row.decisionId, reward };
+    if (performance.now() - slice > LEARN_SLICE_MS) {
+      await yieldToEventLoop();
+      slice = performance.now();
+    }
+  }
+}
+
+async function commitLearned(state: ServiceState, agentId: string, agent: AgentRuntime, rewards: Reward[], now: number, restartsBefore: number): Promise<void> {
+  await state.store.commitLearning(state.workspace, agentId, rewards, { workspace: state.workspace, agentId, agentVersion: agent.version, state: agentModelToJSON(agent.model), createdAt: now });
+  // counted once the restart is saved with the rewards that caused it
+  if (agent.model.change.restarts > restartsBefore) {
+    state.metrics?.learningRestarts.inc({ agent: agentId }, agent.model.change.restarts - restartsBefore);
+    const retain = changeDetection(agent.config.policy)?.retain;
+    state.log.warn({ agentId, restarts: agent.model.change.restarts, retain }, "outcomes fell far below the estimates (policy.detect): learning restarted, each dimension keeping at most retain outcomes' worth");
+  }
+}
+
+/** Sets the learner-lag gauge: how long the oldest closed decision not yet learned has been waiting. */
+async function measureLearnerLag(state: ServiceState, now: number): Promise<void> {
+  let oldest = Infinity;
+  for (const agentId of state.agents.keys()) oldest = Math.min(oldest, (await state.store.oldestUnlearnedWindowEnd(state.workspace, agentId)) ?? Infinity);
+  state.metrics?.learnerLag.set(oldest < now ? (now - oldest) / 1000 : 0);
+}
