@@ -166,166 +166,235 @@ function targetsOf(service: DecisionService, agentId: string): { key: string; si
   return keyed;
 }
 
-/** Carries an open run on from its checkpoint. */
+/** Carries an open run on from its checkpoint: decide chunk by chunk, queue, drain, then the final passes. */
 export async function continueRun(service: DecisionService, run: RunRow, options: RunOptions): Promise<RunSummary> {
-  const { store } = options;
-  const ws = service.workspace;
-  const checkpoint = { ...(run.checkpoint as Checkpoint) };
-  const sinks = checkpoint.dryRun ? [] : targetsOf(service, run.agentId);
+  const progress = new RunInProgress(service, run, options);
   const chunkSize = options.chunkSize ?? 5000;
-  const concurrency = options.concurrency ?? chunkSize;
-  const maxAttempts = options.maxAttempts ?? 4;
-  let delivered = 0;
-  const report = () => options.onProgress?.({ runId: run.runId, members: checkpoint.members, total: options.total, delivered });
-
-  /** Delivers every queued delivery of the run to one sink, first settling those left in doubt. */
-  const drainSink = async ({ key, sink }: { key: string; sink: DecisionSink }, finalPass: boolean) => {
-    // Nothing new goes to a sink while some of its deliveries are still in doubt.
-    if (!(await settleInDoubt(store, ws, run.runId, key, sink, service.now()))) return;
-    const batch = Math.max(1, options.deliveryBatch ?? 5000);
-    for (;;) {
-      const rows = await store.deliveriesOf(ws, run.runId, key, ['pending'], batch);
-      if (rows.length === 0) return;
-      const exhausted = rows.filter((r) => r.attempts >= maxAttempts);
-      if (exhausted.length > 0) {
-        await store.setDeliveryStatus(ws, key, exhausted.map((r) => ({ decisionId: r.decisionId, status: 'failed', error: r.error ?? 'gave up' })), service.now());
-      }
-      const live = rows.filter((r) => r.attempts < maxAttempts);
-      if (live.length === 0) continue;
-      // Marked in flight as a range, not row by row: after a crash, the pending rows in it are in doubt.
-      await store.setInFlight(ws, run.runId, key, { from: live[0].seq!, to: live[live.length - 1].seq! }, service.now());
-      const decisions = live.map((r) => decisionOf(r.payload));
-      const previous = new Map<string, Decision>();
-      if (sink.usesPrevious) {
-        const last = await store.lastDelivered(ws, key, live.map((r) => r.userKey));
-        for (const r of live) {
-          const before = last.get(r.userKey);
-          if (before && before.decisionId !== r.decisionId) previous.set(r.decisionId, decisionOf(before.payload));
-        }
-      }
-      let results;
-      try {
-        results = (await sink.deliver(decisions, { previous })).results;
-      } catch {
-        return; // the sink itself failed: nothing is known of this batch, which stays in flight (in doubt)
-      }
-      const updates: DeliveryUpdate[] = live.map((r, i) => {
-        const res = results[i] ?? { status: 'retry', message: 'no result from the sink' };
-        if (res.status === 'ok') return { decisionId: r.decisionId, status: 'delivered', error: null, attempt: true };
-        if (res.status === 'rejected') return { decisionId: r.decisionId, status: 'failed', error: `${res.code}: ${res.message}`, attempt: true };
-        return { decisionId: r.decisionId, status: res.inDoubt ? 'sending' : 'pending', error: res.message, attempt: true };
-      });
-      await store.setDeliveryStatus(ws, key, updates, service.now());
-      await store.setInFlight(ws, run.runId, key, null, service.now());
-      delivered += updates.filter((u) => u.status === 'delivered').length;
-      report();
-      const inDoubt = updates.some((u) => u.status === 'sending');
-      if (inDoubt && !(await settleInDoubt(store, ws, run.runId, key, sink, service.now()))) return;
-      // Nothing got through: the sink has already waited and retried inside; leave the rest for the final pass.
-      if (!finalPass && updates.every((u) => u.status !== 'delivered')) return;
-    }
-  };
-  const drainAll = (finalPass: boolean) => Promise.all(sinks.map((s) => drainSink(s, finalPass)));
-
   // Members after the checkpoint that were decided before a crash get their logged decision back:
   // the store's unique request id refuses a second one, and the first is replayed.
-  let skip = checkpoint.position;
+  let skip = progress.checkpoint.position;
   let chunk: Profile[] = [];
-  // A drain runs while the next chunk is decided; its failure is raised where it is awaited.
-  let drainError: unknown;
-  const drain = (finalPass: boolean) => drainAll(finalPass).catch((err: unknown) => void (drainError ??= err));
-  const drained = async () => {
-    await draining;
-    if (drainError !== undefined) throw drainError;
-  };
-  let draining: Promise<unknown> = drain(false);
-  const flush = async () => {
-    const members = chunk;
-    chunk = [];
-    const decideMember = async (p: Profile) => {
-      const userKey = service.userKey(p.userId);
-      const request = { userId: p.userId, traits: p.traits, timezone: p.timezone, consent: p.consent, requestId: `run:${run.runId}:${userKey}` };
-      return { profile: p, userKey, r: await service.decide(run.agentId, request, { userKey, likelyNew: true }) };
-    };
-    let decided: Awaited<ReturnType<typeof decideMember>>[];
-    if (concurrency >= members.length) {
-      // All at once, a slice per turn of the event loop, their commits held until all are started.
-      const started: ReturnType<typeof decideMember>[] = [];
-      const release = store.holdCommits();
-      try {
-        for (let i = 0; i < members.length; i += DECIDE_SLICE) {
-          if (i > 0) await nextTurn();
-          for (let k = i; k < Math.min(i + DECIDE_SLICE, members.length); k++) {
-            const decision = decideMember(members[k]);
-            decision.catch(() => undefined); // raised by Promise.all below, not as unhandled in between
-            started.push(decision);
-          }
-        }
-      } finally {
-        release();
-      }
-      decided = await Promise.all(started);
-    } else decided = await pMap(members, decideMember, { concurrency });
-    // A decision that could not be logged (store error) must not be passed over: stop before the
-    // checkpoint, so that a resume decides these members again.
-    const failed = decided.filter((d) => d.r.error?.code === 'decision_failed').length;
-    if (failed > 0) throw new RunError('bad_request', `${failed} decisions of this chunk could not be logged (see the log); resume the run once the store is healthy`);
-    const rows: DeliveryRow[] = [];
-    const now = service.now();
-    for (const { profile, userKey, r } of decided) {
-      checkpoint.members += 1;
-      if (!r.error) checkpoint.decided += 1;
-      if (r.holdout) checkpoint.heldOut += 1;
-      const reasons = skipReasons(r);
-      if (reasons.length > 0) {
-        checkpoint.skipped.total += 1;
-        for (const reason of reasons) checkpoint.skipped.reasons[reason] = (checkpoint.skipped.reasons[reason] ?? 0) + 1;
-        continue;
-      }
-      const payload: Payload = {
-        decisionId: r.decisionId,
-        agentId: r.agentId,
-        agentVersion: r.agentVersion,
-        userId: profile.userId,
-        at: new Date(now).toISOString(),
-        holdout: r.holdout,
-        choices: r.choices,
-        probability: r.probability,
-        ...(r.sendAt ? { sendAt: r.sendAt } : {}),
-        deliver: r.deliver,
-        reason: r.reason,
-      };
-      for (const { key } of sinks) rows.push({ workspace: ws, decisionId: r.decisionId, sink: key, runId: run.runId, userKey, payload, status: 'pending', attempts: 0, error: null, updatedAt: now });
-    }
-    checkpoint.position += members.length;
-    await drained(); // one drain at a time: a row is never handed to a sink twice at once
-    await store.advanceRun(ws, run.runId, rows, checkpoint, now);
-    draining = drain(false);
-    report();
-  };
-
   let aborted = false;
+  progress.startDrain();
   for await (const profile of options.source.audience(run.audience)) {
     if (skip > 0) {
       skip -= 1;
       continue;
     }
     chunk.push(profile);
-    if (chunk.length >= chunkSize) {
-      await flush();
-      if (options.signal?.aborted) {
-        aborted = true;
-        break;
-      }
+    if (chunk.length < chunkSize) continue;
+    await progress.advance(chunk);
+    chunk = [];
+    if (options.signal?.aborted) {
+      aborted = true;
+      break;
     }
   }
-  if (!aborted && chunk.length > 0) await flush();
-  await drained();
-  if (!aborted) for (let pass = 0; pass < maxAttempts; pass++) await drainAll(true);
+  if (!aborted && chunk.length > 0) await progress.advance(chunk);
+  await progress.drained();
+  if (!aborted) await progress.finalPasses();
+  return progress.finish(aborted);
+}
 
-  const summary = await summarize(store, run, checkpoint, aborted);
-  await store.updateRun(ws, run.runId, { status: summary.status, checkpoint, summary }, service.now());
-  return summary;
+type Member = { profile: Profile; userKey: string; r: DecisionResponse };
+type Target = { key: string; sink: DecisionSink };
+
+/**
+ * One run being carried on: its checkpoint (counters and position), its sinks, and the drain that
+ * delivers what is queued while the next chunk is decided (one drain at a time, so that a row is
+ * never handed to a sink twice at once; its failure is raised where it is awaited).
+ */
+class RunInProgress {
+  readonly checkpoint: Checkpoint;
+  private readonly store: Store;
+  private readonly ws: string;
+  private readonly sinks: Target[];
+  private readonly maxAttempts: number;
+  private delivered = 0;
+  private draining: Promise<unknown> = Promise.resolve();
+  private drainError: unknown;
+
+  constructor(
+    private readonly service: DecisionService,
+    private readonly run: RunRow,
+    private readonly options: RunOptions,
+  ) {
+    this.store = options.store;
+    this.ws = service.workspace;
+    this.checkpoint = { ...(run.checkpoint as Checkpoint) };
+    this.sinks = this.checkpoint.dryRun ? [] : targetsOf(service, run.agentId);
+    this.maxAttempts = options.maxAttempts ?? 4;
+  }
+
+  /** Decides a chunk, counts it, queues its deliveries with the checkpoint, and starts draining them. */
+  async advance(members: Profile[]): Promise<void> {
+    const decided = await this.decideChunk(members);
+    // A decision that could not be logged (store error) must not be passed over: stop before the
+    // checkpoint, so that a resume decides these members again.
+    const failed = decided.filter((d) => d.r.error?.code === 'decision_failed').length;
+    if (failed > 0) throw new RunError('bad_request', `${failed} decisions of this chunk could not be logged (see the log); resume the run once the store is healthy`);
+    const now = this.service.now();
+    const rows = decided.flatMap((member) => this.count(member, now));
+    this.checkpoint.position += members.length;
+    await this.drained();
+    await this.store.advanceRun(this.ws, this.run.runId, rows, this.checkpoint, now);
+    this.startDrain();
+    this.report();
+  }
+
+  startDrain(): void {
+    this.draining = this.drainAll(false).catch((err: unknown) => void (this.drainError ??= err));
+  }
+
+  async drained(): Promise<void> {
+    await this.draining;
+    if (this.drainError !== undefined) throw this.drainError;
+  }
+
+  /** Once the audience is done: drain until every delivery is delivered or given up (maxAttempts passes). */
+  async finalPasses(): Promise<void> {
+    for (let pass = 0; pass < this.maxAttempts; pass++) await this.drainAll(true);
+  }
+
+  async finish(aborted: boolean): Promise<RunSummary> {
+    const summary = await summarize(this.store, this.run, this.checkpoint, aborted);
+    await this.store.updateRun(this.ws, this.run.runId, { status: summary.status, checkpoint: this.checkpoint, summary }, this.service.now());
+    return summary;
+  }
+
+  private report(): void {
+    this.options.onProgress?.({ runId: this.run.runId, members: this.checkpoint.members, total: this.options.total, delivered: this.delivered });
+  }
+
+  private decideMember = async (p: Profile): Promise<Member> => {
+    const userKey = this.service.userKey(p.userId);
+    const request = { userId: p.userId, traits: p.traits, timezone: p.timezone, consent: p.consent, requestId: `run:${this.run.runId}:${userKey}` };
+    return { profile: p, userKey, r: await this.service.decide(this.run.agentId, request, { userKey, likelyNew: true }) };
+  };
+
+  /**
+   * All of a chunk's decisions, started a slice per turn of the event loop with their commits held
+   * until all are started (so they commit together); or, with a lower concurrency, that many at once.
+   */
+  private async decideChunk(members: Profile[]): Promise<Member[]> {
+    const concurrency = this.options.concurrency ?? this.options.chunkSize ?? 5000;
+    if (concurrency < members.length) return pMap(members, this.decideMember, { concurrency });
+    const started: Promise<Member>[] = [];
+    const release = this.store.holdCommits();
+    try {
+      for (let i = 0; i < members.length; i += DECIDE_SLICE) {
+        if (i > 0) await nextTurn();
+        for (const member of members.slice(i, i + DECIDE_SLICE)) {
+          const decision = this.decideMember(member);
+          decision.catch(() => undefined); // raised by Promise.all below, not as unhandled in between
+          started.push(decision);
+        }
+      }
+    } finally {
+      release();
+    }
+    return Promise.all(started);
+  }
+
+  /** Counts a decided member in the checkpoint; a deliverable decision becomes one outbox row per sink. */
+  private count({ profile, userKey, r }: Member, now: number): DeliveryRow[] {
+    const c = this.checkpoint;
+    c.members += 1;
+    if (!r.error) c.decided += 1;
+    if (r.holdout) c.heldOut += 1;
+    const reasons = skipReasons(r);
+    if (reasons.length > 0) {
+      c.skipped.total += 1;
+      for (const reason of reasons) c.skipped.reasons[reason] = (c.skipped.reasons[reason] ?? 0) + 1;
+      return [];
+    }
+    const payload = payloadOf(r, profile.userId);
+    return this.sinks.map(({ key }) => ({ workspace: this.ws, decisionId: r.decisionId, sink: key, runId: this.run.runId, userKey, payload, status: 'pending' as const, attempts: 0, error: null, updatedAt: now }));
+  }
+
+  private drainAll(finalPass: boolean): Promise<unknown> {
+    return Promise.all(this.sinks.map((target) => this.drainSink(target, finalPass)));
+  }
+
+  /** Delivers every queued delivery of the run to one sink, first settling those left in doubt. */
+  private async drainSink({ key, sink }: Target, finalPass: boolean): Promise<void> {
+    // Nothing new goes to a sink while some of its deliveries are still in doubt.
+    if (!(await settleInDoubt(this.store, this.ws, this.run.runId, key, sink, this.service.now()))) return;
+    const batch = Math.max(1, this.options.deliveryBatch ?? 5000);
+    for (;;) {
+      const rows = await this.store.deliveriesOf(this.ws, this.run.runId, key, ['pending'], batch);
+      if (rows.length === 0) return;
+      const live = await this.giveUpExhausted(key, rows);
+      if (live.length === 0) continue;
+      const updates = await this.deliverBatch(key, sink, live);
+      if (!updates) return; // the sink itself failed: nothing is known of this batch, which stays in flight (in doubt)
+      const inDoubt = updates.some((u) => u.status === 'sending');
+      if (inDoubt && !(await settleInDoubt(this.store, this.ws, this.run.runId, key, sink, this.service.now()))) return;
+      // Nothing got through: the sink has already waited and retried inside; leave the rest for the final pass.
+      if (!finalPass && updates.every((u) => u.status !== 'delivered')) return;
+    }
+  }
+
+  /** Marks the rows that used up their attempts as failed; returns the others. */
+  private async giveUpExhausted(key: string, rows: DeliveryRow[]): Promise<DeliveryRow[]> {
+    const exhausted = rows.filter((r) => r.attempts >= this.maxAttempts);
+    if (exhausted.length > 0) {
+      await this.store.setDeliveryStatus(this.ws, key, exhausted.map((r) => ({ decisionId: r.decisionId, status: 'failed', error: r.error ?? 'gave up' })), this.service.now());
+    }
+    return rows.filter((r) => r.attempts < this.maxAttempts);
+  }
+
+  /** Hands one batch to the sink, in flight while it is out, and records each row's answer; undefined when the sink threw. */
+  private async deliverBatch(key: string, sink: DecisionSink, live: DeliveryRow[]): Promise<DeliveryUpdate[] | undefined> {
+    // Marked in flight as a range, not row by row: after a crash, the pending rows in it are in doubt.
+    await this.store.setInFlight(this.ws, this.run.runId, key, { from: live[0]!.seq!, to: live[live.length - 1]!.seq! }, this.service.now());
+    const previous = sink.usesPrevious ? await this.previousDeliveries(key, live) : new Map<string, Decision>();
+    let results;
+    try {
+      results = (await sink.deliver(live.map((r) => decisionOf(r.payload)), { previous })).results;
+    } catch {
+      return undefined;
+    }
+    const updates: DeliveryUpdate[] = live.map((r, i) => {
+      const res = results[i] ?? { status: 'retry', message: 'no result from the sink' };
+      if (res.status === 'ok') return { decisionId: r.decisionId, status: 'delivered', error: null, attempt: true };
+      if (res.status === 'rejected') return { decisionId: r.decisionId, status: 'failed', error: `${res.code}: ${res.message}`, attempt: true };
+      return { decisionId: r.decisionId, status: res.inDoubt ? 'sending' : 'pending', error: res.message, attempt: true };
+    });
+    await this.store.setDeliveryStatus(this.ws, key, updates, this.service.now());
+    await this.store.setInFlight(this.ws, this.run.runId, key, null, this.service.now());
+    this.delivered += updates.filter((u) => u.status === 'delivered').length;
+    this.report();
+    return updates;
+  }
+
+  /** For sinks that write only what changed: each user's decision the destination holds now, when it is another one. */
+  private async previousDeliveries(key: string, live: DeliveryRow[]): Promise<Map<string, Decision>> {
+    const previous = new Map<string, Decision>();
+    const last = await this.store.lastDelivered(this.ws, key, live.map((r) => r.userKey));
+    for (const r of live) {
+      const before = last.get(r.userKey);
+      if (before && before.decisionId !== r.decisionId) previous.set(r.decisionId, decisionOf(before.payload));
+    }
+    return previous;
+  }
+}
+
+/** What an outbox row carries: the decision as sinks see it, at its own time, with the raw user id delivery needs. */
+function payloadOf(r: DecisionResponse, userId: string): Payload {
+  return {
+    decisionId: r.decisionId,
+    agentId: r.agentId,
+    agentVersion: r.agentVersion,
+    userId,
+    at: r.at,
+    holdout: r.holdout,
+    choices: r.choices,
+    probability: r.probability,
+    ...(r.sendAt ? { sendAt: r.sendAt } : {}),
+    deliver: r.deliver,
+    reason: r.reason,
+  };
 }
 
 /**

@@ -9,6 +9,8 @@ export interface DecisionResponse {
   decisionId: string;
   agentId: string;
   agentVersion: number;
+  /** When the decision was made (ISO-8601); a replay answers the logged decision's time. */
+  at: string;
   holdout: boolean;
   deliver: boolean;
   reason: Decision['reason'];
@@ -38,6 +40,7 @@ export function toResponse(d: Decision, agent: AgentConfig | undefined): Decisio
     decisionId: d.decisionId,
     agentId: d.agentId,
     agentVersion: d.agentVersion,
+    at: d.at,
     holdout: d.holdout,
     deliver: d.deliver,
     reason: d.reason,

@@ -111,12 +111,12 @@ export class DecisionService {
   }
 
   /** The logged decision with its reward and outcomes, or undefined. */
-  async getDecision(decisionId: string): Promise<(DecisionResponse & { userKey: string; at: string; reward: number | null; outcomes: OutcomeRow[] }) | undefined> {
+  async getDecision(decisionId: string): Promise<(DecisionResponse & { userKey: string; reward: number | null; outcomes: OutcomeRow[] }) | undefined> {
     const row = await this.state.store.getDecision(this.workspace, decisionId);
     if (!row) return undefined;
     const outcomes = await this.state.store.outcomesOf(this.workspace, decisionId);
     const agent = this.state.agents.get(row.agentId);
-    return { ...responseFromRow(row, agent?.config), userKey: row.userKey, at: new Date(row.at).toISOString(), reward: row.reward, outcomes };
+    return { ...responseFromRow(row, agent?.config), userKey: row.userKey, reward: row.reward, outcomes };
   }
 
   ingest(events: SegmentEvent[]): Promise<{ accepted: number; duplicates: number }> {

@@ -152,6 +152,29 @@ describe('a batch run', () => {
     await expect(runAudience(server.service, { agentId: AGENT, audience: '*' }, { store: server.store, source: new InMemoryProfileSource([]) })).rejects.toThrow(/delivers twice to same/);
   });
 
+  it('delivers a decision logged before a crash with the time it was made, not the time of the resume', async () => {
+    let now = NOW;
+    const delivered: Decision[] = [];
+    const sink = (name: string): DecisionSink => ({
+      metadata: { name },
+      deliver: async (ds) => {
+        delivered.push(...ds);
+        return { results: ds.map(() => ({ status: 'ok' as const })) };
+      },
+    });
+    server = await startTestServer({ clock: () => now, sinks: (_agent, delivery) => sink(`times:${delivery.mode}`) });
+    const members = audience(40, 'decided-before-the-crash');
+    // the decisions a run made before it died, logged under the run's request ids
+    for (const m of members) {
+      const userKey = server.service.userKey(m.userId);
+      await server.service.decide(AGENT, { userId: m.userId, traits: m.traits, timezone: m.timezone, requestId: `run:run-t:${userKey}` });
+    }
+    now = NOW + 3 * 3_600_000;
+    await runAudience(server.service, { agentId: AGENT, audience: '*', runId: 'run-t' }, { store: server.store, source: new InMemoryProfileSource(members) });
+    expect(delivered.length).toBeGreaterThan(0);
+    expect(new Set(delivered.map((d) => d.at))).toEqual(new Set([new Date(NOW).toISOString()]));
+  });
+
   it('sends nothing new to a sink while it cannot say whether a batch in flight landed', async () => {
     const sent: string[] = [];
     let canConfirm = false;
