@@ -217,27 +217,27 @@ export interface UserTransaction {
   insertDecision(decision: DecisionRow, send?: SendRow): Promise<void>;
 }
 
-export interface Store {
-  /** Applies pending numbered migrations. Idempotent. */
-  migrate(): Promise<void>;
-  close(): Promise<void>;
-
-  // workspaces and keys
+/** Workspaces (with the secret of their keyed user hash) and their API keys. */
+export interface KeyStore {
   /** Returns the workspace, creating it (with a fresh secret) when absent. */
   ensureWorkspace(id: string, secret: string, now: number): Promise<WorkspaceRow>;
   getWorkspace(id: string): Promise<WorkspaceRow | undefined>;
   addApiKey(key: ApiKeyRow): Promise<void>;
   findApiKey(keyHash: string): Promise<ApiKeyRow | undefined>;
   countApiKeys(workspace: string): Promise<number>;
+}
 
-  // agent configs, versioned, with an audit entry per change
+/** Agent configs, versioned, with an audit entry per change. */
+export interface ConfigStore {
   /** Stores a new version unless the config equals the latest; returns the row in force. */
   putAgentConfig(workspace: string, agentId: string, config: unknown, actor: string, now: number): Promise<{ row: AgentConfigRow; changed: boolean }>;
   getAgentConfig(workspace: string, agentId: string, version?: number): Promise<AgentConfigRow | undefined>;
   listAgentConfigs(workspace: string): Promise<AgentConfigRow[]>;
   auditLog(workspace: string, limit: number): Promise<AuditRow[]>;
+}
 
-  // decisions
+/** The decision log: decisions with their sends, read by id, request, user and agent, and the report's aggregates. */
+export interface DecisionLog {
   /**
    * Runs `fn` with exclusive access to one user's rows: no other `withUser` for the same
    * (workspace, userKey) interleaves, and what `fn` writes commits together. This is what keeps
@@ -272,8 +272,10 @@ export interface Store {
    * decision log. The cell with `dimension` and `arm` null counts whole decisions.
    */
   reportCells(workspace: string, agentId: string): Promise<ReportCell[]>;
+}
 
-  // events and outcomes
+/** Outcome events, deduplicated by messageId, and the outcomes they earn. */
+export interface EventStore {
   /**
    * Stores events and their outcomes in one transaction. Events whose messageId is already
    * stored are ignored, and so are the outcomes derived from them. Returns the messageIds
@@ -282,8 +284,10 @@ export interface Store {
   recordEvents(events: EventRow[], outcomes: OutcomeRow[]): Promise<{ inserted: string[]; duplicates: string[] }>;
   countEvents(workspace: string): Promise<number>;
   outcomesOf(workspace: string, decisionId: string): Promise<OutcomeRow[]>;
+}
 
-  // learning
+/** What the learner reads and commits: closed decisions, rewards with model snapshots, retention. */
+export interface LearningStore {
   /**
    * Decisions whose window ended at or before `now` and that were not learned yet, oldest window
    * first (ties by decision id), each with its outcomes in time order; with `after`, only those
@@ -301,8 +305,10 @@ export interface Store {
    * it repeatedly; each call is one short transaction. Report aggregates are kept.
    */
   prune(before: number, limit: number): Promise<{ decisions: number; events: number }>;
+}
 
-  // batch runs and the delivery outbox
+/** Batch runs and the delivery outbox that makes their deliveries exactly once. */
+export interface RunStore {
   createRun(run: RunRow): Promise<void>;
   getRun(workspace: string, runId: string): Promise<RunRow | undefined>;
   /** Runs of the workspace, newest first. */
@@ -327,8 +333,20 @@ export interface Store {
   deliveryCounts(workspace: string, runId: string): Promise<{ sink: string; status: DeliveryStatus; error: string | null; count: number }[]>;
   /** For each user, the latest delivery to `sink` that was delivered (what the destination holds now). */
   lastDelivered(workspace: string, sink: string, userKeys: string[]): Promise<Map<string, DeliveryRow>>;
+}
 
-  // privacy
+/** Erasure of one user. */
+export interface Erasure {
   /** Erases every row keyed by this user. */
   eraseUser(workspace: string, userKey: string): Promise<EraseReport>;
+}
+
+/**
+ * The storage port: every role above, plus the store's lifecycle. The conformance suite
+ * (test/store/conformance.ts) is the contract every implementation passes.
+ */
+export interface Store extends KeyStore, ConfigStore, DecisionLog, EventStore, LearningStore, RunStore, Erasure {
+  /** Applies pending numbered migrations. Idempotent. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
 }
