@@ -1,7 +1,7 @@
 import type { Decision, Profile } from './types.ts';
 
 /**
- * The ports adapters implement (see shared/DESIGN.md). Small on purpose: only what every vendor
+ * The ports adapters implement (see docs/architecture.md, "The ports"). Small on purpose: only what every vendor
  * can serve. Lifecycle hooks are optional.
  */
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Bodies and queries of the HTTP API (shared/DESIGN.md, "The HTTP API"). */
+/** Bodies and queries of the HTTP API (docs/service.md, "Routes"). */
 
 const userId = z
   .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })

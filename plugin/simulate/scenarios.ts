@@ -130,7 +130,7 @@ export const FOCUSED_FEATURES: Record<string, string[]> = {
 };
 
 /**
- * The agent the simulator runs: the shape of the contract example in shared/DESIGN.md, over
+ * The agent the simulator runs: the shape of the example agent (examples/agents.yaml), over
  * this world's variants. Returned in the config's input form and validated by the real schema.
  * `focused`: each dimension sees only its FOCUSED_FEATURES.
  */

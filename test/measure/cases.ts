@@ -270,7 +270,7 @@ export const SRM_CASES: SrmCase[] = [
 ];
 
 /**
- * Treatment rows of the contract agent (DESIGN.md): subject_line is decided only when the
+ * Treatment rows of the example agent (examples/agents.yaml): subject_line is decided only when the
  * channel is email, and a frequency = skip row decides nothing else. Two holdout rows on the
  * default arms must not show up in the dimension stats.
  */

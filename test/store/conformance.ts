@@ -1,5 +1,5 @@
 /**
- * The store conformance suite (shared/STYLE.md rule 14): one table of behaviours that every
+ * The store conformance suite: one table of behaviours that every
  * `Store` implementation passes, SQLite today and PostgreSQL when it lands. It speaks only the
  * `Store` port, so a store that passes it can stand in for any other; the one thing the port
  * cannot show (which snapshots were pruned) is asked of the implementation through `inspect`.
