@@ -16,8 +16,9 @@ db.pragma('synchronous = NORMAL');
 let lastError;
 const timer = setInterval(() => {
   try {
-    db.pragma('wal_checkpoint(PASSIVE)');
+    const [result] = db.pragma('wal_checkpoint(PASSIVE)');
     lastError = undefined;
+    if (result && result.checkpointed > 0) parentPort.postMessage({ copied: result.checkpointed });
   } catch (err) {
     const error = String((err && err.message) || err);
     if (error !== lastError) parentPort.postMessage({ error });
@@ -42,14 +43,23 @@ export class WalCheckpointer {
   private readonly worker: Worker;
   private readonly exited: Promise<void>;
   private closing?: Promise<void>;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(path: string, intervalMs: number, onError: (message: string) => void) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, intervalMs, driver } });
     this.worker.unref();
-    this.worker.on('message', (m: { error?: string }) => m.error !== undefined && onError(m.error));
+    this.worker.on('message', (m: { error?: string; copied?: number }) => {
+      if (m.error !== undefined) onError(m.error);
+      if (m.copied !== undefined) for (const resolve of this.waiting.splice(0)) resolve();
+    });
     this.worker.on('error', (err) => onError(err.message));
     this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
+  }
+
+  /** Resolves after the next checkpoint that copies pages into the database file. */
+  nextCopy(): Promise<void> {
+    return new Promise((resolve) => this.waiting.push(resolve));
   }
 
   /** Stops the thread (after the checkpoint it may be running) and closes its connection. */

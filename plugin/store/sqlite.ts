@@ -135,6 +135,11 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** Resolves after the checkpointer thread next copies committed pages into the file (never for `:memory:`). */
+  checkpointed(): Promise<void> {
+    return this.checkpointer ? this.checkpointer.nextCopy() : new Promise(() => undefined);
+  }
+
   /** The SQL of every prepared statement, by name: the query-plan test checks each one's plan. */
   statementSql(): Record<string, string> {
     return Object.fromEntries([...Object.entries(this.s), ...Object.entries(this.log.s)].map(([name, statement]) => [name, statement.source]));

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../plugin/store/index.ts';
 import { startFakeBraze, type FakeBraze } from '../fakes/braze.ts';
+import { pollUntil } from '../helpers/poll.ts';
 import { decisionsRequested, tempDir } from '../server/helpers.ts';
 import { audience, BRAZE_KEY, writeAudience } from './helpers.ts';
 
@@ -32,10 +33,15 @@ function startRun(args: string[]): { child: ChildProcess; stdout: () => string; 
 async function until(condition: () => boolean, what: string, exited?: Promise<unknown>): Promise<void> {
   let done = false;
   void exited?.then(() => (done = true));
-  while (!condition()) {
-    if (done) throw new Error(`the run ended before ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await pollUntil(
+    () => {
+      if (done && !condition()) throw new Error(`the run ended before ${what}`);
+      return condition();
+    },
+    (met) => met,
+    what,
+    { everyMs: 25, attempts: 12_000 },
+  );
 }
 
 beforeAll(async () => {

@@ -4,6 +4,7 @@ import { runAudience, RunError } from '../../plugin/run/index.ts';
 import type { RunningServer } from '../../plugin/server/index.ts';
 import { startFakeBraze, type FakeBraze } from '../fakes/braze.ts';
 import { decisionsRequested, EXAMPLE_AGENT as AGENT, EXAMPLE_WORKSPACE as WS, NOW, sqlite, startTestServer } from '../server/helpers.ts';
+import { pollUntil } from '../helpers/poll.ts';
 import { ATTRIBUTES_SINK, audience, BRAZE_KEY, expectDeliveredExactlyOnce, startServerWithBraze, TRIGGER_SINK } from './helpers.ts';
 
 /** decision id → raw user id, for every decision of the run that delivers. */
@@ -247,11 +248,7 @@ describe('POST /v1/agents/{agentId}/runs', () => {
     const started = await call(server, 'POST', `/v1/agents/${AGENT}/runs`, { body: { audience: 'winback_q3' } });
     expect(started.status).toBe(202);
     expect(started.headers.get('location')).toBe(`/v1/runs/${started.body.runId}`);
-    let run = started.body;
-    while (run.status === 'running') {
-      await new Promise((r) => setTimeout(r, 20));
-      run = (await call(server, 'GET', `/v1/runs/${started.body.runId}`)).body;
-    }
+    const run = await pollUntil(async () => (await call(server, 'GET', `/v1/runs/${started.body.runId}`)).body, (r) => r.status !== 'running', 'the run to end');
     expect(run).toMatchObject({ status: 'completed', active: false, summary: { members: 400, decided: 400 } });
     expectDeliveredExactlyOnce(fake, await deliverable(server, started.body.runId, members));
     expect((await call(server, 'GET', '/v1/runs')).body.runs.map((r: { runId: string }) => r.runId)).toEqual([started.body.runId]);
@@ -265,11 +262,7 @@ describe('POST /v1/agents/{agentId}/runs', () => {
     const { call } = await import('../server/helpers.ts');
     const [a, b] = await Promise.all([0, 1].map(() => call(server, 'POST', `/v1/agents/${AGENT}/runs`, { body: { audience: 'all', resume: 'run-r' } })));
     expect([a.status, b.status].sort()).toEqual([202, 409]);
-    let run = (await call(server, 'GET', '/v1/runs/run-r')).body;
-    while (run.active) {
-      await new Promise((r) => setTimeout(r, 20));
-      run = (await call(server, 'GET', '/v1/runs/run-r')).body;
-    }
+    const run = await pollUntil(async () => (await call(server, 'GET', '/v1/runs/run-r')).body, (r) => !r.active, 'the resumed run to end');
     expect(run.status).toBe('completed');
     expectDeliveredExactlyOnce(fake, await deliverable(server, 'run-r', members));
   });
