@@ -1,15 +1,15 @@
 /**
  * Generates `manifest/agent-config.schema.json`, the JSON Schema of the workspace config file,
- * from the zod schema in plugin/agent/config.ts (its input side: what admins write).
+ * from the zod schema in plugin/config/ (its input side: what admins write).
  *
  *   node --import tsx manifest/generate-schema.ts
  *
- * test/agent/config.test.ts fails when the committed file differs from what this produces.
+ * test/config/manifest.test.ts fails when the committed file differs from what this produces.
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { workspaceConfigSchema } from '../plugin/agent/config.ts';
+import { workspaceConfigSchema } from '../plugin/config/index.ts';
 
 export const SCHEMA_PATH = fileURLToPath(new URL('./agent-config.schema.json', import.meta.url));
 

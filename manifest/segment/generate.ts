@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { DECISION_EVENT, profileSettingsSchema, trackingSettingsSchema, WEBHOOK_PATH, webhookSettingsSchema } from '../../adapters/segment/index.ts';
-import { deliverySchema } from '../../plugin/agent/config.ts';
+import { deliverySchema } from '../../plugin/config/index.ts';
 
 export const DESTINATION_PATH = fileURLToPath(new URL('./destination.json', import.meta.url));
 

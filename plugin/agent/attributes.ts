@@ -1,4 +1,4 @@
-import type { AgentConfig, Delivery } from './config.ts';
+import type { AgentConfig, Delivery } from '../config/index.ts';
 import type { Decision } from './types.ts';
 
 /** A flat attribute value as Braze custom attributes, HubSpot properties and Liquid take it. */

@@ -1,4 +1,4 @@
-import type { AgentConfig } from './config.ts';
+import type { AgentConfig } from '../config/index.ts';
 import type { AgentModel } from './model.ts';
 
 /**

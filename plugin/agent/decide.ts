@@ -1,6 +1,6 @@
 import { sampleArm, unitHash, type Rng } from '../bandit/index.ts';
+import type { AgentConfig } from '../config/index.ts';
 import { CHANNEL_DIMENSION, localTime, matches, maskArms, nextSendAt, suppressed, type GuardrailContext, type MaskReason } from '../guardrails/index.ts';
-import type { AgentConfig } from './config.ts';
 import { dimensionContext } from './context.ts';
 import type { AgentModel } from './model.ts';
 import type { Choice, Decision, DimensionExplanation, Profile } from './types.ts';

@@ -1,4 +1,4 @@
-import { changeDetection, type AgentConfig } from './config.ts';
+import { changeDetection, type AgentConfig } from '../config/index.ts';
 import { dimensionContext } from './context.ts';
 import { restartAgentModel, type AgentModel } from './model.ts';
 import type { Decision } from './types.ts';

@@ -1,6 +1,6 @@
 import { createPolicy, FeatureEncoder, groupsOf, policyFromJSON, remapPolicy, type ArmGroups, type Policy, type PolicyState } from '../bandit/index.ts';
+import { changeDetection, type AgentConfig } from '../config/index.ts';
 import type { MaskReason } from '../guardrails/index.ts';
-import { changeDetection, type AgentConfig } from './config.ts';
 
 /** The learned model of one dimension: its arms, its feature layout and its policy. */
 export interface DimensionModel {

@@ -3,7 +3,7 @@ import { hash32 } from './hash.ts';
 /**
  * Feature encoding: profile traits → a fixed-length numeric vector.
  *
- * The spec shapes mirror the agent config's `features` (plugin/agent/config.ts); they are
+ * The spec shapes mirror the agent config's `features` (plugin/config/features.ts); they are
  * restated structurally here because the bandit core imports nothing from the rest of the project.
  *
  * Layout, in order: `intercept` (always 1), then per feature:

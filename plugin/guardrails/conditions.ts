@@ -1,4 +1,4 @@
-import type { Condition } from '../agent/config.ts';
+import type { Condition } from '../config/index.ts';
 
 /** What a condition sees: the profile's traits and the arms chosen so far, by dimension id. */
 export interface ConditionContext {

@@ -1,4 +1,4 @@
-import type { AgentConfig, Dimension } from '../agent/config.ts';
+import type { AgentConfig, Dimension } from '../config/index.ts';
 import { matches } from './conditions.ts';
 import { inQuietHours } from './quiet-hours.ts';
 

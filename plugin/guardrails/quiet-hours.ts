@@ -1,4 +1,4 @@
-import type { QuietHours } from '../agent/config.ts';
+import type { QuietHours } from '../config/index.ts';
 import { localTime, utcOffsetMs, utcToZonedTime, wallTimeInstants, zonedTimeToUtc } from './local-time.ts';
 
 const MINUTE_MS = 60_000;

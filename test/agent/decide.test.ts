@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { POLICY_KINDS, type AgentConfig } from '../../plugin/agent/config.ts';
 import { learn } from '../../plugin/agent/learn.ts';
 import { createAgentModel, type AgentModel } from '../../plugin/agent/model.ts';
 import type { Decision, Profile } from '../../plugin/agent/types.ts';
 import { unitHash } from '../../plugin/bandit/index.ts';
+import { POLICY_KINDS, type AgentConfig } from '../../plugin/config/index.ts';
 import { expectClose } from '../helpers/index.ts';
 import {
   CHANNEL,
@@ -527,7 +527,7 @@ const TRANSITIONS = [
 type TraitCondition = { trait: string; equals?: unknown; in?: unknown[]; gte?: number; lte?: number; exists?: boolean };
 type Cond = TraitCondition | { all: Cond[] } | { any: Cond[] } | { not: Cond };
 
-/** The condition semantics of DESIGN.md ("Conditions"), restated as the oracle. */
+/** The condition semantics (plugin/config/conditions.ts describes each operator), restated as the oracle. */
 function holds(c: Cond, traits: Record<string, unknown>): boolean {
   if ('all' in c) return c.all.every((x) => holds(x, traits));
   if ('any' in c) return c.any.some((x) => holds(x, traits));

@@ -3,12 +3,11 @@
  * (`validateConfig`, so every test runs on a normalized, validated config), profiles, and a
  * seeded `decide` wrapper. Each takes overrides, as GrowthBook's `cbRule(overrides)` does.
  */
-import type { AgentConfig } from '../../plugin/agent/config.ts';
 import { decide, type DecideOptions } from '../../plugin/agent/decide.ts';
-import { validateConfig } from '../../plugin/agent/load.ts';
 import type { AgentModel } from '../../plugin/agent/model.ts';
 import type { Decision, Profile } from '../../plugin/agent/types.ts';
 import { Rng } from '../../plugin/bandit/index.ts';
+import { validateConfig, type AgentConfig } from '../../plugin/config/index.ts';
 
 type Json = Record<string, unknown>;
 
@@ -16,7 +15,7 @@ type Json = Record<string, unknown>;
 export const NOW = Date.parse('2026-06-01T12:00:00Z');
 export const DAY_MS = 86_400_000;
 
-/** The dimensions of DESIGN.md's contract agent, as config input. */
+/** The dimensions of the contract agent (examples/agents.yaml), as config input. */
 export const FREQUENCY = { id: 'frequency', arms: ['send', 'skip'], default: 'send' };
 export const CHANNEL = { id: 'channel', arms: ['email', 'sms', 'push'], default: 'email' };
 export const SEND_TIME = { id: 'send_time', type: 'local_hour', arms: [8, 12, 18, 20], default: 12 };

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { POLICY_KINDS, type AgentConfig } from '../../plugin/agent/config.ts';
 import { defaultDecision } from '../../plugin/agent/decide.ts';
 import { learn } from '../../plugin/agent/learn.ts';
 import { agentModelFromJSON, agentModelToJSON, createAgentModel, restartAgentModel, type AgentModel } from '../../plugin/agent/model.ts';
 import type { Decision, Profile } from '../../plugin/agent/types.ts';
 import { Rng, type BetaArmState } from '../../plugin/bandit/index.ts';
+import { POLICY_KINDS, type AgentConfig } from '../../plugin/config/index.ts';
 import { armCounts, CHANNEL, CONSENT_TRAITS, CONTENT_BLOCK, DAY_MS, decideWith, findUser, FREQUENCY, makeAgent, makeProfile, NOW, SEND_TIME, SUBJECT_LINE } from './factories.ts';
 
 /** Every dimension's arm counts, by dimension id. */

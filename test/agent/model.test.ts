@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { POLICY_KINDS, type AgentConfig } from '../../plugin/agent/config.ts';
 import { learn } from '../../plugin/agent/learn.ts';
 import { agentModelFromJSON, agentModelToJSON, createAgentModel, type AgentModel } from '../../plugin/agent/model.ts';
 import type { Decision } from '../../plugin/agent/types.ts';
 import { isGaussianArm, Rng, type ArmState } from '../../plugin/bandit/index.ts';
+import { POLICY_KINDS, type AgentConfig } from '../../plugin/config/index.ts';
 import { CHANNEL, CONTENT_BLOCK, decideWith, FREQUENCY, makeAgent, makeProfile, SEND_TIME, SUBJECT_LINE } from './factories.ts';
 
 type Kind = (typeof POLICY_KINDS)[number];

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Condition } from '../../plugin/agent/config.ts';
-import { conditionSchema } from '../../plugin/agent/config.ts';
+import { conditionSchema, type Condition } from '../../plugin/config/index.ts';
 import { matches } from '../../plugin/guardrails/index.ts';
 
 /** Conditions are written in their config (JSON) form and normalized as the loader does. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { agentConfigSchema, type AgentConfig } from '../../plugin/agent/config.ts';
+import { agentConfigSchema, type AgentConfig } from '../../plugin/config/index.ts';
 import { maskArms, suppressed, type GuardrailContext, type MaskReason } from '../../plugin/guardrails/index.ts';
 
 const NOW = Date.parse('2026-06-01T12:00:00Z');

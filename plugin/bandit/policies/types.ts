@@ -1,10 +1,11 @@
 import type { Rng } from '../rng.ts';
 
+/** The policies, in order: the one list of them (the config's `policy.kind`, plugin/config/policy.ts, takes it from here). */
 export const POLICY_NAMES = ['random', 'beta-ts', 'eps-greedy', 'linucb', 'lin-ts', 'logistic-ts', 'squarecb'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 /**
- * Policy parameters. Mirrors the agent config's `policy` (plugin/agent/config.ts), restated
+ * Policy parameters. Mirrors the agent config's `policy` (plugin/config/policy.ts), restated
  * structurally because the bandit core imports nothing from the rest of the project.
  */
 export interface PolicyParams {
