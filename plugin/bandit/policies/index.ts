@@ -71,52 +71,62 @@ export function remapPolicy(
 ): Policy {
   const old = policy.toJSON();
   const fresh = createPolicy(params, armFrom.length, featureFrom.length, groups?.of).toJSON();
-  const d = featureFrom.length;
-  const od = old.dim;
-  if (fresh.shared || old.shared) {
-    if (!fresh.shared || !old.shared || !groups) return policyFromJSON({ ...fresh, params });
-    const oldGroups = old.shared.groupCount;
-    const G = fresh.shared.groupCount;
-    // position of every weight of the new model in the old one (−1: new, from the prior)
-    const from = new Int32Array(d * G + armFrom.length).fill(-1);
-    for (let g = 0; g < G; g++) {
-      const og = groups.from[g];
-      if (og < 0) continue;
-      for (let i = 0; i < d; i++) if (featureFrom[i] >= 0) from[g * d + i] = og * od + featureFrom[i];
-    }
-    armFrom.forEach((oa, a) => {
-      if (oa >= 0) from[d * G + a] = od * oldGroups + oa;
+  if (!fresh.shared && !old.shared) return policyFromJSON({ ...fresh, params, arms: armFrom.map((oldArm, arm) => carryArm(old, fresh.arms[arm]!, oldArm, featureFrom)) });
+  if (!fresh.shared || !old.shared || !groups) return policyFromJSON({ ...fresh, params });
+  const { cov, mean } = fresh.shared;
+  copyGaussian(old.shared, { cov, mean }, sharedWeightsFrom(old, fresh, armFrom, featureFrom, groups.from));
+  const arms = armFrom.map((oldArm): ArmState => ({ n: oldArm >= 0 ? old.arms[oldArm]!.n : 0 }));
+  return policyFromJSON({ ...fresh, params, arms, shared: { ...fresh.shared, cov, mean, age: old.shared.age, priorAge: old.shared.priorAge } });
+}
+
+/** A disjoint-layout arm: its old belief on the features that remain, the prior on new ones; a new arm keeps the prior. */
+function carryArm(old: PolicyState, prior: ArmState, oldArm: number, featureFrom: readonly number[]): ArmState {
+  const src = oldArm >= 0 ? old.arms[oldArm] : undefined;
+  if (!src) return prior;
+  if (!isGaussianArm(src) || !isGaussianArm(prior)) return { ...src };
+  const cov = prior.cov.slice();
+  const mean = prior.mean.slice();
+  copyGaussian({ cov: src.cov, mean: src.mean }, { cov, mean }, featureFrom);
+  return { n: src.n, cov, mean, age: src.age, priorAge: src.priorAge };
+}
+
+/**
+ * Where each weight of the new shared model was in the old one (−1: new, from the prior). The
+ * shared layout is each group's feature weights, group after group, then one offset per arm.
+ */
+function sharedWeightsFrom(old: PolicyState, fresh: PolicyState, armFrom: readonly number[], featureFrom: readonly number[], groupFrom: readonly number[]): Int32Array {
+  const features = featureFrom.length;
+  const oldFeatures = old.dim;
+  const newGroups = fresh.shared!.groupCount;
+  const oldGroups = old.shared!.groupCount;
+  const from = new Int32Array(features * newGroups + armFrom.length).fill(-1);
+  for (let group = 0; group < newGroups; group++) {
+    const oldGroup = groupFrom[group]!;
+    if (oldGroup < 0) continue;
+    featureFrom.forEach((oldFeature, feature) => {
+      if (oldFeature >= 0) from[group * features + feature] = oldGroup * oldFeatures + oldFeature;
     });
-    const D = from.length;
-    const oD = od * oldGroups + old.arms.length;
-    const { cov, mean } = fresh.shared;
-    for (let p = 0; p < D; p++) {
-      if (from[p] < 0) continue;
-      mean[p] = old.shared.mean[from[p]];
-      for (let q = 0; q < D; q++) if (from[q] >= 0) cov[p * D + q] = old.shared.cov[from[p] * oD + from[q]];
-    }
-    const arms = armFrom.map((oa): ArmState => ({ n: oa >= 0 ? old.arms[oa].n : 0 }));
-    return policyFromJSON({ ...fresh, params, arms, shared: { ...fresh.shared, cov, mean, age: old.shared.age, priorAge: old.shared.priorAge } });
   }
-  const arms = armFrom.map((from, a): ArmState => {
-    const prior = fresh.arms[a];
-    const src = from >= 0 ? old.arms[from] : undefined;
-    if (!src) return prior;
-    if (isGaussianArm(src) && isGaussianArm(prior)) {
-      const cov = prior.cov.slice();
-      const mean = prior.mean.slice();
-      for (let i = 0; i < d; i++) {
-        const oi = featureFrom[i];
-        if (oi < 0) continue;
-        mean[i] = src.mean[oi];
-        for (let j = 0; j < d; j++) {
-          const oj = featureFrom[j];
-          if (oj >= 0) cov[i * d + j] = src.cov[oi * od + oj];
-        }
-      }
-      return { n: src.n, cov, mean, age: src.age, priorAge: src.priorAge };
-    }
-    return { ...src };
+  armFrom.forEach((oldArm, arm) => {
+    if (oldArm >= 0) from[features * newGroups + arm] = oldFeatures * oldGroups + oldArm;
   });
-  return policyFromJSON({ ...fresh, params, arms });
+  return from;
+}
+
+/**
+ * Copies a Gaussian belief's mean and covariance entries to their new positions: `from[i]` is the
+ * old index of new weight i (−1 keeps the target's prior). Both covariances are square, row-major.
+ */
+function copyGaussian(source: { cov: ArrayLike<number>; mean: ArrayLike<number> }, target: { cov: number[]; mean: number[] }, from: ArrayLike<number>): void {
+  const size = from.length;
+  const oldSize = source.mean.length;
+  for (let row = 0; row < size; row++) {
+    const oldRow = from[row]!;
+    if (oldRow < 0) continue;
+    target.mean[row] = source.mean[oldRow]!;
+    for (let col = 0; col < size; col++) {
+      const oldCol = from[col]!;
+      if (oldCol >= 0) target.cov[row * size + col] = source.cov[oldRow * oldSize + oldCol]!;
+    }
+  }
 }
