@@ -8,7 +8,6 @@ import { RequestError } from '../service/index.ts';
  * more (the log has the rest).
  */
 export function answerErrors(logger: Logger) {
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
   return (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (err instanceof RequestError) {
       res.status(err.status).json({ error: { code: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}) } });

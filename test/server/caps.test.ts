@@ -5,7 +5,7 @@ import { call, consentingTraits, makeAgentInput, NOW, startTestServer, tempDir, 
 
 const PARALLEL = 50;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 type Json = any;
 
 /** Agents without a `frequency` dimension, so every decision delivers unless a guardrail stops it. */

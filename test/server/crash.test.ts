@@ -89,7 +89,7 @@ describe('crash safety', () => {
           attempts.push({ batch, acknowledged: false });
           continue;
         }
-        let ok = false;
+        let ok: boolean;
         try {
           const res = await call({ url }, 'POST', '/v1/events', { body: batchBody(batch) });
           ok = res.status >= 200 && res.status < 300;

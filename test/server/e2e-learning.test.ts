@@ -97,7 +97,7 @@ describe('the decision service, end to end', () => {
     for (let round = 0; round < ROUNDS; round++) {
       // A day of decisions, 50 at a time in parallel.
       for (let i = 0; i < perRound; i += 50) {
-        const batch = Array.from({ length: 50 }, (_, k) => {
+        const batch = Array.from({ length: 50 }, () => {
           const customer = outcomes.int(customers.length);
           const at = T0 + round * DAY + (i / perRound) * (DAY / 2);
           return { customer, at };

@@ -26,7 +26,7 @@ export const EXAMPLE_CONFIG = 'examples/agents.yaml';
 export const EXAMPLE_WORKSPACE = 'acme-sports';
 export const EXAMPLE_AGENT = 'winback';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 type Json = any;
 
 /**
