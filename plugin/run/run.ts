@@ -117,7 +117,8 @@ function skipReasons(r: DecisionResponse): string[] {
 /**
  * Members of a chunk whose decisions are started in one turn of the event loop. Between two
  * slices the process serves what arrived meanwhile (the sinks' answers, so that a drain goes on
- * while the next chunk is decided); the chunk's decisions still commit together (`holdCommits`).
+ * while the next chunk is decided); the decisions of a slice commit together (the store's group
+ * commit writes the units that finish in one turn in one transaction).
  */
 const DECIDE_SLICE = 250;
 
@@ -273,25 +274,21 @@ class RunInProgress {
   };
 
   /**
-   * All of a chunk's decisions, started a slice per turn of the event loop with their commits held
-   * until all are started (so they commit together); or, with a lower concurrency, that many at once.
+   * All of a chunk's decisions, started a slice per turn of the event loop (the store writes the
+   * decisions that finish in one turn in one transaction); or, with a lower concurrency, that many
+   * at once.
    */
   private async decideChunk(members: Profile[]): Promise<Member[]> {
     const concurrency = this.options.concurrency ?? this.options.chunkSize ?? 5000;
     if (concurrency < members.length) return pMap(members, this.decideMember, { concurrency });
     const started: Promise<Member>[] = [];
-    const release = this.store.holdCommits();
-    try {
-      for (let i = 0; i < members.length; i += DECIDE_SLICE) {
-        if (i > 0) await nextTurn();
-        for (const member of members.slice(i, i + DECIDE_SLICE)) {
-          const decision = this.decideMember(member);
-          decision.catch(() => undefined); // raised by Promise.all below, not as unhandled in between
-          started.push(decision);
-        }
+    for (let i = 0; i < members.length; i += DECIDE_SLICE) {
+      if (i > 0) await nextTurn();
+      for (const member of members.slice(i, i + DECIDE_SLICE)) {
+        const decision = this.decideMember(member);
+        decision.catch(() => undefined); // raised by Promise.all below, not as unhandled in between
+        started.push(decision);
       }
-    } finally {
-      release();
     }
     return Promise.all(started);
   }

@@ -96,8 +96,6 @@ export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly users = new KeyedMutex();
   private readonly pendingUnits: { unit: (tally: Tally) => void; resolve: () => void; reject: (err: unknown) => void }[] = [];
-  /** Open `holdCommits` holds: while any, pending units wait. */
-  private commitHolds = 0;
   private flushScheduled = false;
   private readonly s: ReturnType<SqliteStore['prepare']>;
   private readonly checkpointer?: WalCheckpointer;
@@ -303,19 +301,8 @@ export class SqliteStore implements Store {
     });
   }
 
-  holdCommits(): () => void {
-    this.commitHolds += 1;
-    let held = true;
-    return () => {
-      if (!held) return;
-      held = false;
-      this.commitHolds -= 1;
-      this.scheduleFlush();
-    };
-  }
-
   /**
-   * Group commit: units of work that finish in the same tick (or while commits are held) are
+   * Group commit: units of work that finish in the same tick are
    * written in one transaction; when one of them fails, they are written again each inside its own
    * savepoint, so that the failing unit rolls back alone and only its caller sees the error. Every
    * caller resumes only after the transaction has committed.
@@ -328,12 +315,11 @@ export class SqliteStore implements Store {
   }
 
   private scheduleFlush(): void {
-    if (this.flushScheduled || this.commitHolds > 0 || this.pendingUnits.length === 0) return;
+    if (this.flushScheduled || this.pendingUnits.length === 0) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      // A hold taken since is released later, and schedules the flush then.
-      if (this.commitHolds === 0) this.flushUnits();
+      this.flushUnits();
     });
   }
 

@@ -244,14 +244,6 @@ export interface DecisionLog {
    * frequency caps exact under concurrent decisions.
    */
   withUser<T>(workspace: string, userKey: string, fn: (tx: UserTransaction) => Promise<T>): Promise<T>;
-  /**
-   * Until the returned release is called, units of work of `withUser` that finish may be held back
-   * and committed together after it (their callers resume then), so that a batch started over
-   * several turns of the event loop is still written in one transaction. Holds nest; release is
-   * idempotent. Never await a unit started under a hold before releasing it: it may wait for the
-   * release. A store without group commit returns a release that does nothing.
-   */
-  holdCommits(): () => void;
   getDecision(workspace: string, decisionId: string): Promise<DecisionRow | undefined>;
   findDecisionByRequest(workspace: string, agentId: string, requestId: string): Promise<DecisionRow | undefined>;
   /**

@@ -392,20 +392,6 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
         ).rejects.toThrow('boom');
         expect(await within(store.withUser(WS, 'user-a', async () => 'next'), 2000, 'the user stayed locked')).toBe('next');
       });
-
-      it('commits the units of work that finished while commits were held, once every hold is released', async () => {
-        const outer = store.holdCommits();
-        const inner = store.holdCommits();
-        const decisions = [makeDecision({ userKey: 'user-a' }), makeDecision({ userKey: 'user-b' })];
-        const units = decisions.map((d) => logDecision(store, d));
-        await new Promise((resolve) => setTimeout(resolve, 10));
-        inner();
-        inner(); // a second release of the same hold does nothing
-        outer();
-        await within(Promise.all(units), 2000, 'held units never committed');
-        expect(await Promise.all(decisions.map((d) => store.getDecision(WS, d.decisionId)))).toEqual(decisions);
-        await within(logDecision(store, makeDecision()), 2000, 'a unit after the release never committed'); // nothing stays held
-      });
     });
 
     describe('request ids', () => {
