@@ -3,7 +3,13 @@ import { attributePrefix, defaultDecision, type AttributeValue } from '../agent/
 import { decide } from './decide.ts';
 import { toResponse } from './decision-record.ts';
 import { RequestError } from './errors.ts';
+import { userKeyOf } from './keys.ts';
 import { agentOf, type ServiceState } from './state.ts';
+
+/** The fail-open cache's key: the user's keyed hash first (never the raw id), so that erasure finds the user's entries. */
+export function failedOpenKey(userKey: string, agentId: string, requestId: string): string {
+  return `${userKey}\u0000${agentId}\u0000${requestId}`;
+}
 
 /** How long Connected Content waits for a profile before answering the defaults (Braze gives up at 2 s). */
 export const CONNECTED_CONTENT_PROFILE_BUDGET_MS = 1000;
@@ -26,7 +32,7 @@ export async function connectedContent(
   const prefix = attributePrefix(agent.config);
   // A fail-open answer is not logged, so it is remembered here: the other renders of the same
   // message (HTML, text, retries) must show the same defaults rather than a fresh decision.
-  const sticky = options.requestId ? `${agentId}\u0000${userId}\u0000${options.requestId}` : undefined;
+  const sticky = options.requestId ? failedOpenKey(userKeyOf(state.secret, userId), agentId, options.requestId) : undefined;
   const remembered = sticky ? state.failedOpen.get(sticky) : undefined;
   if (remembered) return remembered;
   let answer: Record<string, AttributeValue>;

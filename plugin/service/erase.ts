@@ -7,6 +7,8 @@ export async function eraseUser(state: ServiceState, userId: string): Promise<Er
   const userKey = userKeyOf(state.secret, userId);
   const report = await state.store.eraseUser(state.workspace, userKey);
   const cachedProfile = state.profiles.delete(userId) ? 1 : 0;
+  // the Connected Content answers remembered for this user (keyed by its hash, see connected-content.ts)
+  for (const key of state.failedOpen.keys()) if (key.startsWith(`${userKey}\u0000`)) state.failedOpen.delete(key);
   await state.profileSource?.forget?.(userId);
   state.log.info({ userKey, ...report, cachedProfile }, 'user erased');
   return { ...report, cachedProfile };
