@@ -1,7 +1,7 @@
-import { z } from 'zod';
-import { brazeFromEnv } from '../adapters/braze/index.ts';
-import { hubspotFromEnv } from '../adapters/hubspot/index.ts';
-import { segmentFromEnv } from '../adapters/segment/index.ts';
+import { brazeAdapter } from '../adapters/braze/index.ts';
+import { hubspotAdapter } from '../adapters/hubspot/index.ts';
+import type { Adapter, Connection, DeliveryModes, Env } from '../adapters/kit/index.ts';
+import { segmentAdapter } from '../adapters/segment/index.ts';
 import type { AgentConfig, ProfileSource } from './agent/index.ts';
 import { FileAudience } from './run/index.ts';
 import type { ServerExtension, SinkFactory } from './service/index.ts';
@@ -23,46 +23,84 @@ export interface Connections {
   close(): Promise<void>;
 }
 
-const choiceSchema = z.object({ NEXTBEST_PROFILE_SOURCE: z.enum(['segment', 'hubspot']).optional() });
+/** Every adapter this build knows, each defined by its folder's index.ts. */
+export const ADAPTERS: readonly Adapter[] = [brazeAdapter, segmentAdapter, hubspotAdapter];
 
-const HUBSPOT_VARS = ['HUBSPOT_PRIVATE_APP_TOKEN', 'HUBSPOT_CLIENT_ID', 'HUBSPOT_CLIENT_SECRET'];
+/** The delivery entries the adapters serve: destination → its modes (`braze: [attributes, …]`). */
+export function deliveryModes(): Readonly<Record<string, readonly string[]>> {
+  return Object.fromEntries(
+    ADAPTERS.map((a): [string, DeliveryModes['modes']] => [a.deliveryModes.to, a.deliveryModes.modes]),
+  );
+}
+
+interface Connected extends Connection {
+  name: string;
+}
 
 /**
  * Connects to every vendor whose variables are set. Audience references route by their form:
- * `file:PATH` → an NDJSON file; `list:ID` and `search:…` → HubSpot; anything else → the Segment
- * audience of that key. Throws, naming the variable, on an incomplete or invalid set.
+ * `file:PATH` → an NDJSON file; otherwise the adapter claiming the longest prefix of the
+ * reference (HubSpot: `list:ID`, `search:…`; Segment: any other, an audience key). Throws, naming
+ * the variable, on an incomplete or invalid set.
  */
-export function connectFromEnv(env: Record<string, string | undefined>, agents: readonly AgentConfig[]): Connections {
-  const braze = brazeFromEnv(env);
-  const segment = segmentFromEnv(env);
-  const hubspot = HUBSPOT_VARS.some((v) => env[v]) ? hubspotFromEnv(env, { agents }) : undefined;
-  const choice = choiceSchema.safeParse(env);
-  if (!choice.success) throw new Error(`NEXTBEST_PROFILE_SOURCE: must be segment or hubspot, got ${JSON.stringify(env.NEXTBEST_PROFILE_SOURCE)}`);
-  const sources = { segment: segment.profiles, hubspot: hubspot?.profileSource };
-  const chosen = choice.data.NEXTBEST_PROFILE_SOURCE;
-  if (chosen && !sources[chosen]) throw new Error(`NEXTBEST_PROFILE_SOURCE: ${chosen} is chosen but not connected (see docs/${chosen}.md)`);
-  if (!chosen && sources.segment && sources.hubspot) throw new Error('NEXTBEST_PROFILE_SOURCE: both Segment and HubSpot are connected; choose the one decide reads profiles from (segment or hubspot)');
-  const profileSource = chosen ? sources[chosen] : (sources.segment ?? sources.hubspot);
+export function connectFromEnv(env: Env, agents: readonly AgentConfig[]): Connections {
+  const connected: Connected[] = [];
+  for (const adapter of ADAPTERS) {
+    const connection = adapter.connect(env, { agents });
+    if (connection) connected.push({ ...connection, name: adapter.name });
+  }
   const files = new FileAudience();
-  const factories = [braze?.sinkFor, segment.sinks, hubspot?.sinks].filter((f): f is SinkFactory => f !== undefined);
   return {
-    connected: [braze && 'braze', (segment.profiles || segment.webhook || segment.sinks) && 'segment', hubspot && 'hubspot'].filter((n): n is string => typeof n === 'string'),
-    profileSource,
-    audienceSource(ref) {
-      if (FileAudience.isRef(ref)) return files;
-      if (ref.startsWith('list:') || ref.startsWith('search:')) return hubspot?.profileSource;
-      return segment.profiles;
-    },
+    connected: connected.map((c) => c.name),
+    profileSource: chooseProfileSource(env.NEXTBEST_PROFILE_SOURCE, connected),
+    audienceSource: (ref) => (FileAudience.isRef(ref) ? files : audienceOwner(ref, connected)?.profileSource),
     sinks: (agent, delivery) => {
-      for (const f of factories) {
-        const sink = f(agent, delivery);
+      for (const c of connected) {
+        const sink = c.sinks?.(agent, delivery);
         if (sink) return sink;
       }
       return undefined;
     },
-    extensions: [segment.webhook, hubspot?.extension].filter((e): e is ServerExtension => e !== undefined),
+    extensions: connected.flatMap((c) => c.extensions ?? []),
     async close() {
-      await hubspot?.close();
+      for (const c of connected) await c.close?.();
     },
   };
+}
+
+/**
+ * Where decide reads profiles: the connected profile source `NEXTBEST_PROFILE_SOURCE` names, or
+ * the only one connected. Throws when the choice names no connected source, or when several are
+ * connected and none is chosen.
+ */
+function chooseProfileSource(chosen: string | undefined, connected: readonly Connected[]): ProfileSource | undefined {
+  const sources = connected.filter((c) => c.profileSource);
+  const names = sources.map((c) => c.name);
+  if (chosen) {
+    const source = sources.find((c) => c.name === chosen)?.profileSource;
+    if (source) return source;
+    if (!ADAPTERS.some((a) => a.name === chosen))
+      throw new Error(
+        `NEXTBEST_PROFILE_SOURCE: must be the name of a connected profile source (${names.join(' or ') || 'none is connected'}), got ${JSON.stringify(chosen)}`,
+      );
+    throw new Error(
+      `NEXTBEST_PROFILE_SOURCE: ${chosen} is chosen but not connected as a profile source (see docs/${chosen}.md)`,
+    );
+  }
+  if (sources.length > 1)
+    throw new Error(
+      `NEXTBEST_PROFILE_SOURCE: ${names.join(' and ')} are connected; choose the one decide reads profiles from (${names.join(' or ')})`,
+    );
+  return sources[0]?.profileSource;
+}
+
+/** The connected adapter that serves `ref`: the one whose audience prefix is the longest that matches. */
+function audienceOwner(ref: string, connected: readonly Connected[]): Connected | undefined {
+  let best: { c: Connected; length: number } | undefined;
+  for (const c of connected) {
+    for (const prefix of c.audiencePrefixes ?? []) {
+      if (ref.startsWith(prefix) && (!best || prefix.length > best.length)) best = { c, length: prefix.length };
+    }
+  }
+  return best?.c;
 }

@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import type { AgentConfig, DecisionSink, Delivery } from '../../plugin/agent/index.ts';
+import type { Adapter } from '../kit/index.ts';
 import { BrazeClient, type BrazeClientOptions } from './client.ts';
-import { BrazeAttributesSink, BrazeTriggerSink, TRACK_BATCH_DEFAULT, TRACK_BATCH_MAX } from './sinks.ts';
+import { TRACK_BATCH_DEFAULT, TRACK_BATCH_MAX } from './constants.ts';
+import { BrazeAttributesSink, BrazeTriggerSink } from './sinks.ts';
 
 export * from './client.ts';
+export * from './constants.ts';
 export * from './sinks.ts';
 
 export const brazeEnvSchema = z.object({
@@ -46,3 +49,14 @@ export function brazeConnection(client: BrazeClient, trackBatchSize = TRACK_BATC
     },
   };
 }
+
+/** The Braze adapter: delivery through the REST API (docs/braze.md). Connected Content needs no connection. */
+export const brazeAdapter: Adapter = {
+  name: 'braze',
+  envSchema: brazeEnvSchema,
+  deliveryModes: { to: 'braze', modes: ['attributes', 'campaign_trigger', 'canvas_trigger'] },
+  connect(env) {
+    const braze = brazeFromEnv(env);
+    return braze && { sinks: braze.sinkFor };
+  },
+};

@@ -1,15 +1,10 @@
 import pMap from 'p-map';
 import { z } from 'zod';
 import { attributePrefix, attributesOf, type AgentConfig, type AttributeValue, type Decision, type DecisionSink, type DeliveryContext, type DeliveryReport, type DeliveryResult, type Delivery } from '../../plugin/agent/index.ts';
-import type { BrazeClient, BrazeResult } from './client.ts';
+import { AdapterError, AuthError, bisect, PayloadValidationError, RetryableError } from '../kit/index.ts';
+import type { BrazeClient, BrazeReply } from './client.ts';
+import { EXPORT_IDS_MAX, TRACK_BATCH_DEFAULT, TRACK_BATCH_MAX, TRIGGER_RECIPIENTS_MAX } from './constants.ts';
 
-/** Braze's documented safe size for /users/track (50 objects on MAU plans, 75 otherwise). */
-export const TRACK_BATCH_DEFAULT = 50;
-export const TRACK_BATCH_MAX = 75;
-/** Recipients per triggered send (campaigns and canvases). */
-export const TRIGGER_RECIPIENTS_MAX = 50;
-/** External ids per /users/export/ids request. */
-export const EXPORT_IDS_MAX = 50;
 /** Requests a sink keeps in flight at once. */
 const PARALLEL_REQUESTS = 4;
 /** A send time closer than this is sent now rather than scheduled. */
@@ -39,19 +34,41 @@ async function confirmByAttribute(client: BrazeClient, decisions: readonly Decis
   const holds = new Map<string, unknown>();
   for (let i = 0; i < decisions.length; i += EXPORT_IDS_MAX) {
     const ids = [...new Set(decisions.slice(i, i + EXPORT_IDS_MAX).map((d) => d.userId))];
-    const r = await client.post('/users/export/ids', { external_ids: ids, fields_to_export: ['external_id', 'custom_attributes'] });
-    if (!r.ok) throw new Error(`cannot confirm deliveries: ${r.message}`);
-    const parsed = exportSchema.safeParse(r.body);
+    const reply = await client.post('/users/export/ids', { external_ids: ids, fields_to_export: ['external_id', 'custom_attributes'] }).catch((err: Error) => {
+      throw new Error(`cannot confirm deliveries: ${err.message}`, { cause: err });
+    });
+    const parsed = exportSchema.safeParse(reply.body);
     if (!parsed.success) throw new Error(`cannot confirm deliveries: unreadable /users/export/ids response (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`);
     for (const u of parsed.data.users) if (u.external_id !== undefined) holds.set(u.external_id, u.custom_attributes?.[key]);
   }
   return decisions.map((d) => holds.get(d.userId) === d.decisionId);
 }
 
-function failure(r: Extract<BrazeResult, { ok: false }>): DeliveryResult {
-  return r.retryable
-    ? { status: 'retry', httpStatus: r.status, message: r.message }
-    : { status: 'rejected', httpStatus: r.status, code: r.status === 400 ? 'bad_request' : `http_${r.status ?? 'error'}`, message: r.message };
+/** The delivery result of a request Braze did not take. */
+function failure(err: unknown): DeliveryResult {
+  if (err instanceof RetryableError) return { status: 'retry', httpStatus: err.status, message: err.message, ...(err.inDoubt ? { inDoubt: true } : {}) };
+  // A refused key or permission is fixed in Braze's settings, and the run resumed: not lost for good.
+  if (err instanceof AuthError) return { status: 'retry', httpStatus: err.status, message: err.message };
+  const status = err instanceof AdapterError ? err.status : undefined;
+  return { status: 'rejected', httpStatus: status, code: status === 400 ? 'bad_request' : `http_${status ?? 'error'}`, message: (err as Error).message };
+}
+
+/** Braze refuses a whole request for one bad object or recipient with a 400 (nothing of it is done). */
+function refusedAsWhole(err: unknown): err is PayloadValidationError {
+  return err instanceof PayloadValidationError && err.status === 400;
+}
+
+/** What one `deliver` call of the attributes sink works on. */
+interface AttributesRun {
+  decisions: readonly Decision[];
+  objects: Record<string, AttributeValue>[];
+  results: DeliveryResult[];
+}
+
+/** Extra requests one batch may spend: on users a partial error named, and on asking whether a request in doubt landed. */
+interface Budget {
+  partial: number;
+  doubt: number;
 }
 
 /**
@@ -89,57 +106,66 @@ export class BrazeAttributesSink implements DecisionSink {
   }
 
   async deliver(decisions: readonly Decision[], context: DeliveryContext = {}): Promise<DeliveryReport> {
-    const results: DeliveryResult[] = new Array(decisions.length);
-    const objects = decisions.map((d) => this.attributeObject(d, context.previous?.get(d.decisionId)));
-    const budget = { partial: this.options.partialRetries ?? 2, doubt: this.options.partialRetries ?? 2 };
+    const run: AttributesRun = { decisions, objects: decisions.map((d) => this.attributeObject(d, context.previous?.get(d.decisionId))), results: new Array(decisions.length) };
+    const retries = this.options.partialRetries ?? 2;
     const requests: number[][] = [];
     for (let start = 0; start < decisions.length; start += this.requestSize) {
       requests.push(Array.from({ length: Math.min(this.requestSize, decisions.length - start) }, (_, i) => start + i));
     }
-    await pMap(requests, (idx) => this.send(idx, decisions, objects, results, { ...budget }), { concurrency: this.options.parallelRequests ?? PARALLEL_REQUESTS, stopOnError: false });
-    return { results };
+    await pMap(requests, (idx) => this.send(idx, run, { partial: retries, doubt: retries }), { concurrency: this.options.parallelRequests ?? PARALLEL_REQUESTS, stopOnError: false });
+    return { results: run.results };
   }
 
-  private async send(idx: number[], decisions: readonly Decision[], objects: Record<string, AttributeValue>[], results: DeliveryResult[], budget: { partial: number; doubt: number }): Promise<void> {
-    if (idx.length === 0) return;
-    // Not retried blindly on a 5xx: Braze may have written it (and bills the data points again).
-    const r = await this.options.client.post('/users/track', { attributes: idx.map((i) => objects[i]) }, { retryInDoubt: false });
-    if (!r.ok) {
-      if (r.status === 400 && idx.length > 1) {
-        // One bad object fails the whole request: bisect until it stands alone.
-        const half = Math.ceil(idx.length / 2);
-        await this.send(idx.slice(0, half), decisions, objects, results, budget);
-        await this.send(idx.slice(half), decisions, objects, results, budget);
-        return;
-      }
-      if (r.inDoubt && budget.doubt > 0) {
+  /** Sends the objects `idx`; a 400 for the whole request is split in halves until the bad object stands alone. */
+  private send(idx: readonly number[], run: AttributesRun, budget: Budget): Promise<void> {
+    return bisect(idx, (batch) => this.sendOnce(batch, run, budget), (i, refusal) => (run.results[i] = failure(refusal)));
+  }
+
+  /** One /users/track request: answers each object, or resolves with the 400 that refused them all. */
+  private async sendOnce(idx: readonly number[], run: AttributesRun, budget: Budget): Promise<PayloadValidationError | undefined> {
+    let reply: BrazeReply;
+    try {
+      // Not retried blindly on a 5xx: Braze may have written it (and bills the data points again).
+      reply = await this.options.client.post('/users/track', { attributes: idx.map((i) => run.objects[i]) }, { retryInDoubt: false });
+    } catch (err) {
+      if (refusedAsWhole(err)) return err;
+      if (err instanceof RetryableError && err.inDoubt && budget.doubt > 0) {
         budget.doubt -= 1;
-        let landed: boolean[];
-        try {
-          landed = await this.confirm(idx.map((i) => decisions[i]));
-        } catch {
-          for (const i of idx) results[i] = { status: 'retry', httpStatus: r.status, message: r.message, inDoubt: true };
-          return;
-        }
-        idx.forEach((i, k) => landed[k] && (results[i] = { status: 'ok' }));
-        await this.send(idx.filter((_, k) => !landed[k]), decisions, objects, results, budget);
-        return;
-      }
-      for (const i of idx) results[i] = r.inDoubt ? { status: 'retry', httpStatus: r.status, message: r.message, inDoubt: true } : failure(r);
+        await this.resendUnconfirmed(idx, err, run, budget);
+      } else for (const i of idx) run.results[i] = failure(err);
+      return undefined;
+    }
+    await this.settlePartialErrors(idx, reply, run, budget);
+    return undefined;
+  }
+
+  /** After a request in doubt: asks Braze which users already hold their decision, and sends again to the others only. */
+  private async resendUnconfirmed(idx: readonly number[], err: RetryableError, run: AttributesRun, budget: Budget): Promise<void> {
+    let landed: boolean[];
+    try {
+      landed = await this.confirm(idx.map((i) => run.decisions[i]));
+    } catch {
+      for (const i of idx) run.results[i] = failure(err);
       return;
     }
+    idx.forEach((i, k) => landed[k] && (run.results[i] = { status: 'ok' }));
+    await this.send(idx.filter((_, k) => !landed[k]), run, budget);
+  }
+
+  /** A 2xx may name objects it refused (`errors[].index`): those are sent again while the budget lasts, then rejected. */
+  private async settlePartialErrors(idx: readonly number[], reply: BrazeReply, run: AttributesRun, budget: Budget): Promise<void> {
     const failed = new Map<number, string>();
-    for (const e of r.body.errors ?? []) {
+    for (const e of reply.body.errors ?? []) {
       if ((e.input_array ?? 'attributes') === 'attributes' && e.index !== undefined && e.index < idx.length) failed.set(idx[e.index], e.type ?? 'error');
     }
-    for (const i of idx) if (!failed.has(i)) results[i] = { status: 'ok' };
+    for (const i of idx) if (!failed.has(i)) run.results[i] = { status: 'ok' };
     if (failed.size === 0) return;
     if (budget.partial > 0) {
       budget.partial -= 1;
-      await this.send([...failed.keys()], decisions, objects, results, budget);
+      await this.send([...failed.keys()], run, budget);
       return;
     }
-    for (const [i, type] of failed) results[i] = { status: 'rejected', httpStatus: r.status, code: 'partial_error', message: `Braze rejected this user's attributes: ${type}` };
+    for (const [i, type] of failed) run.results[i] = { status: 'rejected', httpStatus: reply.status, code: 'partial_error', message: `Braze rejected this user's attributes: ${type}` };
   }
 
   confirm(decisions: readonly Decision[]): Promise<boolean[]> {
@@ -206,19 +232,22 @@ export class BrazeTriggerSink implements DecisionSink {
     return { results };
   }
 
-  private async send(idx: number[], decisions: readonly Decision[], sendAt: string | undefined, results: DeliveryResult[]): Promise<void> {
-    if (idx.length === 0) return;
+  /** Sends one group sharing a send time; a 400 (nothing was sent) is split in halves so that the others go out. */
+  private send(idx: readonly number[], decisions: readonly Decision[], sendAt: string | undefined, results: DeliveryResult[]): Promise<void> {
+    return bisect(idx, (batch) => this.sendOnce(batch, decisions, sendAt, results), (i, refusal) => (results[i] = failure(refusal)));
+  }
+
+  private async sendOnce(idx: readonly number[], decisions: readonly Decision[], sendAt: string | undefined, results: DeliveryResult[]): Promise<PayloadValidationError | undefined> {
     const { path, body } = this.request(idx.map((i) => decisions[i]), sendAt);
-    // A triggered send is not idempotent: a 5xx or lost connection is returned in doubt, not retried blindly.
-    const r = await this.options.client.post(path, body, { retryInDoubt: false });
-    if (!r.ok && r.status === 400 && idx.length > 1) {
-      // Nothing was sent; find the bad recipient by halves so that the others go out.
-      const half = Math.ceil(idx.length / 2);
-      await this.send(idx.slice(0, half), decisions, sendAt, results);
-      await this.send(idx.slice(half), decisions, sendAt, results);
-      return;
+    try {
+      // A triggered send is not idempotent: a 5xx or lost connection comes back in doubt, not retried blindly.
+      await this.options.client.post(path, body, { retryInDoubt: false });
+      for (const i of idx) results[i] = { status: 'ok' };
+    } catch (err) {
+      if (refusedAsWhole(err)) return err;
+      for (const i of idx) results[i] = failure(err);
     }
-    for (const i of idx) results[i] = r.ok ? { status: 'ok' } : r.inDoubt ? { status: 'retry', httpStatus: r.status, message: r.message, inDoubt: true } : failure(r);
+    return undefined;
   }
 
   confirm(decisions: readonly Decision[]): Promise<boolean[]> {

@@ -1,5 +1,6 @@
 /**
- * HubSpot limits and names, each with its source. Numbers drift: see shared/integrations.md §2.
+ * HubSpot limits and names, each with its source. Numbers drift: check the linked page before
+ * relying on one, and change the constant (and the fake in test/fakes/hubspot.ts) with it.
  */
 
 /** Production API origin. */

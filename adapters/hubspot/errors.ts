@@ -1,60 +1,23 @@
 import { z } from 'zod';
-import { POLICY_DAILY, POLICY_TEN_SECONDLY } from './constants.ts';
+import {
+  errorForStatus,
+  familyOf,
+  PermanentError,
+  retryAfterMs,
+  RetryableError,
+  type AdapterError,
+} from '../kit/index.ts';
+import { HUBSPOT_BURST_WINDOW_MS, POLICY_DAILY, POLICY_TEN_SECONDLY } from './constants.ts';
 
-/**
- * The two error families of the adapter (STYLE.md §6), classified once in `classifyHubSpotError`:
- * retryable (408/423/429 burst, 5xx, network) and permanent (config, payload, auth, daily cap).
- */
-export class RetryableError extends Error {
-  constructor(
-    message: string,
-    readonly status?: number,
-    readonly retryAfterMs?: number,
-    readonly code = 'retryable',
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'RetryableError';
-  }
-}
-
-export class PermanentError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status?: number,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'PermanentError';
-  }
-}
-
-/** A required setting is missing or invalid; the message names the variable. */
-export class ConfigError extends PermanentError {
-  constructor(message: string) {
-    super('config', message);
-    this.name = 'ConfigError';
-  }
-}
-
-/** HubSpot refused our credentials (401/403) or no portal is installed. */
-export class AuthError extends PermanentError {
-  constructor(message: string, status?: number, options?: { cause?: unknown }) {
-    super('auth', message, status, options);
-    this.name = 'AuthError';
-  }
-}
-
-/** The account's daily request cap is spent: nothing more can be sent until it resets. */
+/** The account's daily request cap is spent: nothing more can be sent until it resets (midnight, account time zone). */
 export class DailyLimitError extends PermanentError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('daily_limit', message, 429, options);
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { status: 429, code: 'daily_limit', cause: options.cause });
     this.name = 'DailyLimitError';
   }
 }
 
-/** HubSpot's error JSON; every field optional (integrations.md §2.2). */
+/** HubSpot's error JSON; every field optional. https://developers.hubspot.com/docs/api/error-handling */
 export const hubspotErrorBodySchema = z
   .object({
     status: z.string().optional(),
@@ -76,51 +39,63 @@ interface ThrownByClient {
   message?: string;
 }
 
-export interface ClassifiedError {
-  family: 'retry' | 'daily' | 'auth' | 'invalid' | 'rejected';
+export interface HubSpotFailure {
+  /** The HTTP status; undefined when no answer came. */
   status?: number;
-  /** Wait before retrying, when HubSpot said (Retry-After or the rate-limit interval header). */
-  retryAfterMs?: number;
-  category?: string;
-  message: string;
   body?: HubSpotErrorBody;
+  /** HubSpot's own message, else the thrown one. */
+  message: string;
+  /** Lower-cased names. */
+  headers: Record<string, string>;
+}
+
+/** Reads a failed call: what the SDK throws for a non-2xx answer (`code`, `body`, `headers`), or a fetch failure. */
+export function readFailure(err: unknown): HubSpotFailure {
+  const e = (err ?? {}) as ThrownByClient;
+  const parsed = hubspotErrorBodySchema.safeParse(typeof e.body === 'string' ? safeJson(e.body) : e.body);
+  const body = parsed.success ? parsed.data : undefined;
+  const headers = Object.fromEntries(Object.entries(e.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
+  return {
+    status: typeof e.code === 'number' ? e.code : undefined,
+    body,
+    message: body?.message ?? e.message ?? 'HubSpot request failed',
+    headers,
+  };
 }
 
 /**
- * One table from a failed call to its family: 429 TEN_SECONDLY_ROLLING and other 429s, 408, 423,
- * 5xx and network errors retry; 429 DAILY stops; 401/403 are auth; 400 is an invalid payload;
- * other 4xx (and 501) are permanent rejections.
+ * A failed HubSpot call as the kit's error for its status, with HubSpot's own cases: a 429 of the
+ * DAILY policy stops everything (DailyLimitError), other 429s wait what HubSpot names, and the
+ * error's `category` (e.g. VALIDATION_ERROR) is the code of a permanent error.
  */
-export function classifyHubSpotError(err: unknown): ClassifiedError {
-  const e = (err ?? {}) as ThrownByClient;
-  const status = typeof e.code === 'number' ? e.code : undefined;
-  const parsed = hubspotErrorBodySchema.safeParse(typeof e.body === 'string' ? safeJson(e.body) : e.body);
-  const body = parsed.success ? parsed.data : undefined;
-  const headers = lowerKeys(e.headers ?? {});
-  const message = body?.message ?? e.message ?? 'HubSpot request failed';
-  if (status === undefined) return { family: 'retry', message: `network error: ${message}` };
-  if (status === 429) {
-    if (body?.policyName === POLICY_DAILY) return { family: 'daily', status, message, body };
-    return { family: 'retry', status, retryAfterMs: retryAfterOf(headers, body), message, body };
-  }
-  if (status === 408 || status === 423 || (status >= 500 && status !== 501)) return { family: 'retry', status, retryAfterMs: retryAfterOf(headers, body), message, body };
-  if (status === 401 || status === 403) return { family: 'auth', status, message, category: body?.category, body };
-  if (status === 400) return { family: 'invalid', status, message, category: body?.category, body };
-  return { family: 'rejected', status, message, category: body?.category, body };
+export function hubspotError(err: unknown, now = Date.now()): AdapterError {
+  const f = readFailure(err);
+  if (f.status === undefined)
+    return new RetryableError(`network error: ${f.message}`, undefined, undefined, { cause: err });
+  if (f.status === 429 && f.body?.policyName === POLICY_DAILY)
+    return new DailyLimitError(`HubSpot daily API limit reached; nothing more is sent until it resets: ${f.message}`, {
+      cause: err,
+    });
+  return errorForStatus('HubSpot', f.status, {
+    detail: f.message,
+    retryAfterMs: waitNamed(f, now),
+    code: familyOf(f.status) === 'retry' ? undefined : f.body?.category,
+    credential: 'the private-app token, or install the app again',
+    cause: err,
+  });
 }
 
-function retryAfterOf(headers: Record<string, string>, body: HubSpotErrorBody | undefined): number | undefined {
-  const retryAfter = Number(headers['retry-after']);
-  if (Number.isFinite(retryAfter) && retryAfter >= 0) return retryAfter * 1000;
-  if (body?.policyName === POLICY_TEN_SECONDLY) {
-    const interval = Number(headers['x-hubspot-ratelimit-interval-milliseconds']);
-    return Number.isFinite(interval) && interval > 0 ? interval : undefined;
-  }
-  return undefined;
-}
-
-function lowerKeys(h: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), String(v)]));
+/**
+ * How long HubSpot asks to wait: its Retry-After; for a TEN_SECONDLY_ROLLING 429 the interval of
+ * its rolling window (`X-HubSpot-RateLimit-Interval-Milliseconds`); for another 429, the whole
+ * burst window. Undefined otherwise (the caller backs off).
+ */
+function waitNamed(f: HubSpotFailure, now: number): number | undefined {
+  const named = retryAfterMs(f.headers['retry-after'], now);
+  if (named !== undefined) return named;
+  const interval = Number(f.headers['x-hubspot-ratelimit-interval-milliseconds']);
+  if (f.body?.policyName === POLICY_TEN_SECONDLY && Number.isFinite(interval) && interval > 0) return interval;
+  return f.status === 429 ? HUBSPOT_BURST_WINDOW_MS : undefined;
 }
 
 function safeJson(text: string): unknown {

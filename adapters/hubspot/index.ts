@@ -1,10 +1,10 @@
 import type { AgentConfig, DecisionSink, Delivery } from '../../plugin/agent/index.ts';
 import type { ServerExtension, SinkFactory } from '../../plugin/service/index.ts';
+import { realPacing, type Adapter, type Pacing } from '../kit/index.ts';
 import { HubSpotCrm } from './client.ts';
 import { HUBSPOT_OPTIONAL_SCOPES, HUBSPOT_REQUIRED_SCOPES } from './constants.ts';
 import { hubspotExtension } from './extension.ts';
 import { HubSpotOAuth, TokenVault, type FetchLike } from './oauth.ts';
-import { realPacing, type Pacing } from './pacing.ts';
 import { InMemoryPortalTokens, SqlitePortalTokens, type PortalTokens } from './portal-tokens.ts';
 import { HubSpotProfileSource } from './profile-source.ts';
 import { contactPropertiesFor } from './properties.ts';
@@ -18,7 +18,6 @@ export * from './errors.ts';
 export * from './extension.ts';
 export * from './mapping.ts';
 export * from './oauth.ts';
-export * from './pacing.ts';
 export * from './portal-tokens.ts';
 export * from './profile-source.ts';
 export * from './properties.ts';
@@ -39,7 +38,7 @@ export interface HubSpotFromEnvOptions {
   fetch?: FetchLike;
 }
 
-export interface HubSpotAdapter {
+export interface HubSpotConnection {
   crm: HubSpotCrm;
   profileSource: HubSpotProfileSource;
   /** Builds the sink of a `{to: hubspot, mode: contact_properties}` delivery entry (undefined for other entries). */
@@ -56,7 +55,7 @@ export interface HubSpotAdapter {
  * HUBSPOT_REDIRECT_URI, HUBSPOT_TOKEN_KEY (marketplace). A partial set throws a ConfigError
  * naming the missing variables.
  */
-export function hubspotFromEnv(env: Record<string, string | undefined>, options: HubSpotFromEnvOptions = {}): HubSpotAdapter {
+export function hubspotFromEnv(env: Record<string, string | undefined>, options: HubSpotFromEnvOptions = {}): HubSpotConnection {
   const { env: e, auth } = parseHubSpotEnv(env);
   const pacing = options.pacing ?? realPacing;
   let vault: TokenVault | undefined;
@@ -100,12 +99,17 @@ export function hubspotFromEnv(env: Record<string, string | undefined>, options:
   };
 }
 
-/** The adapter's definition (STYLE.md §1): its name, settings schema and the ports it implements. */
-export const hubspot = {
+/** Any of these set connects HubSpot (the rest of a set is then required; see settings.ts). */
+const HUBSPOT_VARS = ['HUBSPOT_PRIVATE_APP_TOKEN', 'HUBSPOT_CLIENT_ID', 'HUBSPOT_CLIENT_SECRET'];
+
+/** The HubSpot adapter: contacts as profiles and audiences, decisions as contact properties, OAuth install, webhooks and the workflow action (docs/hubspot.md). */
+export const hubspotAdapter: Adapter = {
   name: 'hubspot',
-  settings: hubspotEnvSchema,
-  profileSource: HubSpotProfileSource,
-  sink: HubSpotContactSink,
-  extension: hubspotExtension,
-  fromEnv: hubspotFromEnv,
-} as const;
+  envSchema: hubspotEnvSchema,
+  deliveryModes: { to: 'hubspot', modes: ['contact_properties'] },
+  connect(env, ctx) {
+    if (!HUBSPOT_VARS.some((v) => env[v])) return undefined;
+    const h = hubspotFromEnv(env, { agents: ctx.agents });
+    return { profileSource: h.profileSource, sinks: h.sinks, extensions: h.extension ? [h.extension] : [], audiencePrefixes: ['list:', 'search:'], close: () => h.close() };
+  },
+};

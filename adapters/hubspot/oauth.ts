@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { AuthError, PayloadValidationError, RetryableError } from '../kit/index.ts';
 import { HUBSPOT_AUTHORIZE_URL, TOKEN_REFRESH_MARGIN_MS } from './constants.ts';
-import { AuthError, classifyHubSpotError, RetryableError } from './errors.ts';
+import { hubspotError, readFailure } from './errors.ts';
 import type { PortalTokens } from './portal-tokens.ts';
 import type { SecretBox } from './sealing.ts';
 
@@ -77,7 +78,7 @@ export class HubSpotOAuth {
         signal: AbortSignal.timeout(15_000),
       });
     } catch (cause) {
-      throw new RetryableError(`HubSpot OAuth ${path} unreachable`, undefined, undefined, 'network', { cause });
+      throw new RetryableError(`HubSpot OAuth ${path} unreachable`, undefined, undefined, { cause });
     }
     const text = await res.text();
     let body: unknown;
@@ -87,9 +88,11 @@ export class HubSpotOAuth {
       body = text;
     }
     if (!res.ok) {
-      const c = classifyHubSpotError({ code: res.status, body, headers: Object.fromEntries(res.headers) });
-      if (c.family === 'retry') throw new RetryableError(`HubSpot OAuth ${path}: ${c.message}`, c.status, c.retryAfterMs);
-      throw new AuthError(`HubSpot OAuth ${path} refused (${res.status}): ${c.message}`, res.status);
+      const failed = { code: res.status, body, headers: Object.fromEntries(res.headers) };
+      const e = hubspotError(failed);
+      if (e instanceof RetryableError) throw new RetryableError(`HubSpot OAuth ${path}: ${e.message}`, e.status, e.retryAfterMs, { cause: e });
+      // Any other refusal of the OAuth endpoints (a bad code, a revoked refresh token) means installing again.
+      throw new AuthError(`HubSpot OAuth ${path} refused (${res.status}): ${readFailure(failed).message}`, { status: res.status, cause: e });
     }
     return body;
   }
@@ -97,7 +100,7 @@ export class HubSpotOAuth {
 
 function parseReply<S extends z.ZodType>(schema: S, body: unknown, what: string): z.output<S> {
   const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new AuthError(`HubSpot ${what} reply is not what the OAuth docs describe: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new PayloadValidationError(`HubSpot ${what} reply is not what the OAuth docs describe: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
   return parsed.data;
 }
 

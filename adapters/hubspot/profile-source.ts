@@ -1,9 +1,8 @@
 import type { Profile, ProfileSource } from '../../plugin/agent/index.ts';
+import { ConfigError, RateLimiter, realPacing, type Pacing } from '../kit/index.ts';
 import type { HubSpotCrm, SearchFilter } from './client.ts';
 import { HUBSPOT_BATCH_MAX_INPUTS, HUBSPOT_LIST_PAGE_SIZE, HUBSPOT_SEARCH_PAGE_MAX, HUBSPOT_SEARCH_REQUESTS_PER_SECOND, HUBSPOT_SEARCH_RESULT_CAP, TIMEZONE_PROPERTY } from './constants.ts';
-import { ConfigError } from './errors.ts';
 import { profileOf } from './mapping.ts';
-import { realPacing, RequestWindow, type Pacing } from './pacing.ts';
 import { withRetries } from './retry.ts';
 
 export interface ProfileSourceOptions {
@@ -33,14 +32,15 @@ export class HubSpotProfileSource implements ProfileSource {
   readonly metadata = { name: 'hubspot' };
   private readonly properties: string[];
   private readonly pacing: Pacing;
-  private readonly searches: RequestWindow;
+  /** HubSpot's CRM search limit, which it enforces without rate-limit headers. */
+  private readonly searches: RateLimiter;
   private pending = new Map<string, Waiting[]>();
   private scheduled = false;
 
   constructor(private readonly options: ProfileSourceOptions) {
     this.properties = [...new Set([...options.properties, TIMEZONE_PROPERTY])];
     this.pacing = options.pacing ?? realPacing;
-    this.searches = new RequestWindow(HUBSPOT_SEARCH_REQUESTS_PER_SECOND, 1000, this.pacing);
+    this.searches = new RateLimiter({ limit: { requests: HUBSPOT_SEARCH_REQUESTS_PER_SECOND, perMs: 1000 }, pacing: this.pacing });
     const size = options.searchPageSize ?? HUBSPOT_SEARCH_PAGE_MAX;
     if (!Number.isInteger(size) || size < 1 || size > HUBSPOT_SEARCH_PAGE_MAX) throw new ConfigError(`searchPageSize == ${size}, must be an integer in [1, ${HUBSPOT_SEARCH_PAGE_MAX}]`);
   }
@@ -124,11 +124,7 @@ export class HubSpotProfileSource implements ProfileSource {
           limit: Math.min(limit, cap - seenInQuery),
           after,
         };
-        await this.searches.take();
-        const page = await withRetries(() => this.options.crm.search(req), {
-          maxAttempts: this.options.maxAttempts ?? 6,
-          pacing: this.pacing,
-        });
+        const page = await withRetries(() => this.options.crm.search(req), { maxAttempts: this.options.maxAttempts ?? 6, pacing: this.pacing, limiter: this.searches });
         for (const c of page.results) {
           lastId = c.id;
           yield profileOf(c, this.properties);

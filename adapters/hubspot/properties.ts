@@ -1,8 +1,9 @@
 import type { AgentConfig } from '../../plugin/agent/index.ts';
 import { attributePrefix } from '../../plugin/agent/index.ts';
+import { AuthError, PermanentError } from '../kit/index.ts';
 import type { HubSpotCrm, PropertyDefinition } from './client.ts';
 import { PROPERTY_GROUP_LABEL, PROPERTY_GROUP_NAME, TIMEZONE_PROPERTY } from './constants.ts';
-import { classifyHubSpotError, PermanentError } from './errors.ts';
+import { hubspotError } from './errors.ts';
 
 /** The prefix of an agent's HubSpot properties: its hubspot delivery's, else the agent's default. */
 export function hubspotPrefix(agent: AgentConfig): string {
@@ -74,9 +75,9 @@ async function createOrExists(create: () => Promise<void>, what: string): Promis
     await create();
     return true;
   } catch (err) {
-    const c = classifyHubSpotError(err);
-    if (c.status === 409) return false;
-    throw new PermanentError(c.family === 'auth' ? 'auth' : 'property_create_failed', `creating ${what} failed (${c.status ?? 'network'}): ${c.message}`, c.status, { cause: err });
+    const e = hubspotError(err);
+    if (e.status === 409) return false;
+    throw new PermanentError(`creating ${what} failed: ${e.message}`, { code: e instanceof AuthError ? e.code : 'property_create_failed', status: e.status, cause: err });
   }
 }
 

@@ -1,31 +1,29 @@
-import { classifyHubSpotError, DailyLimitError, RetryableError, type ClassifiedError } from './errors.ts';
-import { backoffMs, type Pacing } from './pacing.ts';
+import { ok, requestWithRetry, verdictOf, type Pacing, type RateLimiter } from '../kit/index.ts';
+import { hubspotError } from './errors.ts';
+
+/** Backoff of HubSpot calls: from 500 ms, doubling up to 30 s, fully jittered. */
+const BACKOFF = { baseMs: 500, capMs: 30_000 };
 
 export interface RetryOptions {
   /** Attempts in all (first call included). */
   maxAttempts: number;
   pacing: Pacing;
-  /** Called before each wait, for logs and tests. */
-  onRetry?: (c: ClassifiedError, waitMs: number, attempt: number) => void;
+  /** Paces each attempt (the CRM search limit). */
+  limiter?: RateLimiter;
 }
 
 /**
- * Runs `call`, retrying the retryable family (429 burst: the wait HubSpot names, else 10 s;
- * 5xx / network: exponential backoff with jitter). A DAILY 429 throws DailyLimitError at once;
- * any other failure is rethrown as it came. After `maxAttempts` a RetryableError is thrown.
+ * Runs an SDK call (which throws for any non-2xx answer) through the kit's request-with-retry:
+ * 408, 423, 429 burst, 5xx and network failures are tried again, a 429 after the wait HubSpot
+ * names; a DAILY 429 fails at once with DailyLimitError, anything else as the kit's error for it.
  */
-export async function withRetries<T>(call: () => Promise<T>, options: RetryOptions): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await call();
-    } catch (err) {
-      const c = classifyHubSpotError(err);
-      if (c.family === 'daily') throw new DailyLimitError(`HubSpot daily API limit reached: ${c.message}`, { cause: err });
-      if (c.family !== 'retry') throw err;
-      const wait = c.retryAfterMs ?? (c.status === 429 ? 10_000 + backoffMs(0, options.pacing, 200, 1_000) : backoffMs(attempt, options.pacing));
-      if (attempt + 1 >= options.maxAttempts) throw new RetryableError(`HubSpot still failing after ${options.maxAttempts} attempts: ${c.message}`, c.status, wait, 'retries_exhausted', { cause: err });
-      options.onRetry?.(c, wait, attempt);
-      await options.pacing.sleep(wait);
-    }
-  }
+export function withRetries<T>(call: () => Promise<T>, options: RetryOptions): Promise<T> {
+  return requestWithRetry({
+    send: call,
+    classify: ok,
+    classifyError: (err) => verdictOf(hubspotError(err, options.pacing.clock())),
+    policy: { maxAttempts: options.maxAttempts, ...BACKOFF },
+    pacing: options.pacing,
+    limiter: options.limiter,
+  });
 }

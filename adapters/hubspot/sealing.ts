@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../kit/index.ts';
 
 const KEY_BYTES = 32;
 const IV_BYTES = 12;

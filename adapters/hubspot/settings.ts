@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { HUBSPOT_API_BASE } from './constants.ts';
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../kit/index.ts';
 
 const optionalText = () =>
   z

@@ -1,10 +1,10 @@
 import type { AgentConfig, Decision, DecisionSink, Delivery, DeliveryReport, DeliveryResult } from '../../plugin/agent/index.ts';
 import { attributesOf } from '../../plugin/agent/index.ts';
-import type { HubSpotBatchError, HubSpotCrm } from './client.ts';
+import { AdapterError, AuthError, bisect, ConfigError, PayloadValidationError, realPacing, RetryableError, type Pacing } from '../kit/index.ts';
+import type { HubSpotBatchError, HubSpotBatchReply, HubSpotCrm } from './client.ts';
 import { HUBSPOT_BATCH_MAX_INPUTS } from './constants.ts';
-import { classifyHubSpotError, ConfigError } from './errors.ts';
+import { DailyLimitError } from './errors.ts';
 import { toDatetimeValue, toPropertyValue } from './mapping.ts';
-import { backoffMs, realPacing, type Pacing } from './pacing.ts';
 import { withRetries } from './retry.ts';
 
 export interface ContactSinkOptions {
@@ -27,8 +27,15 @@ interface Write {
   indexes: number[];
 }
 
+/** What one `deliver` call works on: a result per decision, and the result every later batch gets once HubSpot said stop. */
+interface SinkRun {
+  results: (DeliveryResult | undefined)[];
+  stop?: DeliveryResult;
+}
+
 /**
- * Decisions as contact properties through batch updates of ≤100 (integrations.md §4). Per batch:
+ * Decisions as contact properties through batch updates of ≤100 (docs/hubspot.md, "Write
+ * decisions to contacts"). Per batch:
  * 200 → ok; 207 → the contacts named in `errors[].context.ids` rejected, the rest ok; 429
  * TEN_SECONDLY_ROLLING → wait (HubSpot's interval, else 10 s) and resend; 5xx / network →
  * backoff with jitter and resend; 400 → split in halves until the bad contact fails alone;
@@ -39,6 +46,7 @@ interface Write {
 export class HubSpotContactSink implements DecisionSink {
   readonly metadata = { name: 'hubspot:contact_properties' };
   private readonly pacing: Pacing;
+  private readonly maxAttempts: number;
   private readonly batchSize: number;
   private readonly prefix: string;
   /** The run engine sends this many decisions per deliver call: one batch update. */
@@ -53,26 +61,17 @@ export class HubSpotContactSink implements DecisionSink {
     this.batchSize = size;
     this.deliveryBatchSize = size;
     this.pacing = options.pacing ?? realPacing;
+    this.maxAttempts = options.maxAttempts ?? 8;
     this.prefix = options.delivery.prefix;
   }
 
   async deliver(decisions: readonly Decision[]): Promise<DeliveryReport> {
-    const results: (DeliveryResult | undefined)[] = decisions.map(() => undefined);
-    const writes = this.plan(decisions, results);
-    const queue: Write[][] = [];
-    for (let i = 0; i < writes.length; i += this.batchSize) queue.push(writes.slice(i, i + this.batchSize));
-    let stop: DeliveryResult | undefined;
-    while (queue.length > 0) {
-      const batch = queue.shift()!;
-      if (stop) {
-        settle(batch, results, stop);
-        continue;
-      }
-      const outcome = await this.send(batch, results);
-      if (outcome.split) queue.unshift(...outcome.split);
-      if (outcome.stop) stop = outcome.stop;
+    const run: SinkRun = { results: decisions.map(() => undefined) };
+    const writes = this.plan(decisions, run.results);
+    for (let i = 0; i < writes.length; i += this.batchSize) {
+      await bisect(writes.slice(i, i + this.batchSize), (batch) => this.write(batch, run), (w, refusal) => settle([w], run.results, resultOf(refusal)));
     }
-    return { results: results.map((r) => r ?? { status: 'retry', message: 'not attempted' }) };
+    return { results: run.results.map((r) => r ?? { status: 'retry', message: 'not attempted' }) };
   }
 
   /**
@@ -84,7 +83,7 @@ export class HubSpotContactSink implements DecisionSink {
     const ids = [...new Set(decisions.map((d) => d.userId).filter((id) => /^\d+$/.test(id)))];
     const current = new Map<string, string | null | undefined>();
     for (let i = 0; i < ids.length; i += HUBSPOT_BATCH_MAX_INPUTS) {
-      const reply = await withRetries(() => this.options.crm.batchRead(ids.slice(i, i + HUBSPOT_BATCH_MAX_INPUTS), [property]), { maxAttempts: this.options.maxAttempts ?? 8, pacing: this.pacing });
+      const reply = await withRetries(() => this.options.crm.batchRead(ids.slice(i, i + HUBSPOT_BATCH_MAX_INPUTS), [property]), { maxAttempts: this.maxAttempts, pacing: this.pacing });
       for (const c of reply.results) current.set(c.id, c.properties[property]);
     }
     return decisions.map((d) => current.get(d.userId) === d.decisionId);
@@ -116,52 +115,55 @@ export class HubSpotContactSink implements DecisionSink {
     return out;
   }
 
-  /** Sends one batch until it is answered; returns halves to send instead (400), or a stop for the rest. */
-  private async send(batch: Write[], results: (DeliveryResult | undefined)[]): Promise<{ split?: Write[][]; stop?: DeliveryResult }> {
-    const maxAttempts = this.options.maxAttempts ?? 8;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const reply = await this.options.crm.batchUpdate(batch.map((w) => ({ id: w.contactId, properties: w.properties })));
-        const failed = failedIds(reply.errors ?? []);
-        this.options.onCall?.({ size: batch.length, status: failed.size > 0 ? 'multi' : 'ok' });
-        for (const w of batch) {
-          const e = failed.get(w.contactId);
-          settle([w], results, e ? { status: 'rejected', httpStatus: 207, code: e.category ?? 'error', message: e.message ?? 'HubSpot rejected this contact' } : { status: 'ok' });
-        }
-        return {};
-      } catch (err) {
-        const c = classifyHubSpotError(err);
-        this.options.onCall?.({ size: batch.length, status: c.status ?? 'network' });
-        if (c.family === 'daily') {
-          const stop: DeliveryResult = { status: 'retry', httpStatus: 429, message: `HubSpot daily API limit reached; nothing more is sent until it resets: ${c.message}` };
-          settle(batch, results, stop);
-          return { stop };
-        }
-        if (c.family === 'auth') {
-          const stop: DeliveryResult = { status: 'rejected', httpStatus: c.status, code: 'auth', message: `HubSpot refused the credentials (${c.status}): ${c.message}` };
-          settle(batch, results, stop);
-          return { stop };
-        }
-        if (c.family === 'invalid' && batch.length > 1) {
-          const mid = Math.ceil(batch.length / 2);
-          return { split: [batch.slice(0, mid), batch.slice(mid)] };
-        }
-        if (c.family === 'invalid' || c.family === 'rejected') {
-          settle(batch, results, { status: 'rejected', httpStatus: c.status, code: c.category ?? 'rejected', message: c.message });
-          return {};
-        }
-        const wait = c.retryAfterMs ?? (c.status === 429 ? 10_000 : backoffMs(attempt, this.pacing));
-        if (attempt + 1 >= maxAttempts) {
-          settle(batch, results, { status: 'retry', httpStatus: c.status, retryAfterMs: wait, message: `HubSpot still failing after ${maxAttempts} attempts: ${c.message}` });
-          return {};
-        }
-        await this.pacing.sleep(wait);
+  /** One batch update, with the kit's retries: answers each contact, or resolves with the 400 that refused the whole batch. */
+  private async write(batch: readonly Write[], run: SinkRun): Promise<PayloadValidationError | undefined> {
+    if (run.stop) {
+      settle(batch, run.results, run.stop);
+      return undefined;
+    }
+    try {
+      const failed = failedIds((await withRetries(() => this.update(batch), { maxAttempts: this.maxAttempts, pacing: this.pacing })).errors ?? []);
+      for (const w of batch) {
+        const e = failed.get(w.contactId);
+        settle([w], run.results, e ? { status: 'rejected', httpStatus: 207, code: e.category ?? 'error', message: e.message ?? 'HubSpot rejected this contact' } : { status: 'ok' });
       }
+    } catch (err) {
+      if (err instanceof PayloadValidationError && err.status === 400) return err;
+      const result = resultOf(err);
+      settle(batch, run.results, result);
+      // The daily cap and refused credentials hold for every batch after this one.
+      if (err instanceof DailyLimitError || err instanceof AuthError) run.stop = result;
+    }
+    return undefined;
+  }
+
+  /** `POST …/batch/update`, each outcome reported to `onCall`. */
+  private async update(batch: readonly Write[]): Promise<HubSpotBatchReply> {
+    try {
+      const reply = await this.options.crm.batchUpdate(batch.map((w) => ({ id: w.contactId, properties: w.properties })));
+      this.options.onCall?.({ size: batch.length, status: failedIds(reply.errors ?? []).size > 0 ? 'multi' : 'ok' });
+      return reply;
+    } catch (err) {
+      const status = (err as { code?: unknown } | undefined)?.code;
+      this.options.onCall?.({ size: batch.length, status: typeof status === 'number' ? status : 'network' });
+      throw err;
     }
   }
 }
 
-function settle(batch: Write[], results: (DeliveryResult | undefined)[], result: DeliveryResult): void {
+/**
+ * The result of a write that failed: `retry` when HubSpot stayed unavailable or its daily cap is
+ * spent (it resets at midnight); `rejected` with code `auth` for refused credentials, else with
+ * HubSpot's error category.
+ */
+function resultOf(err: unknown): DeliveryResult {
+  if (err instanceof RetryableError) return { status: 'retry', httpStatus: err.status, retryAfterMs: err.retryAfterMs, message: err.message };
+  if (err instanceof DailyLimitError) return { status: 'retry', httpStatus: 429, message: err.message };
+  const e = err instanceof AdapterError ? err : undefined;
+  return { status: 'rejected', httpStatus: e?.status, code: err instanceof AuthError ? 'auth' : (e?.code ?? 'rejected'), message: (err as Error).message };
+}
+
+function settle(batch: readonly Write[], results: (DeliveryResult | undefined)[], result: DeliveryResult): void {
   for (const w of batch) for (const i of w.indexes) results[i] = result;
 }
 

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { formatPath } from '../../plugin/service/errors.ts';
+import { errorForStatus, fail, ok, PayloadValidationError, perSecond, RateLimiter, realPacing, requestWithRetry, retry, retryAfterMs, RetryableError, verdictOf, type Pacing, type RetryPolicy, type Verdict } from '../kit/index.ts';
 import { PROFILE_API_MAX_PAGES, PROFILE_API_TRAITS_LIMIT_MAX, type PROFILE_ID_TYPES } from './constants.ts';
-import { errorForStatus, PayloadValidationError, RetryableError, retryAfterMs, SegmentError } from './errors.ts';
-import { sleepFor, TokenBucket } from './rate-limit.ts';
 import type { ProfileSettings } from './settings.ts';
 
 /**
@@ -34,8 +33,8 @@ const errorBodySchema = z.object({ error: z.object({ code: z.string().optional()
 export interface ProfileApiClientOptions {
   settings: Pick<ProfileSettings, 'token' | 'spaceId' | 'baseUrl' | 'ratePerSecond' | 'maxAttempts' | 'backoffMs' | 'backoffMaxMs' | 'timeoutMs'>;
   fetch?: Fetch;
-  /** Share one bucket between clients of the same space; by default each client has its own. */
-  limiter?: TokenBucket;
+  /** Share one limiter between clients of the same space; by default each client has its own. */
+  limiter?: RateLimiter;
   sleep?: (ms: number) => Promise<void>;
   /** Jitter source in [0, 1). */
   random?: () => number;
@@ -47,24 +46,30 @@ export function typedId(type: ProfileIdType, value: string): string {
   return `${type}:${encodeURIComponent(value)}`;
 }
 
+/** What one Profile API request got back. */
+interface Received {
+  status: number;
+  headers: Pick<Headers, 'get'>;
+  text: string;
+}
+
 export class ProfileApiClient {
   private readonly settings: ProfileApiClientOptions['settings'];
   private readonly fetch: Fetch;
-  private readonly limiter: TokenBucket;
-  private readonly sleep: (ms: number) => Promise<void>;
-  private readonly random: () => number;
-  private readonly now: () => number;
+  private readonly pacing: Pacing;
+  private readonly policy: RetryPolicy;
+  private readonly limiter: RateLimiter;
   private readonly authorization: string;
 
   constructor(options: ProfileApiClientOptions) {
-    this.settings = options.settings;
+    const s = (this.settings = options.settings);
     this.fetch = options.fetch ?? ((input, init) => fetch(input, init));
-    this.sleep = options.sleep ?? sleepFor;
-    this.random = options.random ?? Math.random;
-    this.now = options.now ?? Date.now;
-    this.limiter = options.limiter ?? new TokenBucket({ ratePerSecond: this.settings.ratePerSecond, sleep: this.sleep });
+    this.pacing = { clock: options.now ?? realPacing.clock, sleep: options.sleep ?? realPacing.sleep, random: options.random ?? realPacing.random };
+    // A Retry-After is honoured up to four times the longest backoff: a decision is waiting on this read.
+    this.policy = { maxAttempts: s.maxAttempts, baseMs: s.backoffMs, capMs: s.backoffMaxMs, maxRetryAfterMs: s.backoffMaxMs * 4 };
+    this.limiter = options.limiter ?? new RateLimiter({ limit: perSecond(s.ratePerSecond), pacing: this.pacing });
     // Basic auth: the token is the username, the password is blank.
-    this.authorization = `Basic ${Buffer.from(`${this.settings.token}:`).toString('base64')}`;
+    this.authorization = `Basic ${Buffer.from(`${s.token}:`).toString('base64')}`;
   }
 
   /**
@@ -94,39 +99,31 @@ export class ProfileApiClient {
   }
 
   /** One GET with rate limit and retries; the parsed JSON body, or undefined on 404. */
-  private async request(url: string): Promise<unknown> {
-    let last: SegmentError | undefined;
-    for (let attempt = 1; attempt <= this.settings.maxAttempts; attempt++) {
-      if (attempt > 1) await this.sleep(this.backoff(attempt - 1, last instanceof RetryableError ? last.retryAfterMs : undefined));
-      await this.limiter.take();
-      let res: Response;
-      try {
-        res = await this.fetch(url, { method: 'GET', headers: { authorization: this.authorization, accept: 'application/json' }, signal: AbortSignal.timeout(this.settings.timeoutMs) });
-      } catch (err) {
-        last = new RetryableError(`Profile API unreachable: ${(err as Error).message}`, undefined, undefined, { cause: err });
-        continue;
-      }
-      const text = await res.text();
-      if (res.status === 404) return undefined;
-      if (res.ok) {
-        try {
-          return JSON.parse(text);
-        } catch (err) {
-          throw new PayloadValidationError(`Profile API response is not JSON (status ${res.status}): ${text.slice(0, 120)}`, res.status, { cause: err });
-        }
-      }
-      const error = errorForStatus('Segment Profile API', res.status, errorDetail(text, res.headers.get('request-id')), retryAfterMs(res.headers.get('retry-after'), this.now()));
-      if (!(error instanceof RetryableError)) throw error;
-      last = error;
-    }
-    throw last!;
+  private request(url: string): Promise<unknown> {
+    return requestWithRetry({
+      send: async (): Promise<Received> => {
+        const res = await this.fetch(url, { method: 'GET', headers: { authorization: this.authorization, accept: 'application/json' }, signal: AbortSignal.timeout(this.settings.timeoutMs) });
+        return { status: res.status, headers: res.headers, text: await res.text() };
+      },
+      classify: (r) => this.classify(r),
+      classifyError: (err) => retry(new RetryableError(`Profile API unreachable: ${(err as Error).message}`, undefined, undefined, { cause: err })),
+      policy: this.policy,
+      pacing: this.pacing,
+      limiter: this.limiter,
+    });
   }
 
-  /** Exponential backoff with equal jitter, at least the server's Retry-After. */
-  private backoff(retry: number, serverMs: number | undefined): number {
-    const exp = Math.min(this.settings.backoffMaxMs, this.settings.backoffMs * 2 ** (retry - 1));
-    const jittered = exp / 2 + (exp / 2) * this.random();
-    return Math.max(jittered, Math.min(serverMs ?? 0, this.settings.backoffMaxMs * 4));
+  private classify(r: Received): Verdict<unknown> {
+    if (r.status === 404) return ok(undefined);
+    if (r.status < 200 || r.status >= 300) {
+      const detail = errorDetail(r.text, r.headers.get('request-id'));
+      return verdictOf(errorForStatus('Segment Profile API', r.status, { detail, retryAfterMs: retryAfterMs(r.headers.get('retry-after'), this.pacing.clock()), credential: 'the token or write key' }));
+    }
+    try {
+      return ok(JSON.parse(r.text));
+    } catch (err) {
+      return fail(new PayloadValidationError(`Profile API response is not JSON (status ${r.status}): ${r.text.slice(0, 120)}`, { status: r.status, cause: err }));
+    }
   }
 }
 

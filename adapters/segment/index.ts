@@ -1,31 +1,21 @@
 import type { ProfileSource } from '../../plugin/agent/index.ts';
 import type { ServerExtension, SinkFactory } from '../../plugin/service/ports.ts';
+import type { Adapter } from '../kit/index.ts';
 import type { AudiencePersistence } from './audiences.ts';
 import { SegmentProfileSource } from './profiles.ts';
-import { parseSettings, profileSettingsSchema, segmentEnvSchema, trackingSettingsSchema, webhookSettingsSchema } from './settings.ts';
+import { parseSettings, segmentEnvSchema } from './settings.ts';
 import { segmentSinks } from './sink.ts';
 import { segmentWebhook } from './webhook.ts';
 
 export * from './audiences.ts';
 export * from './client.ts';
 export * from './constants.ts';
-export * from './errors.ts';
 export * from './mapping.ts';
 export * from './profiles.ts';
-export * from './rate-limit.ts';
 export * from './settings.ts';
 export * from './signature.ts';
 export * from './sink.ts';
 export * from './webhook.ts';
-
-/** The Segment adapter: its settings and the ports it implements (see manifest/segment/destination.json). */
-export const segmentAdapter = {
-  name: 'segment',
-  settings: { profiles: profileSettingsSchema, webhook: webhookSettingsSchema, tracking: trackingSettingsSchema },
-  ProfileSource: SegmentProfileSource,
-  EventSource: segmentWebhook,
-  DecisionSink: segmentSinks,
-} as const;
 
 /** What `segmentFromEnv` could build: only the parts whose variables are set. */
 export interface SegmentFromEnv {
@@ -56,3 +46,16 @@ export function segmentFromEnv(env: Record<string, string | undefined>, options:
   if (e.SEGMENT_WRITE_KEY) out.sinks = segmentSinks({ writeKey: e.SEGMENT_WRITE_KEY, ...(e.SEGMENT_HOST ? { host: e.SEGMENT_HOST } : {}) });
   return out;
 }
+
+/** The Segment adapter: profiles and audiences in, outcome events in through the webhook, decisions out (docs/segment.md). */
+export const segmentAdapter: Adapter = {
+  name: 'segment',
+  envSchema: segmentEnvSchema,
+  deliveryModes: { to: 'segment', modes: ['identify'] },
+  connect(env) {
+    const parts = segmentFromEnv(env);
+    if (!parts.profiles && !parts.webhook && !parts.sinks) return undefined;
+    // A Segment audience is a bare key (the audience's trait): every reference no other adapter claims.
+    return { profileSource: parts.profiles, sinks: parts.sinks, extensions: parts.webhook ? [parts.webhook] : [], audiencePrefixes: [''] };
+  },
+};

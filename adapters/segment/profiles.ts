@@ -1,15 +1,15 @@
 import { LRUCache } from 'lru-cache';
 import type { Profile, ProfileSource } from '../../plugin/agent/index.ts';
+import type { RateLimiter } from '../kit/index.ts';
 import { AudienceIndex, type AudienceChange, type AudiencePersistence } from './audiences.ts';
 import { ProfileApiClient, type Fetch } from './client.ts';
 import { isTimeZone, profileFromTraits } from './mapping.ts';
-import type { TokenBucket } from './rate-limit.ts';
 import { parseSettings, profileSettingsSchema, type ProfileSettings, type ProfileSettingsInput } from './settings.ts';
 
 export interface SegmentProfileSourceOptions {
   settings: ProfileSettingsInput;
   fetch?: Fetch;
-  limiter?: TokenBucket;
+  limiter?: RateLimiter;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   /** Clock of audience observations from the Profile API (webhook events carry their own time). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../kit/index.ts';
 import { PROFILE_API_BASE_URL, PROFILE_API_EU_BASE_URL, PROFILE_API_RATE_PER_SECOND, PROFILE_ID_TYPES, TRACKING_API_HOST, TRACKING_FLUSH_AT_DEFAULT } from './constants.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { Analytics } from '@segment/analytics-node';
 import type { AgentConfig, Decision, DecisionSink, DeliveryReport, DeliveryResult, Delivery } from '../../plugin/agent/index.ts';
 import type { SinkFactory } from '../../plugin/service/ports.ts';
-import { isRetryableStatus } from './errors.ts';
+import { familyOf } from '../kit/index.ts';
 import { decisionTrackOf, identifyOf, type IdentifyMessage, type TrackMessage } from './mapping.ts';
 import { parseSettings, trackingSettingsSchema, type TrackingSettings, type TrackingSettingsInput } from './settings.ts';
 
@@ -89,8 +89,9 @@ export function resultOf(err: unknown): DeliveryResult {
   if (/exceeds maximum event size/i.test(message)) return { status: 'rejected', httpStatus: 413, code: 'event_too_large', message };
   const status = /^\[(\d{3})\]/.exec(message)?.[1];
   const httpStatus = status === undefined ? undefined : Number(status);
-  if (httpStatus !== undefined && !isRetryableStatus(httpStatus)) {
-    const code = httpStatus === 401 || httpStatus === 403 ? 'authentication_error' : 'rejected_by_segment';
+  const family = httpStatus === undefined ? 'retry' : familyOf(httpStatus);
+  if (family !== 'retry') {
+    const code = family === 'auth' ? 'authentication_error' : 'rejected_by_segment';
     return { status: 'rejected', httpStatus, code, message: `Segment refused the batch: ${message}` };
   }
   return { status: 'retry', ...(httpStatus === undefined ? {} : { httpStatus }), message: `Segment did not accept the batch: ${message}` };

@@ -1,7 +1,7 @@
 /**
  * A local fake of Braze's Connected Content: the HTTP driver Braze runs at send time, and the
  * subset of Braze Liquid that the snippets in `manifest/braze/` use, so a test renders the very
- * files nextbest ships against a real server (shared/integrations.md §1.4, §5.2).
+ * files nextbest ships against a real server (docs/braze.md, sections 3 and 4).
  *
  * What the driver does, and where Braze says so:
  * - GET with `Content-Type: application/json` and `Accept: *\/*`, plus the `:headers` given

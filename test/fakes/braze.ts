@@ -1,6 +1,6 @@
 /**
  * A local fake of Braze's REST API that honours the limits nextbest must live with
- * (shared/integrations.md §1.2, §1.3, §5.2):
+ * (https://www.braze.com/docs/api/api_limits/; what nextbest does with them: docs/braze.md):
  *
  * - `POST /users/track`: bearer key; at most `maxTrackObjects` objects (attributes + events +
  *   purchases) → 400 "Max Input Length Exceeded"; an identifier per object, else a partial error

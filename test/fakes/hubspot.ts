@@ -1,5 +1,5 @@
 /**
- * A local fake HubSpot (shared/integrations.md §5.2): contacts getPage / batch read / batch
+ * A local fake HubSpot (what nextbest does with it: docs/hubspot.md): contacts getPage / batch read / batch
  * update / search, list memberships, property and group creation, OAuth token and token-info
  * stubs. It enforces the documented limits (100 inputs per batch, 200 per search page, the
  * 10,000-result search cap, 5 searches per second, a 10-second rolling bucket and a daily cap,

@@ -1,6 +1,6 @@
 /**
  * A local fake of the Segment services nextbest talks to, honouring their documented contracts
- * (shared/integrations.md §3, §5.2):
+ * (the Segment pages linked from adapters/segment/constants.ts; what nextbest does: docs/segment.md):
  *
  * - Tracking API `POST /v1/batch`: Basic auth with the write key as username; 400 over 32 KB per
  *   event or 500 KB per batch; events deduplicated by messageId; every request recorded; failures

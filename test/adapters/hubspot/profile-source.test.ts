@@ -1,6 +1,7 @@
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, contactPropertiesFor, HubSpotProfileSource, parseAudienceRef } from '../../../adapters/hubspot/index.ts';
+import { contactPropertiesFor, HubSpotProfileSource, parseAudienceRef } from '../../../adapters/hubspot/index.ts';
+import { ConfigError } from '../../../adapters/kit/index.ts';
 import type { Profile } from '../../../plugin/agent/index.ts';
 import { startFake, winbackWithHubSpot } from './setup.ts';
 

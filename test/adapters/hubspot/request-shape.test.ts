@@ -1,6 +1,7 @@
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, ensureDecisionProperties, HubSpotContactSink, HubSpotOAuth, HubSpotProfileSource, hubspotFromEnv } from '../../../adapters/hubspot/index.ts';
+import { ensureDecisionProperties, HubSpotContactSink, HubSpotOAuth, HubSpotProfileSource, hubspotFromEnv } from '../../../adapters/hubspot/index.ts';
+import { ConfigError } from '../../../adapters/kit/index.ts';
 import { openApiValidators } from '../../fakes/hubspot.ts';
 import { makeDecision, startFake, winbackWithHubSpot } from './setup.ts';
 

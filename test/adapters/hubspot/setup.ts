@@ -4,7 +4,8 @@
  */
 import { loadConfigFile, type AgentConfig, type Decision } from '../../../plugin/agent/index.ts';
 import { Rng } from '../../../plugin/bandit/index.ts';
-import { HubSpotCrm, type Pacing } from '../../../adapters/hubspot/index.ts';
+import { HubSpotCrm } from '../../../adapters/hubspot/index.ts';
+import type { Pacing } from '../../../adapters/kit/index.ts';
 import { FakeHubSpot, VirtualClock, type FakeHubSpotOptions } from '../../fakes/hubspot.ts';
 import { EXAMPLE_CONFIG, NOW } from '../../server/helpers.ts';
 

@@ -1,6 +1,7 @@
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AuthError, PayloadValidationError, RetryableError, SegmentProfileSource, type ProfileSettingsInput } from '../../../adapters/segment/index.ts';
+import { AuthError, PayloadValidationError, RetryableError } from '../../../adapters/kit/index.ts';
+import { SegmentProfileSource, type ProfileSettingsInput } from '../../../adapters/segment/index.ts';
 import authenticationError from './fixtures/authentication-error.json' with { type: 'json' };
 import rateLimitError from './fixtures/rate-limit-error.json' with { type: 'json' };
 import page1 from './fixtures/traits-page-1.json' with { type: 'json' };
@@ -96,8 +97,8 @@ describe('SegmentProfileSource over the Profile API', () => {
     nock(US).get(traitsPath('user_id:u-1')).query(true).reply(200, { traits: { vip: true } });
     const { source, sleeps } = makeSource();
     expect((await source.getProfile('u-1'))?.traits).toEqual({ vip: true });
-    // backoff 100 ms then 200 ms, each with equal jitter at random() = 0.5: 3/4 of the step
-    expect(sleeps).toEqual([75, 150]);
+    // backoff steps of 100 ms then 200 ms, each with full jitter at random() = 0.5: half the step
+    expect(sleeps).toEqual([50, 100]);
   });
 
   it('waits at least the Retry-After the server asks for', async () => {
