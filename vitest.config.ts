@@ -14,8 +14,23 @@ const shared = {
 export default defineConfig({
   test: {
     projects: [
-      { test: { ...shared, name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/**/*.long.test.ts', 'test/bench/**', 'node_modules/**'] } },
-      { test: { ...shared, name: 'learning', include: ['test/**/*.long.test.ts'], exclude: ['test/bench/**', 'node_modules/**'], testTimeout: 600_000 } },
+      {
+        test: {
+          ...shared,
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/**/*.long.test.ts', 'test/bench/**', 'node_modules/**'],
+        },
+      },
+      {
+        test: {
+          ...shared,
+          name: 'learning',
+          include: ['test/**/*.long.test.ts'],
+          exclude: ['test/bench/**', 'node_modules/**'],
+          testTimeout: 600_000,
+        },
+      },
     ],
   },
 });

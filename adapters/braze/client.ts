@@ -1,5 +1,19 @@
 import { z } from 'zod';
-import { errorForStatus, fail, familyOf, ok, RateLimiter, realPacing, requestWithRetry, retry, retryAfterMs, RetryableError, type Pacing, type RetryPolicy, type Verdict } from '../kit/index.ts';
+import {
+  errorForStatus,
+  fail,
+  familyOf,
+  ok,
+  RateLimiter,
+  realPacing,
+  requestWithRetry,
+  retry,
+  retryAfterMs,
+  RetryableError,
+  type Pacing,
+  type RetryPolicy,
+  type Verdict,
+} from '../kit/index.ts';
 import { fetchTransport, httpTransport, type Transport } from './transport.ts';
 
 /**
@@ -36,7 +50,13 @@ export interface BrazeClientOptions {
 export const brazeResponseSchema = z.looseObject({
   message: z.string(),
   errors: z
-    .array(z.looseObject({ type: z.string().optional(), input_array: z.string().optional(), index: z.number().int().nonnegative().optional() }))
+    .array(
+      z.looseObject({
+        type: z.string().optional(),
+        input_array: z.string().optional(),
+        index: z.number().int().nonnegative().optional(),
+      }),
+    )
     .optional(),
   dispatch_id: z.string().optional(),
   schedule_id: z.string().optional(),
@@ -75,8 +95,17 @@ export class BrazeClient {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.headers = { authorization: `Bearer ${options.apiKey}`, 'content-type': 'application/json' };
-    this.pacing = { clock: options.clock ?? realPacing.clock, sleep: options.sleep ?? realPacing.sleep, random: options.random ?? realPacing.random };
-    this.policy = { maxAttempts: options.maxAttempts ?? 5, baseMs: options.backoffBaseMs ?? 250, capMs: BACKOFF_CAP_MS, rateLimitBudgetMs: options.maxRateLimitWaitMs ?? 5 * 60_000 };
+    this.pacing = {
+      clock: options.clock ?? realPacing.clock,
+      sleep: options.sleep ?? realPacing.sleep,
+      random: options.random ?? realPacing.random,
+    };
+    this.policy = {
+      maxAttempts: options.maxAttempts ?? 5,
+      baseMs: options.backoffBaseMs ?? 250,
+      capMs: BACKOFF_CAP_MS,
+      rateLimitBudgetMs: options.maxRateLimitWaitMs ?? 5 * 60_000,
+    };
     this.transport = options.fetch ? fetchTransport(options.fetch) : httpTransport();
   }
 
@@ -105,7 +134,8 @@ export class BrazeClient {
 
   private limiterFor(path: string): RateLimiter {
     let limiter = this.limiters.get(path);
-    if (!limiter) this.limiters.set(path, (limiter = new RateLimiter({ oneAtATimeUntilObserved: true, pacing: this.pacing })));
+    if (!limiter)
+      this.limiters.set(path, (limiter = new RateLimiter({ oneAtATimeUntilObserved: true, pacing: this.pacing })));
     return limiter;
   }
 
@@ -119,7 +149,11 @@ export class BrazeClient {
     }
   }
 
-  private classify(r: Received, limiter: RateLimiter, inDoubt: (message: string, status?: number) => Verdict<never>): Verdict<BrazeReply> {
+  private classify(
+    r: Received,
+    limiter: RateLimiter,
+    inDoubt: (message: string, status?: number) => Verdict<never>,
+  ): Verdict<BrazeReply> {
     noteRateLimit(limiter, r.headers);
     // The answer was lost on the way: Braze may have processed the request.
     if (r.lost) return inDoubt(`network error reading the answer: ${r.lost.message}`, r.status);
@@ -138,7 +172,10 @@ export class BrazeClient {
   private rateLimited(headers: Pick<Headers, 'get'>, limiter: RateLimiter, json: unknown): RetryableError {
     const now = this.pacing.clock();
     const reset = Number(headers.get('x-ratelimit-reset'));
-    const named = Number.isFinite(reset) && reset > 0 ? Math.max(0, reset * 1000 - now) : retryAfterMs(headers.get('retry-after'), now);
+    const named =
+      Number.isFinite(reset) && reset > 0
+        ? Math.max(0, reset * 1000 - now)
+        : retryAfterMs(headers.get('retry-after'), now);
     const wait = named === undefined ? undefined : Math.ceil(named + this.pacing.random() * Math.max(50, named * 0.1));
     if (wait !== undefined) limiter.pauseUntil(now + wait);
     return new RetryableError(`Braze answered 429${messageOf(json)}`, 429, wait);

@@ -10,9 +10,16 @@ export * from './constants.ts';
 export * from './sinks.ts';
 
 export const brazeEnvSchema = z.object({
-  BRAZE_REST_ENDPOINT: z.url({ error: 'must be your cluster\'s REST endpoint, e.g. https://rest.iad-01.braze.com' }).optional(),
+  BRAZE_REST_ENDPOINT: z
+    .url({ error: "must be your cluster's REST endpoint, e.g. https://rest.iad-01.braze.com" })
+    .optional(),
   BRAZE_API_KEY: z.string().min(1, 'must not be empty').optional(),
-  BRAZE_TRACK_BATCH_SIZE: z.coerce.number().int().min(1).max(TRACK_BATCH_MAX, `must be at most ${TRACK_BATCH_MAX} (Braze's limit)`).default(TRACK_BATCH_DEFAULT),
+  BRAZE_TRACK_BATCH_SIZE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(TRACK_BATCH_MAX, `must be at most ${TRACK_BATCH_MAX} (Braze's limit)`)
+    .default(TRACK_BATCH_DEFAULT),
 });
 
 export interface BrazeConnection {
@@ -27,17 +34,27 @@ export interface BrazeConnection {
  * BRAZE_API_KEY are both unset. Throws naming the variable when one is set without the other or
  * a value is invalid.
  */
-export function brazeFromEnv(env: Record<string, string | undefined>, client: Partial<BrazeClientOptions> = {}): BrazeConnection | undefined {
+export function brazeFromEnv(
+  env: Record<string, string | undefined>,
+  client: Partial<BrazeClientOptions> = {},
+): BrazeConnection | undefined {
   const parsed = brazeEnvSchema.safeParse(env);
   if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   const e = parsed.data;
   if (!e.BRAZE_REST_ENDPOINT && !e.BRAZE_API_KEY) return undefined;
   if (!e.BRAZE_REST_ENDPOINT) throw new Error('BRAZE_REST_ENDPOINT: is required when BRAZE_API_KEY is set');
   if (!e.BRAZE_API_KEY) throw new Error('BRAZE_API_KEY: is required when BRAZE_REST_ENDPOINT is set');
-  return brazeConnection(new BrazeClient({ baseUrl: e.BRAZE_REST_ENDPOINT, apiKey: e.BRAZE_API_KEY, ...client }), e.BRAZE_TRACK_BATCH_SIZE);
+  return brazeConnection(
+    new BrazeClient({ baseUrl: e.BRAZE_REST_ENDPOINT, apiKey: e.BRAZE_API_KEY, ...client }),
+    e.BRAZE_TRACK_BATCH_SIZE,
+  );
 }
 
-export function brazeConnection(client: BrazeClient, trackBatchSize = TRACK_BATCH_DEFAULT, clock?: () => number): BrazeConnection {
+export function brazeConnection(
+  client: BrazeClient,
+  trackBatchSize = TRACK_BATCH_DEFAULT,
+  clock?: () => number,
+): BrazeConnection {
   return {
     client,
     trackBatchSize,

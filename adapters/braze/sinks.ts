@@ -1,6 +1,17 @@
 import pMap from 'p-map';
 import { z } from 'zod';
-import { attributePrefix, attributesOf, type AgentConfig, type AttributeValue, type Decision, type DecisionSink, type DeliveryContext, type DeliveryReport, type DeliveryResult, type Delivery } from '../../plugin/agent/index.ts';
+import {
+  attributePrefix,
+  attributesOf,
+  type AgentConfig,
+  type AttributeValue,
+  type Decision,
+  type DecisionSink,
+  type DeliveryContext,
+  type DeliveryReport,
+  type DeliveryResult,
+  type Delivery,
+} from '../../plugin/agent/index.ts';
 import { AdapterError, AuthError, bisect, PayloadValidationError, RetryableError } from '../kit/index.ts';
 import type { BrazeClient, BrazeReply } from './client.ts';
 import { EXPORT_IDS_MAX, TRACK_BATCH_DEFAULT, TRACK_BATCH_MAX, TRIGGER_RECIPIENTS_MAX } from './constants.ts';
@@ -25,32 +36,55 @@ export interface BrazeSinkOptions {
 
 const exportSchema = z.looseObject({
   message: z.string(),
-  users: z.array(z.looseObject({ external_id: z.string().optional(), custom_attributes: z.record(z.string(), z.unknown()).optional() })).default([]),
+  users: z
+    .array(
+      z.looseObject({
+        external_id: z.string().optional(),
+        custom_attributes: z.record(z.string(), z.unknown()).optional(),
+      }),
+    )
+    .default([]),
   invalid_user_ids: z.array(z.string()).optional(),
 });
 
 /** Asks Braze which users hold `key` = each decision's id (the proof that a delivery landed). */
-async function confirmByAttribute(client: BrazeClient, decisions: readonly Decision[], key: string): Promise<boolean[]> {
+async function confirmByAttribute(
+  client: BrazeClient,
+  decisions: readonly Decision[],
+  key: string,
+): Promise<boolean[]> {
   const holds = new Map<string, unknown>();
   for (let i = 0; i < decisions.length; i += EXPORT_IDS_MAX) {
     const ids = [...new Set(decisions.slice(i, i + EXPORT_IDS_MAX).map((d) => d.userId))];
-    const reply = await client.post('/users/export/ids', { external_ids: ids, fields_to_export: ['external_id', 'custom_attributes'] }).catch((err: Error) => {
-      throw new Error(`cannot confirm deliveries: ${err.message}`, { cause: err });
-    });
+    const reply = await client
+      .post('/users/export/ids', { external_ids: ids, fields_to_export: ['external_id', 'custom_attributes'] })
+      .catch((err: Error) => {
+        throw new Error(`cannot confirm deliveries: ${err.message}`, { cause: err });
+      });
     const parsed = exportSchema.safeParse(reply.body);
-    if (!parsed.success) throw new Error(`cannot confirm deliveries: unreadable /users/export/ids response (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`);
-    for (const u of parsed.data.users) if (u.external_id !== undefined) holds.set(u.external_id, u.custom_attributes?.[key]);
+    if (!parsed.success)
+      throw new Error(
+        `cannot confirm deliveries: unreadable /users/export/ids response (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`,
+      );
+    for (const u of parsed.data.users)
+      if (u.external_id !== undefined) holds.set(u.external_id, u.custom_attributes?.[key]);
   }
   return decisions.map((d) => holds.get(d.userId) === d.decisionId);
 }
 
 /** The delivery result of a request Braze did not take. */
 function failure(err: unknown): DeliveryResult {
-  if (err instanceof RetryableError) return { status: 'retry', httpStatus: err.status, message: err.message, ...(err.inDoubt ? { inDoubt: true } : {}) };
+  if (err instanceof RetryableError)
+    return { status: 'retry', httpStatus: err.status, message: err.message, ...(err.inDoubt ? { inDoubt: true } : {}) };
   // A refused key or permission is fixed in Braze's settings, and the run resumed: not lost for good.
   if (err instanceof AuthError) return { status: 'retry', httpStatus: err.status, message: err.message };
   const status = err instanceof AdapterError ? err.status : undefined;
-  return { status: 'rejected', httpStatus: status, code: status === 400 ? 'bad_request' : `http_${status ?? 'error'}`, message: (err as Error).message };
+  return {
+    status: 'rejected',
+    httpStatus: status,
+    code: status === 400 ? 'bad_request' : `http_${status ?? 'error'}`,
+    message: (err as Error).message,
+  };
 }
 
 /** Braze refuses a whole request for one bad object or recipient with a 400 (nothing of it is done). */
@@ -106,27 +140,46 @@ export class BrazeAttributesSink implements DecisionSink {
   }
 
   async deliver(decisions: readonly Decision[], context: DeliveryContext = {}): Promise<DeliveryReport> {
-    const run: AttributesRun = { decisions, objects: decisions.map((d) => this.attributeObject(d, context.previous?.get(d.decisionId))), results: new Array(decisions.length) };
+    const run: AttributesRun = {
+      decisions,
+      objects: decisions.map((d) => this.attributeObject(d, context.previous?.get(d.decisionId))),
+      results: new Array(decisions.length),
+    };
     const retries = this.options.partialRetries ?? 2;
     const requests: number[][] = [];
     for (let start = 0; start < decisions.length; start += this.requestSize) {
       requests.push(Array.from({ length: Math.min(this.requestSize, decisions.length - start) }, (_, i) => start + i));
     }
-    await pMap(requests, (idx) => this.send(idx, run, { partial: retries, doubt: retries }), { concurrency: this.options.parallelRequests ?? PARALLEL_REQUESTS, stopOnError: false });
+    await pMap(requests, (idx) => this.send(idx, run, { partial: retries, doubt: retries }), {
+      concurrency: this.options.parallelRequests ?? PARALLEL_REQUESTS,
+      stopOnError: false,
+    });
     return { results: run.results };
   }
 
   /** Sends the objects `idx`; a 400 for the whole request is split in halves until the bad object stands alone. */
   private send(idx: readonly number[], run: AttributesRun, budget: Budget): Promise<void> {
-    return bisect(idx, (batch) => this.sendOnce(batch, run, budget), (i, refusal) => (run.results[i] = failure(refusal)));
+    return bisect(
+      idx,
+      (batch) => this.sendOnce(batch, run, budget),
+      (i, refusal) => (run.results[i] = failure(refusal)),
+    );
   }
 
   /** One /users/track request: answers each object, or resolves with the 400 that refused them all. */
-  private async sendOnce(idx: readonly number[], run: AttributesRun, budget: Budget): Promise<PayloadValidationError | undefined> {
+  private async sendOnce(
+    idx: readonly number[],
+    run: AttributesRun,
+    budget: Budget,
+  ): Promise<PayloadValidationError | undefined> {
     let reply: BrazeReply;
     try {
       // Not retried blindly on a 5xx: Braze may have written it (and bills the data points again).
-      reply = await this.options.client.post('/users/track', { attributes: idx.map((i) => run.objects[i]) }, { retryInDoubt: false });
+      reply = await this.options.client.post(
+        '/users/track',
+        { attributes: idx.map((i) => run.objects[i]) },
+        { retryInDoubt: false },
+      );
     } catch (err) {
       if (refusedAsWhole(err)) return err;
       if (err instanceof RetryableError && err.inDoubt && budget.doubt > 0) {
@@ -140,7 +193,12 @@ export class BrazeAttributesSink implements DecisionSink {
   }
 
   /** After a request in doubt: asks Braze which users already hold their decision, and sends again to the others only. */
-  private async resendUnconfirmed(idx: readonly number[], err: RetryableError, run: AttributesRun, budget: Budget): Promise<void> {
+  private async resendUnconfirmed(
+    idx: readonly number[],
+    err: RetryableError,
+    run: AttributesRun,
+    budget: Budget,
+  ): Promise<void> {
     let landed: boolean[];
     try {
       landed = await this.confirm(idx.map((i) => run.decisions[i]));
@@ -149,14 +207,24 @@ export class BrazeAttributesSink implements DecisionSink {
       return;
     }
     idx.forEach((i, k) => landed[k] && (run.results[i] = { status: 'ok' }));
-    await this.send(idx.filter((_, k) => !landed[k]), run, budget);
+    await this.send(
+      idx.filter((_, k) => !landed[k]),
+      run,
+      budget,
+    );
   }
 
   /** A 2xx may name objects it refused (`errors[].index`): those are sent again while the budget lasts, then rejected. */
-  private async settlePartialErrors(idx: readonly number[], reply: BrazeReply, run: AttributesRun, budget: Budget): Promise<void> {
+  private async settlePartialErrors(
+    idx: readonly number[],
+    reply: BrazeReply,
+    run: AttributesRun,
+    budget: Budget,
+  ): Promise<void> {
     const failed = new Map<number, string>();
     for (const e of reply.body.errors ?? []) {
-      if ((e.input_array ?? 'attributes') === 'attributes' && e.index !== undefined && e.index < idx.length) failed.set(idx[e.index], e.type ?? 'error');
+      if ((e.input_array ?? 'attributes') === 'attributes' && e.index !== undefined && e.index < idx.length)
+        failed.set(idx[e.index], e.type ?? 'error');
     }
     for (const i of idx) if (!failed.has(i)) run.results[i] = { status: 'ok' };
     if (failed.size === 0) return;
@@ -165,7 +233,13 @@ export class BrazeAttributesSink implements DecisionSink {
       await this.send([...failed.keys()], run, budget);
       return;
     }
-    for (const [i, type] of failed) run.results[i] = { status: 'rejected', httpStatus: reply.status, code: 'partial_error', message: `Braze rejected this user's attributes: ${type}` };
+    for (const [i, type] of failed)
+      run.results[i] = {
+        status: 'rejected',
+        httpStatus: reply.status,
+        code: 'partial_error',
+        message: `Braze rejected this user's attributes: ${type}`,
+      };
   }
 
   confirm(decisions: readonly Decision[]): Promise<boolean[]> {
@@ -192,9 +266,14 @@ export class BrazeTriggerSink implements DecisionSink {
   constructor(private readonly options: BrazeSinkOptions) {
     const { delivery } = options;
     this.prefix = attributePrefix(options.agent, delivery);
-    if (delivery.mode === 'campaign_trigger' && delivery.campaign_id) [this.kind, this.targetId] = ['campaign', delivery.campaign_id];
-    else if (delivery.mode === 'canvas_trigger' && delivery.canvas_id) [this.kind, this.targetId] = ['canvas', delivery.canvas_id];
-    else throw new Error(`a Braze trigger sink needs mode campaign_trigger with campaign_id or canvas_trigger with canvas_id, got ${JSON.stringify(delivery)}`);
+    if (delivery.mode === 'campaign_trigger' && delivery.campaign_id)
+      [this.kind, this.targetId] = ['campaign', delivery.campaign_id];
+    else if (delivery.mode === 'canvas_trigger' && delivery.canvas_id)
+      [this.kind, this.targetId] = ['canvas', delivery.canvas_id];
+    else
+      throw new Error(
+        `a Braze trigger sink needs mode campaign_trigger with campaign_id or canvas_trigger with canvas_id, got ${JSON.stringify(delivery)}`,
+      );
     this.proofAttribute = `${this.prefix}trigger_${this.targetId}`;
     this.metadata = { name: `braze:${delivery.mode}:${this.targetId}` };
   }
@@ -219,26 +298,50 @@ export class BrazeTriggerSink implements DecisionSink {
     const now = (this.options.clock ?? Date.now)();
     const groups = new Map<string, number[]>();
     decisions.forEach((d, i) => {
-      const at = d.sendAt && Date.parse(d.sendAt) - now >= SCHEDULE_MIN_LEAD_MS ? new Date(Date.parse(d.sendAt)).toISOString() : '';
+      const at =
+        d.sendAt && Date.parse(d.sendAt) - now >= SCHEDULE_MIN_LEAD_MS
+          ? new Date(Date.parse(d.sendAt)).toISOString()
+          : '';
       const group = groups.get(at);
       if (group) group.push(i);
       else groups.set(at, [i]);
     });
     const requests: { idx: number[]; at: string | undefined }[] = [];
     for (const [at, members] of groups) {
-      for (let start = 0; start < members.length; start += TRIGGER_RECIPIENTS_MAX) requests.push({ idx: members.slice(start, start + TRIGGER_RECIPIENTS_MAX), at: at || undefined });
+      for (let start = 0; start < members.length; start += TRIGGER_RECIPIENTS_MAX)
+        requests.push({ idx: members.slice(start, start + TRIGGER_RECIPIENTS_MAX), at: at || undefined });
     }
-    await pMap(requests, (r) => this.send(r.idx, decisions, r.at, results), { concurrency: this.options.parallelRequests ?? PARALLEL_REQUESTS, stopOnError: false });
+    await pMap(requests, (r) => this.send(r.idx, decisions, r.at, results), {
+      concurrency: this.options.parallelRequests ?? PARALLEL_REQUESTS,
+      stopOnError: false,
+    });
     return { results };
   }
 
   /** Sends one group sharing a send time; a 400 (nothing was sent) is split in halves so that the others go out. */
-  private send(idx: readonly number[], decisions: readonly Decision[], sendAt: string | undefined, results: DeliveryResult[]): Promise<void> {
-    return bisect(idx, (batch) => this.sendOnce(batch, decisions, sendAt, results), (i, refusal) => (results[i] = failure(refusal)));
+  private send(
+    idx: readonly number[],
+    decisions: readonly Decision[],
+    sendAt: string | undefined,
+    results: DeliveryResult[],
+  ): Promise<void> {
+    return bisect(
+      idx,
+      (batch) => this.sendOnce(batch, decisions, sendAt, results),
+      (i, refusal) => (results[i] = failure(refusal)),
+    );
   }
 
-  private async sendOnce(idx: readonly number[], decisions: readonly Decision[], sendAt: string | undefined, results: DeliveryResult[]): Promise<PayloadValidationError | undefined> {
-    const { path, body } = this.request(idx.map((i) => decisions[i]), sendAt);
+  private async sendOnce(
+    idx: readonly number[],
+    decisions: readonly Decision[],
+    sendAt: string | undefined,
+    results: DeliveryResult[],
+  ): Promise<PayloadValidationError | undefined> {
+    const { path, body } = this.request(
+      idx.map((i) => decisions[i]),
+      sendAt,
+    );
     try {
       // A triggered send is not idempotent: a 5xx or lost connection comes back in doubt, not retried blindly.
       await this.options.client.post(path, body, { retryInDoubt: false });

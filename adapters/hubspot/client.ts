@@ -33,10 +33,17 @@ export type HubSpotBatchReply = z.infer<typeof batchReplySchema>;
 
 const pagingSchema = z.object({ next: z.object({ after: z.string() }).optional() }).optional();
 
-const searchReplySchema = z.object({ total: z.number().optional(), results: z.array(contactSchema).default([]), paging: pagingSchema });
+const searchReplySchema = z.object({
+  total: z.number().optional(),
+  results: z.array(contactSchema).default([]),
+  paging: pagingSchema,
+});
 export type HubSpotSearchReply = z.infer<typeof searchReplySchema>;
 
-const membershipsReplySchema = z.object({ results: z.array(z.object({ recordId: z.string() })).default([]), paging: pagingSchema });
+const membershipsReplySchema = z.object({
+  results: z.array(z.object({ recordId: z.string() })).default([]),
+  paging: pagingSchema,
+});
 export type HubSpotMembershipsReply = z.infer<typeof membershipsReplySchema>;
 
 export interface SearchFilter {
@@ -80,7 +87,10 @@ export class HubSpotCrm {
   private async client(): Promise<Client> {
     const token = await this.options.accessToken();
     if (this.cached?.token !== token) {
-      this.cached = { token, client: new Client({ accessToken: token, basePath: this.options.basePath, numberOfApiCallRetries: 0 }) };
+      this.cached = {
+        token,
+        client: new Client({ accessToken: token, basePath: this.options.basePath, numberOfApiCallRetries: 0 }),
+      };
     }
     return this.cached.client;
   }
@@ -88,7 +98,10 @@ export class HubSpotCrm {
   /** `POST /crm/v3/objects/contacts/batch/read` (≤100 ids). Missing ids come back in `errors` (207). */
   async batchRead(ids: string[], properties: string[]): Promise<HubSpotBatchReply> {
     const hs = await this.client();
-    const reply = await hs.crm.contacts.batchApi.read({ inputs: ids.map((id) => ({ id })), properties, propertiesWithHistory: [] }, false);
+    const reply = await hs.crm.contacts.batchApi.read(
+      { inputs: ids.map((id) => ({ id })), properties, propertiesWithHistory: [] },
+      false,
+    );
     return batchReplySchema.parse(reply);
   }
 
@@ -127,6 +140,8 @@ export class HubSpotCrm {
   /** `POST /crm/v3/properties/contacts`. */
   async createProperty(def: PropertyDefinition): Promise<void> {
     const hs = await this.client();
-    await hs.crm.properties.coreApi.create('contacts', { ...def, hidden: false, formField: false } as Parameters<typeof hs.crm.properties.coreApi.create>[1]);
+    await hs.crm.properties.coreApi.create('contacts', { ...def, hidden: false, formField: false } as Parameters<
+      typeof hs.crm.properties.coreApi.create
+    >[1]);
   }
 }

@@ -9,7 +9,12 @@ export const HUBSPOT_API_BASE = 'https://api.hubapi.com';
 export const HUBSPOT_AUTHORIZE_URL = 'https://app.hubspot.com/oauth/authorize';
 
 /** Scopes the app requires: read and write contacts, create the decision properties. https://developers.hubspot.com/docs/api/working-with-oauth */
-export const HUBSPOT_REQUIRED_SCOPES = ['oauth', 'crm.objects.contacts.read', 'crm.objects.contacts.write', 'crm.schemas.contacts.write'] as const;
+export const HUBSPOT_REQUIRED_SCOPES = [
+  'oauth',
+  'crm.objects.contacts.read',
+  'crm.objects.contacts.write',
+  'crm.schemas.contacts.write',
+] as const;
 /** Asked for but not required: list memberships as audiences. */
 export const HUBSPOT_OPTIONAL_SCOPES = ['crm.lists.read'] as const;
 

@@ -81,7 +81,8 @@ export interface HubSpotExtensionOptions {
 const FAILURE_MESSAGES: Record<SignatureFailure, string> = {
   missing_signature: 'the request carries no HubSpot signature (X-HubSpot-Signature-v3)',
   bad_timestamp: 'X-HubSpot-Request-Timestamp is missing or not epoch milliseconds',
-  stale_timestamp: 'X-HubSpot-Request-Timestamp is more than 5 minutes away from now; replayed or delayed request refused',
+  stale_timestamp:
+    'X-HubSpot-Request-Timestamp is more than 5 minutes away from now; replayed or delayed request refused',
   bad_signature: 'the HubSpot signature does not match this request',
 };
 
@@ -122,14 +123,20 @@ function hubspotRouter(ctx: ServerContext, options: HubSpotExtensionOptions): Ro
     }
   };
 
-  const handle = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) => {
-    fn(req, res).catch(next);
-  };
+  const handle =
+    (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) => {
+      fn(req, res).catch(next);
+    };
 
   router.get(
     '/oauth/hubspot/install',
     handle(async (_req, res) => {
-      if (!options.oauth) throw new RequestError(404, 'not_found', 'OAuth install is not configured (set HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET, HUBSPOT_REDIRECT_URI, HUBSPOT_TOKEN_KEY)');
+      if (!options.oauth)
+        throw new RequestError(
+          404,
+          'not_found',
+          'OAuth install is not configured (set HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET, HUBSPOT_REDIRECT_URI, HUBSPOT_TOKEN_KEY)',
+        );
       res.redirect(302, options.oauth.client.authorizeUrl(states.issue(ctx.clock())));
     }),
   );
@@ -140,7 +147,12 @@ function hubspotRouter(ctx: ServerContext, options: HubSpotExtensionOptions): Ro
       const oauth = options.oauth;
       if (!oauth) throw new RequestError(404, 'not_found', 'OAuth install is not configured');
       const query = parseBody(callbackQuerySchema, req.query, 'query');
-      if (query.error) throw new RequestError(400, 'install_refused', `HubSpot did not grant access: ${query.error}${query.error_description ? ` (${query.error_description})` : ''}`);
+      if (query.error)
+        throw new RequestError(
+          400,
+          'install_refused',
+          `HubSpot did not grant access: ${query.error}${query.error_description ? ` (${query.error_description})` : ''}`,
+        );
       const why = states.check(query.state, ctx.clock());
       if (why) throw new RequestError(401, 'invalid_state', `the install callback was refused: ${why}`);
       if (!query.code) throw new RequestError(400, 'invalid_request', 'code: required');
@@ -149,9 +161,23 @@ function hubspotRouter(ctx: ServerContext, options: HubSpotExtensionOptions): Ro
       const portalId = String(info.hub_id);
       await oauth.vault.save(portalId, reply, info.scopes);
       const crm = new HubSpotCrm({ basePath: oauth.basePath, accessToken: () => oauth.vault.accessToken(portalId) });
-      const report: EnsureReport = await vendorCall(() => ensureDecisionProperties(crm, agentsOf(ctx)), 'property creation');
-      ctx.logger.info({ portalId, created: report.created.length, existing: report.existing.length }, 'hubspot portal installed');
-      res.status(200).json({ installed: true, portalId, propertyGroupCreated: report.groupCreated, propertiesCreated: report.created, propertiesExisting: report.existing });
+      const report: EnsureReport = await vendorCall(
+        () => ensureDecisionProperties(crm, agentsOf(ctx)),
+        'property creation',
+      );
+      ctx.logger.info(
+        { portalId, created: report.created.length, existing: report.existing.length },
+        'hubspot portal installed',
+      );
+      res
+        .status(200)
+        .json({
+          installed: true,
+          portalId,
+          propertyGroupCreated: report.groupCreated,
+          propertiesCreated: report.created,
+          propertiesExisting: report.existing,
+        });
     }),
   );
 
@@ -183,11 +209,17 @@ function hubspotRouter(ctx: ServerContext, options: HubSpotExtensionOptions): Ro
       const action = parseBody(workflowActionRequestSchema, jsonOf(body));
       const agentId = action.inputFields.agentId;
       if (!ctx.service.agentIds().includes(agentId)) {
-        throw new RequestError(400, 'invalid_request', `inputFields.agentId: no agent "${agentId}" in this workspace (agents: ${ctx.service.agentIds().join(', ')})`, [
-          { path: 'inputFields.agentId', message: `unknown agent "${agentId}"` },
-        ]);
+        throw new RequestError(
+          400,
+          'invalid_request',
+          `inputFields.agentId: no agent "${agentId}" in this workspace (agents: ${ctx.service.agentIds().join(', ')})`,
+          [{ path: 'inputFields.agentId', message: `unknown agent "${agentId}"` }],
+        );
       }
-      const decision = await ctx.service.decide(agentId, { userId: String(action.object.objectId), requestId: action.callbackId });
+      const decision = await ctx.service.decide(agentId, {
+        userId: String(action.object.objectId),
+        requestId: action.callbackId,
+      });
       const outputFields: Record<string, string> = {};
       for (const [name, value] of Object.entries(decision.attributes)) outputFields[name] = toPropertyValue(value);
       outputFields.hs_execution_state = 'SUCCESS';

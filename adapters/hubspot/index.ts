@@ -55,7 +55,10 @@ export interface HubSpotConnection {
  * HUBSPOT_REDIRECT_URI, HUBSPOT_TOKEN_KEY (marketplace). A partial set throws a ConfigError
  * naming the missing variables.
  */
-export function hubspotFromEnv(env: Record<string, string | undefined>, options: HubSpotFromEnvOptions = {}): HubSpotConnection {
+export function hubspotFromEnv(
+  env: Record<string, string | undefined>,
+  options: HubSpotFromEnvOptions = {},
+): HubSpotConnection {
   const { env: e, auth } = parseHubSpotEnv(env);
   const pacing = options.pacing ?? realPacing;
   let vault: TokenVault | undefined;
@@ -66,7 +69,15 @@ export function hubspotFromEnv(env: Record<string, string | undefined>, options:
     const box = new SecretBox(parseKey(auth.tokenKey));
     const path = options.tokenDbPath ?? e.HUBSPOT_TOKEN_DB ?? './data/hubspot-tokens.db';
     tokens = options.portalTokens ?? (path === ':memory:' ? new InMemoryPortalTokens() : new SqlitePortalTokens(path));
-    oauth = new HubSpotOAuth({ clientId: auth.clientId, clientSecret: auth.clientSecret, redirectUri: auth.redirectUri, basePath: e.HUBSPOT_BASE_PATH, scopes: HUBSPOT_REQUIRED_SCOPES, optionalScopes: HUBSPOT_OPTIONAL_SCOPES, fetch: options.fetch });
+    oauth = new HubSpotOAuth({
+      clientId: auth.clientId,
+      clientSecret: auth.clientSecret,
+      redirectUri: auth.redirectUri,
+      basePath: e.HUBSPOT_BASE_PATH,
+      scopes: HUBSPOT_REQUIRED_SCOPES,
+      optionalScopes: HUBSPOT_OPTIONAL_SCOPES,
+      fetch: options.fetch,
+    });
     const v = new TokenVault(oauth, tokens, box, pacing.clock);
     vault = v;
     accessToken = () => v.accessToken(e.HUBSPOT_PORTAL_ID);
@@ -75,17 +86,32 @@ export function hubspotFromEnv(env: Record<string, string | undefined>, options:
     accessToken = async () => token;
   } else {
     accessToken = async () => {
-      throw new Error('HubSpot is not connected: set HUBSPOT_PRIVATE_APP_TOKEN or the OAuth variables (docs/hubspot.md)');
+      throw new Error(
+        'HubSpot is not connected: set HUBSPOT_PRIVATE_APP_TOKEN or the OAuth variables (docs/hubspot.md)',
+      );
     };
   }
   const crm = new HubSpotCrm({ basePath: e.HUBSPOT_BASE_PATH, accessToken });
-  const extra = (e.HUBSPOT_CONTACT_PROPERTIES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  const profileSource = new HubSpotProfileSource({ crm, properties: [...contactPropertiesFor(options.agents ?? []), ...extra], pacing });
+  const extra = (e.HUBSPOT_CONTACT_PROPERTIES ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const profileSource = new HubSpotProfileSource({
+    crm,
+    properties: [...contactPropertiesFor(options.agents ?? []), ...extra],
+    pacing,
+  });
   const sinks: SinkFactory = (agent: AgentConfig, delivery: Delivery): DecisionSink | undefined =>
-    delivery.to === 'hubspot' && delivery.mode === 'contact_properties' && auth.kind !== 'none' ? new HubSpotContactSink({ crm, agent, delivery, pacing }) : undefined;
+    delivery.to === 'hubspot' && delivery.mode === 'contact_properties' && auth.kind !== 'none'
+      ? new HubSpotContactSink({ crm, agent, delivery, pacing })
+      : undefined;
   const secret = auth.clientSecret;
   const extension = secret
-    ? hubspotExtension({ clientSecret: secret, publicBaseUrl: e.HUBSPOT_PUBLIC_URL, oauth: oauth && vault ? { client: oauth, vault, basePath: e.HUBSPOT_BASE_PATH } : undefined })
+    ? hubspotExtension({
+        clientSecret: secret,
+        publicBaseUrl: e.HUBSPOT_PUBLIC_URL,
+        oauth: oauth && vault ? { client: oauth, vault, basePath: e.HUBSPOT_BASE_PATH } : undefined,
+      })
     : undefined;
   return {
     crm,
@@ -110,6 +136,12 @@ export const hubspotAdapter: Adapter = {
   connect(env, ctx) {
     if (!HUBSPOT_VARS.some((v) => env[v])) return undefined;
     const h = hubspotFromEnv(env, { agents: ctx.agents });
-    return { profileSource: h.profileSource, sinks: h.sinks, extensions: h.extension ? [h.extension] : [], audiencePrefixes: ['list:', 'search:'], close: () => h.close() };
+    return {
+      profileSource: h.profileSource,
+      sinks: h.sinks,
+      extensions: h.extension ? [h.extension] : [],
+      audiencePrefixes: ['list:', 'search:'],
+      close: () => h.close(),
+    };
   },
 };

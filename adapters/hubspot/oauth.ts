@@ -23,7 +23,10 @@ export const tokenInfoSchema = z.object({
 });
 export type TokenInfo = z.infer<typeof tokenInfoSchema>;
 
-export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<Response>;
+export type FetchLike = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal },
+) => Promise<Response>;
 
 export interface OAuthSettings {
   clientId: string;
@@ -45,17 +48,34 @@ export class HubSpotOAuth {
   }
 
   authorizeUrl(state: string): string {
-    const q = new URLSearchParams({ client_id: this.settings.clientId, redirect_uri: this.settings.redirectUri, scope: this.settings.scopes.join(' '), state });
+    const q = new URLSearchParams({
+      client_id: this.settings.clientId,
+      redirect_uri: this.settings.redirectUri,
+      scope: this.settings.scopes.join(' '),
+      state,
+    });
     if (this.settings.optionalScopes?.length) q.set('optional_scope', this.settings.optionalScopes.join(' '));
     return `${HUBSPOT_AUTHORIZE_URL}?${q.toString().replace(/\+/g, '%20')}`;
   }
 
   exchangeCode(code: string): Promise<TokenResponse> {
-    return this.token({ grant_type: 'authorization_code', client_id: this.settings.clientId, client_secret: this.settings.clientSecret, redirect_uri: this.settings.redirectUri, code });
+    return this.token({
+      grant_type: 'authorization_code',
+      client_id: this.settings.clientId,
+      client_secret: this.settings.clientSecret,
+      redirect_uri: this.settings.redirectUri,
+      code,
+    });
   }
 
   refresh(refreshToken: string): Promise<TokenResponse> {
-    return this.token({ grant_type: 'refresh_token', client_id: this.settings.clientId, client_secret: this.settings.clientSecret, redirect_uri: this.settings.redirectUri, refresh_token: refreshToken });
+    return this.token({
+      grant_type: 'refresh_token',
+      client_id: this.settings.clientId,
+      client_secret: this.settings.clientSecret,
+      redirect_uri: this.settings.redirectUri,
+      refresh_token: refreshToken,
+    });
   }
 
   async tokenInfo(accessToken: string): Promise<TokenInfo> {
@@ -73,7 +93,9 @@ export class HubSpotOAuth {
     try {
       res = await this.fetch(`${this.settings.basePath}${path}`, {
         method,
-        headers: form ? { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' } : { accept: 'application/json' },
+        headers: form
+          ? { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }
+          : { accept: 'application/json' },
         body: form,
         signal: AbortSignal.timeout(15_000),
       });
@@ -90,9 +112,13 @@ export class HubSpotOAuth {
     if (!res.ok) {
       const failed = { code: res.status, body, headers: Object.fromEntries(res.headers) };
       const e = hubspotError(failed);
-      if (e instanceof RetryableError) throw new RetryableError(`HubSpot OAuth ${path}: ${e.message}`, e.status, e.retryAfterMs, { cause: e });
+      if (e instanceof RetryableError)
+        throw new RetryableError(`HubSpot OAuth ${path}: ${e.message}`, e.status, e.retryAfterMs, { cause: e });
       // Any other refusal of the OAuth endpoints (a bad code, a revoked refresh token) means installing again.
-      throw new AuthError(`HubSpot OAuth ${path} refused (${res.status}): ${readFailure(failed).message}`, { status: res.status, cause: e });
+      throw new AuthError(`HubSpot OAuth ${path} refused (${res.status}): ${readFailure(failed).message}`, {
+        status: res.status,
+        cause: e,
+      });
     }
     return body;
   }
@@ -100,7 +126,10 @@ export class HubSpotOAuth {
 
 function parseReply<S extends z.ZodType>(schema: S, body: unknown, what: string): z.output<S> {
   const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new PayloadValidationError(`HubSpot ${what} reply is not what the OAuth docs describe: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new PayloadValidationError(
+      `HubSpot ${what} reply is not what the OAuth docs describe: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`,
+    );
   return parsed.data;
 }
 
@@ -125,7 +154,10 @@ export class TokenVault {
   async save(portalId: string, reply: TokenResponse, scopes: string[]): Promise<void> {
     const now = this.clock();
     const expiresAt = now + reply.expires_in * 1000;
-    const sealed = this.box.seal(JSON.stringify({ accessToken: reply.access_token, refreshToken: reply.refresh_token, expiresAt }), portalId);
+    const sealed = this.box.seal(
+      JSON.stringify({ accessToken: reply.access_token, refreshToken: reply.refresh_token, expiresAt }),
+      portalId,
+    );
     await this.tokens.put({ portalId, sealed, expiresAt, scopes, updatedAt: now });
   }
 
@@ -135,7 +167,9 @@ export class TokenVault {
     const all = await this.tokens.portals();
     if (all.length === 1) return all[0];
     if (all.length === 0) throw new AuthError('no HubSpot portal is installed: open /oauth/hubspot/install first');
-    throw new AuthError(`several HubSpot portals are installed (${all.join(', ')}); set HUBSPOT_PORTAL_ID to choose one`);
+    throw new AuthError(
+      `several HubSpot portals are installed (${all.join(', ')}); set HUBSPOT_PORTAL_ID to choose one`,
+    );
   }
 
   /** A valid access token for the portal, refreshed first when it is about to expire. */

@@ -63,11 +63,20 @@ export class SqlitePortalTokens implements PortalTokens {
   }
 
   async get(portalId: string): Promise<SealedPortalTokens | undefined> {
-    const row = this.db.prepare('SELECT portal_id, sealed, expires_at, scopes, updated_at FROM hubspot_portal_tokens WHERE portal_id = ?').get(portalId) as
-      | { portal_id: string; sealed: Buffer; expires_at: number; scopes: string; updated_at: number }
-      | undefined;
+    const row = this.db
+      .prepare(
+        'SELECT portal_id, sealed, expires_at, scopes, updated_at FROM hubspot_portal_tokens WHERE portal_id = ?',
+      )
+      .get(portalId) as
+      { portal_id: string; sealed: Buffer; expires_at: number; scopes: string; updated_at: number } | undefined;
     if (!row) return undefined;
-    return { portalId: row.portal_id, sealed: row.sealed, expiresAt: row.expires_at, scopes: JSON.parse(row.scopes) as string[], updatedAt: row.updated_at };
+    return {
+      portalId: row.portal_id,
+      sealed: row.sealed,
+      expiresAt: row.expires_at,
+      scopes: JSON.parse(row.scopes) as string[],
+      updatedAt: row.updated_at,
+    };
   }
 
   async put(row: SealedPortalTokens): Promise<void> {
@@ -80,7 +89,9 @@ export class SqlitePortalTokens implements PortalTokens {
   }
 
   async portals(): Promise<string[]> {
-    return (this.db.prepare('SELECT portal_id FROM hubspot_portal_tokens ORDER BY portal_id').all() as { portal_id: string }[]).map((r) => r.portal_id);
+    return (
+      this.db.prepare('SELECT portal_id FROM hubspot_portal_tokens ORDER BY portal_id').all() as { portal_id: string }[]
+    ).map((r) => r.portal_id);
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,14 @@
 import type { Profile, ProfileSource } from '../../plugin/agent/index.ts';
 import { ConfigError, RateLimiter, realPacing, type Pacing } from '../kit/index.ts';
 import type { HubSpotCrm, SearchFilter } from './client.ts';
-import { HUBSPOT_BATCH_MAX_INPUTS, HUBSPOT_LIST_PAGE_SIZE, HUBSPOT_SEARCH_PAGE_MAX, HUBSPOT_SEARCH_REQUESTS_PER_SECOND, HUBSPOT_SEARCH_RESULT_CAP, TIMEZONE_PROPERTY } from './constants.ts';
+import {
+  HUBSPOT_BATCH_MAX_INPUTS,
+  HUBSPOT_LIST_PAGE_SIZE,
+  HUBSPOT_SEARCH_PAGE_MAX,
+  HUBSPOT_SEARCH_REQUESTS_PER_SECOND,
+  HUBSPOT_SEARCH_RESULT_CAP,
+  TIMEZONE_PROPERTY,
+} from './constants.ts';
 import { profileOf } from './mapping.ts';
 import { withRetries } from './retry.ts';
 
@@ -40,9 +47,13 @@ export class HubSpotProfileSource implements ProfileSource {
   constructor(private readonly options: ProfileSourceOptions) {
     this.properties = [...new Set([...options.properties, TIMEZONE_PROPERTY])];
     this.pacing = options.pacing ?? realPacing;
-    this.searches = new RateLimiter({ limit: { requests: HUBSPOT_SEARCH_REQUESTS_PER_SECOND, perMs: 1000 }, pacing: this.pacing });
+    this.searches = new RateLimiter({
+      limit: { requests: HUBSPOT_SEARCH_REQUESTS_PER_SECOND, perMs: 1000 },
+      pacing: this.pacing,
+    });
     const size = options.searchPageSize ?? HUBSPOT_SEARCH_PAGE_MAX;
-    if (!Number.isInteger(size) || size < 1 || size > HUBSPOT_SEARCH_PAGE_MAX) throw new ConfigError(`searchPageSize == ${size}, must be an integer in [1, ${HUBSPOT_SEARCH_PAGE_MAX}]`);
+    if (!Number.isInteger(size) || size < 1 || size > HUBSPOT_SEARCH_PAGE_MAX)
+      throw new ConfigError(`searchPageSize == ${size}, must be an integer in [1, ${HUBSPOT_SEARCH_PAGE_MAX}]`);
   }
 
   getProfile(userId: string): Promise<Profile | undefined> {
@@ -81,7 +92,10 @@ export class HubSpotProfileSource implements ProfileSource {
     const out = new Map<string, Profile>();
     for (let i = 0; i < ids.length; i += HUBSPOT_BATCH_MAX_INPUTS) {
       const chunk = ids.slice(i, i + HUBSPOT_BATCH_MAX_INPUTS);
-      const reply = await withRetries(() => this.options.crm.batchRead(chunk, this.properties), { maxAttempts: this.options.maxAttempts ?? 6, pacing: this.pacing });
+      const reply = await withRetries(() => this.options.crm.batchRead(chunk, this.properties), {
+        maxAttempts: this.options.maxAttempts ?? 6,
+        pacing: this.pacing,
+      });
       for (const c of reply.results) out.set(c.id, profileOf(c, this.properties));
     }
     return out;
@@ -96,7 +110,10 @@ export class HubSpotProfileSource implements ProfileSource {
   private async *listMembers(listId: string): AsyncIterable<Profile> {
     let after: string | undefined;
     do {
-      const page = await withRetries(() => this.options.crm.listMemberships(listId, after, HUBSPOT_LIST_PAGE_SIZE), { maxAttempts: this.options.maxAttempts ?? 6, pacing: this.pacing });
+      const page = await withRetries(() => this.options.crm.listMemberships(listId, after, HUBSPOT_LIST_PAGE_SIZE), {
+        maxAttempts: this.options.maxAttempts ?? 6,
+        pacing: this.pacing,
+      });
       const ids = page.results.map((r) => r.recordId);
       const found = await this.readContacts(ids);
       for (const id of ids) {
@@ -118,13 +135,20 @@ export class HubSpotProfileSource implements ProfileSource {
       let more = false;
       for (;;) {
         const req = {
-          filters: aboveId === undefined ? filters : [...filters, { propertyName: 'hs_object_id', operator: 'GT' as const, value: aboveId }],
+          filters:
+            aboveId === undefined
+              ? filters
+              : [...filters, { propertyName: 'hs_object_id', operator: 'GT' as const, value: aboveId }],
           sorts: ['hs_object_id'],
           properties: this.properties,
           limit: Math.min(limit, cap - seenInQuery),
           after,
         };
-        const page = await withRetries(() => this.options.crm.search(req), { maxAttempts: this.options.maxAttempts ?? 6, pacing: this.pacing, limiter: this.searches });
+        const page = await withRetries(() => this.options.crm.search(req), {
+          maxAttempts: this.options.maxAttempts ?? 6,
+          pacing: this.pacing,
+          limiter: this.searches,
+        });
         for (const c of page.results) {
           lastId = c.id;
           yield profileOf(c, this.properties);
@@ -155,8 +179,13 @@ export function parseAudienceRef(ref: string): AudienceRef {
       .split('&')
       .map((part) => {
         const i = part.indexOf('=');
-        if (i <= 0) throw new ConfigError(`audience "${ref}": each search term must be <property>=<value>, got "${part}"`);
-        return { propertyName: decodeURIComponent(part.slice(0, i)), operator: 'EQ' as const, value: decodeURIComponent(part.slice(i + 1)) };
+        if (i <= 0)
+          throw new ConfigError(`audience "${ref}": each search term must be <property>=<value>, got "${part}"`);
+        return {
+          propertyName: decodeURIComponent(part.slice(0, i)),
+          operator: 'EQ' as const,
+          value: decodeURIComponent(part.slice(i + 1)),
+        };
       });
     return { kind: 'search', filters };
   }

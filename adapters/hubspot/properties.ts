@@ -19,15 +19,43 @@ export function hubspotPrefix(agent: AgentConfig): string {
 export function decisionProperties(agent: AgentConfig, prefix = hubspotPrefix(agent)): PropertyDefinition[] {
   const base = { groupName: PROPERTY_GROUP_NAME };
   const out: PropertyDefinition[] = [
-    { ...base, name: `${prefix}decision_id`, label: `${prefix}decision_id`, description: 'Id of the latest nextbest decision for this contact (GET /v1/decisions/{id}).', type: 'string', fieldType: 'text' },
+    {
+      ...base,
+      name: `${prefix}decision_id`,
+      label: `${prefix}decision_id`,
+      description: 'Id of the latest nextbest decision for this contact (GET /v1/decisions/{id}).',
+      type: 'string',
+      fieldType: 'text',
+    },
   ];
   for (const dim of agent.dimensions) {
-    out.push({ ...base, name: `${prefix}${dim.id}`, label: `${prefix}${dim.id}`, description: `Arm chosen by nextbest for "${dim.id}" (agent ${agent.id}): one of ${dim.arms.map((a) => a.id).join(', ')}.`, type: 'string', fieldType: 'text' });
+    out.push({
+      ...base,
+      name: `${prefix}${dim.id}`,
+      label: `${prefix}${dim.id}`,
+      description: `Arm chosen by nextbest for "${dim.id}" (agent ${agent.id}): one of ${dim.arms.map((a) => a.id).join(', ')}.`,
+      type: 'string',
+      fieldType: 'text',
+    });
     if (dim.arms.some((a) => a.text !== undefined)) {
-      out.push({ ...base, name: `${prefix}${dim.id}_text`, label: `${prefix}${dim.id}_text`, description: `Approved text of the arm chosen for "${dim.id}".`, type: 'string', fieldType: 'text' });
+      out.push({
+        ...base,
+        name: `${prefix}${dim.id}_text`,
+        label: `${prefix}${dim.id}_text`,
+        description: `Approved text of the arm chosen for "${dim.id}".`,
+        type: 'string',
+        fieldType: 'text',
+      });
     }
   }
-  out.push({ ...base, name: `${prefix}send_at`, label: `${prefix}send_at`, description: 'When to send, chosen by nextbest (local send hour outside quiet hours).', type: 'datetime', fieldType: 'date' });
+  out.push({
+    ...base,
+    name: `${prefix}send_at`,
+    label: `${prefix}send_at`,
+    description: 'When to send, chosen by nextbest (local send hour outside quiet hours).',
+    type: 'datetime',
+    fieldType: 'date',
+  });
   out.push({
     ...base,
     name: `${prefix}deliver`,
@@ -62,7 +90,10 @@ export interface EnsureReport {
  */
 export async function ensureDecisionProperties(crm: HubSpotCrm, agents: readonly AgentConfig[]): Promise<EnsureReport> {
   const report: EnsureReport = { groupCreated: false, created: [], existing: [] };
-  report.groupCreated = await createOrExists(() => crm.createPropertyGroup(PROPERTY_GROUP_NAME, PROPERTY_GROUP_LABEL), `property group ${PROPERTY_GROUP_NAME}`);
+  report.groupCreated = await createOrExists(
+    () => crm.createPropertyGroup(PROPERTY_GROUP_NAME, PROPERTY_GROUP_LABEL),
+    `property group ${PROPERTY_GROUP_NAME}`,
+  );
   for (const def of decisionPropertiesOf(agents)) {
     if (await createOrExists(() => crm.createProperty(def), `property ${def.name}`)) report.created.push(def.name);
     else report.existing.push(def.name);
@@ -77,7 +108,11 @@ async function createOrExists(create: () => Promise<void>, what: string): Promis
   } catch (err) {
     const e = hubspotError(err);
     if (e.status === 409) return false;
-    throw new PermanentError(`creating ${what} failed: ${e.message}`, { code: e instanceof AuthError ? e.code : 'property_create_failed', status: e.status, cause: err });
+    throw new PermanentError(`creating ${what} failed: ${e.message}`, {
+      code: e instanceof AuthError ? e.code : 'property_create_failed',
+      status: e.status,
+      cause: err,
+    });
   }
 }
 

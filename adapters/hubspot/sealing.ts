@@ -13,9 +13,15 @@ const FORMAT_V1 = 1;
  */
 export function parseKey(text: string, variable = 'HUBSPOT_TOKEN_KEY'): Buffer {
   const trimmed = text.trim();
-  const key = /^[0-9a-fA-F]{64}$/.test(trimmed) ? Buffer.from(trimmed, 'hex') : /^[A-Za-z0-9+/]{43}=?$/.test(trimmed) ? Buffer.from(trimmed, 'base64') : undefined;
+  const key = /^[0-9a-fA-F]{64}$/.test(trimmed)
+    ? Buffer.from(trimmed, 'hex')
+    : /^[A-Za-z0-9+/]{43}=?$/.test(trimmed)
+      ? Buffer.from(trimmed, 'base64')
+      : undefined;
   if (!key || key.length !== KEY_BYTES) {
-    throw new ConfigError(`${variable} must be a 256-bit key: 64 hex characters or 44 base64 characters (generate one with \`openssl rand -base64 32\`)`);
+    throw new ConfigError(
+      `${variable} must be a 256-bit key: 64 hex characters or 44 base64 characters (generate one with \`openssl rand -base64 32\`)`,
+    );
   }
   return key;
 }

@@ -12,11 +12,17 @@ const optionalText = () =>
 /** The adapter's environment. https://developers.hubspot.com/docs/api/working-with-oauth */
 export const hubspotEnvSchema = z.object({
   HUBSPOT_CLIENT_ID: optionalText().describe('Client ID of the HubSpot app (Auth tab). OAuth installs.'),
-  HUBSPOT_CLIENT_SECRET: optionalText().describe('Client secret of the app: signs the OAuth token exchange and verifies webhook and workflow-action signatures.'),
+  HUBSPOT_CLIENT_SECRET: optionalText().describe(
+    'Client secret of the app: signs the OAuth token exchange and verifies webhook and workflow-action signatures.',
+  ),
   HUBSPOT_REDIRECT_URI: optionalText()
-    .pipe(z.url({ error: 'must be an absolute URL, e.g. https://nextbest.example.com/oauth/hubspot/callback' }).optional())
+    .pipe(
+      z.url({ error: 'must be an absolute URL, e.g. https://nextbest.example.com/oauth/hubspot/callback' }).optional(),
+    )
     .describe('Redirect URL registered in the app; must end in /oauth/hubspot/callback.'),
-  HUBSPOT_TOKEN_KEY: optionalText().describe('256-bit key (64 hex or 44 base64 characters) sealing the stored OAuth tokens with AES-256-GCM.'),
+  HUBSPOT_TOKEN_KEY: optionalText().describe(
+    '256-bit key (64 hex or 44 base64 characters) sealing the stored OAuth tokens with AES-256-GCM.',
+  ),
   HUBSPOT_BASE_PATH: optionalText()
     .pipe(z.url({ error: 'must be an absolute URL' }).optional())
     .transform((v) => (v ?? HUBSPOT_API_BASE).replace(/\/$/, ''))
@@ -25,7 +31,9 @@ export const hubspotEnvSchema = z.object({
   HUBSPOT_PORTAL_ID: optionalText()
     .pipe(z.string().regex(/^\d+$/, { error: 'must be a numeric HubSpot account (hub) id' }).optional())
     .describe('Account to act for when several portals installed the app.'),
-  HUBSPOT_TOKEN_DB: optionalText().describe('SQLite file holding the sealed OAuth tokens (table hubspot_portal_tokens); may be the service database file.'),
+  HUBSPOT_TOKEN_DB: optionalText().describe(
+    'SQLite file holding the sealed OAuth tokens (table hubspot_portal_tokens); may be the service database file.',
+  ),
   HUBSPOT_PUBLIC_URL: optionalText()
     .pipe(z.url({ error: 'must be an absolute URL' }).optional())
     .describe('Public origin HubSpot calls (signatures cover the full URL); default: from the request.'),
@@ -48,21 +56,35 @@ export function parseHubSpotEnv(env: Record<string, string | undefined>): { env:
   }
   const e = parsed.data;
   if (e.HUBSPOT_PRIVATE_APP_TOKEN) {
-    return { env: e, auth: { kind: 'private', token: e.HUBSPOT_PRIVATE_APP_TOKEN, clientSecret: e.HUBSPOT_CLIENT_SECRET } };
+    return {
+      env: e,
+      auth: { kind: 'private', token: e.HUBSPOT_PRIVATE_APP_TOKEN, clientSecret: e.HUBSPOT_CLIENT_SECRET },
+    };
   }
   const given = OAUTH_SET.filter((k) => e[k] !== undefined);
   if (given.length === 0) return { env: e, auth: { kind: 'none' } };
   // a client secret alone verifies signatures (webhooks, workflow actions) without OAuth installs
-  if (given.length === 1 && given[0] === 'HUBSPOT_CLIENT_SECRET') return { env: e, auth: { kind: 'none', clientSecret: e.HUBSPOT_CLIENT_SECRET } };
+  if (given.length === 1 && given[0] === 'HUBSPOT_CLIENT_SECRET')
+    return { env: e, auth: { kind: 'none', clientSecret: e.HUBSPOT_CLIENT_SECRET } };
   const missing = OAUTH_SET.filter((k) => e[k] === undefined);
   if (missing.length > 0) {
-    throw new ConfigError(`HubSpot OAuth settings are incomplete: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set (an OAuth install needs ${OAUTH_SET.join(', ')}; a single-account install needs HUBSPOT_PRIVATE_APP_TOKEN instead)`);
+    throw new ConfigError(
+      `HubSpot OAuth settings are incomplete: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set (an OAuth install needs ${OAUTH_SET.join(', ')}; a single-account install needs HUBSPOT_PRIVATE_APP_TOKEN instead)`,
+    );
   }
   if (!e.HUBSPOT_REDIRECT_URI!.endsWith('/oauth/hubspot/callback')) {
-    throw new ConfigError(`HUBSPOT_REDIRECT_URI must end in /oauth/hubspot/callback (the route this server serves), got ${e.HUBSPOT_REDIRECT_URI}`);
+    throw new ConfigError(
+      `HUBSPOT_REDIRECT_URI must end in /oauth/hubspot/callback (the route this server serves), got ${e.HUBSPOT_REDIRECT_URI}`,
+    );
   }
   return {
     env: e,
-    auth: { kind: 'oauth', clientId: e.HUBSPOT_CLIENT_ID!, clientSecret: e.HUBSPOT_CLIENT_SECRET!, redirectUri: e.HUBSPOT_REDIRECT_URI!, tokenKey: e.HUBSPOT_TOKEN_KEY! },
+    auth: {
+      kind: 'oauth',
+      clientId: e.HUBSPOT_CLIENT_ID!,
+      clientSecret: e.HUBSPOT_CLIENT_SECRET!,
+      redirectUri: e.HUBSPOT_REDIRECT_URI!,
+      tokenKey: e.HUBSPOT_TOKEN_KEY!,
+    },
   };
 }

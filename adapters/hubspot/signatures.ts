@@ -69,13 +69,21 @@ export function verifyHubSpotSignature(req: SignedRequest, options: VerifyOption
     if (timestamp === undefined || !/^\d{1,16}$/.test(timestamp)) return 'bad_timestamp';
     const age = options.now - Number(timestamp);
     // a timestamp from the future beyond the same window is as suspicious as a stale one
-    if (age > (options.maxAgeMs ?? HUBSPOT_SIGNATURE_MAX_AGE_MS) || age < -(options.maxAgeMs ?? HUBSPOT_SIGNATURE_MAX_AGE_MS)) return 'stale_timestamp';
-    return sameText(v3, signV3(options.secret, req.method, req.uri, req.rawBody, timestamp)) ? undefined : 'bad_signature';
+    if (
+      age > (options.maxAgeMs ?? HUBSPOT_SIGNATURE_MAX_AGE_MS) ||
+      age < -(options.maxAgeMs ?? HUBSPOT_SIGNATURE_MAX_AGE_MS)
+    )
+      return 'stale_timestamp';
+    return sameText(v3, signV3(options.secret, req.method, req.uri, req.rawBody, timestamp))
+      ? undefined
+      : 'bad_signature';
   }
   const v2 = req.headers.get('x-hubspot-signature');
   const version = (req.headers.get('x-hubspot-signature-version') ?? 'v2').toLowerCase();
   if (v2 !== undefined && options.versions.includes('v2') && version === 'v2') {
-    return sameText(v2.toLowerCase(), signV2(options.secret, req.method, req.uri, req.rawBody)) ? undefined : 'bad_signature';
+    return sameText(v2.toLowerCase(), signV2(options.secret, req.method, req.uri, req.rawBody))
+      ? undefined
+      : 'bad_signature';
   }
   return 'missing_signature';
 }

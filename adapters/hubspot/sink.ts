@@ -1,6 +1,22 @@
-import type { AgentConfig, Decision, DecisionSink, Delivery, DeliveryReport, DeliveryResult } from '../../plugin/agent/index.ts';
+import type {
+  AgentConfig,
+  Decision,
+  DecisionSink,
+  Delivery,
+  DeliveryReport,
+  DeliveryResult,
+} from '../../plugin/agent/index.ts';
 import { attributesOf } from '../../plugin/agent/index.ts';
-import { AdapterError, AuthError, bisect, ConfigError, PayloadValidationError, realPacing, RetryableError, type Pacing } from '../kit/index.ts';
+import {
+  AdapterError,
+  AuthError,
+  bisect,
+  ConfigError,
+  PayloadValidationError,
+  realPacing,
+  RetryableError,
+  type Pacing,
+} from '../kit/index.ts';
 import type { HubSpotBatchError, HubSpotBatchReply, HubSpotCrm } from './client.ts';
 import { HUBSPOT_BATCH_MAX_INPUTS } from './constants.ts';
 import { DailyLimitError } from './errors.ts';
@@ -54,10 +70,13 @@ export class HubSpotContactSink implements DecisionSink {
 
   constructor(private readonly options: ContactSinkOptions) {
     if (options.delivery.to !== 'hubspot' || options.delivery.mode !== 'contact_properties') {
-      throw new ConfigError(`the HubSpot sink takes {to: hubspot, mode: contact_properties}, got {to: ${options.delivery.to}, mode: ${options.delivery.mode}}`);
+      throw new ConfigError(
+        `the HubSpot sink takes {to: hubspot, mode: contact_properties}, got {to: ${options.delivery.to}, mode: ${options.delivery.mode}}`,
+      );
     }
     const size = options.batchSize ?? HUBSPOT_BATCH_MAX_INPUTS;
-    if (!Number.isInteger(size) || size < 1 || size > HUBSPOT_BATCH_MAX_INPUTS) throw new ConfigError(`batchSize == ${size}, must be an integer in [1, ${HUBSPOT_BATCH_MAX_INPUTS}]`);
+    if (!Number.isInteger(size) || size < 1 || size > HUBSPOT_BATCH_MAX_INPUTS)
+      throw new ConfigError(`batchSize == ${size}, must be an integer in [1, ${HUBSPOT_BATCH_MAX_INPUTS}]`);
     this.batchSize = size;
     this.deliveryBatchSize = size;
     this.pacing = options.pacing ?? realPacing;
@@ -69,7 +88,11 @@ export class HubSpotContactSink implements DecisionSink {
     const run: SinkRun = { results: decisions.map(() => undefined) };
     const writes = this.plan(decisions, run.results);
     for (let i = 0; i < writes.length; i += this.batchSize) {
-      await bisect(writes.slice(i, i + this.batchSize), (batch) => this.write(batch, run), (w, refusal) => settle([w], run.results, resultOf(refusal)));
+      await bisect(
+        writes.slice(i, i + this.batchSize),
+        (batch) => this.write(batch, run),
+        (w, refusal) => settle([w], run.results, resultOf(refusal)),
+      );
     }
     return { results: run.results.map((r) => r ?? { status: 'retry', message: 'not attempted' }) };
   }
@@ -83,7 +106,10 @@ export class HubSpotContactSink implements DecisionSink {
     const ids = [...new Set(decisions.map((d) => d.userId).filter((id) => /^\d+$/.test(id)))];
     const current = new Map<string, string | null | undefined>();
     for (let i = 0; i < ids.length; i += HUBSPOT_BATCH_MAX_INPUTS) {
-      const reply = await withRetries(() => this.options.crm.batchRead(ids.slice(i, i + HUBSPOT_BATCH_MAX_INPUTS), [property]), { maxAttempts: this.maxAttempts, pacing: this.pacing });
+      const reply = await withRetries(
+        () => this.options.crm.batchRead(ids.slice(i, i + HUBSPOT_BATCH_MAX_INPUTS), [property]),
+        { maxAttempts: this.maxAttempts, pacing: this.pacing },
+      );
       for (const c of reply.results) current.set(c.id, c.properties[property]);
     }
     return decisions.map((d) => current.get(d.userId) === d.decisionId);
@@ -93,16 +119,28 @@ export class HubSpotContactSink implements DecisionSink {
   private plan(decisions: readonly Decision[], results: (DeliveryResult | undefined)[]): Write[] {
     const last = new Map<string, number>();
     decisions.forEach((d, i) => {
-      if (!/^\d+$/.test(d.userId)) results[i] = { status: 'rejected', code: 'invalid_contact_id', message: `HubSpot contact ids are numeric; got "${d.userId}"` };
+      if (!/^\d+$/.test(d.userId))
+        results[i] = {
+          status: 'rejected',
+          code: 'invalid_contact_id',
+          message: `HubSpot contact ids are numeric; got "${d.userId}"`,
+        };
       else last.set(d.userId, i);
     });
     const writes = new Map<string, Write>();
-    for (const [contactId, i] of last) writes.set(contactId, { contactId, properties: this.propertiesOf(decisions[i]), indexes: [i] });
+    for (const [contactId, i] of last)
+      writes.set(contactId, { contactId, properties: this.propertiesOf(decisions[i]), indexes: [i] });
     decisions.forEach((d, i) => {
       if (results[i] || last.get(d.userId) === i) return;
       const kept = decisions[last.get(d.userId)!];
-      if (kept.decisionId === d.decisionId) writes.get(d.userId)!.indexes.push(i); // the same decision twice: answered with it
-      else results[i] = { status: 'rejected', code: 'superseded', message: `a later decision (${kept.decisionId}) for this contact in the same delivery was written instead` };
+      if (kept.decisionId === d.decisionId)
+        writes.get(d.userId)!.indexes.push(i); // the same decision twice: answered with it
+      else
+        results[i] = {
+          status: 'rejected',
+          code: 'superseded',
+          message: `a later decision (${kept.decisionId}) for this contact in the same delivery was written instead`,
+        };
     });
     return [...writes.values()];
   }
@@ -122,10 +160,24 @@ export class HubSpotContactSink implements DecisionSink {
       return undefined;
     }
     try {
-      const failed = failedIds((await withRetries(() => this.update(batch), { maxAttempts: this.maxAttempts, pacing: this.pacing })).errors ?? []);
+      const failed = failedIds(
+        (await withRetries(() => this.update(batch), { maxAttempts: this.maxAttempts, pacing: this.pacing })).errors ??
+          [],
+      );
       for (const w of batch) {
         const e = failed.get(w.contactId);
-        settle([w], run.results, e ? { status: 'rejected', httpStatus: 207, code: e.category ?? 'error', message: e.message ?? 'HubSpot rejected this contact' } : { status: 'ok' });
+        settle(
+          [w],
+          run.results,
+          e
+            ? {
+                status: 'rejected',
+                httpStatus: 207,
+                code: e.category ?? 'error',
+                message: e.message ?? 'HubSpot rejected this contact',
+              }
+            : { status: 'ok' },
+        );
       }
     } catch (err) {
       if (err instanceof PayloadValidationError && err.status === 400) return err;
@@ -140,7 +192,9 @@ export class HubSpotContactSink implements DecisionSink {
   /** `POST …/batch/update`, each outcome reported to `onCall`. */
   private async update(batch: readonly Write[]): Promise<HubSpotBatchReply> {
     try {
-      const reply = await this.options.crm.batchUpdate(batch.map((w) => ({ id: w.contactId, properties: w.properties })));
+      const reply = await this.options.crm.batchUpdate(
+        batch.map((w) => ({ id: w.contactId, properties: w.properties })),
+      );
       this.options.onCall?.({ size: batch.length, status: failedIds(reply.errors ?? []).size > 0 ? 'multi' : 'ok' });
       return reply;
     } catch (err) {
@@ -157,10 +211,16 @@ export class HubSpotContactSink implements DecisionSink {
  * HubSpot's error category.
  */
 function resultOf(err: unknown): DeliveryResult {
-  if (err instanceof RetryableError) return { status: 'retry', httpStatus: err.status, retryAfterMs: err.retryAfterMs, message: err.message };
+  if (err instanceof RetryableError)
+    return { status: 'retry', httpStatus: err.status, retryAfterMs: err.retryAfterMs, message: err.message };
   if (err instanceof DailyLimitError) return { status: 'retry', httpStatus: 429, message: err.message };
   const e = err instanceof AdapterError ? err : undefined;
-  return { status: 'rejected', httpStatus: e?.status, code: err instanceof AuthError ? 'auth' : (e?.code ?? 'rejected'), message: (err as Error).message };
+  return {
+    status: 'rejected',
+    httpStatus: e?.status,
+    code: err instanceof AuthError ? 'auth' : (e?.code ?? 'rejected'),
+    message: (err as Error).message,
+  };
 }
 
 function settle(batch: readonly Write[], results: (DeliveryResult | undefined)[], result: DeliveryResult): void {

@@ -93,7 +93,8 @@ export class AudienceIndex {
   /** Forgets a user everywhere (erasure). */
   async forget(userId: string, at: number): Promise<void> {
     const changes: AudienceChange[] = [];
-    for (const [audience, users] of this.byAudience) if (users.get(userId)?.member) changes.push({ audience, userId, member: false, at });
+    for (const [audience, users] of this.byAudience)
+      if (users.get(userId)?.member) changes.push({ audience, userId, member: false, at });
     if (changes.length > 0) await this.persistence?.save(changes);
     for (const users of this.byAudience.values()) users.delete(userId);
   }

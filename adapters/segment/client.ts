@@ -1,6 +1,22 @@
 import { z } from 'zod';
 import { formatPath } from '../../plugin/service/errors.ts';
-import { errorForStatus, fail, ok, PayloadValidationError, perSecond, RateLimiter, realPacing, requestWithRetry, retry, retryAfterMs, RetryableError, verdictOf, type Pacing, type RetryPolicy, type Verdict } from '../kit/index.ts';
+import {
+  errorForStatus,
+  fail,
+  ok,
+  PayloadValidationError,
+  perSecond,
+  RateLimiter,
+  realPacing,
+  requestWithRetry,
+  retry,
+  retryAfterMs,
+  RetryableError,
+  verdictOf,
+  type Pacing,
+  type RetryPolicy,
+  type Verdict,
+} from '../kit/index.ts';
 import { PROFILE_API_MAX_PAGES, PROFILE_API_TRAITS_LIMIT_MAX, type PROFILE_ID_TYPES } from './constants.ts';
 import type { ProfileSettings } from './settings.ts';
 
@@ -31,7 +47,10 @@ export type TraitsPage = z.output<typeof traitsPageSchema>;
 const errorBodySchema = z.object({ error: z.object({ code: z.string().optional(), message: z.string().optional() }) });
 
 export interface ProfileApiClientOptions {
-  settings: Pick<ProfileSettings, 'token' | 'spaceId' | 'baseUrl' | 'ratePerSecond' | 'maxAttempts' | 'backoffMs' | 'backoffMaxMs' | 'timeoutMs'>;
+  settings: Pick<
+    ProfileSettings,
+    'token' | 'spaceId' | 'baseUrl' | 'ratePerSecond' | 'maxAttempts' | 'backoffMs' | 'backoffMaxMs' | 'timeoutMs'
+  >;
   fetch?: Fetch;
   /** Share one limiter between clients of the same space; by default each client has its own. */
   limiter?: RateLimiter;
@@ -64,9 +83,18 @@ export class ProfileApiClient {
   constructor(options: ProfileApiClientOptions) {
     const s = (this.settings = options.settings);
     this.fetch = options.fetch ?? ((input, init) => fetch(input, init));
-    this.pacing = { clock: options.now ?? realPacing.clock, sleep: options.sleep ?? realPacing.sleep, random: options.random ?? realPacing.random };
+    this.pacing = {
+      clock: options.now ?? realPacing.clock,
+      sleep: options.sleep ?? realPacing.sleep,
+      random: options.random ?? realPacing.random,
+    };
     // A Retry-After is honoured up to four times the longest backoff: a decision is waiting on this read.
-    this.policy = { maxAttempts: s.maxAttempts, baseMs: s.backoffMs, capMs: s.backoffMaxMs, maxRetryAfterMs: s.backoffMaxMs * 4 };
+    this.policy = {
+      maxAttempts: s.maxAttempts,
+      baseMs: s.backoffMs,
+      capMs: s.backoffMaxMs,
+      maxRetryAfterMs: s.backoffMaxMs * 4,
+    };
     this.limiter = options.limiter ?? new RateLimiter({ limit: perSecond(s.ratePerSecond), pacing: this.pacing });
     // Basic auth: the token is the username, the password is blank.
     this.authorization = `Basic ${Buffer.from(`${s.token}:`).toString('base64')}`;
@@ -90,23 +118,38 @@ export class ProfileApiClient {
       Object.assign(traits, parsed.traits);
       const cursor = parsed.cursor;
       if (!cursor?.has_more) return traits;
-      if (!cursor.next) throw new PayloadValidationError('Profile API response: cursor.next: is required when cursor.has_more is true');
-      if (seen.has(cursor.next)) throw new PayloadValidationError(`Profile API response: cursor.next: repeats ${JSON.stringify(cursor.next)}; the pagination does not advance`);
+      if (!cursor.next)
+        throw new PayloadValidationError('Profile API response: cursor.next: is required when cursor.has_more is true');
+      if (seen.has(cursor.next))
+        throw new PayloadValidationError(
+          `Profile API response: cursor.next: repeats ${JSON.stringify(cursor.next)}; the pagination does not advance`,
+        );
       seen.add(cursor.next);
       next = cursor.next;
     }
-    throw new PayloadValidationError(`Profile API response: more than ${PROFILE_API_MAX_PAGES} pages of traits for one profile`);
+    throw new PayloadValidationError(
+      `Profile API response: more than ${PROFILE_API_MAX_PAGES} pages of traits for one profile`,
+    );
   }
 
   /** One GET with rate limit and retries; the parsed JSON body, or undefined on 404. */
   private request(url: string): Promise<unknown> {
     return requestWithRetry({
       send: async (): Promise<Received> => {
-        const res = await this.fetch(url, { method: 'GET', headers: { authorization: this.authorization, accept: 'application/json' }, signal: AbortSignal.timeout(this.settings.timeoutMs) });
+        const res = await this.fetch(url, {
+          method: 'GET',
+          headers: { authorization: this.authorization, accept: 'application/json' },
+          signal: AbortSignal.timeout(this.settings.timeoutMs),
+        });
         return { status: res.status, headers: res.headers, text: await res.text() };
       },
       classify: (r) => this.classify(r),
-      classifyError: (err) => retry(new RetryableError(`Profile API unreachable: ${(err as Error).message}`, undefined, undefined, { cause: err })),
+      classifyError: (err) =>
+        retry(
+          new RetryableError(`Profile API unreachable: ${(err as Error).message}`, undefined, undefined, {
+            cause: err,
+          }),
+        ),
       policy: this.policy,
       pacing: this.pacing,
       limiter: this.limiter,
@@ -117,12 +160,23 @@ export class ProfileApiClient {
     if (r.status === 404) return ok(undefined);
     if (r.status < 200 || r.status >= 300) {
       const detail = errorDetail(r.text, r.headers.get('request-id'));
-      return verdictOf(errorForStatus('Segment Profile API', r.status, { detail, retryAfterMs: retryAfterMs(r.headers.get('retry-after'), this.pacing.clock()), credential: 'the token or write key' }));
+      return verdictOf(
+        errorForStatus('Segment Profile API', r.status, {
+          detail,
+          retryAfterMs: retryAfterMs(r.headers.get('retry-after'), this.pacing.clock()),
+          credential: 'the token or write key',
+        }),
+      );
     }
     try {
       return ok(JSON.parse(r.text));
     } catch (err) {
-      return fail(new PayloadValidationError(`Profile API response is not JSON (status ${r.status}): ${r.text.slice(0, 120)}`, { status: r.status, cause: err }));
+      return fail(
+        new PayloadValidationError(`Profile API response is not JSON (status ${r.status}): ${r.text.slice(0, 120)}`, {
+          status: r.status,
+          cause: err,
+        }),
+      );
     }
   }
 }

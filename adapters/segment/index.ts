@@ -31,19 +31,30 @@ export interface SegmentFromEnv {
  * Builds the Segment parts from environment variables. A set that is only partly given is an
  * error naming the missing variable; nothing set → `{}`.
  */
-export function segmentFromEnv(env: Record<string, string | undefined>, options: { audiencePersistence?: AudiencePersistence } = {}): SegmentFromEnv {
+export function segmentFromEnv(
+  env: Record<string, string | undefined>,
+  options: { audiencePersistence?: AudiencePersistence } = {},
+): SegmentFromEnv {
   const e = parseSettings(segmentEnvSchema, env, 'Segment environment');
   const out: SegmentFromEnv = {};
   if (e.SEGMENT_PROFILE_TOKEN && e.SEGMENT_SPACE_ID) {
     out.profiles = new SegmentProfileSource({
-      settings: { token: e.SEGMENT_PROFILE_TOKEN, spaceId: e.SEGMENT_SPACE_ID, ...(e.SEGMENT_PROFILE_BASE_URL ? { baseUrl: e.SEGMENT_PROFILE_BASE_URL } : {}) },
+      settings: {
+        token: e.SEGMENT_PROFILE_TOKEN,
+        spaceId: e.SEGMENT_SPACE_ID,
+        ...(e.SEGMENT_PROFILE_BASE_URL ? { baseUrl: e.SEGMENT_PROFILE_BASE_URL } : {}),
+      },
       audiencePersistence: options.audiencePersistence,
     });
   }
   if (e.SEGMENT_SHARED_SECRET) {
-    out.webhook = segmentWebhook({ settings: { sharedSecret: e.SEGMENT_SHARED_SECRET, batchToken: e.SEGMENT_WEBHOOK_TOKEN }, profiles: out.profiles });
+    out.webhook = segmentWebhook({
+      settings: { sharedSecret: e.SEGMENT_SHARED_SECRET, batchToken: e.SEGMENT_WEBHOOK_TOKEN },
+      profiles: out.profiles,
+    });
   }
-  if (e.SEGMENT_WRITE_KEY) out.sinks = segmentSinks({ writeKey: e.SEGMENT_WRITE_KEY, ...(e.SEGMENT_HOST ? { host: e.SEGMENT_HOST } : {}) });
+  if (e.SEGMENT_WRITE_KEY)
+    out.sinks = segmentSinks({ writeKey: e.SEGMENT_WRITE_KEY, ...(e.SEGMENT_HOST ? { host: e.SEGMENT_HOST } : {}) });
   return out;
 }
 
@@ -56,6 +67,11 @@ export const segmentAdapter: Adapter = {
     const parts = segmentFromEnv(env);
     if (!parts.profiles && !parts.webhook && !parts.sinks) return undefined;
     // A Segment audience is a bare key (the audience's trait): every reference no other adapter claims.
-    return { profileSource: parts.profiles, sinks: parts.sinks, extensions: parts.webhook ? [parts.webhook] : [], audiencePrefixes: [''] };
+    return {
+      profileSource: parts.profiles,
+      sinks: parts.sinks,
+      extensions: parts.webhook ? [parts.webhook] : [],
+      audiencePrefixes: [''],
+    };
   },
 };

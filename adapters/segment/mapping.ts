@@ -1,4 +1,11 @@
-import { attributesOf, type AgentConfig, type AttributeValue, type Decision, type Delivery, type Profile } from '../../plugin/agent/index.ts';
+import {
+  attributesOf,
+  type AgentConfig,
+  type AttributeValue,
+  type Decision,
+  type Delivery,
+  type Profile,
+} from '../../plugin/agent/index.ts';
 import { DECISION_EVENT } from './constants.ts';
 
 /** How Segment data becomes nextbest data and back. Pure functions. */
@@ -41,7 +48,12 @@ export interface TrackMessage {
 
 /** The `identify` carrying the decision as prefixed traits (`nb_subject_line`, …), as attributesOf builds them. */
 export function identifyOf(d: Decision, agent: AgentConfig, delivery: Pick<Delivery, 'prefix'>): IdentifyMessage {
-  return { userId: d.userId, messageId: decisionMessageIds(d.decisionId).identify, timestamp: new Date(d.at), traits: attributesOf(d, agent, delivery.prefix) };
+  return {
+    userId: d.userId,
+    messageId: decisionMessageIds(d.decisionId).identify,
+    timestamp: new Date(d.at),
+    traits: attributesOf(d, agent, delivery.prefix),
+  };
 }
 
 /**
@@ -64,5 +76,11 @@ export function decisionTrackOf(d: Decision): TrackMessage {
     probability: d.probability,
     send_at: d.sendAt ?? null,
   });
-  return { userId: d.userId, messageId: decisionMessageIds(d.decisionId).track, timestamp: new Date(d.at), event: DECISION_EVENT, properties };
+  return {
+    userId: d.userId,
+    messageId: decisionMessageIds(d.decisionId).track,
+    timestamp: new Date(d.at),
+    event: DECISION_EVENT,
+    properties,
+  };
 }

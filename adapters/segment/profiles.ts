@@ -47,8 +47,17 @@ export class SegmentProfileSource implements ProfileSource {
   constructor(options: SegmentProfileSourceOptions) {
     this.settings = parseSettings(profileSettingsSchema, options.settings, 'Segment profile settings');
     this.clock = options.clock ?? Date.now;
-    this.client = new ProfileApiClient({ settings: this.settings, fetch: options.fetch, limiter: options.limiter, sleep: options.sleep, random: options.random });
-    this.audiences = new AudienceIndex({ persistence: options.audiencePersistence, audienceTraits: this.settings.audienceTraits });
+    this.client = new ProfileApiClient({
+      settings: this.settings,
+      fetch: options.fetch,
+      limiter: options.limiter,
+      sleep: options.sleep,
+      random: options.random,
+    });
+    this.audiences = new AudienceIndex({
+      persistence: options.audiencePersistence,
+      audienceTraits: this.settings.audienceTraits,
+    });
     this.cache = new LRUCache<string, Entry>({
       max: this.settings.cacheMax,
       ttl: this.settings.cacheTtlMs,
@@ -98,7 +107,11 @@ export class SegmentProfileSource implements ProfileSource {
     const entry = this.cache.get(update.userId);
     if (entry && !entry.profile) this.cache.delete(update.userId);
     if (entry?.profile) {
-      const merged = profileFromTraits(update.userId, { ...entry.profile.traits, ...traits }, this.settings.timezoneTrait);
+      const merged = profileFromTraits(
+        update.userId,
+        { ...entry.profile.traits, ...traits },
+        this.settings.timezoneTrait,
+      );
       if (!merged.timezone && update.timezone && isTimeZone(update.timezone)) merged.timezone = update.timezone;
       if (!merged.timezone && entry.profile.timezone) merged.timezone = entry.profile.timezone;
       this.cache.set(update.userId, { profile: merged });

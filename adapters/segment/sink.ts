@@ -1,9 +1,21 @@
 import { Analytics } from '@segment/analytics-node';
-import type { AgentConfig, Decision, DecisionSink, DeliveryReport, DeliveryResult, Delivery } from '../../plugin/agent/index.ts';
+import type {
+  AgentConfig,
+  Decision,
+  DecisionSink,
+  DeliveryReport,
+  DeliveryResult,
+  Delivery,
+} from '../../plugin/agent/index.ts';
 import type { SinkFactory } from '../../plugin/service/ports.ts';
 import { familyOf } from '../kit/index.ts';
 import { decisionTrackOf, identifyOf, type IdentifyMessage, type TrackMessage } from './mapping.ts';
-import { parseSettings, trackingSettingsSchema, type TrackingSettings, type TrackingSettingsInput } from './settings.ts';
+import {
+  parseSettings,
+  trackingSettingsSchema,
+  type TrackingSettings,
+  type TrackingSettingsInput,
+} from './settings.ts';
 
 /**
  * DecisionSink through `@segment/analytics-node`: each decision becomes an `identify` with the
@@ -48,10 +60,19 @@ export class SegmentDecisionSink implements DecisionSink {
   }
 
   private async deliverNow(decisions: readonly Decision[]): Promise<DeliveryReport> {
-    if (this.closed) return { results: decisions.map(() => ({ status: 'retry', message: 'the Segment sink is closed' }) as const) };
+    if (this.closed)
+      return { results: decisions.map(() => ({ status: 'retry', message: 'the Segment sink is closed' }) as const) };
     const pending = decisions.map((d) => {
-      if (!d.userId) return Promise.resolve<DeliveryResult>({ status: 'rejected', code: 'missing_user_id', message: 'a decision without userId cannot be sent to Segment' });
-      return Promise.all([this.send('identify', identifyOf(d, this.agent, this.delivery)), this.send('track', decisionTrackOf(d))]).then(combine);
+      if (!d.userId)
+        return Promise.resolve<DeliveryResult>({
+          status: 'rejected',
+          code: 'missing_user_id',
+          message: 'a decision without userId cannot be sent to Segment',
+        });
+      return Promise.all([
+        this.send('identify', identifyOf(d, this.agent, this.delivery)),
+        this.send('track', decisionTrackOf(d)),
+      ]).then(combine);
     });
     const flushed = this.analytics.flush();
     const results = await Promise.all(pending);
@@ -86,7 +107,8 @@ export class SegmentDecisionSink implements DecisionSink {
 export function resultOf(err: unknown): DeliveryResult {
   if (err === undefined || err === null) return { status: 'ok' };
   const message = err instanceof Error ? err.message : String(err);
-  if (/exceeds maximum event size/i.test(message)) return { status: 'rejected', httpStatus: 413, code: 'event_too_large', message };
+  if (/exceeds maximum event size/i.test(message))
+    return { status: 'rejected', httpStatus: 413, code: 'event_too_large', message };
   const status = /^\[(\d{3})\]/.exec(message)?.[1];
   const httpStatus = status === undefined ? undefined : Number(status);
   const family = httpStatus === undefined ? 'retry' : familyOf(httpStatus);
@@ -94,7 +116,11 @@ export function resultOf(err: unknown): DeliveryResult {
     const code = family === 'auth' ? 'authentication_error' : 'rejected_by_segment';
     return { status: 'rejected', httpStatus, code, message: `Segment refused the batch: ${message}` };
   }
-  return { status: 'retry', ...(httpStatus === undefined ? {} : { httpStatus }), message: `Segment did not accept the batch: ${message}` };
+  return {
+    status: 'retry',
+    ...(httpStatus === undefined ? {} : { httpStatus }),
+    message: `Segment did not accept the batch: ${message}`,
+  };
 }
 
 /** A decision is ok when both its events are; rejected when either was refused; otherwise retry. */
@@ -105,5 +131,8 @@ function combine(parts: DeliveryResult[]): DeliveryResult {
 /** The SinkFactory for `delivery` entries `{to: segment, mode: identify}`; the caller closes each sink it gets. */
 export function segmentSinks(settings: TrackingSettingsInput): SinkFactory {
   const parsed = parseSettings(trackingSettingsSchema, settings, 'Segment tracking settings');
-  return (agent, delivery) => (delivery.to === 'segment' && delivery.mode === 'identify' ? new SegmentDecisionSink(agent, delivery, parsed) : undefined);
+  return (agent, delivery) =>
+    delivery.to === 'segment' && delivery.mode === 'identify'
+      ? new SegmentDecisionSink(agent, delivery, parsed)
+      : undefined;
 }

@@ -36,22 +36,31 @@ export function segmentWebhook(options: SegmentWebhookOptions): ServerExtension 
     name: 'segment-webhook',
     routes(ctx: ServerContext) {
       const router = express.Router();
-      router.post(WEBHOOK_PATH, express.raw({ type: () => true, limit: options.bodyLimit ?? WEBHOOK_BODY_LIMIT }), async (req: Request, res: Response, next: NextFunction) => {
-        try {
-          const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-          authenticate(settings, raw, req);
-          const events = parseEvents(raw);
-          for (const e of events) {
-            if (e.type !== 'identify') continue;
-            await profiles?.applyIdentify({ userId: e.userId, traits: e.traits, timezone: identifyContextSchema.safeParse(e).data?.context?.timezone, timestamp: e.timestamp });
-            ctx.service.forgetProfile(e.userId);
+      router.post(
+        WEBHOOK_PATH,
+        express.raw({ type: () => true, limit: options.bodyLimit ?? WEBHOOK_BODY_LIMIT }),
+        async (req: Request, res: Response, next: NextFunction) => {
+          try {
+            const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+            authenticate(settings, raw, req);
+            const events = parseEvents(raw);
+            for (const e of events) {
+              if (e.type !== 'identify') continue;
+              await profiles?.applyIdentify({
+                userId: e.userId,
+                traits: e.traits,
+                timezone: identifyContextSchema.safeParse(e).data?.context?.timezone,
+                timestamp: e.timestamp,
+              });
+              ctx.service.forgetProfile(e.userId);
+            }
+            const result = await ctx.service.ingest(events);
+            res.status(200).json({ success: true, ...result });
+          } catch (err) {
+            next(err);
           }
-          const result = await ctx.service.ingest(events);
-          res.status(200).json({ success: true, ...result });
-        } catch (err) {
-          next(err);
-        }
-      });
+        },
+      );
       return router;
     },
   };
@@ -61,13 +70,18 @@ function authenticate(settings: WebhookSettings, raw: Buffer, req: Request): voi
   const signature = req.get(SIGNATURE_HEADER);
   if (signature !== undefined) {
     if (!verifySegmentSignature(settings.sharedSecret, raw, signature)) {
-      throw new AuthError(401, 'invalid_signature', 'X-Signature does not match the body: check that the shared secret of the Segment webhook destination equals SEGMENT_SHARED_SECRET');
+      throw new AuthError(
+        401,
+        'invalid_signature',
+        'X-Signature does not match the body: check that the shared secret of the Segment webhook destination equals SEGMENT_SHARED_SECRET',
+      );
     }
     return;
   }
   const bearer = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
   if (settings.batchToken && bearer !== undefined) {
-    if (!sameSecret(bearer, settings.batchToken)) throw new AuthError(401, 'invalid_token', 'the Bearer token does not match SEGMENT_WEBHOOK_TOKEN');
+    if (!sameSecret(bearer, settings.batchToken))
+      throw new AuthError(401, 'invalid_token', 'the Bearer token does not match SEGMENT_WEBHOOK_TOKEN');
     return;
   }
   throw new AuthError(

@@ -10,7 +10,13 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { DECISION_EVENT, profileSettingsSchema, trackingSettingsSchema, WEBHOOK_PATH, webhookSettingsSchema } from '../../adapters/segment/index.ts';
+import {
+  DECISION_EVENT,
+  profileSettingsSchema,
+  trackingSettingsSchema,
+  WEBHOOK_PATH,
+  webhookSettingsSchema,
+} from '../../adapters/segment/index.ts';
 import { deliverySchema } from '../../plugin/config/index.ts';
 
 export const DESTINATION_PATH = fileURLToPath(new URL('./destination.json', import.meta.url));
@@ -24,7 +30,9 @@ const destinationSettingsSchema = z.object({
   profileBaseUrl: profileSettingsSchema.shape.baseUrl,
   writeKey: trackingSettingsSchema.shape.writeKey,
   host: trackingSettingsSchema.shape.host,
-  prefix: deliverySchema.shape.prefix.describe('Prefix of the decision traits written by identify (e.g. nb_subject_line); set per agent in its delivery entry {to: segment, mode: identify, prefix}.'),
+  prefix: deliverySchema.shape.prefix.describe(
+    'Prefix of the decision traits written by identify (e.g. nb_subject_line); set per agent in its delivery entry {to: segment, mode: identify, prefix}.',
+  ),
 });
 
 export function segmentDestinationManifest(): Record<string, unknown> {
@@ -35,7 +43,12 @@ export function segmentDestinationManifest(): Record<string, unknown> {
       'AI decisioning for your marketing stack: nextbest reads profiles from the Profile API, learns from the events your Webhooks destination forwards, and sends each decision back into Segment as identify traits and a "Decision Made" track.',
     documentation: 'docs/segment.md',
     endpoints: {
-      webhook: { method: 'POST', path: WEBHOOK_PATH, authentication: 'X-Signature = hex HMAC-SHA1(sharedSecret, body); batched Actions requests: Authorization: Bearer <batchToken>' },
+      webhook: {
+        method: 'POST',
+        path: WEBHOOK_PATH,
+        authentication:
+          'X-Signature = hex HMAC-SHA1(sharedSecret, body); batched Actions requests: Authorization: Bearer <batchToken>',
+      },
     },
     settings: z.toJSONSchema(destinationSettingsSchema, { io: 'input', target: 'draft-2020-12' }),
     environment: {
@@ -50,27 +63,43 @@ export function segmentDestinationManifest(): Record<string, unknown> {
     presets: [
       {
         name: 'Outcomes to nextbest',
-        description: 'Every track event with a userId (purchases, email engagement), except the decisions nextbest itself sent.',
+        description:
+          'Every track event with a userId (purchases, email engagement), except the decisions nextbest itself sent.',
         destination: 'Webhooks (Actions)',
         action: 'send',
         subscribe: `type = "track" and userId exists and event != "${DECISION_EVENT}"`,
-        mapping: { url: `https://<your nextbest host>${WEBHOOK_PATH}`, method: 'POST', data: { '@path': '$.' }, batch_size: 0 },
+        mapping: {
+          url: `https://<your nextbest host>${WEBHOOK_PATH}`,
+          method: 'POST',
+          data: { '@path': '$.' },
+          batch_size: 0,
+        },
       },
       {
         name: 'Profile and audience updates to nextbest',
-        description: 'identify calls: refresh cached traits; an audience key set to true/false adds or removes the user.',
+        description:
+          'identify calls: refresh cached traits; an audience key set to true/false adds or removes the user.',
         destination: 'Webhooks (Actions)',
         action: 'send',
         subscribe: 'type = "identify" and userId exists',
-        mapping: { url: `https://<your nextbest host>${WEBHOOK_PATH}`, method: 'POST', data: { '@path': '$.' }, batch_size: 0 },
+        mapping: {
+          url: `https://<your nextbest host>${WEBHOOK_PATH}`,
+          method: 'POST',
+          data: { '@path': '$.' },
+          batch_size: 0,
+        },
       },
     ],
     decisions: {
       source: 'A Segment source (Node.js or HTTP API) whose write key nextbest uses.',
-      identify: { traits: '<prefix>decision_id, <prefix><dimension>, <prefix><dimension>_text, <prefix>send_at, <prefix>deliver', messageId: 'nb-identify-<decision id>' },
+      identify: {
+        traits: '<prefix>decision_id, <prefix><dimension>, <prefix><dimension>_text, <prefix>send_at, <prefix>deliver',
+        messageId: 'nb-identify-<decision id>',
+      },
       track: {
         event: DECISION_EVENT,
-        properties: 'decision_id, agent_id, agent_version, holdout, deliver, reason, probability, send_at, <dimension>, <dimension>_probability',
+        properties:
+          'decision_id, agent_id, agent_version, holdout, deliver, reason, probability, send_at, <dimension>, <dimension>_probability',
         messageId: 'nb-decision-<decision id>',
       },
     },

@@ -14,7 +14,11 @@ export function attributePrefix(agent: AgentConfig | undefined, delivery?: Pick<
  * (the arm id) and `<prefix><dimension>_text` (the approved text, when the arm has one),
  * `<prefix>send_at` and `<prefix>deliver`.
  */
-export function attributesOf(d: Pick<Decision, 'decisionId' | 'choices' | 'sendAt' | 'deliver'>, agent: AgentConfig | undefined, prefix = attributePrefix(agent)): Record<string, AttributeValue> {
+export function attributesOf(
+  d: Pick<Decision, 'decisionId' | 'choices' | 'sendAt' | 'deliver'>,
+  agent: AgentConfig | undefined,
+  prefix = attributePrefix(agent),
+): Record<string, AttributeValue> {
   const out: Record<string, AttributeValue> = { [`${prefix}decision_id`]: d.decisionId };
   for (const [dim, choice] of Object.entries(d.choices)) {
     out[`${prefix}${dim}`] = choice.arm;

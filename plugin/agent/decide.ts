@@ -1,6 +1,15 @@
 import { sampleArm, unitHash, type Rng } from '../bandit/index.ts';
 import type { AgentConfig } from '../config/index.ts';
-import { CHANNEL_DIMENSION, localTime, matches, maskArms, nextSendAt, suppressed, type GuardrailContext, type MaskReason } from '../guardrails/index.ts';
+import {
+  CHANNEL_DIMENSION,
+  localTime,
+  matches,
+  maskArms,
+  nextSendAt,
+  suppressed,
+  type GuardrailContext,
+  type MaskReason,
+} from '../guardrails/index.ts';
 import { dimensionContext } from './context.ts';
 import type { AgentModel } from './model.ts';
 import type { Choice, Decision, DimensionExplanation, Profile } from './types.ts';
@@ -51,7 +60,17 @@ export function decide(
   const holdout = unitHash(agent.salt, profile.userId) < agent.holdout;
   const choices: Record<string, Choice> = {};
   const plain: Record<string, string> = {};
-  const decision = newDecision(agent, model.agentVersion, profile.userId, now, decisionId, holdout, holdout ? 'holdout' : 'exploit', choices, features);
+  const decision = newDecision(
+    agent,
+    model.agentVersion,
+    profile.userId,
+    now,
+    decisionId,
+    holdout,
+    holdout ? 'holdout' : 'exploit',
+    choices,
+    features,
+  );
   const ctx: GuardrailContext = {
     traits,
     consent: profile.consent,
@@ -67,7 +86,10 @@ export function decide(
   // decided: otherwise the dimensions before channel (frequency) would choose, and learn, for a
   // message that can never be sent.
   const channel = agent.dimensions.findIndex((d) => d.id === CHANNEL_DIMENSION && !d.when);
-  if (channel >= 0 && maskArms(agent, channel, ctx, model.scratch.eligible[channel], model.scratch.reasons[channel]) === 0) {
+  if (
+    channel >= 0 &&
+    maskArms(agent, channel, ctx, model.scratch.eligible[channel], model.scratch.reasons[channel]) === 0
+  ) {
     return stop(decision, CHANNEL_DIMENSION, model.scratch.reasons[channel]);
   }
 
@@ -117,7 +139,14 @@ export function decide(
 }
 
 /** The agent's default arms, for a decision that could not be made (store down, bad state). */
-export function defaultDecision(agent: AgentConfig, agentVersion: number, profile: Profile, now: number, decisionId: string, holdout: boolean): Decision {
+export function defaultDecision(
+  agent: AgentConfig,
+  agentVersion: number,
+  profile: Profile,
+  now: number,
+  decisionId: string,
+  holdout: boolean,
+): Decision {
   const choices: Record<string, Choice> = {};
   const plain: Record<string, string> = {};
   for (const dim of agent.dimensions) {
@@ -140,10 +169,26 @@ function newDecision(
   choices: Record<string, Choice>,
   features: number[],
 ): Decision {
-  return { decisionId, agentId: agent.id, agentVersion, userId, at: new Date(now).toISOString(), holdout, choices, probability: 1, deliver: false, reason, features };
+  return {
+    decisionId,
+    agentId: agent.id,
+    agentVersion,
+    userId,
+    at: new Date(now).toISOString(),
+    holdout,
+    choices,
+    probability: 1,
+    deliver: false,
+    reason,
+    features,
+  };
 }
 
-function stop(decision: Decision, dimension: string | undefined, reasons: readonly (MaskReason | undefined)[]): Decision {
+function stop(
+  decision: Decision,
+  dimension: string | undefined,
+  reasons: readonly (MaskReason | undefined)[],
+): Decision {
   const unique = [...new Set(reasons.filter((r): r is MaskReason => r !== undefined))];
   decision.deliver = false;
   decision.reason = 'guardrail';
@@ -157,7 +202,13 @@ function maxOf(values: Float64Array): number {
   return m;
 }
 
-function explainDimension(agent: AgentConfig, model: AgentModel, j: number, x: Float64Array, chosen: number): DimensionExplanation {
+function explainDimension(
+  agent: AgentConfig,
+  model: AgentModel,
+  j: number,
+  x: Float64Array,
+  chosen: number,
+): DimensionExplanation {
   const dim = model.dimensions[j];
   const eligible = model.scratch.eligible[j];
   const probabilities = model.scratch.probabilities[j];
@@ -184,7 +235,12 @@ function explainDimension(agent: AgentConfig, model: AgentModel, j: number, x: F
     dimension: agent.dimensions[j].id,
     chosen: dim.armIds[chosen],
     runnerUp: runnerUp === undefined ? undefined : dim.armIds[runnerUp],
-    arms: estimates.map((e) => ({ arm: dim.armIds[e.arm], estimate: e.mean, uncertainty: e.sd, probability: probabilities[e.arm] })),
+    arms: estimates.map((e) => ({
+      arm: dim.armIds[e.arm],
+      estimate: e.mean,
+      uncertainty: e.sd,
+      probability: probabilities[e.arm],
+    })),
     drivers,
     masked: dim.armIds.flatMap((arm, a) => (eligible[a] ? [] : [{ arm, reason: reasons[a]! }])),
   };

@@ -1,4 +1,13 @@
-import { createPolicy, FeatureEncoder, groupsOf, policyFromJSON, remapPolicy, type ArmGroups, type Policy, type PolicyState } from '../bandit/index.ts';
+import {
+  createPolicy,
+  FeatureEncoder,
+  groupsOf,
+  policyFromJSON,
+  remapPolicy,
+  type ArmGroups,
+  type Policy,
+  type PolicyState,
+} from '../bandit/index.ts';
 import { changeDetection, type AgentConfig } from '../config/index.ts';
 import type { MaskReason } from '../guardrails/index.ts';
 
@@ -96,7 +105,13 @@ function layout(agent: AgentConfig, encoder: FeatureEncoder): Layout[] {
       sees.push(i);
       for (const arm of agent.dimensions[i].arms) featureNames.push(`${agent.dimensions[i].id}=${arm.id}`);
     }
-    const l: Layout = { id: dim.id, armIds: dim.arms.map((a) => a.id), featureNames, columns: Int32Array.from(columns), sees };
+    const l: Layout = {
+      id: dim.id,
+      armIds: dim.arms.map((a) => a.id),
+      featureNames,
+      columns: Int32Array.from(columns),
+      sees,
+    };
     // the schema allows `share` only on the policies that can share (SHAREABLE)
     const groups = 'share' in agent.policy && agent.policy.share === 'tags' ? tagGroups(dim.arms) : undefined;
     if (groups) l.groups = groups;
@@ -108,7 +123,9 @@ function layout(agent: AgentConfig, encoder: FeatureEncoder): Layout[] {
  * The arms' groups for `share: tags`: every tag is a group, and an arm without tags is a group of
  * its own. Undefined when no tag is on two arms: nothing would be shared.
  */
-function tagGroups(arms: readonly { id: string; tags: readonly string[] }[]): ({ names: string[] } & ArmGroups) | undefined {
+function tagGroups(
+  arms: readonly { id: string; tags: readonly string[] }[],
+): ({ names: string[] } & ArmGroups) | undefined {
   const counts = new Map<string, number>();
   for (const arm of arms) for (const tag of new Set(arm.tags)) counts.set(tag, (counts.get(tag) ?? 0) + 1);
   if (![...counts.values()].some((c) => c >= 2)) return undefined;
@@ -118,11 +135,19 @@ function tagGroups(arms: readonly { id: string; tags: readonly string[] }[]): ({
     if (g < 0) g = names.push(name) - 1;
     return g;
   };
-  const of = arms.map((arm) => (arm.tags.length > 0 ? [...new Set(arm.tags)].map(indexOf) : [indexOf(`arm:${arm.id}`)]));
+  const of = arms.map((arm) =>
+    arm.tags.length > 0 ? [...new Set(arm.tags)].map(indexOf) : [indexOf(`arm:${arm.id}`)],
+  );
   return { names, count: names.length, of };
 }
 
-function withScratch(agentId: string, agentVersion: number, encoder: FeatureEncoder, dimensions: DimensionModel[], change: ChangeState = { seen: 0, shortfall: 0, restarts: 0 }): AgentModel {
+function withScratch(
+  agentId: string,
+  agentVersion: number,
+  encoder: FeatureEncoder,
+  dimensions: DimensionModel[],
+  change: ChangeState = { seen: 0, shortfall: 0, restarts: 0 },
+): AgentModel {
   return {
     agentId,
     agentVersion,
@@ -167,7 +192,11 @@ export function agentModelToJSON(model: AgentModel): AgentModelJSON {
  * features start from the prior, and a changed policy kind or parameters restarts that dimension
  * only if the state format differs (see `remapPolicy`).
  */
-export function agentModelFromJSON(agent: AgentConfig, json: AgentModelJSON, agentVersion = json.agentVersion): AgentModel {
+export function agentModelFromJSON(
+  agent: AgentConfig,
+  json: AgentModelJSON,
+  agentVersion = json.agentVersion,
+): AgentModel {
   const encoder = new FeatureEncoder(agent.features);
   let unchanged = true;
   const dims = layout(agent, encoder).map((l): DimensionModel => {
@@ -187,7 +216,10 @@ export function agentModelFromJSON(agent: AgentConfig, json: AgentModelJSON, age
       const old = policyFromJSON(saved.policy);
       const armFrom = l.armIds.map((id) => saved.armIds.indexOf(id));
       const featureFrom = l.featureNames.map((name) => saved.featureNames.indexOf(name));
-      const groups = l.groups && { of: l.groups, from: l.groups.names.map((name) => saved.groupNames?.indexOf(name) ?? -1) };
+      const groups = l.groups && {
+        of: l.groups,
+        from: l.groups.names.map((name) => saved.groupNames?.indexOf(name) ?? -1),
+      };
       return { ...l, policy: remapPolicy(old, armFrom, featureFrom, banditParams(agent), groups) };
     }
     return { ...l, policy: freshPolicy(agent, l) };
@@ -196,7 +228,11 @@ export function agentModelFromJSON(agent: AgentConfig, json: AgentModelJSON, age
   // while detection stays on and every dimension is restored as it was (a changed layout or kind,
   // or detection switched off, starts its warm-up again). Restarts are counted for good.
   const keep = changeDetection(agent.policy) !== undefined && unchanged && json.dimensions.length === dims.length;
-  const change = { seen: keep ? (json.change?.seen ?? 0) : 0, shortfall: keep ? (json.change?.shortfall ?? 0) : 0, restarts: json.change?.restarts ?? 0 };
+  const change = {
+    seen: keep ? (json.change?.seen ?? 0) : 0,
+    shortfall: keep ? (json.change?.shortfall ?? 0) : 0,
+    restarts: json.change?.restarts ?? 0,
+  };
   return withScratch(agent.id, agentVersion, encoder, dims, change);
 }
 
@@ -206,5 +242,9 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 
 function sameGroups(a: ArmGroups | undefined, b: ArmGroups | undefined): boolean {
   if (!a || !b) return a === b;
-  return a.count === b.count && a.of.length === b.of.length && a.of.every((g, i) => g.length === b.of[i].length && g.every((v, k) => v === b.of[i][k]));
+  return (
+    a.count === b.count &&
+    a.of.length === b.of.length &&
+    a.of.every((g, i) => g.length === b.of[i].length && g.every((v, k) => v === b.of[i][k]))
+  );
 }

@@ -11,7 +11,14 @@ export function dot(x: Float64Array, y: Float64Array, y0: number, d: number): nu
  * Sherman–Morrison: replaces the inverse block M = A⁻¹ with (A + w·x xᵀ)⁻¹ given t = M x.
  * Returns the denominator 1 + w·xᵀM x.
  */
-export function shermanMorrison(M: Float64Array, m0: number, t: Float64Array, x: Float64Array, w: number, d: number): number {
+export function shermanMorrison(
+  M: Float64Array,
+  m0: number,
+  t: Float64Array,
+  x: Float64Array,
+  w: number,
+  d: number,
+): number {
   let q = 0;
   for (let i = 0; i < d; i++) q += x[i] * t[i];
   const denom = 1 + w * q;

@@ -35,13 +35,22 @@ function armList(dim: Dimension): string {
  * Checks that a condition's choice tests name dimensions decided before position `before`
  * (and arms they have). `path` is the condition's path in the input.
  */
-function checkConditionRefs(cond: Condition, dims: Dimension[], before: number, beforeId: string, path: Path, issue: Issue): void {
+function checkConditionRefs(
+  cond: Condition,
+  dims: Dimension[],
+  before: number,
+  beforeId: string,
+  path: Path,
+  issue: Issue,
+): void {
   switch (cond.kind) {
     case 'trait':
       return;
     case 'all':
     case 'any':
-      (cond.kind === 'all' ? cond.all : cond.any).forEach((c, i) => checkConditionRefs(c, dims, before, beforeId, [...path, cond.kind, i], issue));
+      (cond.kind === 'all' ? cond.all : cond.any).forEach((c, i) =>
+        checkConditionRefs(c, dims, before, beforeId, [...path, cond.kind, i], issue),
+      );
       return;
     case 'not':
       checkConditionRefs(cond.not, dims, before, beforeId, [...path, 'not'], issue);
@@ -54,12 +63,18 @@ function checkConditionRefs(cond: Condition, dims: Dimension[], before: number, 
           continue;
         }
         if (index >= before) {
-          issue([...path, dimId], `dimension ${JSON.stringify(dimId)} is not decided before ${JSON.stringify(beforeId)}`);
+          issue(
+            [...path, dimId],
+            `dimension ${JSON.stringify(dimId)} is not decided before ${JSON.stringify(beforeId)}`,
+          );
           continue;
         }
         arms.forEach((arm, j) => {
           if (!dims[index].arms.some((a) => a.id === arm)) {
-            issue(arms.length === 1 ? [...path, dimId] : [...path, dimId, j], `${JSON.stringify(arm)} is not an arm of dimension ${JSON.stringify(dimId)} (${armList(dims[index])})`);
+            issue(
+              arms.length === 1 ? [...path, dimId] : [...path, dimId, j],
+              `${JSON.stringify(arm)} is not an arm of dimension ${JSON.stringify(dimId)} (${armList(dims[index])})`,
+            );
           }
         });
       }
@@ -71,28 +86,48 @@ function checkArmRefs(ref: Record<string, string>, dims: Dimension[], path: Path
   for (const [dimId, armId] of Object.entries(ref)) {
     const dim = dims.find((d) => d.id === dimId);
     if (!dim) issue([...path, dimId], `unknown dimension ${JSON.stringify(dimId)}`);
-    else if (!dim.arms.some((a) => a.id === armId)) issue([...path, dimId], `${JSON.stringify(armId)} is not an arm of dimension ${JSON.stringify(dimId)} (${armList(dim)})`);
+    else if (!dim.arms.some((a) => a.id === armId))
+      issue(
+        [...path, dimId],
+        `${JSON.stringify(armId)} is not an arm of dimension ${JSON.stringify(dimId)} (${armList(dim)})`,
+      );
   }
 }
 
 function checkChannelArm(armId: string, channel: Dimension | undefined, path: Path, issue: Issue): void {
-  if (!channel) issue(path, `refers to channel ${JSON.stringify(armId)} but the agent has no dimension with id "channel"`);
-  else if (!channel.arms.some((a) => a.id === armId)) issue(path, `${JSON.stringify(armId)} is not an arm of dimension "channel" (${armList(channel)})`);
+  if (!channel)
+    issue(path, `refers to channel ${JSON.stringify(armId)} but the agent has no dimension with id "channel"`);
+  else if (!channel.arms.some((a) => a.id === armId))
+    issue(path, `${JSON.stringify(armId)} is not an arm of dimension "channel" (${armList(channel)})`);
 }
 
 /** A dimension's `features` name the agent's features and earlier dimensions, once each. */
-function checkDimensionFeatures(names: string[], features: FeatureSpec[], dims: Dimension[], at: number, issue: Issue): void {
+function checkDimensionFeatures(
+  names: string[],
+  features: FeatureSpec[],
+  dims: Dimension[],
+  at: number,
+  issue: Issue,
+): void {
   const featureNames = features.map(featureName);
   names.forEach((name, k) => {
     const path: Path = ['dimensions', at, 'features', k];
     const dim = dims.findIndex((d) => d.id === name);
     const isFeature = featureNames.includes(name);
     if (names.indexOf(name) !== k) issue(path, `duplicate ${JSON.stringify(name)}`);
-    else if (isFeature && dim >= 0) issue(path, `${JSON.stringify(name)} is both a feature and a dimension: rename one`);
-    else if (dim >= at) issue(path, `${JSON.stringify(name)} is not decided before ${JSON.stringify(dims[at].id)}: a dimension sees only earlier choices`);
+    else if (isFeature && dim >= 0)
+      issue(path, `${JSON.stringify(name)} is both a feature and a dimension: rename one`);
+    else if (dim >= at)
+      issue(
+        path,
+        `${JSON.stringify(name)} is not decided before ${JSON.stringify(dims[at].id)}: a dimension sees only earlier choices`,
+      );
     else if (!isFeature && dim < 0) {
       const known = [...featureNames, ...dims.slice(0, at).map((d) => d.id)];
-      issue(path, `${JSON.stringify(name)} is neither a feature of the agent nor an earlier dimension (${known.join(', ') || 'none'})`);
+      issue(
+        path,
+        `${JSON.stringify(name)} is neither a feature of the agent nor an earlier dimension (${known.join(', ') || 'none'})`,
+      );
     }
   });
 }
@@ -116,7 +151,8 @@ function checkFeatureNames(features: FeatureSpec[], issue: Issue): void {
 /** Dimension ids are unique; `when` and `features` refer only to what is decided before. `features` is undefined while broken. */
 function checkDimensions(dims: Dimension[], features: FeatureSpec[] | undefined, issue: Issue): void {
   dims.forEach((d, i) => {
-    if (dims.findIndex((e) => e.id === d.id) !== i) issue(['dimensions', i, 'id'], `duplicate dimension id ${JSON.stringify(d.id)}`);
+    if (dims.findIndex((e) => e.id === d.id) !== i)
+      issue(['dimensions', i, 'id'], `duplicate dimension id ${JSON.stringify(d.id)}`);
     if (d.when) checkConditionRefs(d.when, dims, i, d.id, ['dimensions', i, 'when'], issue);
     if (d.features && features) checkDimensionFeatures(d.features, features, dims, i, issue);
   });
@@ -138,10 +174,13 @@ function checkGuardrails(g: Guardrails, dims: Dimension[], issue: Issue): void {
   const channel = dims.find((d) => d.id === 'channel');
   if (g.consent) {
     if (!channel) issue(['guardrails', 'consent'], 'needs a dimension with id "channel"');
-    else for (const armId of Object.keys(g.consent)) checkChannelArm(armId, channel, ['guardrails', 'consent', armId], issue);
+    else
+      for (const armId of Object.keys(g.consent))
+        checkChannelArm(armId, channel, ['guardrails', 'consent', armId], issue);
   }
   g.frequency_caps.forEach((cap, i) => {
-    if (cap.channel !== undefined) checkChannelArm(cap.channel, channel, ['guardrails', 'frequency_caps', i, 'channel'], issue);
+    if (cap.channel !== undefined)
+      checkChannelArm(cap.channel, channel, ['guardrails', 'frequency_caps', i, 'channel'], issue);
   });
   g.eligibility.forEach((rule, i) => checkEligibilityRule(rule, dims, ['guardrails', 'eligibility', i], issue));
   g.forbid.forEach((rule, i) => checkArmRefs(rule, dims, ['guardrails', 'forbid', i], issue));

@@ -24,14 +24,23 @@ export const agentConfigSchema = z
       .gte(0, { error: (iss) => `must be in [0, 0.5], got ${String(iss.input)}` })
       .lte(0.5, { error: (iss) => `must be in [0, 0.5], got ${String(iss.input)}` })
       .default(0.1)
-      .describe('Share of customers (stable by hashed user id) who get the default arms, to measure lift; in [0, 0.5], default 0.1.'),
+      .describe(
+        'Share of customers (stable by hashed user id) who get the default arms, to measure lift; in [0, 0.5], default 0.1.',
+      ),
     policy: policyConfigSchema,
-    features: z.array(featureSpecSchema).default([]).describe('Profile traits used as context, and how each is encoded.'),
+    features: z
+      .array(featureSpecSchema)
+      .default([])
+      .describe('Profile traits used as context, and how each is encoded.'),
     dimensions: z
       .array(dimensionSchema)
       .min(1)
       .describe('What the agent decides, in this order; a later dimension sees earlier choices as context.'),
-    guardrails: guardrailsSchema.prefault({}).describe('What may never happen: quiet hours, frequency caps, consent, eligibility and forbidden combinations. They mask arms before the policy chooses.'),
+    guardrails: guardrailsSchema
+      .prefault({})
+      .describe(
+        'What may never happen: quiet hours, frequency caps, consent, eligibility and forbidden combinations. They mask arms before the policy chooses.',
+      ),
     delivery: z.array(deliverySchema).default([]).describe('Where each decision is delivered.'),
   })
   .superRefine(checkAgent, { when: (payload) => typeof payload.value === 'object' && payload.value !== null })
@@ -73,7 +82,8 @@ export function profileNameClashes(agents: readonly AgentConfig[]): Clash[] {
       const names = profileNames(agent, d.prefix);
       const taken = written.get(d.to);
       const shared = taken ? names.filter((n) => taken.has(n)) : [];
-      if (shared.length > 0) clashes.push({ agent: i, delivery: k, message: clashMessage(shared, d.to, taken!.get(shared[0])) });
+      if (shared.length > 0)
+        clashes.push({ agent: i, delivery: k, message: clashMessage(shared, d.to, taken!.get(shared[0])) });
       for (const n of names) mine.push([d.to, n]);
     });
     for (const [to, n] of mine) {
@@ -96,13 +106,24 @@ export const workspaceConfigSchema = z
       if (!Array.isArray(w.agents)) return;
       const ids: unknown[] = w.agents.map((a) => (a && typeof a === 'object' ? a.id : undefined));
       ids.forEach((id, i) => {
-        if (typeof id === 'string' && ids.indexOf(id) !== i) ctx.addIssue({ code: 'custom', path: ['agents', i, 'id'], message: `duplicate agent id ${JSON.stringify(id)}`, input: id });
+        if (typeof id === 'string' && ids.indexOf(id) !== i)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['agents', i, 'id'],
+            message: `duplicate agent id ${JSON.stringify(id)}`,
+            input: id,
+          });
       });
       // only once every agent is valid: the names depend on their normalized deliveries and dimensions
       if (ctx.issues.length > 0) return;
       const agents = w.agents as AgentConfig[];
       for (const clash of profileNameClashes(agents)) {
-        ctx.addIssue({ code: 'custom', path: ['agents', clash.agent, 'delivery', clash.delivery, 'prefix'], message: clash.message, input: agents[clash.agent].delivery[clash.delivery].prefix });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['agents', clash.agent, 'delivery', clash.delivery, 'prefix'],
+          message: clash.message,
+          input: agents[clash.agent].delivery[clash.delivery].prefix,
+        });
       }
     },
     { when: (payload) => typeof payload.value === 'object' && payload.value !== null },

@@ -6,7 +6,10 @@ const CLOCK_HINT = 'must be a time "HH:MM" from 00:00 to 23:59 (quoted in YAML)'
 
 export function clockSchema() {
   return z
-    .string({ error: (iss) => (iss.code === 'invalid_type' && iss.input !== undefined ? `${CLOCK_HINT}, got ${String(iss.input)}` : undefined) })
+    .string({
+      error: (iss) =>
+        iss.code === 'invalid_type' && iss.input !== undefined ? `${CLOCK_HINT}, got ${String(iss.input)}` : undefined,
+    })
     .regex(CLOCK_PATTERN, { error: (iss) => `${CLOCK_HINT}, got ${JSON.stringify(iss.input)}` });
 }
 

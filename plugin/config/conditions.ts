@@ -18,14 +18,26 @@ const scalarSchema = z.union([z.string(), z.number(), z.boolean()]);
 const traitConditionInputSchema = z
   .strictObject({
     trait: nonEmptyString().describe('Profile trait to test.'),
-    equals: scalarSchema.optional().describe('Holds when the trait is strictly equal to this value (no type coercion: true is not "true").'),
-    in: z.array(scalarSchema).min(1).optional().describe('Holds when the trait is strictly equal to one of these values.'),
+    equals: scalarSchema
+      .optional()
+      .describe('Holds when the trait is strictly equal to this value (no type coercion: true is not "true").'),
+    in: z
+      .array(scalarSchema)
+      .min(1)
+      .optional()
+      .describe('Holds when the trait is strictly equal to one of these values.'),
     gte: z.number().optional().describe('Holds when the trait is a number >= this.'),
     lte: z.number().optional().describe('Holds when the trait is a number <= this.'),
     exists: z.boolean().optional().describe('true: the trait is present and not null; false: it is absent or null.'),
   })
   .superRefine((c, ctx) => {
-    if (c.equals === undefined && c.in === undefined && c.gte === undefined && c.lte === undefined && c.exists === undefined) {
+    if (
+      c.equals === undefined &&
+      c.in === undefined &&
+      c.gte === undefined &&
+      c.lte === undefined &&
+      c.exists === undefined
+    ) {
       ctx.addIssue({ code: 'custom', message: 'needs at least one of equals, in, gte, lte, exists', input: c });
     }
   })
@@ -35,43 +47,60 @@ const NON_KEYWORD = new RegExp(`^(?!(?:${CONDITION_KEYWORDS.join('|')})$).+$`);
 
 const choiceConditionInputSchema = z
   .record(
-    z.string().regex(NON_KEYWORD, { error: (iss) => `${JSON.stringify(iss.input)} is a condition keyword, not a dimension; check the spelling of the condition` }),
-    z.union([nonEmptyString(), z.array(nonEmptyString()).min(1)], { error: 'must be an arm id or a non-empty list of arm ids' }),
+    z
+      .string()
+      .regex(NON_KEYWORD, {
+        error: (iss) =>
+          `${JSON.stringify(iss.input)} is a condition keyword, not a dimension; check the spelling of the condition`,
+      }),
+    z.union([nonEmptyString(), z.array(nonEmptyString()).min(1)], {
+      error: 'must be an arm id or a non-empty list of arm ids',
+    }),
   )
-  .refine((r) => Object.keys(r).length > 0, { error: 'an empty condition; give a trait test, all, any, not or {<dimension>: <arm>}' })
-  .describe('Choice test: {<dimension>: <arm> | [<arm>, ...]}; holds when each named dimension was decided and chose one of the arms.');
+  .refine((r) => Object.keys(r).length > 0, {
+    error: 'an empty condition; give a trait test, all, any, not or {<dimension>: <arm>}',
+  })
+  .describe(
+    'Choice test: {<dimension>: <arm> | [<arm>, ...]}; holds when each named dimension was decided and chose one of the arms.',
+  );
 
-export const conditionInputSchema = z.union(
-  [
-    traitConditionInputSchema,
-    z
-      .strictObject({
-        get all() {
-          return z.array(conditionInputSchema).min(1).describe('Holds when every condition holds.');
-        },
-      })
-      .describe('{all: [...]}'),
-    z
-      .strictObject({
-        get any() {
-          return z.array(conditionInputSchema).min(1).describe('Holds when at least one condition holds.');
-        },
-      })
-      .describe('{any: [...]}'),
-    z
-      .strictObject({
-        get not() {
-          return conditionInputSchema;
-        },
-      })
-      .describe('{not: ...}: holds when the inner condition does not.'),
-    choiceConditionInputSchema,
-  ],
-  { error: 'must be a condition: {trait, equals|in|gte|lte|exists}, {all: [...]}, {any: [...]}, {not: ...} or {<dimension>: <arm>}' },
-).meta({
-  id: 'Condition',
-  description: 'A condition (JSON, never code): {trait, equals|in|gte|lte|exists}, {all: [...]}, {any: [...]}, {not: ...} or {<dimension>: <arm> | [<arm>, ...]}.',
-});
+export const conditionInputSchema = z
+  .union(
+    [
+      traitConditionInputSchema,
+      z
+        .strictObject({
+          get all() {
+            return z.array(conditionInputSchema).min(1).describe('Holds when every condition holds.');
+          },
+        })
+        .describe('{all: [...]}'),
+      z
+        .strictObject({
+          get any() {
+            return z.array(conditionInputSchema).min(1).describe('Holds when at least one condition holds.');
+          },
+        })
+        .describe('{any: [...]}'),
+      z
+        .strictObject({
+          get not() {
+            return conditionInputSchema;
+          },
+        })
+        .describe('{not: ...}: holds when the inner condition does not.'),
+      choiceConditionInputSchema,
+    ],
+    {
+      error:
+        'must be a condition: {trait, equals|in|gte|lte|exists}, {all: [...]}, {any: [...]}, {not: ...} or {<dimension>: <arm>}',
+    },
+  )
+  .meta({
+    id: 'Condition',
+    description:
+      'A condition (JSON, never code): {trait, equals|in|gte|lte|exists}, {all: [...]}, {any: [...]}, {not: ...} or {<dimension>: <arm> | [<arm>, ...]}.',
+  });
 
 export const normalizedConditionSchema = z.discriminatedUnion('kind', [
   z.object({
@@ -132,7 +161,8 @@ export function normalizeCondition(c: ParsedConditionInput): Condition {
   if ('any' in c) return { kind: 'any', any: (c.any as ParsedConditionInput[]).map(normalizeCondition) };
   if ('not' in c) return { kind: 'not', not: normalizeCondition(c.not as ParsedConditionInput) };
   const choices: Record<string, string[]> = {};
-  for (const [dim, arms] of Object.entries(c as Record<string, string | string[]>)) choices[dim] = typeof arms === 'string' ? [arms] : arms;
+  for (const [dim, arms] of Object.entries(c as Record<string, string | string[]>))
+    choices[dim] = typeof arms === 'string' ? [arms] : arms;
   return { kind: 'choice', choices };
 }
 

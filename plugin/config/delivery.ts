@@ -44,7 +44,9 @@ export const deliverySchema = z
     mode: z.enum(MODES).describe(MODES_TEXT),
     prefix: z
       .string()
-      .regex(/^[A-Za-z0-9_]*$/, { error: (iss) => `must contain only letters, digits and "_", got ${JSON.stringify(iss.input)}` })
+      .regex(/^[A-Za-z0-9_]*$/, {
+        error: (iss) => `must contain only letters, digits and "_", got ${JSON.stringify(iss.input)}`,
+      })
       .default('nb_')
       .describe('Prefix of the attribute / property names written, e.g. nb_subject_line.'),
     campaign_id: nonEmptyString().optional().describe('API-triggered campaign id (mode campaign_trigger).'),
@@ -53,11 +55,18 @@ export const deliverySchema = z
   .superRefine((d, ctx) => {
     const modes: readonly string[] = MODES_BY_DESTINATION[d.to];
     if (!modes.includes(d.mode)) {
-      ctx.addIssue({ code: 'custom', path: ['mode'], message: `${d.to} supports ${modes.join(', ')}, got ${JSON.stringify(d.mode)}`, input: d.mode });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mode'],
+        message: `${d.to} supports ${modes.join(', ')}, got ${JSON.stringify(d.mode)}`,
+        input: d.mode,
+      });
     }
     for (const [key, mode] of TRIGGER_IDS) {
-      if (d.mode === mode && d[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `required when mode is ${mode}`, input: undefined });
-      if (d.mode !== mode && d[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `only used when mode is ${mode}`, input: d[key] });
+      if (d.mode === mode && d[key] === undefined)
+        ctx.addIssue({ code: 'custom', path: [key], message: `required when mode is ${mode}`, input: undefined });
+      if (d.mode !== mode && d[key] !== undefined)
+        ctx.addIssue({ code: 'custom', path: [key], message: `only used when mode is ${mode}`, input: d[key] });
     }
   })
   .describe('Where decisions go.');

@@ -14,6 +14,11 @@ export function parseDuration(text: string): number | undefined {
 /** A duration string; the schemas using it add its `*Ms` twin with `parseDuration`. */
 export function durationSchema() {
   return z
-    .string({ error: (iss) => (iss.code === 'invalid_type' && iss.input !== undefined ? `${DURATION_HINT}, got ${String(iss.input)}` : undefined) })
+    .string({
+      error: (iss) =>
+        iss.code === 'invalid_type' && iss.input !== undefined
+          ? `${DURATION_HINT}, got ${String(iss.input)}`
+          : undefined,
+    })
     .regex(DURATION_PATTERN, { error: (iss) => `${DURATION_HINT}, got ${JSON.stringify(iss.input)}` });
 }

@@ -14,7 +14,13 @@ const traitFeatureSchema = z.discriminatedUnion('type', [
       max: z.number().describe('Value that maps to 1; greater than min.'),
     })
     .superRefine((f, ctx) => {
-      if (!(f.min < f.max)) ctx.addIssue({ code: 'custom', path: ['max'], message: `must be greater than min (${f.min}), got ${f.max}`, input: f.max });
+      if (!(f.min < f.max))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['max'],
+          message: `must be greater than min (${f.min}), got ${f.max}`,
+          input: f.max,
+        });
     }),
   z
     .strictObject({
@@ -24,13 +30,21 @@ const traitFeatureSchema = z.discriminatedUnion('type', [
     })
     .superRefine((f, ctx) => {
       f.values.forEach((v, i) => {
-        if (f.values.indexOf(v) !== i) ctx.addIssue({ code: 'custom', path: ['values', i], message: `duplicate value ${JSON.stringify(v)}`, input: v });
+        if (f.values.indexOf(v) !== i)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['values', i],
+            message: `duplicate value ${JSON.stringify(v)}`,
+            input: v,
+          });
       });
     }),
   z.strictObject({
     trait: traitName(),
     type: z.literal('hashed').describe('Hashed one-hot for high-cardinality strings (city, product id).'),
-    buckets: boundedNumber({ min: 2, max: 4096, int: true }).describe('Number of hash buckets, an integer in [2, 4096].'),
+    buckets: boundedNumber({ min: 2, max: 4096, int: true }).describe(
+      'Number of hash buckets, an integer in [2, 4096].',
+    ),
   }),
   z.strictObject({
     trait: traitName(),
@@ -40,7 +54,9 @@ const traitFeatureSchema = z.discriminatedUnion('type', [
     trait: traitName(),
     type: z.literal('recency').describe('Time since a timestamp trait, scaled by max and clipped.'),
     unit: z.enum(['hours', 'days']).describe('Unit of the elapsed time.'),
-    max: boundedNumber({ min: 0, minOpen: true }).default(365).describe('Elapsed time (in `unit`) that maps to 1; older is clipped.'),
+    max: boundedNumber({ min: 0, minOpen: true })
+      .default(365)
+      .describe('Elapsed time (in `unit`) that maps to 1; older is clipped.'),
   }),
 ]);
 
@@ -49,10 +65,15 @@ export const featureSpecSchema = z
     [
       traitFeatureSchema,
       z.strictObject({
-        derived: z.enum(['local_hour', 'local_weekday']).describe("Computed from the profile's time zone and the decision time."),
+        derived: z
+          .enum(['local_hour', 'local_weekday'])
+          .describe("Computed from the profile's time zone and the decision time."),
       }),
     ],
-    { error: 'must be a trait feature {trait, type: numeric|categorical|hashed|boolean|recency, ...} or {derived: local_hour|local_weekday}' },
+    {
+      error:
+        'must be a trait feature {trait, type: numeric|categorical|hashed|boolean|recency, ...} or {derived: local_hour|local_weekday}',
+    },
   )
   .describe('How one profile trait (or derived value) becomes context for the policy.');
 export type FeatureSpec = z.output<typeof featureSpecSchema>;

@@ -4,7 +4,9 @@ import { durationSchema, parseDuration } from './duration.ts';
 import { boundedNumber, nonEmptyString } from './primitives.ts';
 
 export const rewardRuleSchema = z.strictObject({
-  event: nonEmptyString().describe('Outcome event name, as tracked (the `event` of a track call), e.g. "Order Completed".'),
+  event: nonEmptyString().describe(
+    'Outcome event name, as tracked (the `event` of a track call), e.g. "Order Completed".',
+  ),
   value: z
     .union(
       [
@@ -12,7 +14,9 @@ export const rewardRuleSchema = z.strictObject({
         z
           .strictObject({
             property: nonEmptyString().describe('Event property holding the amount, e.g. "revenue".'),
-            cap: boundedNumber({ min: 0, minOpen: true }).describe('Amount that counts as reward 1; the reward is min(amount / cap, 1).'),
+            cap: boundedNumber({ min: 0, minOpen: true }).describe(
+              'Amount that counts as reward 1; the reward is min(amount / cap, 1).',
+            ),
           })
           .describe('Reward scaled from an event property: min(property / cap, 1).'),
       ],
@@ -24,11 +28,15 @@ export type RewardRule = z.output<typeof rewardRuleSchema>;
 
 export const goalSchema = z
   .strictObject({
-    window: durationSchema().describe('Attribution window: an outcome counts if it comes within this time of the decision, e.g. 72h.'),
+    window: durationSchema().describe(
+      'Attribution window: an outcome counts if it comes within this time of the decision, e.g. 72h.',
+    ),
     rewards: z.array(rewardRuleSchema).min(1).describe('Which outcome events earn reward, and how much.'),
     combine: z
       .enum(['first', 'sum', 'max'])
       .default('max')
-      .describe('How several rewarded events of one decision combine: the first, the sum capped at 1, or the largest (default).'),
+      .describe(
+        'How several rewarded events of one decision combine: the first, the sum capped at 1, or the largest (default).',
+      ),
   })
   .transform((g) => ({ window: g.window, windowMs: parseDuration(g.window)!, rewards: g.rewards, combine: g.combine }));

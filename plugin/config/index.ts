@@ -14,7 +14,13 @@
  * This folder imports nothing of the project but the bandit's list of policies; the agent and
  * the guardrails import it. The names below are the contract; the files' other exports are not.
  */
-export { agentConfigSchema, profileNameClashes, workspaceConfigSchema, type AgentConfig, type WorkspaceConfig } from './agent.ts';
+export {
+  agentConfigSchema,
+  profileNameClashes,
+  workspaceConfigSchema,
+  type AgentConfig,
+  type WorkspaceConfig,
+} from './agent.ts';
 export {
   CONDITION_KEYWORDS,
   conditionInputSchema,
@@ -42,5 +48,12 @@ export {
 } from './guardrails.ts';
 export { formatIssues } from './issues.ts';
 export { loadConfigFile, parseConfigSource, parseConfigText, readConfigFile } from './load.ts';
-export { changeDetection, POLICY_KINDS, policyConfigSchema, RETAIN_DEFAULT, type ChangeDetection, type PolicyConfig } from './policy.ts';
+export {
+  changeDetection,
+  POLICY_KINDS,
+  policyConfigSchema,
+  RETAIN_DEFAULT,
+  type ChangeDetection,
+  type PolicyConfig,
+} from './policy.ts';
 export { validateAgentConfig, validateConfig, type ValidationResult } from './validate.ts';

@@ -42,10 +42,13 @@ function keysOf(inst: unknown): string[] | undefined {
 export function issueMessage(iss: RawIssue): string | undefined {
   switch (iss.code) {
     case 'invalid_type':
-      return iss.input === undefined ? 'required' : `expected ${expectedName(iss.expected)}, got ${typeName(iss.input)}`;
+      return iss.input === undefined
+        ? 'required'
+        : `expected ${expectedName(iss.expected)}, got ${typeName(iss.input)}`;
     case 'too_small':
       if (iss.origin === 'string' && Number(iss.minimum) === 1) return 'must not be empty';
-      if (iss.origin === 'array') return `must have at least ${iss.minimum} item${Number(iss.minimum) === 1 ? '' : 's'}`;
+      if (iss.origin === 'array')
+        return `must have at least ${iss.minimum} item${Number(iss.minimum) === 1 ? '' : 's'}`;
       return `must be ${iss.inclusive ? '>=' : '>'} ${iss.minimum}, got ${String(iss.input)}`;
     case 'too_big':
       if (iss.origin === 'array') return `must have at most ${iss.maximum} items`;
@@ -64,7 +67,9 @@ export function issueMessage(iss: RawIssue): string | undefined {
         const options = (iss as { options?: readonly unknown[] }).options ?? [];
         const given = (iss.input as Record<string, unknown> | undefined)?.[iss.discriminator];
         const list = options.join(', ');
-        return given === undefined ? `required, one of ${list}` : `must be one of ${list}, got ${JSON.stringify(given)}`;
+        return given === undefined
+          ? `required, one of ${list}`
+          : `must be one of ${list}, got ${JSON.stringify(given)}`;
       }
       return undefined;
     }

@@ -12,10 +12,14 @@ import { boundedNumber } from './primitives.ts';
 const policyCommon = {
   floor: boundedNumber({ min: 0, max: 1, maxOpen: true })
     .default(0.05)
-    .describe('Exploration floor in [0, 1): every eligible arm keeps at least floor / K probability, so propensities stay usable for evaluation.'),
+    .describe(
+      'Exploration floor in [0, 1): every eligible arm keeps at least floor / K probability, so propensities stay usable for evaluation.',
+    ),
   forgetting: boundedNumber({ min: 0, minOpen: true, max: 1 })
     .default(1)
-    .describe('Forgetting factor in (0, 1]: how much old evidence keeps per update, for drifting behaviour (1 = never forget; 0.999 ≈ a memory of 1000 updates).'),
+    .describe(
+      'Forgetting factor in (0, 1]: how much old evidence keeps per update, for drifting behaviour (1 = never forget; 0.999 ≈ a memory of 1000 updates).',
+    ),
 };
 
 /**
@@ -30,35 +34,44 @@ const detect = () =>
     .strictObject({
       slack: boundedNumber({ min: 0 })
         .default(0.1)
-        .describe('Standardized shortfall per outcome that still counts as normal (the CUSUM allowance): shortfalls are (estimate − reward) / √(estimate·(1 − estimate)).'),
+        .describe(
+          'Standardized shortfall per outcome that still counts as normal (the CUSUM allowance): shortfalls are (estimate − reward) / √(estimate·(1 − estimate)).',
+        ),
       threshold: boundedNumber({ min: 0, minOpen: true })
         .default(100)
         .describe('Accumulated standardized shortfall beyond the slack at which learning restarts.'),
       warmup: boundedNumber({ min: 0, int: true })
         .default(2000)
-        .describe('Outcomes learned after a start, a restart or a change of the model\'s layout before shortfalls are counted (young estimates are rough).'),
+        .describe(
+          "Outcomes learned after a start, a restart or a change of the model's layout before shortfalls are counted (young estimates are rough).",
+        ),
       retain: boundedNumber({ min: 0 })
         .default(RETAIN_DEFAULT)
         .describe(
-          'What each dimension keeps at a restart, in outcomes: a dimension that has learned n > retain outcomes keeps their evidence weighed retain / n (its estimates shrink toward the prior, its uncertainty grows), so what has not changed is relearned quickly and what has is overturned by a few thousand outcomes. 0 restarts from the prior. With forgetting, a dimension holds at most 1 / (1 − forgetting) outcomes\' worth, and a retain at or above that discounts nothing.',
+          "What each dimension keeps at a restart, in outcomes: a dimension that has learned n > retain outcomes keeps their evidence weighed retain / n (its estimates shrink toward the prior, its uncertainty grows), so what has not changed is relearned quickly and what has is overturned by a few thousand outcomes. 0 restarts from the prior. With forgetting, a dimension holds at most 1 / (1 − forgetting) outcomes' worth, and a retain at or above that discounts nothing.",
         ),
     })
     .optional()
     .describe(
-      'Restart learning when behaviour changes abruptly: a one-sided CUSUM of how far outcomes fall below what the policies expected for the chosen arms; past the threshold, every dimension keeps only `retain` outcomes\' worth of what it learned. Absent: off.',
+      "Restart learning when behaviour changes abruptly: a one-sided CUSUM of how far outcomes fall below what the policies expected for the chosen arms; past the threshold, every dimension keeps only `retain` outcomes' worth of what it learned. Absent: off.",
     );
 
 const draws = () =>
   boundedNumber({ min: 10, max: 100_000, int: true })
     .default(300)
-    .describe("Monte Carlo draws that estimate Thompson sampling's arm probabilities; the arm is then sampled from exactly that estimate, so logged propensities stay exact. Standard error at most 0.5/sqrt(draws) per arm.");
-const lambda = () => boundedNumber({ min: 0, minOpen: true }).default(1).describe('Ridge regularization (prior precision) of the per-arm linear model.');
+    .describe(
+      "Monte Carlo draws that estimate Thompson sampling's arm probabilities; the arm is then sampled from exactly that estimate, so logged propensities stay exact. Standard error at most 0.5/sqrt(draws) per arm.",
+    );
+const lambda = () =>
+  boundedNumber({ min: 0, minOpen: true })
+    .default(1)
+    .describe('Ridge regularization (prior precision) of the per-arm linear model.');
 const share = () =>
   z
     .enum(['none', 'tags'])
     .default('none')
     .describe(
-      'How arms share what is learned. none: one model per arm. tags: in a dimension where two or more arms have a tag in common, one model learns a weight vector per tag (summed over an arm\'s tags) and an offset per arm, so variants learn from each other\'s data; an arm without tags is a group of its own. Costs memory and learn time in (features × tags)².',
+      "How arms share what is learned. none: one model per arm. tags: in a dimension where two or more arms have a tag in common, one model learns a weight vector per tag (summed over an arm's tags) and an offset per arm, so variants learn from each other's data; an arm without tags is a group of its own. Costs memory and learn time in (features × tags)².",
     );
 
 /** The policy kinds, in the bandit's order: its list, not a copy. */
@@ -66,7 +79,10 @@ export const POLICY_KINDS = POLICY_NAMES;
 
 /** Each kind's branch, keyed by the kind it declares. */
 const POLICY_BRANCHES = {
-  random: z.strictObject({ kind: z.literal('random').describe('Uniform over eligible arms: a baseline, or for collecting unbiased logs.'), ...policyCommon }),
+  random: z.strictObject({
+    kind: z.literal('random').describe('Uniform over eligible arms: a baseline, or for collecting unbiased logs.'),
+    ...policyCommon,
+  }),
   'beta-ts': z.strictObject({
     kind: z.literal('beta-ts').describe('Beta–Bernoulli Thompson sampling, no context: good for cold start.'),
     ...policyCommon,
@@ -77,7 +93,9 @@ const POLICY_BRANCHES = {
     kind: z.literal('eps-greedy').describe('Epsilon-greedy over a per-arm ridge regression.'),
     ...policyCommon,
     detect: detect(),
-    epsilon: boundedNumber({ min: 0, max: 1 }).default(0.1).describe('Share of probability spread uniformly over eligible arms.'),
+    epsilon: boundedNumber({ min: 0, max: 1 })
+      .default(0.1)
+      .describe('Share of probability spread uniformly over eligible arms.'),
     lambda: lambda(),
     share: share(),
   }),
@@ -85,7 +103,9 @@ const POLICY_BRANCHES = {
     kind: z.literal('linucb').describe('LinUCB: optimism in the face of uncertainty over a per-arm ridge regression.'),
     ...policyCommon,
     detect: detect(),
-    alpha: boundedNumber({ min: 0, minOpen: true }).default(1).describe('Width of the confidence bonus; larger explores more.'),
+    alpha: boundedNumber({ min: 0, minOpen: true })
+      .default(1)
+      .describe('Width of the confidence bonus; larger explores more.'),
     lambda: lambda(),
     share: share(),
   }),
@@ -99,18 +119,26 @@ const POLICY_BRANCHES = {
     draws: draws(),
   }),
   'logistic-ts': z.strictObject({
-    kind: z.literal('logistic-ts').describe('Bayesian logistic regression (Laplace approximation) with Thompson sampling.'),
+    kind: z
+      .literal('logistic-ts')
+      .describe('Bayesian logistic regression (Laplace approximation) with Thompson sampling.'),
     ...policyCommon,
     detect: detect(),
-    priorVariance: boundedNumber({ min: 0, minOpen: true }).default(1).describe('Variance of the Gaussian prior on the weights.'),
+    priorVariance: boundedNumber({ min: 0, minOpen: true })
+      .default(1)
+      .describe('Variance of the Gaussian prior on the weights.'),
     share: share(),
     draws: draws(),
   }),
   squarecb: z.strictObject({
-    kind: z.literal('squarecb').describe('SquareCB: inverse-gap weighting of regression scores into an explicit distribution.'),
+    kind: z
+      .literal('squarecb')
+      .describe('SquareCB: inverse-gap weighting of regression scores into an explicit distribution.'),
     ...policyCommon,
     detect: detect(),
-    gamma: boundedNumber({ min: 0, minOpen: true }).default(50).describe('Learning-rate-like greediness; larger exploits more.'),
+    gamma: boundedNumber({ min: 0, minOpen: true })
+      .default(50)
+      .describe('Learning-rate-like greediness; larger exploits more.'),
     lambda: lambda(),
     share: share(),
   }),

@@ -10,7 +10,8 @@ const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 /** An id usable in attribute names and URLs: letters, digits, `_`, `-`, not starting with `_`/`-`. */
 export function idSchema() {
   return z.string().regex(ID_PATTERN, {
-    error: (iss) => `must contain only letters, digits, "_" or "-" and start with a letter or digit, got ${JSON.stringify(iss.input)}`,
+    error: (iss) =>
+      `must contain only letters, digits, "_" or "-" and start with a letter or digit, got ${JSON.stringify(iss.input)}`,
   });
 }
 

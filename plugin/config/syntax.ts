@@ -46,7 +46,9 @@ export function parseJson(text: string, filename: string | undefined): unknown {
   } catch (cause) {
     // the first line: V8 quotes the text around the error, line breaks and all
     const reason = (cause as Error).message.split(/[\r\n]/)[0];
-    throw new ConfigError([located(filename, jsonErrorPlace(text, reason), jsonErrorText(reason))], filename, { cause });
+    throw new ConfigError([located(filename, jsonErrorPlace(text, reason), jsonErrorText(reason))], filename, {
+      cause,
+    });
   }
 }
 
@@ -67,7 +69,9 @@ function jsonErrorText(reason: string): string {
 function jsonErrorPlace(text: string, reason: string): Place | undefined {
   const lineCounter = new LineCounter();
   const { errors } = parseDocument(text, { lineCounter, schema: 'json', uniqueKeys: false, prettyErrors: false });
-  const offset = statedOffset(reason) ?? (reason.startsWith('Unexpected end of JSON input') ? text.length : yamlOffset(text, errors));
+  const offset =
+    statedOffset(reason) ??
+    (reason.startsWith('Unexpected end of JSON input') ? text.length : yamlOffset(text, errors));
   return offset === undefined ? undefined : lineCounter.linePos(offset);
 }
 

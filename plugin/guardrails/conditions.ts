@@ -25,8 +25,10 @@ export function matches(cond: Condition, ctx: ConditionContext): boolean {
       if (cond.exists !== undefined && cond.exists !== (value !== undefined && value !== null)) return false;
       if (cond.equals !== undefined && value !== cond.equals) return false;
       if (cond.in !== undefined && !cond.in.includes(value as string | number | boolean)) return false;
-      if (cond.gte !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= cond.gte)) return false;
-      if (cond.lte !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value <= cond.lte)) return false;
+      if (cond.gte !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= cond.gte))
+        return false;
+      if (cond.lte !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value <= cond.lte))
+        return false;
       return true;
     }
     case 'all':

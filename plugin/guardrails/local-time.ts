@@ -81,15 +81,32 @@ export function utcOffsetMs(atMs: number, timeZone: string | undefined): number 
   const cached = zone.offsets.get(slot);
   if (cached !== undefined) return cached;
   const start = slot * SLOT_MS;
-  let year = 1970, month = 1, day = 1, hour = 0, minute = 0, second = 0;
+  let year = 1970,
+    month = 1,
+    day = 1,
+    hour = 0,
+    minute = 0,
+    second = 0;
   for (const part of zone.format.formatToParts(start)) {
     switch (part.type) {
-      case 'year': year = Number(part.value); break;
-      case 'month': month = Number(part.value); break;
-      case 'day': day = Number(part.value); break;
-      case 'hour': hour = Number(part.value); break;
-      case 'minute': minute = Number(part.value); break;
-      case 'second': second = Number(part.value); break;
+      case 'year':
+        year = Number(part.value);
+        break;
+      case 'month':
+        month = Number(part.value);
+        break;
+      case 'day':
+        day = Number(part.value);
+        break;
+      case 'hour':
+        hour = Number(part.value);
+        break;
+      case 'minute':
+        minute = Number(part.value);
+        break;
+      case 'second':
+        second = Number(part.value);
+        break;
     }
   }
   const offsetMs = Date.UTC(year, month - 1, day, hour, minute, second) - start;

@@ -43,7 +43,13 @@ export interface GuardrailContext {
  *
  * Pure; allocates nothing.
  */
-export function maskArms(agent: AgentConfig, dimIndex: number, ctx: GuardrailContext, allowed: Uint8Array, reasons: (MaskReason | undefined)[]): number {
+export function maskArms(
+  agent: AgentConfig,
+  dimIndex: number,
+  ctx: GuardrailContext,
+  allowed: Uint8Array,
+  reasons: (MaskReason | undefined)[],
+): number {
   const dim = agent.dimensions[dimIndex];
   let count = 0;
   for (let i = 0; i < dim.arms.length; i++) {
@@ -69,7 +75,8 @@ export function suppressed(agent: AgentConfig, ctx: GuardrailContext): MaskReaso
 function armMaskReason(agent: AgentConfig, dim: Dimension, i: number, ctx: GuardrailContext): MaskReason | undefined {
   const arm = dim.arms[i];
   const g = agent.guardrails;
-  if (dim.type === 'local_hour' && arm.hour !== undefined && inQuietHours(arm.hour * 60, g.quiet_hours)) return 'quiet_hours';
+  if (dim.type === 'local_hour' && arm.hour !== undefined && inQuietHours(arm.hour * 60, g.quiet_hours))
+    return 'quiet_hours';
   const isChannel = dim.id === CHANNEL_DIMENSION;
   if (isChannel && !hasConsent(arm.id, g.consent, ctx)) return 'consent';
   for (const rule of g.eligibility) {
@@ -87,7 +94,11 @@ function armMaskReason(agent: AgentConfig, dim: Dimension, i: number, ctx: Guard
   return undefined;
 }
 
-function hasConsent(channel: string, traitByChannel: Record<string, string> | undefined, ctx: GuardrailContext): boolean {
+function hasConsent(
+  channel: string,
+  traitByChannel: Record<string, string> | undefined,
+  ctx: GuardrailContext,
+): boolean {
   const explicit = ctx.consent?.[channel];
   if (explicit !== undefined) return explicit === true;
   const trait = traitByChannel?.[channel];

@@ -35,7 +35,12 @@ export function inQuietHours(minuteOfDay: number, qh: QuietWindow | undefined): 
  *
  * @param timeZone IANA zone of the customer; undefined or invalid means UTC.
  */
-export function nextSendAt(nowMs: number, timeZone: string | undefined, hour: number | undefined, qh: QuietWindow | undefined): number {
+export function nextSendAt(
+  nowMs: number,
+  timeZone: string | undefined,
+  hour: number | undefined,
+  qh: QuietWindow | undefined,
+): number {
   if (hour !== undefined && !inQuietHours(hour * 60, qh)) {
     const today = Math.floor(utcToZonedTime(nowMs, timeZone) / DAY_MS) * DAY_MS;
     for (let k = 0; k <= SEARCH_DAYS; k++) {

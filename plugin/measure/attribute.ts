@@ -76,6 +76,9 @@ export function combineRewards(combine: GoalLike['combine'], values: readonly nu
     case 'max':
       return Math.max(...values);
     case 'sum':
-      return Math.min(1, values.reduce((s, v) => s + v, 0));
+      return Math.min(
+        1,
+        values.reduce((s, v) => s + v, 0),
+      );
   }
 }

@@ -114,11 +114,22 @@ export function liftReport(rows: readonly LiftRow[], options: LiftOptions): Lift
   const treatment = meanAndSd(treatmentRewards);
   const holdout = meanAndSd(holdoutRewards);
   return {
-    decisions: { total: rows.length, closed, open: rows.length - closed, treatment: rows.length - holdoutRows, holdout: holdoutRows },
+    decisions: {
+      total: rows.length,
+      closed,
+      open: rows.length - closed,
+      treatment: rows.length - holdoutRows,
+      holdout: holdoutRows,
+    },
     treatment,
     holdout,
     lift: welchLift(treatment, holdout, options.confidence ?? DEFAULT_CONFIDENCE),
-    srm: sampleRatioCheck(rows.length - holdoutRows, holdoutRows, options.holdoutShare, options.srmAlpha ?? DEFAULT_SRM_ALPHA),
+    srm: sampleRatioCheck(
+      rows.length - holdoutRows,
+      holdoutRows,
+      options.holdoutShare,
+      options.srmAlpha ?? DEFAULT_SRM_ALPHA,
+    ),
     dimensions: dimensionStats(dimensions),
   };
 }
@@ -176,7 +187,12 @@ export function liftReportFromCells(cells: readonly LiftCell[], options: LiftOpt
     treatment,
     holdout,
     lift: welchLift(treatment, holdout, options.confidence ?? DEFAULT_CONFIDENCE),
-    srm: sampleRatioCheck(groups.treatment.rows, groups.holdout.rows, options.holdoutShare, options.srmAlpha ?? DEFAULT_SRM_ALPHA),
+    srm: sampleRatioCheck(
+      groups.treatment.rows,
+      groups.holdout.rows,
+      options.holdoutShare,
+      options.srmAlpha ?? DEFAULT_SRM_ALPHA,
+    ),
     dimensions: dimensionStats(dimensions),
   };
 }
@@ -206,7 +222,13 @@ export function welchLift(treatment: Summary, holdout: Summary, confidence: numb
   const z = -normalQuantile((1 - confidence) / 2);
   const lower = difference - z * se;
   const upper = difference + z * se;
-  return { difference, lower, upper, relative: hMean === 0 ? null : difference / hMean, significant: lower > 0 || upper < 0 };
+  return {
+    difference,
+    lower,
+    upper,
+    relative: hMean === 0 ? null : difference / hMean,
+    significant: lower > 0 || upper < 0,
+  };
 }
 
 /**
@@ -214,13 +236,24 @@ export function welchLift(treatment: Summary, holdout: Summary, confidence: numb
  * expected holdout share: χ² = Σ (observed − expected)²/expected over the two groups, which
  * reduces to (holdout − N·s)² / (N·s·(1 − s)).
  */
-export function sampleRatioCheck(treatment: number, holdout: number, holdoutShare: number, alpha: number): SampleRatioCheck | null {
+export function sampleRatioCheck(
+  treatment: number,
+  holdout: number,
+  holdoutShare: number,
+  alpha: number,
+): SampleRatioCheck | null {
   const total = treatment + holdout;
   if (total === 0 || !(holdoutShare > 0 && holdoutShare < 1)) return null;
   const excess = holdout - total * holdoutShare;
   const chiSquare = (excess * excess) / (total * holdoutShare * (1 - holdoutShare));
   const pValue = chiSquare1Survival(chiSquare);
-  return { expectedHoldoutShare: holdoutShare, observedHoldoutShare: holdout / total, chiSquare, pValue, mismatch: pValue < alpha };
+  return {
+    expectedHoldoutShare: holdoutShare,
+    observedHoldoutShare: holdout / total,
+    chiSquare,
+    pValue,
+    mismatch: pValue < alpha,
+  };
 }
 
 interface ArmTally {
@@ -258,7 +291,10 @@ function dimensionStats(dimensions: Map<string, DimensionTally>): Record<string,
       {
         decided: tally.decided,
         arms: Object.fromEntries(
-          Array.from(tally.arms, ([arm, a]) => [arm, { n: a.n, share: a.n / tally.decided, meanReward: a.closed === 0 ? null : a.rewardSum / a.closed }]),
+          Array.from(tally.arms, ([arm, a]) => [
+            arm,
+            { n: a.n, share: a.n / tally.decided, meanReward: a.closed === 0 ? null : a.rewardSum / a.closed },
+          ]),
         ),
       },
     ]),

@@ -24,8 +24,10 @@ export class BackgroundRuns {
   async start(service: DecisionService, request: RunRequest): Promise<RunRow> {
     service.agentConfig(request.agentId); // 404 first
     const source = this.options.sourceFor(request.audience);
-    if (!source) throw new RunError('bad_request', `no profile source serves the audience ${JSON.stringify(request.audience)}`);
-    if (request.resume && this.active.has(request.resume)) throw new RunError('conflict', `run "${request.resume}" is already running`);
+    if (!source)
+      throw new RunError('bad_request', `no profile source serves the audience ${JSON.stringify(request.audience)}`);
+    if (request.resume && this.active.has(request.resume))
+      throw new RunError('conflict', `run "${request.resume}" is already running`);
     // Reserved before the first await, so that two resumes of one run cannot both start.
     const abort = new AbortController();
     if (request.resume) this.active.set(request.resume, { done: Promise.resolve(), abort });
@@ -37,11 +39,26 @@ export class BackgroundRuns {
       throw err;
     }
     // Smaller chunks than the CLI's: the same process answers decide, and a chunk's commit pauses it.
-    const done = continueRun(service, run, { store: this.options.store, source, signal: abort.signal, chunkSize: 1000, deliveryBatch: 1000 })
-      .then((summary) => this.options.logger.info({ runId: run.runId, status: summary.status, members: summary.members }, 'run ended'))
+    const done = continueRun(service, run, {
+      store: this.options.store,
+      source,
+      signal: abort.signal,
+      chunkSize: 1000,
+      deliveryBatch: 1000,
+    })
+      .then((summary) =>
+        this.options.logger.info({ runId: run.runId, status: summary.status, members: summary.members }, 'run ended'),
+      )
       .catch(async (err: unknown) => {
         this.options.logger.error({ err, runId: run.runId }, 'run failed');
-        await this.options.store.updateRun(run.workspace, run.runId, { status: 'failed', summary: { error: (err as Error).message } }, service.now()).catch(() => undefined);
+        await this.options.store
+          .updateRun(
+            run.workspace,
+            run.runId,
+            { status: 'failed', summary: { error: (err as Error).message } },
+            service.now(),
+          )
+          .catch(() => undefined);
       })
       .finally(() => this.active.delete(run.runId));
     this.active.set(run.runId, { done, abort });

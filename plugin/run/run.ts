@@ -127,7 +127,11 @@ function sinkKey(delivery: Delivery, sink: DecisionSink): string {
 }
 
 /** Starts or resumes a run and carries it to its end (or to the abort signal). */
-export async function runAudience(service: DecisionService, request: RunRequest, options: RunOptions): Promise<RunSummary> {
+export async function runAudience(
+  service: DecisionService,
+  request: RunRequest,
+  options: RunOptions,
+): Promise<RunSummary> {
   const run = await openRun(service, request, options.store);
   return continueRun(service, run, options);
 }
@@ -141,7 +145,10 @@ export async function openRun(service: DecisionService, request: RunRequest, sto
     const run = await store.getRun(ws, request.resume);
     if (!run) throw new RunError('not_found', `run "${request.resume}" does not exist`);
     if (run.agentId !== request.agentId || run.audience !== request.audience) {
-      throw new RunError('conflict', `run "${run.runId}" is for agent ${run.agentId} and audience ${run.audience}, not ${request.agentId} and ${request.audience}`);
+      throw new RunError(
+        'conflict',
+        `run "${run.runId}" is for agent ${run.agentId} and audience ${run.audience}, not ${request.agentId} and ${request.audience}`,
+      );
     }
     if (run.status === 'completed') throw new RunError('conflict', `run "${run.runId}" is already completed`);
     await store.updateRun(ws, run.runId, { status: 'running' }, now);
@@ -150,7 +157,17 @@ export async function openRun(service: DecisionService, request: RunRequest, sto
   const dryRun = request.dryRun ?? false;
   if (!dryRun) targetsOf(service, request.agentId);
   const checkpoint: Checkpoint = { position: 0, dryRun, ...emptyCounters() };
-  const run: RunRow = { runId: request.runId ?? randomUUID(), workspace: ws, agentId: request.agentId, audience: request.audience, status: 'running', checkpoint, summary: null, createdAt: now, updatedAt: now };
+  const run: RunRow = {
+    runId: request.runId ?? randomUUID(),
+    workspace: ws,
+    agentId: request.agentId,
+    audience: request.audience,
+    status: 'running',
+    checkpoint,
+    summary: null,
+    createdAt: now,
+    updatedAt: now,
+  };
   await store.createRun(run);
   return run;
 }
@@ -158,12 +175,24 @@ export async function openRun(service: DecisionService, request: RunRequest, sto
 /** The agent's sinks; every delivery entry must have one, or the run cannot deliver. */
 function targetsOf(service: DecisionService, agentId: string): { key: string; sink: DecisionSink }[] {
   const targets = service.deliveryTargets(agentId);
-  if (targets.length === 0) throw new RunError('not_configured', `agent "${agentId}" has no delivery entries: add one (e.g. { to: braze, mode: attributes }) or use a dry run`);
+  if (targets.length === 0)
+    throw new RunError(
+      'not_configured',
+      `agent "${agentId}" has no delivery entries: add one (e.g. { to: braze, mode: attributes }) or use a dry run`,
+    );
   const missing = targets.filter((t) => !t.sink).map((t) => `${t.delivery.to} (${t.delivery.mode})`);
-  if (missing.length > 0) throw new RunError('not_configured', `this process is not connected to ${missing.join(', ')}: set the destination's environment variables (see docs), or use a dry run`);
+  if (missing.length > 0)
+    throw new RunError(
+      'not_configured',
+      `this process is not connected to ${missing.join(', ')}: set the destination's environment variables (see docs), or use a dry run`,
+    );
   const keyed = targets.map((t) => ({ key: sinkKey(t.delivery, t.sink!), sink: t.sink! }));
   const twice = keyed.map((t) => t.key).filter((k, i, all) => all.indexOf(k) !== i);
-  if (twice.length > 0) throw new RunError('bad_request', `agent "${agentId}" delivers twice to ${[...new Set(twice)].join(', ')}: remove the duplicate delivery entry`);
+  if (twice.length > 0)
+    throw new RunError(
+      'bad_request',
+      `agent "${agentId}" delivers twice to ${[...new Set(twice)].join(', ')}: remove the duplicate delivery entry`,
+    );
   return keyed;
 }
 
@@ -233,7 +262,11 @@ class RunInProgress {
     // A decision that could not be logged (store error) must not be passed over: stop before the
     // checkpoint, so that a resume decides these members again.
     const failed = decided.filter((d) => d.r.error?.code === 'decision_failed').length;
-    if (failed > 0) throw new RunError('bad_request', `${failed} decisions of this chunk could not be logged (see the log); resume the run once the store is healthy`);
+    if (failed > 0)
+      throw new RunError(
+        'bad_request',
+        `${failed} decisions of this chunk could not be logged (see the log); resume the run once the store is healthy`,
+      );
     const now = this.service.now();
     const rows = decided.flatMap((member) => this.count(member, now));
     this.checkpoint.position += members.length;
@@ -259,18 +292,38 @@ class RunInProgress {
 
   async finish(aborted: boolean): Promise<RunSummary> {
     const summary = await summarize(this.store, this.run, this.checkpoint, aborted);
-    await this.store.updateRun(this.ws, this.run.runId, { status: summary.status, checkpoint: this.checkpoint, summary }, this.service.now());
+    await this.store.updateRun(
+      this.ws,
+      this.run.runId,
+      { status: summary.status, checkpoint: this.checkpoint, summary },
+      this.service.now(),
+    );
     return summary;
   }
 
   private report(): void {
-    this.options.onProgress?.({ runId: this.run.runId, members: this.checkpoint.members, total: this.options.total, delivered: this.delivered });
+    this.options.onProgress?.({
+      runId: this.run.runId,
+      members: this.checkpoint.members,
+      total: this.options.total,
+      delivered: this.delivered,
+    });
   }
 
   private decideMember = async (p: Profile): Promise<Member> => {
     const userKey = this.service.userKey(p.userId);
-    const request = { userId: p.userId, traits: p.traits, timezone: p.timezone, consent: p.consent, requestId: `run:${this.run.runId}:${userKey}` };
-    return { profile: p, userKey, r: await this.service.decide(this.run.agentId, request, { userKey, likelyNew: true }) };
+    const request = {
+      userId: p.userId,
+      traits: p.traits,
+      timezone: p.timezone,
+      consent: p.consent,
+      requestId: `run:${this.run.runId}:${userKey}`,
+    };
+    return {
+      profile: p,
+      userKey,
+      r: await this.service.decide(this.run.agentId, request, { userKey, likelyNew: true }),
+    };
   };
 
   /**
@@ -306,7 +359,18 @@ class RunInProgress {
       return [];
     }
     const payload = payloadOf(r, profile.userId);
-    return this.sinks.map(({ key }) => ({ workspace: this.ws, decisionId: r.decisionId, sink: key, runId: this.run.runId, userKey, payload, status: 'pending' as const, attempts: 0, error: null, updatedAt: now }));
+    return this.sinks.map(({ key }) => ({
+      workspace: this.ws,
+      decisionId: r.decisionId,
+      sink: key,
+      runId: this.run.runId,
+      userKey,
+      payload,
+      status: 'pending' as const,
+      attempts: 0,
+      error: null,
+      updatedAt: now,
+    }));
   }
 
   private drainAll(finalPass: boolean): Promise<unknown> {
@@ -336,27 +400,53 @@ class RunInProgress {
   private async giveUpExhausted(key: string, rows: DeliveryRow[]): Promise<DeliveryRow[]> {
     const exhausted = rows.filter((r) => r.attempts >= this.maxAttempts);
     if (exhausted.length > 0) {
-      await this.store.setDeliveryStatus(this.ws, key, exhausted.map((r) => ({ decisionId: r.decisionId, status: 'failed', error: r.error ?? 'gave up' })), this.service.now());
+      await this.store.setDeliveryStatus(
+        this.ws,
+        key,
+        exhausted.map((r) => ({ decisionId: r.decisionId, status: 'failed', error: r.error ?? 'gave up' })),
+        this.service.now(),
+      );
     }
     return rows.filter((r) => r.attempts < this.maxAttempts);
   }
 
   /** Hands one batch to the sink, in flight while it is out, and records each row's answer; undefined when the sink threw. */
-  private async deliverBatch(key: string, sink: DecisionSink, live: DeliveryRow[]): Promise<DeliveryUpdate[] | undefined> {
+  private async deliverBatch(
+    key: string,
+    sink: DecisionSink,
+    live: DeliveryRow[],
+  ): Promise<DeliveryUpdate[] | undefined> {
     // Marked in flight as a range, not row by row: after a crash, the pending rows in it are in doubt.
-    await this.store.setInFlight(this.ws, this.run.runId, key, { from: live[0]!.seq!, to: live[live.length - 1]!.seq! }, this.service.now());
+    await this.store.setInFlight(
+      this.ws,
+      this.run.runId,
+      key,
+      { from: live[0]!.seq!, to: live[live.length - 1]!.seq! },
+      this.service.now(),
+    );
     const previous = sink.usesPrevious ? await this.previousDeliveries(key, live) : new Map<string, Decision>();
     let results;
     try {
-      results = (await sink.deliver(live.map((r) => decisionOf(r.payload)), { previous })).results;
+      results = (
+        await sink.deliver(
+          live.map((r) => decisionOf(r.payload)),
+          { previous },
+        )
+      ).results;
     } catch {
       return undefined;
     }
     const updates: DeliveryUpdate[] = live.map((r, i) => {
       const res = results[i] ?? { status: 'retry', message: 'no result from the sink' };
       if (res.status === 'ok') return { decisionId: r.decisionId, status: 'delivered', error: null, attempt: true };
-      if (res.status === 'rejected') return { decisionId: r.decisionId, status: 'failed', error: `${res.code}: ${res.message}`, attempt: true };
-      return { decisionId: r.decisionId, status: res.inDoubt ? 'sending' : 'pending', error: res.message, attempt: true };
+      if (res.status === 'rejected')
+        return { decisionId: r.decisionId, status: 'failed', error: `${res.code}: ${res.message}`, attempt: true };
+      return {
+        decisionId: r.decisionId,
+        status: res.inDoubt ? 'sending' : 'pending',
+        error: res.message,
+        attempt: true,
+      };
     });
     await this.store.setDeliveryStatus(this.ws, key, updates, this.service.now());
     await this.store.setInFlight(this.ws, this.run.runId, key, null, this.service.now());
@@ -368,7 +458,11 @@ class RunInProgress {
   /** For sinks that write only what changed: each user's decision the destination holds now, when it is another one. */
   private async previousDeliveries(key: string, live: DeliveryRow[]): Promise<Map<string, Decision>> {
     const previous = new Map<string, Decision>();
-    const last = await this.store.lastDelivered(this.ws, key, live.map((r) => r.userKey));
+    const last = await this.store.lastDelivered(
+      this.ws,
+      key,
+      live.map((r) => r.userKey),
+    );
     for (const r of live) {
       const before = last.get(r.userKey);
       if (before && before.decisionId !== r.decisionId) previous.set(r.decisionId, decisionOf(before.payload));
@@ -400,9 +494,20 @@ function payloadOf(r: DecisionResponse, userId: string): Payload {
  * (`confirm`): those are delivered, the others go back to pending. A sink that cannot tell gets
  * them again. False when the sink could not answer now: they stay in doubt.
  */
-async function settleInDoubt(store: Store, ws: string, runId: string, key: string, sink: DecisionSink, now: number): Promise<boolean> {
+async function settleInDoubt(
+  store: Store,
+  ws: string,
+  runId: string,
+  key: string,
+  sink: DecisionSink,
+  now: number,
+): Promise<boolean> {
   const range = await store.getInFlight(ws, runId, key);
-  const inFlight = range ? (await store.deliveriesOf(ws, runId, key, ['pending'], range.to - range.from + 1, range.from)).filter((r) => r.seq! <= range.to) : [];
+  const inFlight = range
+    ? (await store.deliveriesOf(ws, runId, key, ['pending'], range.to - range.from + 1, range.from)).filter(
+        (r) => r.seq! <= range.to,
+      )
+    : [];
   for (let first = true; ; first = false) {
     const rows = [...(first ? inFlight : []), ...(await store.deliveriesOf(ws, runId, key, ['sending'], 500))];
     if (rows.length === 0) break;
@@ -414,7 +519,16 @@ async function settleInDoubt(store: Store, ws: string, runId: string, key: strin
         return false; // cannot tell now; they stay in doubt and are asked about again later
       }
     } else landed = rows.map(() => false);
-    await store.setDeliveryStatus(ws, key, rows.map((r, i) => ({ decisionId: r.decisionId, status: landed[i] ? 'delivered' : 'pending', error: landed[i] ? null : r.error })), now);
+    await store.setDeliveryStatus(
+      ws,
+      key,
+      rows.map((r, i) => ({
+        decisionId: r.decisionId,
+        status: landed[i] ? 'delivered' : 'pending',
+        error: landed[i] ? null : r.error,
+      })),
+      now,
+    );
   }
   if (range) await store.setInFlight(ws, runId, key, null, now);
   return true;
@@ -433,8 +547,22 @@ async function summarize(store: Store, run: RunRow, checkpoint: Checkpoint, abor
     } else unfinished[c.sink] = (unfinished[c.sink] ?? 0) + c.count;
   }
   const { position: _position, dryRun, ...counters } = checkpoint;
-  const status: RunRow['status'] = aborted ? 'interrupted' : Object.keys(unfinished).length > 0 ? 'failed' : 'completed';
-  return { runId: run.runId, agentId: run.agentId, audience: run.audience, dryRun, status, ...counters, delivered, failed, unfinished };
+  const status: RunRow['status'] = aborted
+    ? 'interrupted'
+    : Object.keys(unfinished).length > 0
+      ? 'failed'
+      : 'completed';
+  return {
+    runId: run.runId,
+    agentId: run.agentId,
+    audience: run.audience,
+    dryRun,
+    status,
+    ...counters,
+    delivered,
+    failed,
+    unfinished,
+  };
 }
 
 /** The summary as the CLI prints it. */
@@ -446,13 +574,16 @@ export function runTable(s: RunSummary): string {
     `  decided      ${s.decided}`,
     `  held out     ${s.heldOut} (default arms, delivered as business as usual)`,
     `  skipped      ${s.skipped.total}`,
-    ...Object.entries(s.skipped.reasons).sort((a, b) => b[1] - a[1]).map(([reason, n]) => `    ${String(n).padStart(8)}  ${reason}`),
+    ...Object.entries(s.skipped.reasons)
+      .sort((a, b) => b[1] - a[1])
+      .map(([reason, n]) => `    ${String(n).padStart(8)}  ${reason}`),
   ];
   for (const [sink, n] of Object.entries(s.delivered)) lines.push(`  delivered    ${n} via ${sink}`);
   for (const [sink, f] of Object.entries(s.failed)) {
     lines.push(`  failed       ${f.total} via ${sink}`);
     for (const [reason, n] of Object.entries(f.reasons)) lines.push(`    ${String(n).padStart(8)}  ${reason}`);
   }
-  for (const [sink, n] of Object.entries(s.unfinished)) lines.push(`  unfinished   ${n} via ${sink} (in doubt or waiting for a retry: resume the run)`);
+  for (const [sink, n] of Object.entries(s.unfinished))
+    lines.push(`  unfinished   ${n} via ${sink} (in doubt or waiting for a retry: resume the run)`);
   return lines.join('\n');
 }

@@ -5,7 +5,15 @@ import { EVENTS_BODY_LIMIT, RequestError, type DecisionService, type Metrics } f
 import type { Store } from '../store/index.ts';
 import { bearerAuth } from './auth.ts';
 import { answerErrors } from './errors.ts';
-import { adminRoutes, agentRoutes, decisionRoutes, eventRoutes, operationRoutes, runRoutes, type RouteContext } from './routes/index.ts';
+import {
+  adminRoutes,
+  agentRoutes,
+  decisionRoutes,
+  eventRoutes,
+  operationRoutes,
+  runRoutes,
+  type RouteContext,
+} from './routes/index.ts';
 
 export { KEY_CACHE_TTL_MS } from './auth.ts';
 
@@ -51,9 +59,12 @@ export function createApp(options: AppOptions): express.Express {
     corsOrigins: options.corsOrigins ?? [],
     runs: options.runs,
   };
-  for (const routes of [operationRoutes, decisionRoutes, eventRoutes, agentRoutes, runRoutes, adminRoutes]) app.use(routes(ctx));
+  for (const routes of [operationRoutes, decisionRoutes, eventRoutes, agentRoutes, runRoutes, adminRoutes])
+    app.use(routes(ctx));
   for (const router of options.routers ?? []) app.use(router);
-  app.use((_req: Request, _res: Response, next: NextFunction) => next(new RequestError(404, 'not_found', 'no such route')));
+  app.use((_req: Request, _res: Response, next: NextFunction) =>
+    next(new RequestError(404, 'not_found', 'no such route')),
+  );
   app.use(answerErrors(logger));
   return app;
 }
@@ -66,7 +77,11 @@ function accessLog(logger: Logger, metrics: Metrics) {
       const route = (req.route?.path as string | undefined) ?? 'unmatched';
       metrics.httpRequests.inc({ route, status: String(res.statusCode) });
       if (res.statusCode >= 500) logger.error({ method: req.method, route, status: res.statusCode }, 'request failed');
-      else logger.debug({ method: req.method, route, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'request');
+      else
+        logger.debug(
+          { method: req.method, route, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 },
+          'request',
+        );
     });
     next();
   };

@@ -14,7 +14,10 @@ export interface Authed {
 }
 
 export type Handler = (req: Request, res: Response, auth: Authed) => Promise<void>;
-export type Guard = (scopes: readonly KeyScope[], handler: Handler) => (req: Request, res: Response, next: NextFunction) => Promise<void>;
+export type Guard = (
+  scopes: readonly KeyScope[],
+  handler: Handler,
+) => (req: Request, res: Response, next: NextFunction) => Promise<void>;
 
 export const ANY: KeyScope[] = ['admin', 'decide'];
 export const DECIDERS: KeyScope[] = ['admin', 'decide', 'public'];
@@ -39,9 +42,15 @@ export function bearerAuth(store: Store, services: Map<string, DecisionService>)
     try {
       const key = await findKey(bearerKey(req.get('authorization')));
       if (!key) throw new AuthError(401, 'invalid_api_key', 'this API key is not valid');
-      if (!scopes.includes(key.scope)) throw new AuthError(403, 'forbidden', `this key has scope "${key.scope}"; this route needs ${scopes.map((s) => `"${s}"`).join(' or ')}`);
+      if (!scopes.includes(key.scope))
+        throw new AuthError(
+          403,
+          'forbidden',
+          `this key has scope "${key.scope}"; this route needs ${scopes.map((s) => `"${s}"`).join(' or ')}`,
+        );
       const service = services.get(key.workspace);
-      if (!service) throw new AuthError(403, 'forbidden', `workspace "${key.workspace}" is not served by this instance`);
+      if (!service)
+        throw new AuthError(403, 'forbidden', `workspace "${key.workspace}" is not served by this instance`);
       await handler(req, res, { service, scope: key.scope, keyLabel: key.label });
     } catch (err) {
       next(err);
@@ -52,6 +61,7 @@ export function bearerAuth(store: Store, services: Map<string, DecisionService>)
 function bearerKey(header: string | undefined): string {
   if (!header) throw new AuthError(401, 'missing_api_key', 'Authorization: Bearer <workspace api key> is required');
   const match = /^Bearer\s+(\S+)$/i.exec(header);
-  if (!match) throw new AuthError(401, 'invalid_authorization', 'the Authorization header must be "Bearer <workspace api key>"');
+  if (!match)
+    throw new AuthError(401, 'invalid_authorization', 'the Authorization header must be "Bearer <workspace api key>"');
   return match[1]!;
 }

@@ -10,12 +10,18 @@ import { RequestError } from '../service/index.ts';
 export function answerErrors(logger: Logger) {
   return (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (err instanceof RequestError) {
-      res.status(err.status).json({ error: { code: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}) } });
+      res
+        .status(err.status)
+        .json({ error: { code: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}) } });
       return;
     }
     const e = err as { type?: string; status?: number; message?: string; limit?: number };
     if (e?.type === 'entity.too.large') {
-      res.status(413).json({ error: { code: 'body_too_large', message: `the body is larger than the ${e.limit} bytes this route accepts` } });
+      res
+        .status(413)
+        .json({
+          error: { code: 'body_too_large', message: `the body is larger than the ${e.limit} bytes this route accepts` },
+        });
       return;
     }
     if (e?.type === 'entity.parse.failed') {

@@ -3,7 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { ProfileSource } from '../agent/index.ts';
 import { BackgroundRuns, FileAudience } from '../run/index.ts';
-import { openWorkspace, type DecisionService, type Metrics, type OpenOptions, type ServerExtension } from '../service/index.ts';
+import {
+  openWorkspace,
+  type DecisionService,
+  type Metrics,
+  type OpenOptions,
+  type ServerExtension,
+} from '../service/index.ts';
 import type { Store } from '../store/index.ts';
 import { createApp } from './app.ts';
 
@@ -59,12 +65,24 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       // Over HTTP a file audience is a name inside the audience folder, never a path elsewhere.
       const name = ref.slice('file:'.length);
       if (!/^[A-Za-z0-9._-]+$/.test(name) || name.startsWith('.')) return undefined;
-      return { metadata: files.metadata, getProfile: () => files.getProfile(), audience: () => files.audience(`file:${join(audienceDir, name)}`) };
+      return {
+        metadata: files.metadata,
+        getProfile: () => files.getProfile(),
+        audience: () => files.audience(`file:${join(audienceDir, name)}`),
+      };
     },
   });
   const extensions = options.extensions ?? [];
   const routers = extensions.map((e) => e.routes({ service, store, logger, metrics, clock }));
-  const app = createApp({ store, services: new Map([[workspaceId, service]]), logger, metrics, routers, corsOrigins: options.corsOrigins, runs });
+  const app = createApp({
+    store,
+    services: new Map([[workspaceId, service]]),
+    logger,
+    metrics,
+    routers,
+    corsOrigins: options.corsOrigins,
+    runs,
+  });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(options.port ?? 8787, options.host ?? '127.0.0.1', () => resolve(s));
     s.on('error', reject);

@@ -1,4 +1,14 @@
-import { agentModelFromJSON, agentModelToJSON, changeDetection, createAgentModel, profileNameClashes, validateAgentConfig, type AgentModelJSON, type DecisionSink, type Delivery } from '../agent/index.ts';
+import {
+  agentModelFromJSON,
+  agentModelToJSON,
+  changeDetection,
+  createAgentModel,
+  profileNameClashes,
+  validateAgentConfig,
+  type AgentModelJSON,
+  type DecisionSink,
+  type Delivery,
+} from '../agent/index.ts';
 import { ValidationError } from './errors.ts';
 import { agentOf, type AgentRuntime, type ServiceState } from './state.ts';
 
@@ -7,11 +17,16 @@ export async function loadAgents(state: ServiceState): Promise<void> {
   for (const row of await state.store.listAgentConfigs(state.workspace)) {
     const parsed = validateAgentConfig(row.config);
     if (!parsed.ok) {
-      state.log.error({ agentId: row.agentId, version: row.version, errors: parsed.errors }, 'stored agent config no longer validates; agent not loaded');
+      state.log.error(
+        { agentId: row.agentId, version: row.version, errors: parsed.errors },
+        'stored agent config no longer validates; agent not loaded',
+      );
       continue;
     }
     const snapshot = await state.store.latestSnapshot(state.workspace, row.agentId);
-    const model = snapshot ? agentModelFromJSON(parsed.config, snapshot.state as AgentModelJSON, row.version) : createAgentModel(parsed.config, row.version);
+    const model = snapshot
+      ? agentModelFromJSON(parsed.config, snapshot.state as AgentModelJSON, row.version)
+      : createAgentModel(parsed.config, row.version);
     setAgent(state, row.agentId, { config: parsed.config, input: row.config, version: row.version, model });
   }
 }
@@ -27,12 +42,19 @@ function setAgent(state: ServiceState, agentId: string, agent: AgentRuntime): vo
  * an unchanged config keeps its version. The model carries its learning over to the new
  * arms and features (see agentModelFromJSON).
  */
-export async function putAgent(state: ServiceState, agentId: string, input: unknown, actor: string): Promise<{ version: number; changed: boolean }> {
+export async function putAgent(
+  state: ServiceState,
+  agentId: string,
+  input: unknown,
+  actor: string,
+): Promise<{ version: number; changed: boolean }> {
   const config = checkedConfig(state, agentId, input);
   const { row, changed } = await state.store.putAgentConfig(state.workspace, agentId, input, actor, state.clock());
   const current = state.agents.get(agentId);
   if (!current || changed) {
-    const model = current ? agentModelFromJSON(config, agentModelToJSON(current.model), row.version) : createAgentModel(config, row.version);
+    const model = current
+      ? agentModelFromJSON(config, agentModelToJSON(current.model), row.version)
+      : createAgentModel(config, row.version);
     setAgent(state, agentId, { config, input, version: row.version, model });
     state.log.info({ agentId, version: row.version, actor }, changed ? 'agent config updated' : 'agent created');
   }
@@ -43,7 +65,10 @@ export async function putAgent(state: ServiceState, agentId: string, input: unkn
 function checkedConfig(state: ServiceState, agentId: string, input: unknown) {
   const parsed = validateAgentConfig(input);
   if (!parsed.ok) throw new ValidationError(parsed.errors.join('; '), parsed.errors.map(splitError));
-  if (parsed.config.id !== agentId) throw new ValidationError(`id: "${parsed.config.id}" does not match the agent in the URL ("${agentId}")`, [{ path: 'id', message: `must be "${agentId}"` }]);
+  if (parsed.config.id !== agentId)
+    throw new ValidationError(`id: "${parsed.config.id}" does not match the agent in the URL ("${agentId}")`, [
+      { path: 'id', message: `must be "${agentId}"` },
+    ]);
   // the workspace rule of the config file: no two agents write the same names onto the same profiles
   const others = [...state.agents.values()].map((a) => a.config).filter((c) => c.id !== agentId);
   const clash = profileNameClashes([...others, parsed.config]).find((c) => c.agent === others.length);
@@ -68,7 +93,10 @@ export function deliveryTargets(state: ServiceState, agentId: string): { deliver
   const key = `${agentId}@${agent.version}`;
   let targets = state.targets.get(key);
   if (!targets) {
-    targets = agent.config.delivery.map((delivery) => ({ delivery, sink: state.sinkFactory?.(agent.config, delivery) }));
+    targets = agent.config.delivery.map((delivery) => ({
+      delivery,
+      sink: state.sinkFactory?.(agent.config, delivery),
+    }));
     state.targets.set(key, targets);
   }
   return targets;

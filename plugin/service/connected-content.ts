@@ -32,13 +32,17 @@ export async function connectedContent(
   const prefix = attributePrefix(agent.config);
   // A fail-open answer is not logged, so it is remembered here: the other renders of the same
   // message (HTML, text, retries) must show the same defaults rather than a fresh decision.
-  const sticky = options.requestId ? failedOpenKey(userKeyOf(state.secret, userId), agentId, options.requestId) : undefined;
+  const sticky = options.requestId
+    ? failedOpenKey(userKeyOf(state.secret, userId), agentId, options.requestId)
+    : undefined;
   const remembered = sticky ? state.failedOpen.get(sticky) : undefined;
   if (remembered) return remembered;
   let answer: Record<string, AttributeValue>;
   try {
     const request = { userId, ...(options.requestId ? { requestId: options.requestId } : {}) };
-    const r = await decide(state, agentId, request, { profileBudgetMs: options.profileBudgetMs ?? CONNECTED_CONTENT_PROFILE_BUDGET_MS });
+    const r = await decide(state, agentId, request, {
+      profileBudgetMs: options.profileBudgetMs ?? CONNECTED_CONTENT_PROFILE_BUDGET_MS,
+    });
     if (r.reason !== 'error') return { ...r.attributes, [`${prefix}reason`]: r.reason };
     answer = { ...r.attributes, [`${prefix}reason`]: 'error', [`${prefix}deliver`]: true };
   } catch (err) {

@@ -30,7 +30,12 @@ type Outcome = { decision: Decision; error?: DecisionResponse['error'] };
  * for a runtime failure (profile missing or late, store down); the same requestId gets the same
  * decision back.
  */
-export async function decide(state: ServiceState, agentId: string, req: DecideRequest, options: DecideOptions = {}): Promise<DecisionResponse> {
+export async function decide(
+  state: ServiceState,
+  agentId: string,
+  req: DecideRequest,
+  options: DecideOptions = {},
+): Promise<DecisionResponse> {
   const agent = agentOf(state, agentId);
   const started = process.hrtime.bigint();
   const userKey = options.userKey ?? userKeyOf(state.secret, req.userId);
@@ -47,8 +52,18 @@ export async function decide(state: ServiceState, agentId: string, req: DecideRe
       if (existing) return replay(existing, userKey, agent);
     }
     state.log.error({ err, agentId, userKey }, 'decision failed; answering with the default arms');
-    const decision = defaultDecision(agent.config, agent.version, { userId: req.userId, traits: {} }, state.clock(), randomUUID(), false);
-    outcome = { decision, error: { code: 'decision_failed', message: 'the decision could not be made or logged; default arms returned' } };
+    const decision = defaultDecision(
+      agent.config,
+      agent.version,
+      { userId: req.userId, traits: {} },
+      state.clock(),
+      randomUUID(),
+      false,
+    );
+    outcome = {
+      decision,
+      error: { code: 'decision_failed', message: 'the decision could not be made or logged; default arms returned' },
+    };
   }
   state.metrics?.decisions.inc({ agent: agentId, reason: outcome.decision.reason });
   state.metrics?.decideSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
@@ -58,24 +73,46 @@ export async function decide(state: ServiceState, agentId: string, req: DecideRe
 }
 
 /** Reads the profile, decides under the user's lock (frequency caps stay exact) and logs the decision with its send. */
-async function decideAndLog(state: ServiceState, agent: AgentRuntime, req: DecideRequest, userKey: string, options: DecideOptions): Promise<Outcome> {
+async function decideAndLog(
+  state: ServiceState,
+  agent: AgentRuntime,
+  req: DecideRequest,
+  userKey: string,
+  options: DecideOptions,
+): Promise<Outcome> {
   const now = state.clock();
   const profile = await profileFor(state, req, options.profileBudgetMs);
   if (profile === TIMED_OUT || !profile) {
     const error =
       profile === TIMED_OUT
         ? { code: 'profile_timeout', message: `the profile source did not answer within ${options.profileBudgetMs} ms` }
-        : { code: 'profile_not_found', message: `no traits in the request and the profile source has no profile for this user` };
+        : {
+            code: 'profile_not_found',
+            message: `no traits in the request and the profile source has no profile for this user`,
+          };
     // Not logged, so it must not take the id a later, logged decision of this requestId gets.
     const holdout = unitHash(agent.config.salt, req.userId) < agent.config.holdout;
-    return { decision: defaultDecision(agent.config, agent.version, { userId: req.userId, traits: {} }, now, randomUUID(), holdout), error };
+    return {
+      decision: defaultDecision(
+        agent.config,
+        agent.version,
+        { userId: req.userId, traits: {} },
+        now,
+        randomUUID(),
+        holdout,
+      ),
+      error,
+    };
   }
   const agentId = agent.config.id;
   const decisionId = req.requestId ? decisionIdFor(state.workspace, agentId, req.requestId) : timeOrderedId(now);
   const caps = agent.config.guardrails.frequency_caps;
   const horizon = caps.length > 0 ? Math.max(...caps.map((c) => c.perMs)) : 0;
   const decision = await state.store.withUser(state.workspace, userKey, async (tx) => {
-    const recentSends = horizon > 0 ? (await tx.sendsSince(now - horizon)).map((s) => ({ at: s.at, channel: s.channel ?? undefined })) : [];
+    const recentSends =
+      horizon > 0
+        ? (await tx.sendsSince(now - horizon)).map((s) => ({ at: s.at, channel: s.channel ?? undefined }))
+        : [];
     const d = decideArms(agent.config, agent.model, profile, now, state.root.fork(`${agentId}/${decisionId}`), {
       decisionId,
       recentSends,
@@ -83,7 +120,16 @@ async function decideAndLog(state: ServiceState, agent: AgentRuntime, req: Decid
       explain: req.explain ?? false,
     });
     const row = rowFromDecision(state.workspace, d, userKey, req.requestId ?? null, agent.config.goal.windowMs);
-    const send = d.deliver && options.recordSend !== false ? { workspace: state.workspace, userKey, channel: d.choices.channel?.arm ?? null, at: Date.parse(d.sendAt!), decisionId } : undefined;
+    const send =
+      d.deliver && options.recordSend !== false
+        ? {
+            workspace: state.workspace,
+            userKey,
+            channel: d.choices.channel?.arm ?? null,
+            at: Date.parse(d.sendAt!),
+            decisionId,
+          }
+        : undefined;
     await tx.insertDecision(row, send);
     return d;
   });
@@ -92,15 +138,25 @@ async function decideAndLog(state: ServiceState, agent: AgentRuntime, req: Decid
 
 /** The stored answer to a repeated requestId; the same requestId for another user is a client bug (409). */
 function replay(existing: DecisionRow, userKey: string, agent: AgentRuntime): DecisionResponse {
-  if (existing.userKey !== userKey) throw new ConflictError('request_id_conflict', 'this requestId was already used for another user; use a new requestId per decision');
+  if (existing.userKey !== userKey)
+    throw new ConflictError(
+      'request_id_conflict',
+      'this requestId was already used for another user; use a new requestId per decision',
+    );
   return { ...responseFromRow(existing, agent.config), replayed: true };
 }
 
 /** The request's traits, else the cached or freshly read profile (within the budget), with the request's timezone and consent over it. */
-async function profileFor(state: ServiceState, req: DecideRequest, budgetMs?: number): Promise<Profile | undefined | typeof TIMED_OUT> {
+async function profileFor(
+  state: ServiceState,
+  req: DecideRequest,
+  budgetMs?: number,
+): Promise<Profile | undefined | typeof TIMED_OUT> {
   if (req.traits) return { userId: req.userId, traits: req.traits, timezone: req.timezone, consent: req.consent };
   const cached = state.profiles.get(req.userId);
-  const profile = cached ?? (state.profileSource ? await withBudget(state.profileSource.getProfile(req.userId), budgetMs) : undefined);
+  const profile =
+    cached ??
+    (state.profileSource ? await withBudget(state.profileSource.getProfile(req.userId), budgetMs) : undefined);
   if (profile === TIMED_OUT || !profile) return profile;
   if (!cached) state.profiles.set(req.userId, profile);
   return { ...profile, timezone: req.timezone ?? profile.timezone, consent: req.consent ?? profile.consent };

@@ -54,9 +54,21 @@ export function toResponse(d: Decision, agent: AgentConfig | undefined): Decisio
 }
 
 /** The decision as the store logs it, keyed by the user's keyed hash (never the raw id). */
-export function rowFromDecision(workspace: string, d: Decision, userKey: string, requestId: string | null, windowMs: number): DecisionRow {
+export function rowFromDecision(
+  workspace: string,
+  d: Decision,
+  userKey: string,
+  requestId: string | null,
+  windowMs: number,
+): DecisionRow {
   const at = Date.parse(d.at);
-  const body: DecisionBody = { choices: d.choices, features: d.features, sendAt: d.sendAt, suppressed: d.suppressed, explanation: d.explanation };
+  const body: DecisionBody = {
+    choices: d.choices,
+    features: d.features,
+    sendAt: d.sendAt,
+    suppressed: d.suppressed,
+    explanation: d.explanation,
+  };
   return {
     workspace,
     decisionId: d.decisionId,

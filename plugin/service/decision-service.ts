@@ -53,7 +53,10 @@ export class DecisionService {
       root: new Rng(options.seed),
       clock: options.clock ?? Date.now,
       profileSource: options.profileSource,
-      profiles: new LRUCache<string, Profile>({ max: options.profileCache?.max ?? 10_000, ttl: options.profileCache?.ttlMs ?? 5 * 60_000 }),
+      profiles: new LRUCache<string, Profile>({
+        max: options.profileCache?.max ?? 10_000,
+        ttl: options.profileCache?.ttlMs ?? 5 * 60_000,
+      }),
       log: options.logger,
       metrics: options.metrics,
       agents: new Map(),
@@ -111,7 +114,9 @@ export class DecisionService {
   }
 
   /** The logged decision with its reward and outcomes, or undefined. */
-  async getDecision(decisionId: string): Promise<(DecisionResponse & { userKey: string; reward: number | null; outcomes: OutcomeRow[] }) | undefined> {
+  async getDecision(
+    decisionId: string,
+  ): Promise<(DecisionResponse & { userKey: string; reward: number | null; outcomes: OutcomeRow[] }) | undefined> {
     const row = await this.state.store.getDecision(this.workspace, decisionId);
     if (!row) return undefined;
     const outcomes = await this.state.store.outcomesOf(this.workspace, decisionId);
@@ -137,7 +142,11 @@ export class DecisionService {
     return eraseUser(this.state, userId);
   }
 
-  connectedContent(agentId: string, userId: string, options: { requestId?: string; profileBudgetMs?: number } = {}): Promise<Record<string, AttributeValue>> {
+  connectedContent(
+    agentId: string,
+    userId: string,
+    options: { requestId?: string; profileBudgetMs?: number } = {},
+  ): Promise<Record<string, AttributeValue>> {
     return connectedContent(this.state, agentId, userId, options);
   }
 

@@ -9,7 +9,10 @@ import type { ServiceState } from './state.ts';
  * resolves only once they are durable. An event naming `properties.decision_id` counts for that
  * decision; otherwise for the user's latest decision of each agent whose goal window holds it.
  */
-export async function ingest(state: ServiceState, events: SegmentEvent[]): Promise<{ accepted: number; duplicates: number }> {
+export async function ingest(
+  state: ServiceState,
+  events: SegmentEvent[],
+): Promise<{ accepted: number; duplicates: number }> {
   const now = state.clock();
   const rows: EventRow[] = [];
   const outcomes: OutcomeRow[] = [];
@@ -32,15 +35,44 @@ export async function ingest(state: ServiceState, events: SegmentEvent[]): Promi
 
 /** The event as stored: keyed by the user's keyed hash, its raw identifiers left out. */
 function eventRow(workspace: string, e: SegmentEvent, userKey: string, timestamp: number, now: number): EventRow {
-  const { userId: _userId, anonymousId: _anonymousId, previousId: _previousId, ...body } = e as SegmentEvent & { anonymousId?: unknown; previousId?: unknown };
-  return { workspace, messageId: e.messageId, userKey, type: e.type, event: e.event ?? null, timestamp, receivedAt: now, body };
+  const {
+    userId: _userId,
+    anonymousId: _anonymousId,
+    previousId: _previousId,
+    ...body
+  } = e as SegmentEvent & { anonymousId?: unknown; previousId?: unknown };
+  return {
+    workspace,
+    messageId: e.messageId,
+    userKey,
+    type: e.type,
+    event: e.event ?? null,
+    timestamp,
+    receivedAt: now,
+    body,
+  };
 }
 
 /** The outcomes a track event earns: one look-up of the named decision, or one per agent of the user's latest. */
-async function outcomesOf(state: ServiceState, e: SegmentEvent, event: string, userKey: string, timestamp: number): Promise<OutcomeRow[]> {
-  const named = typeof e.properties.decision_id === 'string' ? await state.store.getDecision(state.workspace, e.properties.decision_id) : undefined;
-  const candidates = named ? [named] : await state.store.latestDecisions(state.workspace, userKey, [...state.agents.keys()], timestamp);
-  return attribute({ event, timestamp, userKey, properties: e.properties }, candidates, (id) => state.agents.get(id)?.config.goal).map((hit) => ({
+async function outcomesOf(
+  state: ServiceState,
+  e: SegmentEvent,
+  event: string,
+  userKey: string,
+  timestamp: number,
+): Promise<OutcomeRow[]> {
+  const named =
+    typeof e.properties.decision_id === 'string'
+      ? await state.store.getDecision(state.workspace, e.properties.decision_id)
+      : undefined;
+  const candidates = named
+    ? [named]
+    : await state.store.latestDecisions(state.workspace, userKey, [...state.agents.keys()], timestamp);
+  return attribute(
+    { event, timestamp, userKey, properties: e.properties },
+    candidates,
+    (id) => state.agents.get(id)?.config.goal,
+  ).map((hit) => ({
     workspace: state.workspace,
     decisionId: hit.decisionId,
     messageId: e.messageId,

@@ -61,10 +61,16 @@ async function learnAgent(state: ServiceState, agentId: string, agent: AgentRunt
 }
 
 /** Learns each closed decision in turn, yielding to the event loop every LEARN_SLICE_MS. */
-async function* foldInSlices(agent: AgentRuntime, closed: Awaited<ReturnType<ServiceState['store']['closedUnlearned']>>): AsyncGenerator<Reward> {
+async function* foldInSlices(
+  agent: AgentRuntime,
+  closed: Awaited<ReturnType<ServiceState['store']['closedUnlearned']>>,
+): AsyncGenerator<Reward> {
   let slice = performance.now();
   for (const row of closed) {
-    const reward = combineRewards(agent.config.goal.combine, row.outcomes.map((o) => o.value));
+    const reward = combineRewards(
+      agent.config.goal.combine,
+      row.outcomes.map((o) => o.value),
+    );
     learn(agent.config, agent.model, decisionFromRow(row), reward);
     yield { decisionId: row.decisionId, reward };
     if (performance.now() - slice > LEARN_SLICE_MS) {
@@ -74,19 +80,36 @@ async function* foldInSlices(agent: AgentRuntime, closed: Awaited<ReturnType<Ser
   }
 }
 
-async function commitLearned(state: ServiceState, agentId: string, agent: AgentRuntime, rewards: Reward[], now: number, restartsBefore: number): Promise<void> {
-  await state.store.commitLearning(state.workspace, agentId, rewards, { workspace: state.workspace, agentId, agentVersion: agent.version, state: agentModelToJSON(agent.model), createdAt: now });
+async function commitLearned(
+  state: ServiceState,
+  agentId: string,
+  agent: AgentRuntime,
+  rewards: Reward[],
+  now: number,
+  restartsBefore: number,
+): Promise<void> {
+  await state.store.commitLearning(state.workspace, agentId, rewards, {
+    workspace: state.workspace,
+    agentId,
+    agentVersion: agent.version,
+    state: agentModelToJSON(agent.model),
+    createdAt: now,
+  });
   // counted once the restart is saved with the rewards that caused it
   if (agent.model.change.restarts > restartsBefore) {
     state.metrics?.learningRestarts.inc({ agent: agentId }, agent.model.change.restarts - restartsBefore);
     const retain = changeDetection(agent.config.policy)?.retain;
-    state.log.warn({ agentId, restarts: agent.model.change.restarts, retain }, "outcomes fell far below the estimates (policy.detect): learning restarted, each dimension keeping at most retain outcomes' worth");
+    state.log.warn(
+      { agentId, restarts: agent.model.change.restarts, retain },
+      "outcomes fell far below the estimates (policy.detect): learning restarted, each dimension keeping at most retain outcomes' worth",
+    );
   }
 }
 
 /** Sets the learner-lag gauge: how long the oldest closed decision not yet learned has been waiting. */
 async function measureLearnerLag(state: ServiceState, now: number): Promise<void> {
   let oldest = Infinity;
-  for (const agentId of state.agents.keys()) oldest = Math.min(oldest, (await state.store.oldestUnlearnedWindowEnd(state.workspace, agentId)) ?? Infinity);
+  for (const agentId of state.agents.keys())
+    oldest = Math.min(oldest, (await state.store.oldestUnlearnedWindowEnd(state.workspace, agentId)) ?? Infinity);
   state.metrics?.learnerLag.set(oldest < now ? (now - oldest) / 1000 : 0);
 }

@@ -12,16 +12,35 @@ export function createMetrics() {
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     }),
-    decisions: new Counter({ name: 'nextbest_decisions_total', help: 'Decisions made, by agent and reason.', labelNames: ['agent', 'reason'], registers: [registry] }),
-    events: new Counter({ name: 'nextbest_events_total', help: 'Events received, by status (accepted, duplicate, rejected).', labelNames: ['status'], registers: [registry] }),
+    decisions: new Counter({
+      name: 'nextbest_decisions_total',
+      help: 'Decisions made, by agent and reason.',
+      labelNames: ['agent', 'reason'],
+      registers: [registry],
+    }),
+    events: new Counter({
+      name: 'nextbest_events_total',
+      help: 'Events received, by status (accepted, duplicate, rejected).',
+      labelNames: ['status'],
+      registers: [registry],
+    }),
     learningRestarts: new Counter({
       name: 'nextbest_learning_restarts_total',
       help: "Restarts of an agent's learning by its change detector (policy.detect): outcomes fell far below the estimates.",
       labelNames: ['agent'],
       registers: [registry],
     }),
-    learnerLag: new Gauge({ name: 'nextbest_learner_lag_seconds', help: 'Age of the oldest closed decision window not yet folded into its model.', registers: [registry] }),
-    httpRequests: new Counter({ name: 'nextbest_http_requests_total', help: 'HTTP requests by route and status.', labelNames: ['route', 'status'], registers: [registry] }),
+    learnerLag: new Gauge({
+      name: 'nextbest_learner_lag_seconds',
+      help: 'Age of the oldest closed decision window not yet folded into its model.',
+      registers: [registry],
+    }),
+    httpRequests: new Counter({
+      name: 'nextbest_http_requests_total',
+      help: 'HTTP requests by route and status.',
+      labelNames: ['route', 'status'],
+      registers: [registry],
+    }),
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -56,11 +56,25 @@ export async function openWorkspace(options: OpenOptions = {}): Promise<OpenWork
     if (options.apiKey) {
       const hash = hashApiKey(options.apiKey);
       const existing = await store.findApiKey(hash);
-      if (existing && existing.workspace !== workspaceId) throw new Error(`this API key already belongs to workspace "${existing.workspace}"`);
-      if (!existing) await store.addApiKey({ keyHash: hash, workspace: workspaceId, scope: 'admin', label: 'NEXTBEST_API_KEY', createdAt: clock() });
+      if (existing && existing.workspace !== workspaceId)
+        throw new Error(`this API key already belongs to workspace "${existing.workspace}"`);
+      if (!existing)
+        await store.addApiKey({
+          keyHash: hash,
+          workspace: workspaceId,
+          scope: 'admin',
+          label: 'NEXTBEST_API_KEY',
+          createdAt: clock(),
+        });
     } else if (options.ensureKey !== false && (await store.countApiKeys(workspaceId)) === 0) {
       generatedApiKey = generateApiKey();
-      await store.addApiKey({ keyHash: hashApiKey(generatedApiKey), workspace: workspaceId, scope: 'admin', label: 'generated at first start', createdAt: clock() });
+      await store.addApiKey({
+        keyHash: hashApiKey(generatedApiKey),
+        workspace: workspaceId,
+        scope: 'admin',
+        label: 'generated at first start',
+        createdAt: clock(),
+      });
     }
 
     const metrics = createMetrics();
@@ -80,7 +94,8 @@ export async function openWorkspace(options: OpenOptions = {}): Promise<OpenWork
     await service.load();
     if (source) {
       const written = (source.raw as { agents: unknown[] }).agents;
-      for (const [i, agent] of source.config.agents.entries()) await service.putAgent(agent.id, written[i], `config-file:${options.configPath}`);
+      for (const [i, agent] of source.config.agents.entries())
+        await service.putAgent(agent.id, written[i], `config-file:${options.configPath}`);
     }
     return { store, service, metrics, logger, clock, generatedApiKey };
   } catch (err) {
@@ -88,4 +103,3 @@ export async function openWorkspace(options: OpenOptions = {}): Promise<OpenWork
     throw err;
   }
 }
-

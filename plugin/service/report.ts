@@ -8,7 +8,14 @@ export type AgentReport = LiftReport & {
   agentVersion: number;
   holdoutShare: number;
   /** With `policy.detect`: how often learning restarted and how close the detector is to the next restart. */
-  changeDetector?: { restarts: number; shortfall: number; threshold: number; seen: number; warmup: number; retain: number };
+  changeDetector?: {
+    restarts: number;
+    shortfall: number;
+    threshold: number;
+    seen: number;
+    warmup: number;
+    retain: number;
+  };
 };
 
 /**
@@ -21,8 +28,21 @@ export async function report(state: ServiceState, agentId: string): Promise<Agen
   const lift = liftReportFromCells(cells, { holdoutShare: agent.config.holdout });
   const detect = changeDetection(agent.config.policy);
   const { restarts, shortfall, seen } = agent.model.change;
-  const changeDetector = detect && { restarts, shortfall, threshold: detect.threshold, seen, warmup: detect.warmup, retain: detect.retain };
-  return { agentId, agentVersion: agent.version, holdoutShare: agent.config.holdout, ...lift, ...(changeDetector && { changeDetector }) };
+  const changeDetector = detect && {
+    restarts,
+    shortfall,
+    threshold: detect.threshold,
+    seen,
+    warmup: detect.warmup,
+    retain: detect.retain,
+  };
+  return {
+    agentId,
+    agentVersion: agent.version,
+    holdoutShare: agent.config.holdout,
+    ...lift,
+    ...(changeDetector && { changeDetector }),
+  };
 }
 
 /** Report cells with dimensions and arms in the agent's config order (others after, as they come). */

@@ -18,6 +18,10 @@ export async function prune(state: ServiceState, retentionMs: number): Promise<{
     if (step.decisions < PRUNE_BATCH && step.events < PRUNE_BATCH) break;
     await yieldToEventLoop();
   }
-  if (deleted.decisions + deleted.events > 0) state.log.info({ ...deleted, before: new Date(before).toISOString() }, 'retention: old decisions and events deleted');
+  if (deleted.decisions + deleted.events > 0)
+    state.log.info(
+      { ...deleted, before: new Date(before).toISOString() },
+      'retention: old decisions and events deleted',
+    );
   return deleted;
 }

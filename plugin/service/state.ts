@@ -1,6 +1,14 @@
 import type { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
-import type { AgentConfig, AgentModel, AttributeValue, DecisionSink, Delivery, Profile, ProfileSource } from '../agent/index.ts';
+import type {
+  AgentConfig,
+  AgentModel,
+  AttributeValue,
+  DecisionSink,
+  Delivery,
+  Profile,
+  ProfileSource,
+} from '../agent/index.ts';
 import type { Rng } from '../bandit/index.ts';
 import type { Store } from '../store/index.ts';
 import { NotFoundError } from './errors.ts';

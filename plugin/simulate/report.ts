@@ -5,8 +5,28 @@ const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
 /** The per-policy table printed by `nextbest simulate`. */
 export function reportTable(report: SimulationReport): string {
   const rows = [
-    ['policy', 'reward', '% oracle', '% oracle run', 'regret', 'last 20 %: reward', '% oracle', '% oracle run', ...(report.changeAt !== undefined ? ['after change', 'back ≥ 80 % after'] : [])],
-    ['oracle', report.oracle.reward.toFixed(4), '100.0 %', '100.0 %', '0', report.oracle.last.reward.toFixed(4), '100.0 %', '100.0 %', ...(report.changeAt !== undefined ? ['100.0 %', '0'] : [])],
+    [
+      'policy',
+      'reward',
+      '% oracle',
+      '% oracle run',
+      'regret',
+      'last 20 %: reward',
+      '% oracle',
+      '% oracle run',
+      ...(report.changeAt !== undefined ? ['after change', 'back ≥ 80 % after'] : []),
+    ],
+    [
+      'oracle',
+      report.oracle.reward.toFixed(4),
+      '100.0 %',
+      '100.0 %',
+      '0',
+      report.oracle.last.reward.toFixed(4),
+      '100.0 %',
+      '100.0 %',
+      ...(report.changeAt !== undefined ? ['100.0 %', '0'] : []),
+    ],
     ...report.policies.map((p) => [
       p.name,
       p.reward.toFixed(4),
@@ -16,15 +36,26 @@ export function reportTable(report: SimulationReport): string {
       p.last.reward.toFixed(4),
       pct(p.last.oracleShare),
       pct(p.last.oracleRunShare),
-      ...(p.afterChange ? [pct(p.afterChange.oracleShare), p.afterChange.recoveredAfter === null ? 'never' : String(p.afterChange.recoveredAfter)] : []),
+      ...(p.afterChange
+        ? [
+            pct(p.afterChange.oracleShare),
+            p.afterChange.recoveredAfter === null ? 'never' : String(p.afterChange.recoveredAfter),
+          ]
+        : []),
     ]),
   ];
   const widths = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
-  const line = (r: string[]) => r.map((cell, k) => (k === 0 ? cell.padEnd(widths[k]) : cell.padStart(widths[k]))).join('  ');
+  const line = (r: string[]) =>
+    r.map((cell, k) => (k === 0 ? cell.padEnd(widths[k]) : cell.padStart(widths[k]))).join('  ');
   const head = `scenario ${report.scenario} (${report.description}), ${report.decisions} decisions, seed ${report.seed}`;
   const notes = report.policies
     .filter((p) => p.combination)
-    .map((p) => `${p.name} fixed: ${Object.entries(p.combination!).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+    .map(
+      (p) =>
+        `${p.name} fixed: ${Object.entries(p.combination!)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ')}`,
+    );
   const legend = [
     'reward: mean true conversion probability of the choices; % oracle: of the best choice for the same customer at the same moment;',
     '% oracle run: of what the oracle earns when it drives its own run; regret: Σ (best − chosen) over decisions.',
@@ -32,7 +63,18 @@ export function reportTable(report: SimulationReport): string {
   return [head, '', line(rows[0]), ...rows.slice(1).map(line), '', ...legend, ...notes].join('\n');
 }
 
-const COLORS = ['#1b9e77', '#d95f02', '#7570b3', '#e7298a', '#66a61e', '#e6ab02', '#a6761d', '#666666', '#1f78b4', '#b2df8a'];
+const COLORS = [
+  '#1b9e77',
+  '#d95f02',
+  '#7570b3',
+  '#e7298a',
+  '#66a61e',
+  '#e6ab02',
+  '#a6761d',
+  '#666666',
+  '#1f78b4',
+  '#b2df8a',
+];
 
 function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
@@ -43,7 +85,10 @@ export function reportHtml(report: SimulationReport): string {
   const width = 760;
   const height = 380;
   const pad = { left: 56, right: 170, top: 20, bottom: 40 };
-  const series = [{ name: 'oracle', curve: report.oracle.curve, dash: '6 4' }, ...report.policies.map((p) => ({ name: p.name, curve: p.curve, dash: '' }))];
+  const series = [
+    { name: 'oracle', curve: report.oracle.curve, dash: '6 4' },
+    ...report.policies.map((p) => ({ name: p.name, curve: p.curve, dash: '' })),
+  ];
   const maxY = Math.max(...series.flatMap((s) => s.curve)) * 1.05;
   const points = report.oracle.curve.length;
   const x = (k: number) => pad.left + ((width - pad.left - pad.right) * k) / Math.max(1, points - 1);

@@ -142,7 +142,12 @@ class World {
 
   /** True conversion probability of a pick for customer `c` with `sends` recent messages. */
   value(c: number, phase: number, sends: number, pick: Pick): number {
-    return conversionProbability(this.customers[c], this.phases[phase].effects[c], sends, pick.deliver ? pick : undefined);
+    return conversionProbability(
+      this.customers[c],
+      this.phases[phase].effects[c],
+      sends,
+      pick.deliver ? pick : undefined,
+    );
   }
 }
 
@@ -163,7 +168,12 @@ function dimIndex(agent: AgentConfig, id: string): number {
 }
 
 function allowedArms(agent: AgentConfig, ctx: GuardrailContext): Allowed {
-  const j = { channel: dimIndex(agent, 'channel'), hour: dimIndex(agent, 'send_time'), subject: dimIndex(agent, 'subject_line'), content: dimIndex(agent, 'content_block') };
+  const j = {
+    channel: dimIndex(agent, 'channel'),
+    hour: dimIndex(agent, 'send_time'),
+    subject: dimIndex(agent, 'subject_line'),
+    content: dimIndex(agent, 'content_block'),
+  };
   const mask = (dim: number, choices: Record<string, string>): Uint8Array => {
     const out = new Uint8Array(agent.dimensions[dim].arms.length);
     const reasons: (MaskReason | undefined)[] = [];
@@ -201,7 +211,14 @@ function armMap(agent: AgentConfig, phase: PhaseWorld): ArmMap {
 }
 
 /** The best pick and its value, knowing the truth (the oracle). Arm indices are the agent's. */
-function best(world: World, c: number, phase: number, sends: number, allowed: Allowed, map: ArmMap): { value: number; pick: Pick } {
+function best(
+  world: World,
+  c: number,
+  phase: number,
+  sends: number,
+  allowed: Allowed,
+  map: ArmMap,
+): { value: number; pick: Pick } {
   const e = world.phases[phase].effects[c];
   let bestPick: Pick = NOTHING_SENT;
   let bestValue = world.value(c, phase, sends, NOTHING_SENT);
@@ -222,7 +239,13 @@ function best(world: World, c: number, phase: number, sends: number, allowed: Al
       s = argmax(allowed.subject, e.subject, map.subject);
       if (s < 0) continue;
     }
-    const pick: Pick = { deliver: true, channel: map.channel[ch], hour: map.hour[h], subject: s < 0 ? -1 : map.subject[s], content: map.content[b] };
+    const pick: Pick = {
+      deliver: true,
+      channel: map.channel[ch],
+      hour: map.hour[h],
+      subject: s < 0 ? -1 : map.subject[s],
+      content: map.content[b],
+    };
     const v = world.value(c, phase, sends, pick);
     if (v > bestValue) {
       bestValue = v;
@@ -234,7 +257,8 @@ function best(world: World, c: number, phase: number, sends: number, allowed: Al
 
 function pickFromDecision(d: Decision, agent: AgentConfig, map: ArmMap): Pick {
   if (!d.deliver) return NOTHING_SENT;
-  const index = (dim: string) => agent.dimensions[dimIndex(agent, dim)].arms.findIndex((a) => a.id === d.choices[dim]?.arm);
+  const index = (dim: string) =>
+    agent.dimensions[dimIndex(agent, dim)].arms.findIndex((a) => a.id === d.choices[dim]?.arm);
   const s = index('subject_line');
   return {
     deliver: true,
@@ -259,7 +283,13 @@ function fixedArms(combo: Record<string, string>, agent: AgentConfig): FixedArms
     const d = agent.dimensions[dimIndex(agent, dim)];
     return [d.arms.findIndex((a) => a.id === combo[dim]), d.arms.findIndex((a) => a.id === d.default)];
   };
-  return { skip: combo.frequency === 'skip', channel: pair('channel'), hour: pair('send_time'), subject: pair('subject_line'), content: pair('content_block') };
+  return {
+    skip: combo.frequency === 'skip',
+    channel: pair('channel'),
+    hour: pair('send_time'),
+    subject: pair('subject_line'),
+    content: pair('content_block'),
+  };
 }
 
 /** A fixed arm per dimension; a masked arm falls back to the default, then to the first allowed. */
@@ -273,11 +303,21 @@ function fixedPick(f: FixedArms, allowed: Allowed, map: ArmMap): Pick {
   const b = choose(f.content, allowed.content[ch]);
   const s = ch === map.emailArm ? choose(f.subject, allowed.subject) : -1;
   if (b < 0 || (ch === map.emailArm && s < 0)) return NOTHING_SENT;
-  return { deliver: true, channel: map.channel[ch], hour: map.hour[h], subject: s < 0 ? -1 : map.subject[s], content: map.content[b] };
+  return {
+    deliver: true,
+    channel: map.channel[ch],
+    hour: map.hour[h],
+    subject: s < 0 ? -1 : map.subject[s],
+    content: map.content[b],
+  };
 }
 
 /** Parses `kind`, `kind:key=value:key=value` (a value is a number, or a word such as `share=tags`). */
-export function parsePolicySpec(spec: string): { label: string; kind: string; overrides: Record<string, number | string> } {
+export function parsePolicySpec(spec: string): {
+  label: string;
+  kind: string;
+  overrides: Record<string, number | string>;
+} {
   const [kind, ...pairs] = spec.split(':');
   const overrides: Record<string, number | string> = {};
   for (const pair of pairs) {
@@ -292,22 +332,40 @@ export function parsePolicySpec(spec: string): { label: string; kind: string; ov
 interface Chooser {
   /** Called when the scenario enters a new phase (new agent config). */
   enter(agent: AgentConfig, version: number): void;
-  choose(i: number, c: Customer, traits: Record<string, unknown>, now: number, recentSends: { at: number; channel?: string }[], allowed: Allowed, map: ArmMap, oracle: Pick): { pick: Pick; decision?: Decision };
+  choose(
+    i: number,
+    c: Customer,
+    traits: Record<string, unknown>,
+    now: number,
+    recentSends: { at: number; channel?: string }[],
+    allowed: Allowed,
+    map: ArmMap,
+    oracle: Pick,
+  ): { pick: Pick; decision?: Decision };
   learn?(decision: Decision, reward: number): void;
   /** The decisions before which the change detector restarted learning (policies with `detect`). */
   restartedAt?(): number[];
 }
 
-function banditChooser(kind: string, overrides: Record<string, number | string>, seed: string): { chooser: Chooser; agents: (phase: PhaseWorld) => AgentConfig } {
+function banditChooser(
+  kind: string,
+  overrides: Record<string, number | string>,
+  seed: string,
+): { chooser: Chooser; agents: (phase: PhaseWorld) => AgentConfig } {
   const { features = 'all', restart, detect, retain, ...params } = overrides;
-  if (features !== 'all' && features !== 'focused') throw new Error(`policy "${kind}": features must be all or focused, got ${JSON.stringify(features)}`);
+  if (features !== 'all' && features !== 'focused')
+    throw new Error(`policy "${kind}": features must be all or focused, got ${JSON.stringify(features)}`);
   // A diagnostic, not a policy: at each change of phase, these dimensions start again from the
   // prior, as if the policy knew exactly when and where preferences changed.
   const restarted = restart === undefined ? [] : String(restart).split('+');
   // detect=on: the change detector with its defaults; detect=<number>: with that threshold; detect=off: none.
   // retain=<outcomes>: what a restart keeps (with detect)
-  if (retain !== undefined && (detect === undefined || detect === 'off')) throw new Error(`policy "${kind}": retain needs detect`);
-  const detector = detect === undefined || detect === 'off' ? {} : { detect: { ...(detect === 'on' ? {} : { threshold: detect }), ...(retain === undefined ? {} : { retain }) } };
+  if (retain !== undefined && (detect === undefined || detect === 'off'))
+    throw new Error(`policy "${kind}": retain needs detect`);
+  const detector =
+    detect === undefined || detect === 'off'
+      ? {}
+      : { detect: { ...(detect === 'on' ? {} : { threshold: detect }), ...(retain === undefined ? {} : { retain }) } };
   const policy = { kind, ...SIMULATION_POLICY_DEFAULTS[kind], ...params, ...detector };
   let agent: AgentConfig | undefined;
   let model: AgentModel | undefined;
@@ -323,7 +381,10 @@ function banditChooser(kind: string, overrides: Record<string, number | string>,
         const fresh = version > 1 && restarted.length > 0 ? createAgentModel(next, version) : undefined;
         for (const id of restarted) {
           const j = model.dimensions.findIndex((d) => d.id === id);
-          if (j < 0) throw new Error(`policy "${kind}": restart names no dimension "${id}" (${model.dimensions.map((d) => d.id).join(', ')})`);
+          if (j < 0)
+            throw new Error(
+              `policy "${kind}": restart names no dimension "${id}" (${model.dimensions.map((d) => d.id).join(', ')})`,
+            );
           if (fresh) model.dimensions[j].policy = fresh.dimensions[j].policy;
         }
         agent = next;
@@ -331,14 +392,23 @@ function banditChooser(kind: string, overrides: Record<string, number | string>,
       choose(i, c, traits, now, recentSends, _allowed, map) {
         nextDecision = i + 1;
         const decisionId = `d${i}`;
-        const decision = decide(agent!, model!, { userId: c.userId, traits, timezone: c.timezone }, now, root.fork(decisionId), { decisionId, recentSends });
+        const decision = decide(
+          agent!,
+          model!,
+          { userId: c.userId, traits, timezone: c.timezone },
+          now,
+          root.fork(decisionId),
+          { decisionId, recentSends },
+        );
         return { pick: pickFromDecision(decision, agent!, map), decision };
       },
       ...('detect' in detector ? { restartedAt: () => restartedAt } : {}),
       learn(decision, reward) {
         // a restarted dimension learns nothing decided before its restart
         if (restarted.length > 0 && decision.agentVersion < model!.agentVersion) {
-          const choices = Object.fromEntries(Object.entries(decision.choices).filter(([id]) => !restarted.includes(id)));
+          const choices = Object.fromEntries(
+            Object.entries(decision.choices).filter(([id]) => !restarted.includes(id)),
+          );
           decision = { ...decision, choices };
         }
         const restarts = model!.change.restarts;
@@ -350,13 +420,21 @@ function banditChooser(kind: string, overrides: Record<string, number | string>,
 }
 
 function agentFor(policy: Record<string, unknown>, phase: PhaseWorld, focused = false): AgentConfig {
-  const result = validateConfig({ workspace: 'simulation', agents: [retailAgentInput(policy, phase.subjects, phase.contents, focused)] });
+  const result = validateConfig({
+    workspace: 'simulation',
+    agents: [retailAgentInput(policy, phase.subjects, phase.contents, focused)],
+  });
   if (!result.ok) throw new Error(`invalid simulated agent:\n${result.errors.join('\n')}`);
   return result.config.agents[0];
 }
 
 /** Runs one chooser through the whole scenario; returns per-decision expected and best rewards. */
-function runOne(world: World, chooser: Chooser, agents: (phase: PhaseWorld) => AgentConfig, progress?: (done: number) => void) {
+function runOne(
+  world: World,
+  chooser: Chooser,
+  agents: (phase: PhaseWorld) => AgentConfig,
+  progress?: (done: number) => void,
+) {
   const n = world.decisions;
   const chosen = new Float64Array(n);
   const optimal = new Float64Array(n);
@@ -382,7 +460,8 @@ function runOne(world: World, chooser: Chooser, agents: (phase: PhaseWorld) => A
     }
     const now = world.times[i];
     if (chooser.learn) {
-      while (learned < pending.length && pending[learned].at <= now) chooser.learn(pending[learned].decision, pending[learned++].reward);
+      while (learned < pending.length && pending[learned].at <= now)
+        chooser.learn(pending[learned].decision, pending[learned++].reward);
       if (learned > 4096) {
         pending.splice(0, learned);
         learned = 0;
@@ -426,7 +505,12 @@ function traitOracleChooser(world: World): Chooser {
       const phase = world.phases[p];
       const proxy = proxyCustomer(customer, traits);
       const saved = phase.effects[c];
-      phase.effects[c] = effects(proxy, SCENARIOS[world.scenario].phases[p].preferences, phase.subjects, phase.contents);
+      phase.effects[c] = effects(
+        proxy,
+        SCENARIOS[world.scenario].phases[p].preferences,
+        phase.subjects,
+        phase.contents,
+      );
       const pick = best(world, c, p, traits.sends_7d as number, allowed, map).pick;
       phase.effects[c] = saved;
       return { pick };
@@ -460,7 +544,9 @@ function staticBest(world: World, agents: (phase: PhaseWorld) => AgentConfig): R
   for (const channel of arms('channel'))
     for (const send_time of arms('send_time'))
       for (const content_block of arms('content_block'))
-        for (const subject_line of channel === 'email' ? arms('subject_line') : [last.dimensions[dimIndex(last, 'subject_line')].default])
+        for (const subject_line of channel === 'email'
+          ? arms('subject_line')
+          : [last.dimensions[dimIndex(last, 'subject_line')].default])
           combos.push({ frequency: 'send', channel, send_time, subject_line, content_block });
   const totals = new Float64Array(combos.length);
   const probe = fixedChooser({ frequency: 'send' });
@@ -479,9 +565,14 @@ function staticBest(world: World, agents: (phase: PhaseWorld) => AgentConfig): R
   runOne(world, recorder, agents);
   const resolved = new Map<AgentConfig, FixedArms[]>();
   for (const s of states) {
-    if (!resolved.has(s.agent)) resolved.set(s.agent, combos.map((c) => fixedArms(c, s.agent)));
+    if (!resolved.has(s.agent))
+      resolved.set(
+        s.agent,
+        combos.map((c) => fixedArms(c, s.agent)),
+      );
     const arms = resolved.get(s.agent)!;
-    for (let k = 0; k < combos.length; k++) totals[k] += world.value(s.c, s.p, s.sends, fixedPick(arms[k], s.allowed, s.map));
+    for (let k = 0; k < combos.length; k++)
+      totals[k] += world.value(s.c, s.p, s.sends, fixedPick(arms[k], s.allowed, s.map));
   }
   let bestK = 0;
   for (let k = 1; k < combos.length; k++) if (totals[k] > totals[bestK]) bestK = k;
@@ -551,7 +642,12 @@ export function simulate(options: SimulationOptions): SimulationReport {
       oracleShare: reward / achievable,
       oracleRunShare: reward / oracleReward,
       regret,
-      last: { reward: lastReward, oracleShare: lastReward / lastAchievable, oracleRunShare: lastReward / oracleLast, regret: lastRegret },
+      last: {
+        reward: lastReward,
+        oracleShare: lastReward / lastAchievable,
+        oracleRunShare: lastReward / oracleLast,
+        regret: lastRegret,
+      },
       curve: curve(out.chosen, bucket),
       conversions: out.conversions,
     };

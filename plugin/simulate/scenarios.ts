@@ -1,5 +1,14 @@
 import type { PolicyParams } from '../bandit/index.ts';
-import { COLD_START_BLOCK, CONTENT_BLOCKS, DRIFTED_PREFERENCES, LULL_PREFERENCES, NORMAL_PREFERENCES, SUBJECT_LINES, type Preferences, type VariantSpec } from './world.ts';
+import {
+  COLD_START_BLOCK,
+  CONTENT_BLOCKS,
+  DRIFTED_PREFERENCES,
+  LULL_PREFERENCES,
+  NORMAL_PREFERENCES,
+  SUBJECT_LINES,
+  type Preferences,
+  type VariantSpec,
+} from './world.ts';
 
 /** A phase of a scenario: from decision index `from` on, these preferences and variants hold. */
 export interface Phase {
@@ -29,26 +38,35 @@ const BASE = { customers: 1000, decisionsPerDay: 500 };
 const ALL = ['random', 'static-best', 'beta-ts', 'eps-greedy', 'linucb', 'lin-ts', 'logistic-ts', 'squarecb'];
 
 /** A phase from fraction `at` of the run on: these preferences, the usual subject lines, and `contents`. */
-function phase(at: number, preferences: Preferences, contents: VariantSpec[] = CONTENT_BLOCKS): Scenario['phases'][number] {
+function phase(
+  at: number,
+  preferences: Preferences,
+  contents: VariantSpec[] = CONTENT_BLOCKS,
+): Scenario['phases'][number] {
   return { at, preferences, subjects: SUBJECT_LINES, contents };
 }
 
 export const SCENARIOS: Record<ScenarioName, Scenario> = {
   retail: {
     name: 'retail',
-    description: 'frequency, channel, send time, 12 subject lines (email only) and 6 content blocks; stable preferences',
+    description:
+      'frequency, channel, send time, 12 subject lines (email only) and 6 content blocks; stable preferences',
     ...BASE,
     phases: [phase(0, NORMAL_PREFERENCES)],
-    defaultPolicies: [...ALL, 'linucb:share=tags', 'lin-ts:share=tags', 'logistic-ts:share=tags', 'logistic-ts:features=focused'],
+    defaultPolicies: [
+      ...ALL,
+      'linucb:share=tags',
+      'lin-ts:share=tags',
+      'logistic-ts:share=tags',
+      'logistic-ts:features=focused',
+    ],
   },
   drift: {
     name: 'drift',
-    description: 'as retail, but half-way through tastes change (each intent now answers to another style) and preferred send hours move one slot later',
+    description:
+      'as retail, but half-way through tastes change (each intent now answers to another style) and preferred send hours move one slot later',
     ...BASE,
-    phases: [
-      phase(0, NORMAL_PREFERENCES),
-      phase(0.5, DRIFTED_PREFERENCES),
-    ],
+    phases: [phase(0, NORMAL_PREFERENCES), phase(0.5, DRIFTED_PREFERENCES)],
     defaultPolicies: [
       'random',
       'static-best',
@@ -75,21 +93,15 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
     name: 'cold-start',
     description: 'as retail, but half-way through a new content block (cb_drop) is approved and added',
     ...BASE,
-    phases: [
-      phase(0, NORMAL_PREFERENCES),
-      phase(0.5, NORMAL_PREFERENCES, [...CONTENT_BLOCKS, COLD_START_BLOCK]),
-    ],
+    phases: [phase(0, NORMAL_PREFERENCES), phase(0.5, NORMAL_PREFERENCES, [...CONTENT_BLOCKS, COLD_START_BLOCK])],
     defaultPolicies: ['random', 'static-best', 'beta-ts', 'linucb', 'lin-ts', 'logistic-ts', 'squarecb'],
   },
   lull: {
     name: 'lull',
-    description: 'as retail, but for 10 % of the run from half-way (10 days at 50,000 decisions) every conversion logit is 0.7 lower, as in a holiday lull; what each customer prefers does not change',
+    description:
+      'as retail, but for 10 % of the run from half-way (10 days at 50,000 decisions) every conversion logit is 0.7 lower, as in a holiday lull; what each customer prefers does not change',
     ...BASE,
-    phases: [
-      phase(0, NORMAL_PREFERENCES),
-      phase(0.5, LULL_PREFERENCES),
-      phase(0.6, NORMAL_PREFERENCES),
-    ],
+    phases: [phase(0, NORMAL_PREFERENCES), phase(0.5, LULL_PREFERENCES), phase(0.6, NORMAL_PREFERENCES)],
     defaultPolicies: [
       'random',
       'static-best',
@@ -134,7 +146,12 @@ export const FOCUSED_FEATURES: Record<string, string[]> = {
  * this world's variants. Returned in the config's input form and validated by the real schema.
  * `focused`: each dimension sees only its FOCUSED_FEATURES.
  */
-export function retailAgentInput(policy: Record<string, unknown>, subjects: VariantSpec[], contents: VariantSpec[], focused = false): Record<string, unknown> {
+export function retailAgentInput(
+  policy: Record<string, unknown>,
+  subjects: VariantSpec[],
+  contents: VariantSpec[],
+  focused = false,
+): Record<string, unknown> {
   const agent = retailAgent(policy, subjects, contents);
   if (focused) agent.dimensions = agent.dimensions.map((d) => ({ ...d, features: FOCUSED_FEATURES[d.id] }));
   return agent;

@@ -60,7 +60,12 @@ export interface VariantSpec {
 
 export const SUBJECT_LINES: VariantSpec[] = [
   { id: 'sl_plain', text: 'New arrivals picked for you', tags: ['neutral'], quality: 0 },
-  { id: 'sl_urgency', text: 'Ends tonight: 20% off race gear', tags: ['urgency', 'discount', 'performance'], quality: 0 },
+  {
+    id: 'sl_urgency',
+    text: 'Ends tonight: 20% off race gear',
+    tags: ['urgency', 'discount', 'performance'],
+    quality: 0,
+  },
   { id: 'sl_discount', text: '15% off your next order', tags: ['discount'], quality: 0 },
   { id: 'sl_pb', text: 'Gear for your next personal best', tags: ['performance'], quality: 0 },
   { id: 'sl_race', text: 'Race season starts now', tags: ['performance', 'urgency'], quality: 0 },
@@ -124,7 +129,16 @@ export function population(size: number, rng: Rng, now: number): Customer[] {
     const base = BASE_LOGIT + 0.4 * rng.normal();
     const lifetimeOrders = Math.max(0, Math.round(Math.exp(1.2 + (base - BASE_LOGIT) + 0.4 * rng.normal())));
     const lastCategory =
-      rng.next() < 0.03 ? undefined : rng.next() < 0.92 ? CATEGORY_OF[intent] : CATEGORY_OF[pick(rng, INTENTS.filter((x) => x !== intent))];
+      rng.next() < 0.03
+        ? undefined
+        : rng.next() < 0.92
+          ? CATEGORY_OF[intent]
+          : CATEGORY_OF[
+              pick(
+                rng,
+                INTENTS.filter((x) => x !== intent),
+              )
+            ];
     const daypart = rng.next() < 0.92 ? DAYPARTS[HOURS.indexOf(hour)] : pick(rng, DAYPARTS);
     const lastChannel = rng.next() < 0.9 ? channel : pick(rng, CHANNELS);
     const daysSinceOrder = rng.exponential(60 * Math.exp(-(base - BASE_LOGIT)));
@@ -155,7 +169,11 @@ export function population(size: number, rng: Rng, now: number): Customer[] {
   return customers;
 }
 
-const INTENT_OF_CATEGORY: Record<string, Intent> = { running: 'performance', athleisure: 'athleisure', outdoor: 'outdoor' };
+const INTENT_OF_CATEGORY: Record<string, Intent> = {
+  running: 'performance',
+  athleisure: 'athleisure',
+  outdoor: 'outdoor',
+};
 const HOUR_OF_DAYPART: Record<string, (typeof HOURS)[number]> = { morning: 8, midday: 12, evening: 18, night: 20 };
 
 /** The customer as their traits suggest: every hidden characteristic replaced by its observable proxy. */
@@ -164,7 +182,9 @@ export function proxyCustomer(c: Customer, traits: Record<string, unknown>): Cus
     ...c,
     intent: INTENT_OF_CATEGORY[traits.last_category as string] ?? 'performance',
     priceSensitivity: typeof traits.discount_share === 'number' ? traits.discount_share : 0.5,
-    channel: (CHANNELS as readonly string[]).includes(traits.last_engaged_channel as string) ? (traits.last_engaged_channel as Customer['channel']) : 'email',
+    channel: (CHANNELS as readonly string[]).includes(traits.last_engaged_channel as string)
+      ? (traits.last_engaged_channel as Customer['channel'])
+      : 'email',
     hour: HOUR_OF_DAYPART[traits.active_daypart as string] ?? 12,
   };
 }
@@ -225,11 +245,19 @@ export interface Effects {
   offset: number;
 }
 
-export function effects(c: Customer, prefs: Preferences, subjects: readonly VariantSpec[], contents: readonly VariantSpec[]): Effects {
+export function effects(
+  c: Customer,
+  prefs: Preferences,
+  subjects: readonly VariantSpec[],
+  contents: readonly VariantSpec[],
+): Effects {
   const preferredChannel = (CHANNELS.indexOf(c.channel) + prefs.channelShift) % CHANNELS.length;
   const preferredHour = (HOURS.indexOf(c.hour) + prefs.hourShift) % HOURS.length;
   const channel = new Float64Array(CHANNELS.length);
-  for (let k = 0; k < CHANNELS.length; k++) channel[k] = (k === preferredChannel ? TRUTH.channelMatch : TRUTH.channelOther) + (CHANNELS[k] === 'sms' ? TRUTH.smsPenalty : 0);
+  for (let k = 0; k < CHANNELS.length; k++)
+    channel[k] =
+      (k === preferredChannel ? TRUTH.channelMatch : TRUTH.channelOther) +
+      (CHANNELS[k] === 'sms' ? TRUTH.smsPenalty : 0);
   const hour = new Float64Array(HOURS.length);
   for (let k = 0; k < HOURS.length; k++) {
     const distance = Math.abs(k - preferredHour);
@@ -244,7 +272,6 @@ export function effects(c: Customer, prefs: Preferences, subjects: readonly Vari
   };
 }
 
-
 /** A message as indices into the world's tables; `subject` is −1 when there is none (not email). */
 export interface Message {
   channel: number;
@@ -256,7 +283,13 @@ export interface Message {
 /** True probability that customer `c` converts within the window, after `message` (undefined: nothing sent). */
 export function conversionProbability(c: Customer, e: Effects, sends: number, message: Message | undefined): number {
   if (!message) return sigmoid(c.base + e.offset + TRUTH.organicOffset);
-  let z = c.base + e.offset + e.channel[message.channel] + e.hour[message.hour] + e.content[message.content] - TRUTH.fatiguePerSend * sends;
+  let z =
+    c.base +
+    e.offset +
+    e.channel[message.channel] +
+    e.hour[message.hour] +
+    e.content[message.content] -
+    TRUTH.fatiguePerSend * sends;
   if (message.subject >= 0) z += e.subject[message.subject];
   return sigmoid(z);
 }

@@ -16,7 +16,7 @@ export function compactDecisionLog(db: Database.Database): void {
   const log = new SqliteDecisionLog(db, labels);
   const tally = new Tally();
   const page = db.prepare('SELECT rowid, * FROM decisions WHERE rowid > ? ORDER BY rowid LIMIT ?');
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const rows = page.all(after, PAGE) as Row[];
     if (rows.length === 0) break;
     for (const r of rows) log.insert(log.prepare(legacyDecision(r)), tally);
@@ -25,23 +25,39 @@ export function compactDecisionLog(db: Database.Database): void {
   }
   const seqOf = db.prepare('SELECT seq FROM decision_log WHERE ws = ? AND decision_id = ?').pluck();
   const sends = db.prepare('SELECT rowid, * FROM sends WHERE rowid > ? ORDER BY rowid LIMIT ?');
-  const insertSend = db.prepare('INSERT OR IGNORE INTO send_log (ws, user_key, at, channel, decision) VALUES (?, ?, ?, ?, ?)');
-  for (let after = 0; ; ) {
+  const insertSend = db.prepare(
+    'INSERT OR IGNORE INTO send_log (ws, user_key, at, channel, decision) VALUES (?, ?, ?, ?, ?)',
+  );
+  for (let after = 0; ;) {
     const rows = sends.all(after, PAGE) as Row[];
     if (rows.length === 0) break;
     for (const r of rows) {
       const ws = labels.id(r.workspace as string);
       const decision = seqOf.get(ws, idBytes(r.decision_id as string));
-      if (decision !== undefined) insertSend.run(ws, keyBytes(r.user_key as string), r.at, r.channel === null ? null : labels.id(r.channel as string), decision);
+      if (decision !== undefined)
+        insertSend.run(
+          ws,
+          keyBytes(r.user_key as string),
+          r.at,
+          r.channel === null ? null : labels.id(r.channel as string),
+          decision,
+        );
     }
     after = rows.at(-1)!.rowid as number;
   }
   const outcomes = db.prepare('SELECT rowid, * FROM outcomes WHERE rowid > ? ORDER BY rowid LIMIT ?');
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const rows = outcomes.all(after, PAGE) as Row[];
     if (rows.length === 0) break;
     for (const r of rows) {
-      const o = { workspace: r.workspace as string, decisionId: r.decision_id as string, messageId: r.message_id as string, event: r.event as string, value: r.value as number, at: r.at as number };
+      const o = {
+        workspace: r.workspace as string,
+        decisionId: r.decision_id as string,
+        messageId: r.message_id as string,
+        event: r.event as string,
+        value: r.value as number,
+        at: r.at as number,
+      };
       log.insertOutcome(o, labels.id(o.event));
     }
     after = rows.at(-1)!.rowid as number;

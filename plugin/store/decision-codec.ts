@@ -162,7 +162,9 @@ export function choicesOfBody(bytes: Uint8Array, labels: Labels): [string, strin
 export function choicePairs(choices: unknown): [string, string][] {
   if (typeof choices !== 'object' || choices === null) return [];
   return Object.entries(choices as Record<string, unknown>).flatMap(([dimension, c]) =>
-    typeof c === 'object' && c !== null && typeof (c as Choice).arm === 'string' ? [[dimension, (c as Choice).arm] as [string, string]] : [],
+    typeof c === 'object' && c !== null && typeof (c as Choice).arm === 'string'
+      ? [[dimension, (c as Choice).arm] as [string, string]]
+      : [],
   );
 }
 
@@ -182,7 +184,12 @@ function readChoices(r: Reader, labels: Labels): Record<string, Choice> {
     const dimension = labels.text(r.varint());
     const arm = labels.text(r.varint());
     // defineProperty: a dimension named "__proto__" stays a key, as in the JSON it came from
-    Object.defineProperty(choices, dimension, { value: { arm, probability: r.float() }, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(choices, dimension, {
+      value: { arm, probability: r.float() },
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return choices;
 }
@@ -229,13 +236,20 @@ function isoMillis(text: string): number | undefined {
   return Number.isFinite(ms) && new Date(ms).toISOString() === text ? ms : undefined;
 }
 
-function isDecisionBody(body: unknown): body is { choices: Record<string, Choice>; features: number[]; sendAt?: string } & Record<string, unknown> {
+function isDecisionBody(
+  body: unknown,
+): body is { choices: Record<string, Choice>; features: number[]; sendAt?: string } & Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
   const { choices, features, sendAt } = body as Record<string, unknown>;
   if (sendAt !== undefined && typeof sendAt !== 'string') return false;
   if (!Array.isArray(features) || !features.every((x) => typeof x === 'number')) return false;
   if (typeof choices !== 'object' || choices === null || Array.isArray(choices)) return false;
   return Object.values(choices).every(
-    (c) => typeof c === 'object' && c !== null && typeof (c as Choice).arm === 'string' && typeof (c as Choice).probability === 'number' && Object.keys(c).length === 2,
+    (c) =>
+      typeof c === 'object' &&
+      c !== null &&
+      typeof (c as Choice).arm === 'string' &&
+      typeof (c as Choice).probability === 'number' &&
+      Object.keys(c).length === 2,
   );
 }

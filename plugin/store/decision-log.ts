@@ -2,7 +2,14 @@ import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { choicePairs, choicesOfBody, decodeBody, encodeBody } from './decision-codec.ts';
 import type { SqliteLabels } from './labels.ts';
-import { AlreadyStoredError, type DecisionRow, type LearningCursor, type OutcomeRow, type ReportCell, type SendRow } from './types.ts';
+import {
+  AlreadyStoredError,
+  type DecisionRow,
+  type LearningCursor,
+  type OutcomeRow,
+  type ReportCell,
+  type SendRow,
+} from './types.ts';
 
 /**
  * The SQLite decision log: decisions, their sends (for frequency caps), their outcomes and the
@@ -103,20 +110,32 @@ export class SqliteDecisionLog {
       seqOf: db.prepare('SELECT seq FROM decision_log WHERE ws = ? AND decision_id = ?').pluck(),
       get: db.prepare('SELECT * FROM decision_log WHERE ws = ? AND decision_id = ?'),
       byRequest: db.prepare('SELECT * FROM decision_log WHERE ws = ? AND agent = ? AND request = ?'),
-      latest: db.prepare('SELECT * FROM decision_log WHERE ws = ? AND user_key = ? AND agent = ? AND at <= ? ORDER BY at DESC, seq DESC LIMIT 1'),
+      latest: db.prepare(
+        'SELECT * FROM decision_log WHERE ws = ? AND user_key = ? AND agent = ? AND at <= ? ORDER BY at DESC, seq DESC LIMIT 1',
+      ),
       list: db.prepare('SELECT * FROM decision_log WHERE ws = ? AND agent = ? ORDER BY seq DESC LIMIT ?'),
       closedUnlearned: db.prepare(
         'SELECT * FROM decision_log WHERE ws = ? AND agent = ? AND learned = 0 AND (window_end, decision_id) > (?, ?) AND window_end <= ? ORDER BY window_end, decision_id LIMIT ?',
       ),
-      markLearned: db.prepare('UPDATE decision_log SET learned = 1, reward = ? WHERE ws = ? AND decision_id = ? AND learned = 0 RETURNING agent, at, holdout, body'),
-      oldestUnlearned: db.prepare('SELECT window_end FROM decision_log WHERE ws = ? AND agent = ? AND learned = 0 ORDER BY window_end LIMIT 1').pluck(),
+      markLearned: db.prepare(
+        'UPDATE decision_log SET learned = 1, reward = ? WHERE ws = ? AND decision_id = ? AND learned = 0 RETURNING agent, at, holdout, body',
+      ),
+      oldestUnlearned: db
+        .prepare(
+          'SELECT window_end FROM decision_log WHERE ws = ? AND agent = ? AND learned = 0 ORDER BY window_end LIMIT 1',
+        )
+        .pluck(),
       sendsSince: db.prepare(
         'SELECT s.at, s.channel, d.decision_id FROM send_log s JOIN decision_log d ON d.seq = s.decision WHERE s.ws = ? AND s.user_key = ? AND s.at >= ? ORDER BY s.at',
       ),
-      insertOutcome: db.prepare('INSERT OR IGNORE INTO outcome_log (decision, message_id, event, value, at) VALUES (?, ?, ?, ?, ?)'),
+      insertOutcome: db.prepare(
+        'INSERT OR IGNORE INTO outcome_log (decision, message_id, event, value, at) VALUES (?, ?, ?, ?, ?)',
+      ),
       // one decision's outcomes (a handful), put in time order in outcomesOfSeq
       outcomes: db.prepare('SELECT message_id, event, value, at FROM outcome_log WHERE decision = ?'),
-      eraseOutcomes: db.prepare('DELETE FROM outcome_log WHERE decision IN (SELECT seq FROM decision_log WHERE ws = ? AND user_key = ?)'),
+      eraseOutcomes: db.prepare(
+        'DELETE FROM outcome_log WHERE decision IN (SELECT seq FROM decision_log WHERE ws = ? AND user_key = ?)',
+      ),
       eraseSends: db.prepare('DELETE FROM send_log WHERE ws = ? AND user_key = ?'),
       eraseDecisions: db.prepare('DELETE FROM decision_log WHERE ws = ? AND user_key = ?'),
       oldest: db.prepare('SELECT seq, ws, user_key, at, window_end, body FROM decision_log ORDER BY seq LIMIT ?'),
@@ -128,7 +147,9 @@ export class SqliteDecisionLog {
          ON CONFLICT DO UPDATE SET decided = decided + excluded.decided, closed = closed + excluded.closed,
            reward_sum = reward_sum + excluded.reward_sum, reward_squares = reward_squares + excluded.reward_squares`,
       ),
-      cells: db.prepare('SELECT day, holdout, dimension, arm, decided, closed, reward_sum, reward_squares FROM report_cells WHERE ws = ? AND agent = ?'),
+      cells: db.prepare(
+        'SELECT day, holdout, dimension, arm, decided, closed, reward_sum, reward_squares FROM report_cells WHERE ws = ? AND agent = ?',
+      ),
     };
   }
 
@@ -137,15 +158,45 @@ export class SqliteDecisionLog {
     const ws = this.labels.id(d.workspace);
     const agent = this.labels.id(d.agentId);
     const body = encodeBody(d.body, d.requestId, this.labels);
-    const cells = choicePairs((d.body as { choices?: unknown } | null)?.choices).map(([dimension, arm]) => [this.labels.id(dimension), this.labels.id(arm)] as [number, number]);
+    const cells = choicePairs((d.body as { choices?: unknown } | null)?.choices).map(
+      ([dimension, arm]) => [this.labels.id(dimension), this.labels.id(arm)] as [number, number],
+    );
     const values = [
-      ws, agent, idBytes(d.decisionId), keyBytes(d.userKey), d.requestId === null ? null : requestHash(d.requestId), d.agentVersion, d.at, d.windowEnd,
-      d.holdout ? 1 : 0, d.deliver ? 1 : 0, d.learned ? 1 : 0, this.labels.id(d.reason), d.probability, d.reward, body,
+      ws,
+      agent,
+      idBytes(d.decisionId),
+      keyBytes(d.userKey),
+      d.requestId === null ? null : requestHash(d.requestId),
+      d.agentVersion,
+      d.at,
+      d.windowEnd,
+      d.holdout ? 1 : 0,
+      d.deliver ? 1 : 0,
+      d.learned ? 1 : 0,
+      this.labels.id(d.reason),
+      d.probability,
+      d.reward,
+      body,
     ];
-    const prepared: PreparedDecision = { values, decisionId: d.decisionId, ws, agent, at: d.at, holdout: d.holdout, cells, ...(d.learned ? { learnedReward: d.reward ?? 0 } : {}) };
+    const prepared: PreparedDecision = {
+      values,
+      decisionId: d.decisionId,
+      ws,
+      agent,
+      at: d.at,
+      holdout: d.holdout,
+      cells,
+      ...(d.learned ? { learnedReward: d.reward ?? 0 } : {}),
+    };
     if (send) {
-      prepared.send = { userKey: keyBytes(send.userKey), at: send.at, channel: send.channel === null ? null : this.labels.id(send.channel), decisionId: send.decisionId };
-      if (send.workspace !== d.workspace) throw new Error(`a send of workspace "${send.workspace}" cannot be logged with a decision of "${d.workspace}"`);
+      prepared.send = {
+        userKey: keyBytes(send.userKey),
+        at: send.at,
+        channel: send.channel === null ? null : this.labels.id(send.channel),
+        decisionId: send.decisionId,
+      };
+      if (send.workspace !== d.workspace)
+        throw new Error(`a send of workspace "${send.workspace}" cannot be logged with a decision of "${d.workspace}"`);
     }
     return prepared;
   }
@@ -220,7 +271,13 @@ export class SqliteDecisionLog {
     return (this.s.list.all(ws, agent, limit) as Row[]).map((r) => this.rowFrom(r));
   }
 
-  closedUnlearned(workspace: string, agentId: string, now: number, limit: number, after?: LearningCursor): (DecisionRow & { outcomes: OutcomeRow[] })[] {
+  closedUnlearned(
+    workspace: string,
+    agentId: string,
+    now: number,
+    limit: number,
+    after?: LearningCursor,
+  ): (DecisionRow & { outcomes: OutcomeRow[] })[] {
     const ws = this.labels.find(workspace);
     const agent = this.labels.find(agentId);
     if (ws === undefined || agent === undefined) return [];
@@ -239,7 +296,9 @@ export class SqliteDecisionLog {
     for (const { decisionId, reward } of rewards) {
       const r = this.s.markLearned.get(reward, ws, idBytes(decisionId)) as Row | undefined;
       if (!r) continue;
-      const cells = choicesOfBody(r.body as Buffer, this.labels).map(([dimension, arm]) => [this.labels.find(dimension)!, this.labels.find(arm)!] as [number, number]);
+      const cells = choicesOfBody(r.body as Buffer, this.labels).map(
+        ([dimension, arm]) => [this.labels.find(dimension)!, this.labels.find(arm)!] as [number, number],
+      );
       tally.add(ws, r.agent as number, r.at as number, r.holdout === 1, cells, reward);
     }
   }

@@ -10,7 +10,8 @@ export { SqliteStore } from './sqlite.ts';
  */
 export function openStore(url: string): Store {
   if (url.startsWith('sqlite:')) return new SqliteStore(url.slice('sqlite:'.length));
-  if (/^postgres(ql)?:\/\//.test(url)) throw new Error(`--db ${url}: the PostgreSQL store is not available yet; use sqlite:FILE`);
+  if (/^postgres(ql)?:\/\//.test(url))
+    throw new Error(`--db ${url}: the PostgreSQL store is not available yet; use sqlite:FILE`);
   if (!url.includes('://')) return new SqliteStore(url);
   throw new Error(`--db ${url}: unknown store; use sqlite:FILE`);
 }

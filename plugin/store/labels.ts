@@ -29,7 +29,8 @@ export class SqliteLabels implements Labels {
   id(text: string): number {
     const cached = this.ids.get(text);
     if (cached !== undefined) return cached;
-    if (this.db.inTransaction && !this.insideTransaction) throw new Error(`the label "${text}" must be created before the transaction that uses it`);
+    if (this.db.inTransaction && !this.insideTransaction)
+      throw new Error(`the label "${text}" must be created before the transaction that uses it`);
     this.insert.run(text);
     return this.remember(text, (this.byText.get(text) as { id: number }).id);
   }

@@ -29,7 +29,6 @@ import type {
   WorkspaceRow,
 } from './types.ts';
 
-
 type Row = Record<string, unknown>;
 
 function runFrom(r: Row): RunRow {
@@ -47,7 +46,8 @@ function runFrom(r: Row): RunRow {
 }
 
 function deliveryFrom(r: Row): DeliveryRow {
-  if (r.payload === null) throw new Error(`the outbox row of decision ${String(r.decision_id)} for ${String(r.sink)} has lost its payload`);
+  if (r.payload === null)
+    throw new Error(`the outbox row of decision ${String(r.decision_id)} for ${String(r.sink)} has lost its payload`);
   return {
     seq: r.seq as number,
     workspace: r.workspace as string,
@@ -95,7 +95,11 @@ const PAGE_CACHE_KIB = 64 * 1024;
 export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly users = new KeyedMutex();
-  private readonly pendingUnits: { unit: (tally: Tally) => void; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private readonly pendingUnits: {
+    unit: (tally: Tally) => void;
+    resolve: () => void;
+    reject: (err: unknown) => void;
+  }[] = [];
   private flushScheduled = false;
   private readonly s: ReturnType<SqliteStore['prepare']>;
   private readonly checkpointer?: WalCheckpointer;
@@ -129,7 +133,9 @@ export class SqliteStore implements Store {
     this.log = new SqliteDecisionLog(this.db, this.labels);
     if (path !== ':memory:') {
       this.db.pragma(`wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES}`);
-      this.checkpointer = new WalCheckpointer(path, CHECKPOINT_INTERVAL_MS, (message) => process.emitWarning(`${path}: the WAL checkpoint failed: ${message}`, 'NextbestStoreWarning'));
+      this.checkpointer = new WalCheckpointer(path, CHECKPOINT_INTERVAL_MS, (message) =>
+        process.emitWarning(`${path}: the WAL checkpoint failed: ${message}`, 'NextbestStoreWarning'),
+      );
     }
   }
 
@@ -140,18 +146,26 @@ export class SqliteStore implements Store {
 
   /** The SQL of every prepared statement, by name: the query-plan test checks each one's plan. */
   statementSql(): Record<string, string> {
-    return Object.fromEntries([...Object.entries(this.s), ...Object.entries(this.log.s)].map(([name, statement]) => [name, statement.source]));
+    return Object.fromEntries(
+      [...Object.entries(this.s), ...Object.entries(this.log.s)].map(([name, statement]) => [name, statement.source]),
+    );
   }
 
   private migrateSync(): void {
-    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-    const applied = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+    );
+    const applied = new Set(
+      (this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+    );
     for (const m of SQLITE_MIGRATIONS) {
       if (applied.has(m.version)) continue;
       this.db.transaction(() => {
         this.db.exec(m.sql);
         m.up?.(this.db);
-        this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+        this.db
+          .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+          .run(m.version, m.name, Date.now());
       })();
     }
   }
@@ -161,29 +175,45 @@ export class SqliteStore implements Store {
     return {
       getWorkspace: db.prepare('SELECT id, secret, created_at FROM workspaces WHERE id = ?'),
       insertWorkspace: db.prepare('INSERT OR IGNORE INTO workspaces (id, secret, created_at) VALUES (?, ?, ?)'),
-      insertKey: db.prepare('INSERT INTO api_keys (key_hash, workspace, scope, label, created_at) VALUES (?, ?, ?, ?, ?)'),
+      insertKey: db.prepare(
+        'INSERT INTO api_keys (key_hash, workspace, scope, label, created_at) VALUES (?, ?, ?, ?, ?)',
+      ),
       findKey: db.prepare('SELECT key_hash, workspace, scope, label, created_at FROM api_keys WHERE key_hash = ?'),
       countKeys: db.prepare('SELECT count(*) AS n FROM api_keys WHERE workspace = ?'),
-      latestConfig: db.prepare('SELECT * FROM agent_configs WHERE workspace = ? AND agent_id = ? ORDER BY version DESC LIMIT 1'),
+      latestConfig: db.prepare(
+        'SELECT * FROM agent_configs WHERE workspace = ? AND agent_id = ? ORDER BY version DESC LIMIT 1',
+      ),
       configVersion: db.prepare('SELECT * FROM agent_configs WHERE workspace = ? AND agent_id = ? AND version = ?'),
-      insertConfig: db.prepare('INSERT INTO agent_configs (workspace, agent_id, version, config, created_at, actor) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertConfig: db.prepare(
+        'INSERT INTO agent_configs (workspace, agent_id, version, config, created_at, actor) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
       listConfigs: db.prepare(
         'SELECT c.* FROM agent_configs c JOIN (SELECT agent_id, max(version) AS v FROM agent_configs WHERE workspace = ? GROUP BY agent_id) m ON c.agent_id = m.agent_id AND c.version = m.v WHERE c.workspace = ? ORDER BY c.agent_id',
       ),
-      insertAudit: db.prepare('INSERT INTO audit_log (workspace, at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertAudit: db.prepare(
+        'INSERT INTO audit_log (workspace, at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
       audit: db.prepare('SELECT * FROM audit_log WHERE workspace = ? ORDER BY id DESC LIMIT ?'),
       insertEvent: db.prepare(
         'INSERT OR IGNORE INTO events (workspace, message_id, user_key, type, event, timestamp, received_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       countEvents: db.prepare('SELECT count(*) AS n FROM events WHERE workspace = ?'),
-      nextSeq: db.prepare('SELECT coalesce(max(seq), 0) + 1 AS seq FROM model_snapshots WHERE workspace = ? AND agent_id = ?'),
-      insertSnapshot: db.prepare('INSERT INTO model_snapshots (workspace, agent_id, seq, agent_version, state, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      nextSeq: db.prepare(
+        'SELECT coalesce(max(seq), 0) + 1 AS seq FROM model_snapshots WHERE workspace = ? AND agent_id = ?',
+      ),
+      insertSnapshot: db.prepare(
+        'INSERT INTO model_snapshots (workspace, agent_id, seq, agent_version, state, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
       pruneSnapshots: db.prepare('DELETE FROM model_snapshots WHERE workspace = ? AND agent_id = ? AND seq <= ?'),
-      latestSnapshot: db.prepare('SELECT * FROM model_snapshots WHERE workspace = ? AND agent_id = ? ORDER BY seq DESC LIMIT 1'),
+      latestSnapshot: db.prepare(
+        'SELECT * FROM model_snapshots WHERE workspace = ? AND agent_id = ? ORDER BY seq DESC LIMIT 1',
+      ),
       eraseEvents: db.prepare('DELETE FROM events WHERE workspace = ? AND user_key = ?'),
       oldestEvents: db.prepare('SELECT rowid, received_at FROM events ORDER BY rowid LIMIT ?'),
       pruneEvent: db.prepare('DELETE FROM events WHERE rowid = ?'),
-      erasePayloads: db.prepare('DELETE FROM delivery_payloads WHERE id IN (SELECT payload_id FROM deliveries WHERE workspace = ? AND user_key = ?)'),
+      erasePayloads: db.prepare(
+        'DELETE FROM delivery_payloads WHERE id IN (SELECT payload_id FROM deliveries WHERE workspace = ? AND user_key = ?)',
+      ),
       eraseDeliveries: db.prepare('DELETE FROM deliveries WHERE workspace = ? AND user_key = ?'),
       insertRun: db.prepare(
         'INSERT INTO runs (run_id, workspace, agent_id, status, audience, checkpoint, summary, created_at, updated_at) VALUES (@runId, @workspace, @agentId, @status, @audience, @checkpoint, @summary, @createdAt, @updatedAt)',
@@ -206,11 +236,15 @@ export class SqliteStore implements Store {
         'INSERT INTO delivery_in_flight (workspace, run_id, sink, from_seq, to_seq, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (workspace, run_id, sink) DO UPDATE SET from_seq = excluded.from_seq, to_seq = excluded.to_seq, updated_at = excluded.updated_at',
       ),
       clearInFlight: db.prepare('DELETE FROM delivery_in_flight WHERE workspace = ? AND run_id = ? AND sink = ?'),
-      getInFlight: db.prepare('SELECT from_seq, to_seq FROM delivery_in_flight WHERE workspace = ? AND run_id = ? AND sink = ?'),
+      getInFlight: db.prepare(
+        'SELECT from_seq, to_seq FROM delivery_in_flight WHERE workspace = ? AND run_id = ? AND sink = ?',
+      ),
       setDeliveries: db.prepare(
         'UPDATE deliveries SET status = @status, error = @error, attempts = attempts + @attempt, updated_at = @now WHERE workspace = @workspace AND sink = @sink AND decision_id IN (SELECT value FROM json_each(@ids))',
       ),
-      deliveryCounts: db.prepare('SELECT sink, status, error, count(*) AS n FROM deliveries WHERE workspace = ? AND run_id = ? GROUP BY sink, status, error ORDER BY sink, status, error'),
+      deliveryCounts: db.prepare(
+        'SELECT sink, status, error, count(*) AS n FROM deliveries WHERE workspace = ? AND run_id = ? GROUP BY sink, status, error ORDER BY sink, status, error',
+      ),
       lastDelivered: db.prepare(
         `SELECT d.rowid AS seq, d.*, p.payload FROM deliveries d LEFT JOIN delivery_payloads p ON p.id = d.payload_id
          WHERE d.workspace = ? AND d.sink = ? AND d.user_key = ? AND d.status = 'delivered' ORDER BY d.rowid DESC LIMIT 1`,
@@ -244,27 +278,52 @@ export class SqliteStore implements Store {
 
   async findApiKey(keyHash: string): Promise<ApiKeyRow | undefined> {
     const r = this.s.findKey.get(keyHash) as Row | undefined;
-    return r && { keyHash: r.key_hash as string, workspace: r.workspace as string, scope: r.scope as ApiKeyRow['scope'], label: r.label as string, createdAt: r.created_at as number };
+    return (
+      r && {
+        keyHash: r.key_hash as string,
+        workspace: r.workspace as string,
+        scope: r.scope as ApiKeyRow['scope'],
+        label: r.label as string,
+        createdAt: r.created_at as number,
+      }
+    );
   }
 
   async countApiKeys(workspace: string): Promise<number> {
     return (this.s.countKeys.get(workspace) as { n: number }).n;
   }
 
-  async putAgentConfig(workspace: string, agentId: string, config: unknown, actor: string, now: number): Promise<{ row: AgentConfigRow; changed: boolean }> {
+  async putAgentConfig(
+    workspace: string,
+    agentId: string,
+    config: unknown,
+    actor: string,
+    now: number,
+  ): Promise<{ row: AgentConfigRow; changed: boolean }> {
     const text = JSON.stringify(config);
     return this.db.transaction(() => {
       const latest = this.s.latestConfig.get(workspace, agentId) as Row | undefined;
       if (latest && latest.config === text) return { row: configFrom(latest), changed: false };
       const version = latest ? (latest.version as number) + 1 : 1;
       this.s.insertConfig.run(workspace, agentId, version, text, now, actor);
-      this.s.insertAudit.run(workspace, now, actor, latest ? 'agent.update' : 'agent.create', agentId, JSON.stringify({ version }));
+      this.s.insertAudit.run(
+        workspace,
+        now,
+        actor,
+        latest ? 'agent.update' : 'agent.create',
+        agentId,
+        JSON.stringify({ version }),
+      );
       return { row: { workspace, agentId, version, config: JSON.parse(text), createdAt: now, actor }, changed: true };
     })();
   }
 
   async getAgentConfig(workspace: string, agentId: string, version?: number): Promise<AgentConfigRow | undefined> {
-    const r = (version === undefined ? this.s.latestConfig.get(workspace, agentId) : this.s.configVersion.get(workspace, agentId, version)) as Row | undefined;
+    const r = (
+      version === undefined
+        ? this.s.latestConfig.get(workspace, agentId)
+        : this.s.configVersion.get(workspace, agentId, version)
+    ) as Row | undefined;
     return r && configFrom(r);
   }
 
@@ -380,7 +439,12 @@ export class SqliteStore implements Store {
     return this.log.byRequest(workspace, agentId, requestId);
   }
 
-  async latestDecisions(workspace: string, userKey: string, agentIds: readonly string[], at: number): Promise<DecisionRow[]> {
+  async latestDecisions(
+    workspace: string,
+    userKey: string,
+    agentIds: readonly string[],
+    at: number,
+  ): Promise<DecisionRow[]> {
     return this.log.latest(workspace, userKey, agentIds, at);
   }
 
@@ -392,14 +456,26 @@ export class SqliteStore implements Store {
     return this.log.reportCells(workspace, agentId);
   }
 
-  async recordEvents(events: EventRow[], outcomes: OutcomeRow[]): Promise<{ inserted: string[]; duplicates: string[] }> {
+  async recordEvents(
+    events: EventRow[],
+    outcomes: OutcomeRow[],
+  ): Promise<{ inserted: string[]; duplicates: string[] }> {
     const eventLabels = this.log.prepareOutcomes(outcomes);
     return this.db.transaction(() => {
       const inserted: string[] = [];
       const duplicates: string[] = [];
       const fresh = new Set<string>();
       for (const e of events) {
-        const info = this.s.insertEvent.run(e.workspace, e.messageId, e.userKey, e.type, e.event, e.timestamp, e.receivedAt, JSON.stringify(e.body));
+        const info = this.s.insertEvent.run(
+          e.workspace,
+          e.messageId,
+          e.userKey,
+          e.type,
+          e.event,
+          e.timestamp,
+          e.receivedAt,
+          JSON.stringify(e.body),
+        );
         if (info.changes === 1) {
           inserted.push(e.messageId);
           fresh.add(`${e.workspace}\u0000${e.messageId}`);
@@ -420,11 +496,22 @@ export class SqliteStore implements Store {
     return this.log.outcomesOf(workspace, decisionId);
   }
 
-  async closedUnlearned(workspace: string, agentId: string, now: number, limit: number, after?: LearningCursor): Promise<(DecisionRow & { outcomes: OutcomeRow[] })[]> {
+  async closedUnlearned(
+    workspace: string,
+    agentId: string,
+    now: number,
+    limit: number,
+    after?: LearningCursor,
+  ): Promise<(DecisionRow & { outcomes: OutcomeRow[] })[]> {
     return this.log.closedUnlearned(workspace, agentId, now, limit, after);
   }
 
-  async commitLearning(workspace: string, agentId: string, rewards: { decisionId: string; reward: number }[], snapshot: Omit<SnapshotRow, 'seq'>): Promise<number> {
+  async commitLearning(
+    workspace: string,
+    agentId: string,
+    rewards: { decisionId: string; reward: number }[],
+    snapshot: Omit<SnapshotRow, 'seq'>,
+  ): Promise<number> {
     const state = JSON.stringify(snapshot.state);
     return this.db.transaction(() => {
       const tally = new Tally();
@@ -456,7 +543,10 @@ export class SqliteStore implements Store {
   }
 
   async prune(before: number, limit: number): Promise<{ decisions: number; events: number }> {
-    return this.db.transaction(() => ({ decisions: this.log.prune(before, limit), events: this.pruneEventsSync(before, limit) }))();
+    return this.db.transaction(() => ({
+      decisions: this.log.prune(before, limit),
+      events: this.pruneEventsSync(before, limit),
+    }))();
   }
 
   private pruneEventsSync(before: number, limit: number): number {
@@ -485,7 +575,11 @@ export class SqliteStore implements Store {
   }
 
   async createRun(run: RunRow): Promise<void> {
-    this.s.insertRun.run({ ...run, checkpoint: run.checkpoint === null ? null : JSON.stringify(run.checkpoint), summary: run.summary === null ? null : JSON.stringify(run.summary) });
+    this.s.insertRun.run({
+      ...run,
+      checkpoint: run.checkpoint === null ? null : JSON.stringify(run.checkpoint),
+      summary: run.summary === null ? null : JSON.stringify(run.summary),
+    });
   }
 
   async getRun(workspace: string, runId: string): Promise<RunRow | undefined> {
@@ -497,7 +591,12 @@ export class SqliteStore implements Store {
     return (this.s.listRuns.all(workspace, limit) as Row[]).map(runFrom);
   }
 
-  async updateRun(workspace: string, runId: string, patch: Partial<Pick<RunRow, 'status' | 'checkpoint' | 'summary'>>, now: number): Promise<void> {
+  async updateRun(
+    workspace: string,
+    runId: string,
+    patch: Partial<Pick<RunRow, 'status' | 'checkpoint' | 'summary'>>,
+    now: number,
+  ): Promise<void> {
     this.s.updateRun.run({
       workspace,
       runId,
@@ -508,7 +607,13 @@ export class SqliteStore implements Store {
     });
   }
 
-  async advanceRun(workspace: string, runId: string, deliveries: DeliveryRow[], checkpoint: unknown, now: number): Promise<number> {
+  async advanceRun(
+    workspace: string,
+    runId: string,
+    deliveries: DeliveryRow[],
+    checkpoint: unknown,
+    now: number,
+  ): Promise<number> {
     return this.db.transaction(() => {
       let queued = 0;
       // The rows of one decision carrying the same payload (one row per sink) share one stored
@@ -518,25 +623,62 @@ export class SqliteStore implements Store {
       for (const d of deliveries) {
         let copy = stored.get(d.decisionId);
         if (!copy || copy.payload !== d.payload) {
-          copy = { payload: d.payload, id: Number(this.s.insertPayload.run(JSON.stringify(d.payload)).lastInsertRowid), taken: false };
+          copy = {
+            payload: d.payload,
+            id: Number(this.s.insertPayload.run(JSON.stringify(d.payload)).lastInsertRowid),
+            taken: false,
+          };
           stored.set(d.decisionId, copy);
           copies.push(copy);
         }
-        const changes = this.s.insertDelivery.run(d.workspace, d.decisionId, d.sink, d.runId, d.userKey, copy.id, d.status, d.attempts, d.error, d.updatedAt).changes;
+        const changes = this.s.insertDelivery.run(
+          d.workspace,
+          d.decisionId,
+          d.sink,
+          d.runId,
+          d.userKey,
+          copy.id,
+          d.status,
+          d.attempts,
+          d.error,
+          d.updatedAt,
+        ).changes;
         if (changes > 0) copy.taken = true;
         queued += changes;
       }
       for (const copy of copies) if (!copy.taken) this.s.deletePayload.run(copy.id);
-      this.s.updateRun.run({ workspace, runId, now, status: null, checkpoint: JSON.stringify(checkpoint), summary: null });
+      this.s.updateRun.run({
+        workspace,
+        runId,
+        now,
+        status: null,
+        checkpoint: JSON.stringify(checkpoint),
+        summary: null,
+      });
       return queued;
     })();
   }
 
-  async deliveriesOf(workspace: string, runId: string, sink: string, statuses: DeliveryStatus[], limit: number, fromSeq = 0): Promise<DeliveryRow[]> {
-    return (this.s.deliveriesOf.all(workspace, runId, sink, JSON.stringify(statuses), fromSeq, limit) as Row[]).map(deliveryFrom);
+  async deliveriesOf(
+    workspace: string,
+    runId: string,
+    sink: string,
+    statuses: DeliveryStatus[],
+    limit: number,
+    fromSeq = 0,
+  ): Promise<DeliveryRow[]> {
+    return (this.s.deliveriesOf.all(workspace, runId, sink, JSON.stringify(statuses), fromSeq, limit) as Row[]).map(
+      deliveryFrom,
+    );
   }
 
-  async setInFlight(workspace: string, runId: string, sink: string, range: { from: number; to: number } | null, now: number): Promise<void> {
+  async setInFlight(
+    workspace: string,
+    runId: string,
+    sink: string,
+    range: { from: number; to: number } | null,
+    now: number,
+  ): Promise<void> {
     if (range) this.s.setInFlight.run(workspace, runId, sink, range.from, range.to, now);
     else this.s.clearInFlight.run(workspace, runId, sink);
   }
@@ -557,12 +699,29 @@ export class SqliteStore implements Store {
       groups.set(key, group);
     }
     this.db.transaction(() => {
-      for (const g of groups.values()) this.s.setDeliveries.run({ workspace, sink, now, status: g.status, error: g.error, attempt: g.attempt, ids: JSON.stringify(g.ids) });
+      for (const g of groups.values())
+        this.s.setDeliveries.run({
+          workspace,
+          sink,
+          now,
+          status: g.status,
+          error: g.error,
+          attempt: g.attempt,
+          ids: JSON.stringify(g.ids),
+        });
     })();
   }
 
-  async deliveryCounts(workspace: string, runId: string): Promise<{ sink: string; status: DeliveryStatus; error: string | null; count: number }[]> {
-    return (this.s.deliveryCounts.all(workspace, runId) as Row[]).map((r) => ({ sink: r.sink as string, status: r.status as DeliveryStatus, error: (r.error as string | null) ?? null, count: r.n as number }));
+  async deliveryCounts(
+    workspace: string,
+    runId: string,
+  ): Promise<{ sink: string; status: DeliveryStatus; error: string | null; count: number }[]> {
+    return (this.s.deliveryCounts.all(workspace, runId) as Row[]).map((r) => ({
+      sink: r.sink as string,
+      status: r.status as DeliveryStatus,
+      error: (r.error as string | null) ?? null,
+      count: r.n as number,
+    }));
   }
 
   async lastDelivered(workspace: string, sink: string, userKeys: string[]): Promise<Map<string, DeliveryRow>> {

@@ -230,7 +230,13 @@ export interface KeyStore {
 /** Agent configs, versioned, with an audit entry per change. */
 export interface ConfigStore {
   /** Stores a new version unless the config equals the latest; returns the row in force. */
-  putAgentConfig(workspace: string, agentId: string, config: unknown, actor: string, now: number): Promise<{ row: AgentConfigRow; changed: boolean }>;
+  putAgentConfig(
+    workspace: string,
+    agentId: string,
+    config: unknown,
+    actor: string,
+    now: number,
+  ): Promise<{ row: AgentConfigRow; changed: boolean }>;
   getAgentConfig(workspace: string, agentId: string, version?: number): Promise<AgentConfigRow | undefined>;
   listAgentConfigs(workspace: string): Promise<AgentConfigRow[]>;
   auditLog(workspace: string, limit: number): Promise<AuditRow[]>;
@@ -285,9 +291,20 @@ export interface LearningStore {
    * first (ties by decision id), each with its outcomes in time order; with `after`, only those
    * that come after that position in this order (a learner folding ahead of its last commit).
    */
-  closedUnlearned(workspace: string, agentId: string, now: number, limit: number, after?: LearningCursor): Promise<(DecisionRow & { outcomes: OutcomeRow[] })[]>;
+  closedUnlearned(
+    workspace: string,
+    agentId: string,
+    now: number,
+    limit: number,
+    after?: LearningCursor,
+  ): Promise<(DecisionRow & { outcomes: OutcomeRow[] })[]>;
   /** Marks decisions learned with their final reward and saves the model snapshot, atomically. */
-  commitLearning(workspace: string, agentId: string, rewards: { decisionId: string; reward: number }[], snapshot: Omit<SnapshotRow, 'seq'>): Promise<number>;
+  commitLearning(
+    workspace: string,
+    agentId: string,
+    rewards: { decisionId: string; reward: number }[],
+    snapshot: Omit<SnapshotRow, 'seq'>,
+  ): Promise<number>;
   latestSnapshot(workspace: string, agentId: string): Promise<SnapshotRow | undefined>;
   /** Oldest window end among the agent's unlearned decisions (for the learner-lag metric). */
   oldestUnlearnedWindowEnd(workspace: string, agentId: string): Promise<number | undefined>;
@@ -305,24 +322,51 @@ export interface RunStore {
   getRun(workspace: string, runId: string): Promise<RunRow | undefined>;
   /** Runs of the workspace, newest first. */
   listRuns(workspace: string, limit: number): Promise<RunRow[]>;
-  updateRun(workspace: string, runId: string, patch: Partial<Pick<RunRow, 'status' | 'checkpoint' | 'summary'>>, now: number): Promise<void>;
+  updateRun(
+    workspace: string,
+    runId: string,
+    patch: Partial<Pick<RunRow, 'status' | 'checkpoint' | 'summary'>>,
+    now: number,
+  ): Promise<void>;
   /**
    * Atomically queues deliveries (one already queued for the same decision and sink is left as
    * it is) and saves the run's checkpoint. Returns how many were newly queued.
    */
-  advanceRun(workspace: string, runId: string, deliveries: DeliveryRow[], checkpoint: unknown, now: number): Promise<number>;
+  advanceRun(
+    workspace: string,
+    runId: string,
+    deliveries: DeliveryRow[],
+    checkpoint: unknown,
+    now: number,
+  ): Promise<number>;
   /** A run's deliveries to one sink in the given states, in the order they were queued (from `fromSeq` on, when given). */
-  deliveriesOf(workspace: string, runId: string, sink: string, statuses: DeliveryStatus[], limit: number, fromSeq?: number): Promise<DeliveryRow[]>;
+  deliveriesOf(
+    workspace: string,
+    runId: string,
+    sink: string,
+    statuses: DeliveryStatus[],
+    limit: number,
+    fromSeq?: number,
+  ): Promise<DeliveryRow[]>;
   /**
    * Records which queued deliveries (a range of `seq`) are being handed to the sink right now, or
    * that none are (null). After a crash, the pending ones in that range are in doubt.
    */
-  setInFlight(workspace: string, runId: string, sink: string, range: { from: number; to: number } | null, now: number): Promise<void>;
+  setInFlight(
+    workspace: string,
+    runId: string,
+    sink: string,
+    range: { from: number; to: number } | null,
+    now: number,
+  ): Promise<void>;
   getInFlight(workspace: string, runId: string, sink: string): Promise<{ from: number; to: number } | undefined>;
   /** Sets the status of deliveries to one sink, atomically. */
   setDeliveryStatus(workspace: string, sink: string, updates: DeliveryUpdate[], now: number): Promise<void>;
   /** A run's deliveries counted by sink, status and error. */
-  deliveryCounts(workspace: string, runId: string): Promise<{ sink: string; status: DeliveryStatus; error: string | null; count: number }[]>;
+  deliveryCounts(
+    workspace: string,
+    runId: string,
+  ): Promise<{ sink: string; status: DeliveryStatus; error: string | null; count: number }[]>;
   /** For each user, the latest delivery to `sink` that was delivered (what the destination holds now). */
   lastDelivered(workspace: string, sink: string, userKeys: string[]): Promise<Map<string, DeliveryRow>>;
 }

@@ -19,7 +19,10 @@ export function holdWriterLock(path: string): () => void {
   } catch (err) {
     lock.close();
     if ((err as { code?: string }).code === 'SQLITE_BUSY') {
-      throw new Error(`${path} is already open in another nextbest process (it holds ${path}.lock): one process writes to a SQLite file; stop the other one, or give this one its own --db`, { cause: err });
+      throw new Error(
+        `${path} is already open in another nextbest process (it holds ${path}.lock): one process writes to a SQLite file; stop the other one, or give this one its own --db`,
+        { cause: err },
+      );
     }
     throw err;
   }

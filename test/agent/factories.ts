@@ -80,7 +80,12 @@ export interface DecideWith extends DecideOptions {
 }
 
 /** `decide` with the RNG the service uses: `new Rng(seed).fork(decisionId)`. */
-export function decideWith(agent: AgentConfig, model: AgentModel, profile: Profile, options: DecideWith = {}): Decision {
+export function decideWith(
+  agent: AgentConfig,
+  model: AgentModel,
+  profile: Profile,
+  options: DecideWith = {},
+): Decision {
   const { now = NOW, seed = 'seed', decisionId = 'd-1', ...rest } = options;
   return decide(agent, model, profile, now, new Rng(seed).fork(decisionId), { ...rest, decisionId });
 }
@@ -106,12 +111,25 @@ export function findUser(isHoldout: (userId: string) => boolean, wanted: boolean
  * The local wall clock at `ms` in `timeZone`, read from a fresh `Intl` formatter (an oracle
  * independent of plugin/guardrails). Undefined or unknown zones read as UTC, as the plugin does.
  */
-export function wallClock(ms: number, timeZone: string | undefined): { hour: number; minute: number; minuteOfDay: number } {
+export function wallClock(
+  ms: number,
+  timeZone: string | undefined,
+): { hour: number; minute: number; minuteOfDay: number } {
   let format: Intl.DateTimeFormat;
   try {
-    format = new Intl.DateTimeFormat('en-US', { timeZone: timeZone || 'UTC', hourCycle: 'h23', hour: 'numeric', minute: 'numeric' });
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone: timeZone || 'UTC',
+      hourCycle: 'h23',
+      hour: 'numeric',
+      minute: 'numeric',
+    });
   } catch {
-    format = new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', hourCycle: 'h23', hour: 'numeric', minute: 'numeric' });
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone: 'UTC',
+      hourCycle: 'h23',
+      hour: 'numeric',
+      minute: 'numeric',
+    });
   }
   const parts = format.formatToParts(ms);
   const hour = Number(parts.find((p) => p.type === 'hour')!.value);

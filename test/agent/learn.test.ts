@@ -1,26 +1,59 @@
 import { describe, expect, it } from 'vitest';
 import { defaultDecision } from '../../plugin/agent/decide.ts';
 import { learn } from '../../plugin/agent/learn.ts';
-import { agentModelFromJSON, agentModelToJSON, createAgentModel, restartAgentModel, type AgentModel } from '../../plugin/agent/model.ts';
+import {
+  agentModelFromJSON,
+  agentModelToJSON,
+  createAgentModel,
+  restartAgentModel,
+  type AgentModel,
+} from '../../plugin/agent/model.ts';
 import type { Decision, Profile } from '../../plugin/agent/types.ts';
 import { Rng, type BetaArmState } from '../../plugin/bandit/index.ts';
 import { POLICY_KINDS, type AgentConfig } from '../../plugin/config/index.ts';
-import { armCounts, CHANNEL, CONSENT_TRAITS, CONTENT_BLOCK, DAY_MS, decideWith, findUser, FREQUENCY, makeAgent, makeProfile, NOW, SEND_TIME, SUBJECT_LINE } from './factories.ts';
+import {
+  armCounts,
+  CHANNEL,
+  CONSENT_TRAITS,
+  CONTENT_BLOCK,
+  DAY_MS,
+  decideWith,
+  findUser,
+  FREQUENCY,
+  makeAgent,
+  makeProfile,
+  NOW,
+  SEND_TIME,
+  SUBJECT_LINE,
+} from './factories.ts';
 
 /** Every dimension's arm counts, by dimension id. */
 function counts(model: AgentModel): Record<string, Record<string, number>> {
   return Object.fromEntries(model.dimensions.map((d) => [d.id, armCounts(model, d.id)]));
 }
 
-const consentOnly = (channel: string): Record<string, boolean> => ({ email: channel === 'email', sms: channel === 'sms', push: channel === 'push' });
+const consentOnly = (channel: string): Record<string, boolean> => ({
+  email: channel === 'email',
+  sms: channel === 'sms',
+  push: channel === 'push',
+});
 
 /** The contract agent with frequency always `send`, so every dimension after it is decided. */
 function sendingAgent(overrides: Record<string, unknown> = {}): AgentConfig {
-  return makeAgent({ dimensions: [{ ...FREQUENCY, arms: ['send'] }, CHANNEL, SEND_TIME, SUBJECT_LINE, CONTENT_BLOCK], ...overrides });
+  return makeAgent({
+    dimensions: [{ ...FREQUENCY, arms: ['send'] }, CHANNEL, SEND_TIME, SUBJECT_LINE, CONTENT_BLOCK],
+    ...overrides,
+  });
 }
 
 /** The first decision (ids d-0, d-1, ...) that `wanted` accepts. */
-function findDecision(agent: AgentConfig, model: AgentModel, profile: Profile, wanted: (d: Decision) => boolean, options: Parameters<typeof decideWith>[3] = {}): Decision {
+function findDecision(
+  agent: AgentConfig,
+  model: AgentModel,
+  profile: Profile,
+  wanted: (d: Decision) => boolean,
+  options: Parameters<typeof decideWith>[3] = {},
+): Decision {
   for (let i = 0; i < 1000; i++) {
     const d = decideWith(agent, model, profile, { ...options, decisionId: `d-${i}` });
     if (wanted(d)) return d;
@@ -55,7 +88,11 @@ describe('learn', () => {
     expect(learn(agent, model, skip, 0)).toBe(1);
     const after = counts(model);
     expect(after.frequency).toEqual({ send: 0, skip: 1 });
-    for (const id of ['channel', 'send_time', 'subject_line', 'content_block']) expect(Object.values(after[id]).every((n) => n === 0), id).toBe(true);
+    for (const id of ['channel', 'send_time', 'subject_line', 'content_block'])
+      expect(
+        Object.values(after[id]).every((n) => n === 0),
+        id,
+      ).toBe(true);
   });
 
   it.each<[string, Partial<Profile>, number]>([
@@ -83,12 +120,21 @@ describe('learn', () => {
     it('a decision that guardrails stopped after deciding earlier dimensions', () => {
       // sms is the only channel, and the brand rule forbids sms with the only content block
       const agent = sendingAgent({
-        dimensions: [{ ...FREQUENCY, arms: ['send'] }, { ...CHANNEL, arms: ['sms'], default: 'sms' }, SEND_TIME, { ...CONTENT_BLOCK, arms: ['cb_style'] }],
+        dimensions: [
+          { ...FREQUENCY, arms: ['send'] },
+          { ...CHANNEL, arms: ['sms'], default: 'sms' },
+          SEND_TIME,
+          { ...CONTENT_BLOCK, arms: ['cb_style'] },
+        ],
         guardrails: { consent: { sms: CONSENT_TRAITS.sms }, forbid: [{ channel: 'sms', content_block: 'cb_style' }] },
       });
       const model = createAgentModel(agent);
       const d = decideWith(agent, model, makeProfile());
-      expect(d).toMatchObject({ reason: 'guardrail', suppressed: { dimension: 'content_block', reasons: ['forbid'] }, choices: { frequency: { arm: 'send' }, channel: { arm: 'sms' } } });
+      expect(d).toMatchObject({
+        reason: 'guardrail',
+        suppressed: { dimension: 'content_block', reasons: ['forbid'] },
+        choices: { frequency: { arm: 'send' }, channel: { arm: 'sms' } },
+      });
       expect(learn(agent, model, d, 1)).toBe(0);
       expect(counts(model).frequency).toEqual({ send: 0 });
     });
@@ -97,7 +143,11 @@ describe('learn', () => {
       const agent = sendingAgent();
       const model = createAgentModel(agent);
       const d = decideWith(agent, model, makeProfile({ traits: {} }));
-      expect(d).toMatchObject({ reason: 'guardrail', suppressed: { dimension: 'channel', reasons: ['consent'] }, choices: {} });
+      expect(d).toMatchObject({
+        reason: 'guardrail',
+        suppressed: { dimension: 'channel', reasons: ['consent'] },
+        choices: {},
+      });
       expect(learn(agent, model, d, 1)).toBe(0);
       expect(counts(model).frequency).toEqual({ send: 0 });
     });
@@ -142,26 +192,39 @@ describe('learn', () => {
     expect(model.dimensions[0].policy.toJSON().arms[1] as BetaArmState).toMatchObject(expected);
   });
 
-  it.each(POLICY_KINDS.filter((k) => k !== 'random'))('comes to prefer an arm that keeps being rewarded under %s', (kind) => {
-    const agent = makeAgent({ policy: { kind }, dimensions: [CHANNEL, CONTENT_BLOCK] });
-    const model = createAgentModel(agent);
-    const profile = makeProfile({ consent: consentOnly('email') });
-    const share = () => decideWith(agent, model, profile, { explain: true, decisionId: 'probe' }).explanation![1].arms.find((a) => a.arm === 'cb_bundle')!.probability;
-    const before = share();
-    for (let t = 0; t < 300; t++) {
-      const d = decideWith(agent, model, profile, { seed: 'train', decisionId: `t-${t}` });
-      learn(agent, model, d, d.choices.content_block.arm === 'cb_bundle' ? 1 : 0);
-    }
-    expect(before).toBeLessThan(0.5);
-    expect(share()).toBeGreaterThan(0.8);
-  });
+  it.each(POLICY_KINDS.filter((k) => k !== 'random'))(
+    'comes to prefer an arm that keeps being rewarded under %s',
+    (kind) => {
+      const agent = makeAgent({ policy: { kind }, dimensions: [CHANNEL, CONTENT_BLOCK] });
+      const model = createAgentModel(agent);
+      const profile = makeProfile({ consent: consentOnly('email') });
+      const share = () =>
+        decideWith(agent, model, profile, { explain: true, decisionId: 'probe' }).explanation![1].arms.find(
+          (a) => a.arm === 'cb_bundle',
+        )!.probability;
+      const before = share();
+      for (let t = 0; t < 300; t++) {
+        const d = decideWith(agent, model, profile, { seed: 'train', decisionId: `t-${t}` });
+        learn(agent, model, d, d.choices.content_block.arm === 'cb_bundle' ? 1 : 0);
+      }
+      expect(before).toBeLessThan(0.5);
+      expect(share()).toBeGreaterThan(0.8);
+    },
+  );
 });
 
 describe('policy.detect: restart when behaviour changes', () => {
   const detecting = (detect: Record<string, number> = {}) => sendingAgent({ policy: { kind: 'linucb', detect } });
-  const profile = (i: number) => makeProfile({ userId: `u-${i}`, traits: { ...makeProfile().traits, lifetime_orders: i % 40 } });
+  const profile = (i: number) =>
+    makeProfile({ userId: `u-${i}`, traits: { ...makeProfile().traits, lifetime_orders: i % 40 } });
   /** Decides for `n` customers and learns each outcome `rewardOf(decision, i)`; returns the model's restart count after each outcome learned. */
-  function play(agent: AgentConfig, model: AgentModel, n: number, rewardOf: (d: Decision, i: number) => number, from = 0): number[] {
+  function play(
+    agent: AgentConfig,
+    model: AgentModel,
+    n: number,
+    rewardOf: (d: Decision, i: number) => number,
+    from = 0,
+  ): number[] {
     const restarts: number[] = [];
     for (let i = from; i < from + n; i++) {
       const d = decideWith(agent, model, profile(i), { decisionId: `p-${i}` });
@@ -175,7 +238,9 @@ describe('policy.detect: restart when behaviour changes', () => {
     const model = createAgentModel(agent);
     const rng = new Rng('stationary');
     // the email arm converts 40 %, the others 10 %: a stationary world with Bernoulli noise
-    const learned = play(agent, model, 6000, (d) => (rng.next() < (d.choices.channel.arm === 'email' ? 0.4 : 0.1) ? 1 : 0));
+    const learned = play(agent, model, 6000, (d) =>
+      rng.next() < (d.choices.channel.arm === 'email' ? 0.4 : 0.1) ? 1 : 0,
+    );
     expect(learned.length).toBeGreaterThan(5000);
     expect(model.change).toMatchObject({ restarts: 0, seen: learned.length });
   });
@@ -205,7 +270,7 @@ describe('policy.detect: restart when behaviour changes', () => {
     }
   });
 
-  it('at a restart, each dimension keeps retain outcomes\' worth of its evidence, shrunk toward the prior (all of it when it learned fewer)', () => {
+  it("at a restart, each dimension keeps retain outcomes' worth of its evidence, shrunk toward the prior (all of it when it learned fewer)", () => {
     const agent = detecting({ warmup: 100_000 });
     const model = createAgentModel(agent);
     const rng = new Rng('retain');
@@ -221,7 +286,8 @@ describe('policy.detect: restart when behaviour changes', () => {
     const was = explain();
     restartAgentModel(detecting({ retain }), model);
     expect(model.change.restarts).toBe(1);
-    for (const dim of model.dimensions) expect(dim.policy.observations(), dim.id).toBeCloseTo(Math.min(learned[dim.id], retain), 6);
+    for (const dim of model.dimensions)
+      expect(dim.policy.observations(), dim.id).toBeCloseTo(Math.min(learned[dim.id], retain), 6);
     // a dimension below retain is untouched
     const subject = model.dimensions.findIndex((d) => d.id === 'subject_line');
     expect(agentModelToJSON(model).dimensions[subject].policy).toEqual(before.dimensions[subject].policy);
@@ -272,7 +338,8 @@ describe('policy.detect: restart when behaviour changes', () => {
     const agent = sendingAgent({ holdout: 0.5, policy: { kind: 'linucb', detect: { warmup: 0, threshold: 1 } } });
     const held = createAgentModel(agent);
     const user = findUser((userId) => decideWith(agent, held, makeProfile({ userId })).holdout, true);
-    for (let i = 0; i < 20; i++) learn(agent, held, decideWith(agent, held, makeProfile({ userId: user }), { decisionId: `h-${i}` }), 0);
+    for (let i = 0; i < 20; i++)
+      learn(agent, held, decideWith(agent, held, makeProfile({ userId: user }), { decisionId: `h-${i}` }), 0);
     expect(held.change.seen).toBe(0);
   });
 

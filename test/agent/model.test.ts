@@ -4,24 +4,41 @@ import { agentModelFromJSON, agentModelToJSON, createAgentModel, type AgentModel
 import type { Decision } from '../../plugin/agent/types.ts';
 import { isGaussianArm, Rng, type ArmState } from '../../plugin/bandit/index.ts';
 import { POLICY_KINDS, type AgentConfig } from '../../plugin/config/index.ts';
-import { CHANNEL, CONTENT_BLOCK, decideWith, FREQUENCY, makeAgent, makeProfile, SEND_TIME, SUBJECT_LINE } from './factories.ts';
+import {
+  CHANNEL,
+  CONTENT_BLOCK,
+  decideWith,
+  FREQUENCY,
+  makeAgent,
+  makeProfile,
+  SEND_TIME,
+  SUBJECT_LINE,
+} from './factories.ts';
 
 type Kind = (typeof POLICY_KINDS)[number];
 
 /** Policy config for a kind, with few Monte Carlo draws to keep training fast. */
-const policyOf = (kind: Kind) => (kind === 'beta-ts' || kind === 'lin-ts' || kind === 'logistic-ts' ? { kind, draws: 200 } : { kind });
+const policyOf = (kind: Kind) =>
+  kind === 'beta-ts' || kind === 'lin-ts' || kind === 'logistic-ts' ? { kind, draws: 200 } : { kind };
 
 /** A varied customer: consent, orders, VIP status and time zone depend on `i`. */
 function customer(i: number) {
   return makeProfile({
     userId: `customer-${i}`,
-    traits: { email_subscribed: i % 3 !== 0, sms_opt_in: i % 2 === 0, push_enabled: true, lifetime_orders: (i * 7) % 50, vip: i % 5 === 0 },
+    traits: {
+      email_subscribed: i % 3 !== 0,
+      sms_opt_in: i % 2 === 0,
+      push_enabled: true,
+      lifetime_orders: (i * 7) % 50,
+      vip: i % 5 === 0,
+    },
     timezone: ['UTC', 'America/New_York', 'Europe/Paris', 'Asia/Kolkata'][i % 4],
   });
 }
 
 /** Rewards cb_bundle on email and cb_specs elsewhere, so every dimension has something to learn. */
-const reward = (d: Decision) => (d.choices.content_block?.arm === (d.choices.channel?.arm === 'email' ? 'cb_bundle' : 'cb_specs') ? 1 : 0.1);
+const reward = (d: Decision) =>
+  d.choices.content_block?.arm === (d.choices.channel?.arm === 'email' ? 'cb_bundle' : 'cb_specs') ? 1 : 0.1;
 
 function trained(agent: AgentConfig, rounds = 150): AgentModel {
   const model = createAgentModel(agent, 3);
@@ -43,7 +60,10 @@ function armStates(model: AgentModel, dimension: string): Record<string, ArmStat
 }
 
 /** The dimension list with content_block's arms replaced. */
-const withBlocks = (arms: string[], rest = [FREQUENCY, CHANNEL, SEND_TIME, SUBJECT_LINE]) => [...rest, { ...CONTENT_BLOCK, arms, default: arms[0] }];
+const withBlocks = (arms: string[], rest = [FREQUENCY, CHANNEL, SEND_TIME, SUBJECT_LINE]) => [
+  ...rest,
+  { ...CONTENT_BLOCK, arms, default: arms[0] },
+];
 
 describe('agentModelToJSON → agentModelFromJSON', () => {
   it.each(POLICY_KINDS)('gives identical next decisions, and identical learning after them, under %s', (kind) => {
@@ -67,7 +87,10 @@ describe('agentModelToJSON → agentModelFromJSON', () => {
 
   it('keeps the agent id and the model version', () => {
     const agent = makeAgent();
-    expect(agentModelFromJSON(agent, viaText(createAgentModel(agent, 4)))).toMatchObject({ agentId: 'winback', agentVersion: 4 });
+    expect(agentModelFromJSON(agent, viaText(createAgentModel(agent, 4)))).toMatchObject({
+      agentId: 'winback',
+      agentVersion: 4,
+    });
   });
 
   it('takes a newer version number when given one', () => {
@@ -95,7 +118,9 @@ describe('agentModelFromJSON with a changed config', () => {
     const before = makeAgent({ policy: policyOf(kind), dimensions: withBlocks(BLOCKS) });
     const after = makeAgent({ policy: policyOf(kind), dimensions: withBlocks(GROWN) });
     const grown = agentModelFromJSON(after, viaText(trained(before)));
-    expect(armStates(grown, 'content_block').cb_new).toEqual(armStates(createAgentModel(after), 'content_block').cb_new);
+    expect(armStates(grown, 'content_block').cb_new).toEqual(
+      armStates(createAgentModel(after), 'content_block').cb_new,
+    );
     expect(armStates(grown, 'content_block').cb_new.n).toBe(0);
   });
 
@@ -109,15 +134,26 @@ describe('agentModelFromJSON with a changed config', () => {
     const rng = new Rng('contexts');
     for (let t = 0; t < 20; t++) {
       const x = Float64Array.from({ length: was.policy.dim }, (_, i) => (i === 0 ? 1 : rng.next()));
-      const byId = (dim: typeof was, eligible: Uint8Array) => Object.fromEntries(dim.policy.explain(x, eligible).map((e) => [dim.armIds[e.arm], [e.mean, e.sd]]));
+      const byId = (dim: typeof was, eligible: Uint8Array) =>
+        Object.fromEntries(dim.policy.explain(x, eligible).map((e) => [dim.armIds[e.arm], [e.mean, e.sd]]));
       const grownView = byId(is, Uint8Array.of(1, 1, 1, 1));
-      expect({ cb_specs: grownView.cb_specs, cb_style: grownView.cb_style, cb_bundle: grownView.cb_bundle }).toEqual(byId(was, Uint8Array.of(1, 1, 1)));
+      expect({ cb_specs: grownView.cb_specs, cb_style: grownView.cb_style, cb_bundle: grownView.cb_bundle }).toEqual(
+        byId(was, Uint8Array.of(1, 1, 1)),
+      );
     }
   });
 
   it("keeps later dimensions' learning when an earlier dimension gains an arm", () => {
     const before = makeAgent({ policy: { kind: 'linucb' }, dimensions: withBlocks(BLOCKS) });
-    const after = makeAgent({ policy: { kind: 'linucb' }, dimensions: withBlocks(BLOCKS, [FREQUENCY, { ...CHANNEL, arms: ['email', 'sms', 'push', 'whatsapp'] }, SEND_TIME, SUBJECT_LINE]) });
+    const after = makeAgent({
+      policy: { kind: 'linucb' },
+      dimensions: withBlocks(BLOCKS, [
+        FREQUENCY,
+        { ...CHANNEL, arms: ['email', 'sms', 'push', 'whatsapp'] },
+        SEND_TIME,
+        SUBJECT_LINE,
+      ]),
+    });
     const old = trained(before);
     const grown = agentModelFromJSON(after, viaText(old));
     const oldDim = old.dimensions.find((d) => d.id === 'content_block')!;
@@ -140,7 +176,10 @@ describe('agentModelFromJSON with a changed config', () => {
 
   it('drops a removed arm and keeps the others', () => {
     const before = makeAgent({ dimensions: withBlocks(BLOCKS), policy: { kind: 'beta-ts', draws: 200 } });
-    const after = makeAgent({ dimensions: withBlocks(['cb_specs', 'cb_bundle']), policy: { kind: 'beta-ts', draws: 200 } });
+    const after = makeAgent({
+      dimensions: withBlocks(['cb_specs', 'cb_bundle']),
+      policy: { kind: 'beta-ts', draws: 200 },
+    });
     const old = trained(before);
     const shrunk = agentModelFromJSON(after, viaText(old));
     const dim = shrunk.dimensions.find((d) => d.id === 'content_block')!;
@@ -154,40 +193,54 @@ describe('agentModelFromJSON with a changed config', () => {
     const before = makeAgent({ dimensions: withBlocks(BLOCKS) });
     const after = makeAgent({ dimensions: withBlocks(['cb_specs', 'cb_bundle']) });
     const shrunk = agentModelFromJSON(after, viaText(trained(before, 20)));
-    for (let i = 0; i < 100; i++) expect(decideWith(after, shrunk, customer(i), { decisionId: `d-${i}` }).choices.content_block?.arm).not.toBe('cb_style');
+    for (let i = 0; i < 100; i++)
+      expect(decideWith(after, shrunk, customer(i), { decisionId: `d-${i}` }).choices.content_block?.arm).not.toBe(
+        'cb_style',
+      );
   });
 
   it('matches arms by id, not position, when their order changes', () => {
     const before = makeAgent({ dimensions: withBlocks(BLOCKS), policy: { kind: 'eps-greedy' } });
     const after = makeAgent({ dimensions: withBlocks([...BLOCKS].reverse()), policy: { kind: 'eps-greedy' } });
     const old = trained(before);
-    expect(armStates(agentModelFromJSON(after, viaText(old)), 'content_block')).toEqual(armStates(old, 'content_block'));
+    expect(armStates(agentModelFromJSON(after, viaText(old)), 'content_block')).toEqual(
+      armStates(old, 'content_block'),
+    );
   });
 
   it('starts an added dimension from the prior and keeps the learning of the others', () => {
     const before = makeAgent({ policy: { kind: 'beta-ts', draws: 200 } });
     const tone = { id: 'tone', arms: ['warm', 'bold'], default: 'warm' };
-    const after = makeAgent({ policy: { kind: 'beta-ts', draws: 200 }, dimensions: [FREQUENCY, CHANNEL, tone, SEND_TIME, SUBJECT_LINE, CONTENT_BLOCK] });
+    const after = makeAgent({
+      policy: { kind: 'beta-ts', draws: 200 },
+      dimensions: [FREQUENCY, CHANNEL, tone, SEND_TIME, SUBJECT_LINE, CONTENT_BLOCK],
+    });
     const old = trained(before);
     const added = agentModelFromJSON(after, viaText(old));
     expect(armStates(added, 'tone')).toEqual(armStates(createAgentModel(after), 'tone'));
-    for (const id of ['frequency', 'channel', 'send_time', 'subject_line', 'content_block']) expect(armStates(added, id), id).toEqual(armStates(old, id));
+    for (const id of ['frequency', 'channel', 'send_time', 'subject_line', 'content_block'])
+      expect(armStates(added, id), id).toEqual(armStates(old, id));
   });
 
   it('drops a removed dimension and keeps the others', () => {
     const before = makeAgent({ policy: { kind: 'beta-ts', draws: 200 } });
-    const after = makeAgent({ policy: { kind: 'beta-ts', draws: 200 }, dimensions: [FREQUENCY, CHANNEL, SEND_TIME, SUBJECT_LINE] });
+    const after = makeAgent({
+      policy: { kind: 'beta-ts', draws: 200 },
+      dimensions: [FREQUENCY, CHANNEL, SEND_TIME, SUBJECT_LINE],
+    });
     const old = trained(before);
     const kept = agentModelFromJSON(after, viaText(old));
     expect(kept.dimensions.map((d) => d.id)).toEqual(['frequency', 'channel', 'send_time', 'subject_line']);
-    for (const id of ['frequency', 'channel', 'send_time', 'subject_line']) expect(armStates(kept, id), id).toEqual(armStates(old, id));
+    for (const id of ['frequency', 'channel', 'send_time', 'subject_line'])
+      expect(armStates(kept, id), id).toEqual(armStates(old, id));
   });
 
   it('restarts every dimension from the prior when the policy kind changes', () => {
     const old = trained(makeAgent({ policy: { kind: 'linucb' } }));
     const after = makeAgent({ policy: { kind: 'lin-ts' } });
     const switched = agentModelFromJSON(after, viaText(old));
-    for (const d of switched.dimensions) expect(armStates(switched, d.id), d.id).toEqual(armStates(createAgentModel(after), d.id));
+    for (const d of switched.dimensions)
+      expect(armStates(switched, d.id), d.id).toEqual(armStates(createAgentModel(after), d.id));
   });
 
   it('keeps the learning and takes the new parameters when only parameters change', () => {
@@ -209,15 +262,23 @@ describe('share: tags', () => {
     { id: 'cb_new' },
   ];
   const agentWith = (arms: unknown[], share = 'tags') =>
-    makeAgent({ policy: { kind: 'logistic-ts', draws: 200, share }, dimensions: [FREQUENCY, CHANNEL, SEND_TIME, SUBJECT_LINE, { ...CONTENT_BLOCK, arms, default: 'cb_specs' }] });
+    makeAgent({
+      policy: { kind: 'logistic-ts', draws: 200, share },
+      dimensions: [FREQUENCY, CHANNEL, SEND_TIME, SUBJECT_LINE, { ...CONTENT_BLOCK, arms, default: 'cb_specs' }],
+    });
 
   it('groups a dimension by its tags, an untagged arm on its own, and leaves untagged dimensions per arm', () => {
     const model = createAgentModel(agentWith(TAGGED));
     const blocks = model.dimensions.find((d) => d.id === 'content_block')!;
-    expect(blocks.groups).toEqual({ names: ['performance', 'urgency', 'style', 'arm:cb_new'], count: 4, of: [[0], [0, 1], [2], [3]] });
+    expect(blocks.groups).toEqual({
+      names: ['performance', 'urgency', 'style', 'arm:cb_new'],
+      count: 4,
+      of: [[0], [0, 1], [2], [3]],
+    });
     expect(blocks.policy.toJSON().shared?.groupCount).toBe(4);
     // the contract's subject lines share no tag, and the other dimensions have none
-    for (const id of ['frequency', 'channel', 'send_time', 'subject_line']) expect(model.dimensions.find((d) => d.id === id)!.groups, id).toBeUndefined();
+    for (const id of ['frequency', 'channel', 'send_time', 'subject_line'])
+      expect(model.dimensions.find((d) => d.id === id)!.groups, id).toBeUndefined();
   });
 
   it('is refused for a policy without a Gaussian model', () => {
@@ -250,7 +311,9 @@ describe('share: tags', () => {
     const after5 = is.policy.explain(x, Uint8Array.of(1, 1, 1, 1, 1));
     for (let a = 0; a < 4; a++) expect(after5[a].mean).toBeCloseTo(before4[a].mean, 12);
     const off = agentModelFromJSON(agentWith(TAGGED, 'none'), viaText(old));
-    expect(armStates(off, 'content_block')).toEqual(armStates(createAgentModel(agentWith(TAGGED, 'none')), 'content_block'));
+    expect(armStates(off, 'content_block')).toEqual(
+      armStates(createAgentModel(agentWith(TAGGED, 'none')), 'content_block'),
+    );
   });
 });
 
@@ -259,15 +322,32 @@ describe("a dimension's features", () => {
   const focused = (policy: Record<string, unknown> = { kind: 'logistic-ts', draws: 200 }, frequency = ['vip']) =>
     makeAgent({
       policy,
-      dimensions: [{ ...FREQUENCY, features: frequency }, CHANNEL, SEND_TIME, SUBJECT_LINE, { ...CONTENT_BLOCK, features: ['lifetime_orders', 'channel'] }],
+      dimensions: [
+        { ...FREQUENCY, features: frequency },
+        CHANNEL,
+        SEND_TIME,
+        SUBJECT_LINE,
+        { ...CONTENT_BLOCK, features: ['lifetime_orders', 'channel'] },
+      ],
     });
   const dimension = (model: AgentModel, id: string) => model.dimensions.find((d) => d.id === id)!;
 
   it('gives each dimension the intercept, the listed features and the listed earlier choices; every one without a list', () => {
     const model = createAgentModel(focused());
     expect(dimension(model, 'frequency').featureNames).toEqual(['intercept', 'vip', 'vip:missing']);
-    expect(dimension(model, 'content_block').featureNames).toEqual(['intercept', 'lifetime_orders', 'lifetime_orders:missing', 'channel=email', 'channel=sms', 'channel=push']);
-    expect(dimension(model, 'channel').featureNames).toEqual([...model.encoder.names, 'frequency=send', 'frequency=skip']);
+    expect(dimension(model, 'content_block').featureNames).toEqual([
+      'intercept',
+      'lifetime_orders',
+      'lifetime_orders:missing',
+      'channel=email',
+      'channel=sms',
+      'channel=push',
+    ]);
+    expect(dimension(model, 'channel').featureNames).toEqual([
+      ...model.encoder.names,
+      'frequency=send',
+      'frequency=skip',
+    ]);
     expect(dimension(model, 'content_block').policy.dim).toBe(6);
   });
 
@@ -289,13 +369,20 @@ describe("a dimension's features", () => {
     expect(d.deliver).toBe(true);
     expect(seen.frequency).toEqual([1, 1, 0]);
     expect(seen.channel).toEqual([...d.features, 1, 0]);
-    expect(seen.content_block).toEqual([1, 0.5, 0, ...['email', 'sms', 'push'].map((c) => (d.choices.channel.arm === c ? 1 : 0))]);
+    expect(seen.content_block).toEqual([
+      1,
+      0.5,
+      0,
+      ...['email', 'sms', 'push'].map((c) => (d.choices.channel.arm === c ? 1 : 0)),
+    ]);
   });
 
   it('explains a dimension by the features it sees only', () => {
     const agent = focused();
     const model = trained(agent);
-    const drivers = Array.from({ length: 20 }, (_, i) => decideWith(agent, model, customer(i), { decisionId: `why-${i}`, explain: true }))
+    const drivers = Array.from({ length: 20 }, (_, i) =>
+      decideWith(agent, model, customer(i), { decisionId: `why-${i}`, explain: true }),
+    )
       .flatMap((d) => d.explanation!.find((e) => e.dimension === 'frequency')!.drivers)
       .map((x) => x.feature);
     expect(drivers.length).toBeGreaterThan(0);
@@ -303,21 +390,43 @@ describe("a dimension's features", () => {
   });
 
   it("narrows a dimension shared by tags, keeping each tag's weights, the offsets and their covariance for the inputs still seen", () => {
-    const tagged = [{ id: 'cb_specs', tags: ['performance'] }, { id: 'cb_race', tags: ['performance', 'urgency'] }, { id: 'cb_style', tags: ['style'] }, { id: 'cb_new' }];
+    const tagged = [
+      { id: 'cb_specs', tags: ['performance'] },
+      { id: 'cb_race', tags: ['performance', 'urgency'] },
+      { id: 'cb_style', tags: ['style'] },
+      { id: 'cb_new' },
+    ];
     const agentSeeing = (features?: string[]) =>
-      makeAgent({ policy: { kind: 'lin-ts', share: 'tags' }, dimensions: [FREQUENCY, CHANNEL, SEND_TIME, SUBJECT_LINE, { ...CONTENT_BLOCK, arms: tagged, default: 'cb_specs', ...(features && { features }) }] });
+      makeAgent({
+        policy: { kind: 'lin-ts', share: 'tags' },
+        dimensions: [
+          FREQUENCY,
+          CHANNEL,
+          SEND_TIME,
+          SUBJECT_LINE,
+          { ...CONTENT_BLOCK, arms: tagged, default: 'cb_specs', ...(features && { features }) },
+        ],
+      });
     const old = trained(agentSeeing());
     const narrowed = agentModelFromJSON(agentSeeing(['lifetime_orders', 'channel']), viaText(old));
     const was = dimension(old, 'content_block');
     const is = dimension(narrowed, 'content_block');
-    expect(is.featureNames).toEqual(['intercept', 'lifetime_orders', 'lifetime_orders:missing', 'channel=email', 'channel=sms', 'channel=push']);
+    expect(is.featureNames).toEqual([
+      'intercept',
+      'lifetime_orders',
+      'lifetime_orders:missing',
+      'channel=email',
+      'channel=sms',
+      'channel=push',
+    ]);
     const [G, K, d, d2] = [4, 4, was.featureNames.length, is.featureNames.length];
     const [D, D2] = [d * G + K, d2 * G + K];
     const before = was.policy.toJSON().shared!;
     const after = is.policy.toJSON().shared!;
     // the index of every kept weight, old and new: a weight vector per tag, then an offset per arm
     const kept: [number, number][] = [];
-    for (let g = 0; g < G; g++) for (let f = 0; f < d2; f++) kept.push([g * d2 + f, g * d + was.featureNames.indexOf(is.featureNames[f])]);
+    for (let g = 0; g < G; g++)
+      for (let f = 0; f < d2; f++) kept.push([g * d2 + f, g * d + was.featureNames.indexOf(is.featureNames[f])]);
     for (let a = 0; a < K; a++) kept.push([d2 * G + a, d * G + a]);
     expect(kept.some(([, o]) => before.mean[o] !== 0)).toBe(true);
     for (const [n, o] of kept) {
@@ -353,7 +462,8 @@ describe("a dimension's features", () => {
     const wasArm = was.policy.toJSON().arms[0] as { mean: number[] };
     const isArm = is.policy.toJSON().arms[0] as { mean: number[] };
     expect(wasArm.mean.some((m) => m !== 0)).toBe(true);
-    for (const [k, name] of was.featureNames.entries()) expect(isArm.mean[is.featureNames.indexOf(name)], name).toBe(wasArm.mean[k]);
+    for (const [k, name] of was.featureNames.entries())
+      expect(isArm.mean[is.featureNames.indexOf(name)], name).toBe(wasArm.mean[k]);
     expect(isArm.mean[is.featureNames.indexOf('lifetime_orders')]).toBe(0);
   });
 });

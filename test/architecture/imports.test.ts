@@ -22,7 +22,11 @@ function importsOf(file: string): string[] {
   return importedFiles
     .map((f) => f.fileName)
     .filter((spec) => spec.startsWith('.'))
-    .map((spec) => relative(ROOT, resolve(ROOT, dirname(file), spec)).split(sep).join('/'));
+    .map((spec) =>
+      relative(ROOT, resolve(ROOT, dirname(file), spec))
+        .split(sep)
+        .join('/'),
+    );
 }
 
 const FILES = [...sourceFiles('plugin'), ...sourceFiles('adapters')];
@@ -37,15 +41,34 @@ function room(file: string): string {
 const COMPOSITION_ROOT = ['plugin/cli.ts', 'plugin/connections.ts'];
 
 const RULES: { rule: string; broken: (from: string, to: string) => boolean }[] = [
-  { rule: 'plugin/bandit imports nothing of the project', broken: (from, to) => from.startsWith('plugin/bandit/') && !to.startsWith('plugin/bandit/') },
-  { rule: 'plugin/config imports neither plugin/agent nor plugin/guardrails', broken: (from, to) => from.startsWith('plugin/config/') && /^plugin\/(agent|guardrails)\//.test(to) },
-  { rule: 'nothing under plugin/ but the composition root imports adapters/', broken: (from, to) => from.startsWith('plugin/') && !COMPOSITION_ROOT.includes(from) && to.startsWith('adapters/') },
-  { rule: 'no adapter imports plugin/server', broken: (from, to) => from.startsWith('adapters/') && to.startsWith('plugin/server/') },
+  {
+    rule: 'plugin/bandit imports nothing of the project',
+    broken: (from, to) => from.startsWith('plugin/bandit/') && !to.startsWith('plugin/bandit/'),
+  },
+  {
+    rule: 'plugin/config imports neither plugin/agent nor plugin/guardrails',
+    broken: (from, to) => from.startsWith('plugin/config/') && /^plugin\/(agent|guardrails)\//.test(to),
+  },
+  {
+    rule: 'nothing under plugin/ but the composition root imports adapters/',
+    broken: (from, to) => from.startsWith('plugin/') && !COMPOSITION_ROOT.includes(from) && to.startsWith('adapters/'),
+  },
+  {
+    rule: 'no adapter imports plugin/server',
+    broken: (from, to) => from.startsWith('adapters/') && to.startsWith('plugin/server/'),
+  },
   {
     rule: 'no adapter imports another (adapters/kit is shared)',
-    broken: (from, to) => from.startsWith('adapters/') && to.startsWith('adapters/') && room(from) !== room(to) && room(to) !== 'adapters/kit',
+    broken: (from, to) =>
+      from.startsWith('adapters/') &&
+      to.startsWith('adapters/') &&
+      room(from) !== room(to) &&
+      room(to) !== 'adapters/kit',
   },
-  { rule: 'plugin/run and plugin/service never import plugin/server', broken: (from, to) => /^plugin\/(run|service)\//.test(from) && to.startsWith('plugin/server/') },
+  {
+    rule: 'plugin/run and plugin/service never import plugin/server',
+    broken: (from, to) => /^plugin\/(run|service)\//.test(from) && to.startsWith('plugin/server/'),
+  },
 ];
 
 /** Cycles between rooms of plugin/: a room that reaches itself through the imports of other rooms. */
@@ -64,7 +87,12 @@ function roomCycles(): string[] {
   return cycles;
 }
 
-function findPath(next: Map<string, Set<string>>, from: string, target: string, seen: Set<string>): string[] | undefined {
+function findPath(
+  next: Map<string, Set<string>>,
+  from: string,
+  target: string,
+  seen: Set<string>,
+): string[] | undefined {
   for (const to of next.get(from) ?? []) {
     if (to === target) return [to];
     if (seen.has(to)) continue;

@@ -15,7 +15,12 @@ export const LEARNING_CASES = POLICY_CASES.filter((p) => p.kind !== 'random');
 export const CONTEXTUAL_CASES = POLICY_CASES.filter((p) => p.kind !== 'random' && p.kind !== 'beta-ts');
 
 /** Feature-encoder rows: traits → expected encoding. */
-export const ENCODER_CASES: { title: string; traits: Record<string, unknown>; localHour?: number; expected: number[] }[] = [
+export const ENCODER_CASES: {
+  title: string;
+  traits: Record<string, unknown>;
+  localHour?: number;
+  expected: number[];
+}[] = [
   { title: 'scales a numeric trait into [0, 1]', traits: { orders: 25 }, expected: [1, 0.5, 0] },
   { title: 'clips a numeric trait above its max', traits: { orders: 80 }, expected: [1, 1, 0] },
   { title: 'clips a numeric trait below its min', traits: { orders: -3 }, expected: [1, 0, 0] },

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { applyFloor, epsilonGreedy, gaussianThompson, greedy, inverseGap, normalCdf, Rng, sampleArm } from '../../plugin/bandit/index.ts';
+import {
+  applyFloor,
+  epsilonGreedy,
+  gaussianThompson,
+  greedy,
+  inverseGap,
+  normalCdf,
+  Rng,
+  sampleArm,
+} from '../../plugin/bandit/index.ts';
 import { expectClose } from '../helpers/index.ts';
 
 const f = (...v: number[]) => Float64Array.from(v);
@@ -59,7 +68,6 @@ describe('exploration distributions', () => {
   it('estimates Thompson probabilities of three or more arms within the Monte Carlo error', () => {
     const out = new Float64Array(3);
     gaussianThompson(f(0, 0, 0), f(1, 1, 1), mask(1, 1, 1), 20000, new Rng('mc'), out);
-    for (const p of out) expect(Math.abs(p - 1 / 3)).toBeLessThan(4 * Math.sqrt((1 / 3) * (2 / 3) / 20000));
+    for (const p of out) expect(Math.abs(p - 1 / 3)).toBeLessThan(4 * Math.sqrt(((1 / 3) * (2 / 3)) / 20000));
   });
 });
-

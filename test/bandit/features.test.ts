@@ -5,7 +5,11 @@ import { ENCODER_CASES } from './cases.ts';
 
 const NOW = Date.UTC(2026, 10, 23, 12);
 
-function encode(encoder: FeatureEncoder, traits: Record<string, unknown>, extra: { localHour?: number; localWeekday?: number } = {}) {
+function encode(
+  encoder: FeatureEncoder,
+  traits: Record<string, unknown>,
+  extra: { localHour?: number; localWeekday?: number } = {},
+) {
   const out = new Float64Array(encoder.dim);
   encoder.encode({ traits, now: NOW, ...extra }, out);
   return Array.from(out);
@@ -24,7 +28,16 @@ describe('FeatureEncoder', () => {
       { trait: 'cat', type: 'categorical', values: ['a', 'b'] },
       { derived: 'local_hour' },
     ]);
-    expect(encoder.names).toEqual(['intercept', 'orders', 'orders:missing', 'cat=a', 'cat=b', 'cat=other', 'local_hour:sin', 'local_hour:cos']);
+    expect(encoder.names).toEqual([
+      'intercept',
+      'orders',
+      'orders:missing',
+      'cat=a',
+      'cat=b',
+      'cat=other',
+      'local_hour:sin',
+      'local_hour:cos',
+    ]);
     expect(encoder.dim).toBe(8);
   });
 
@@ -40,7 +53,11 @@ describe('FeatureEncoder', () => {
     const a = encode(encoder, { city: 'Boston' });
     expect(a.slice(1).reduce((s, v) => s + v, 0)).toBe(1);
     expect(encode(encoder, { city: 'Boston' })).toEqual(a);
-    expect(encode(encoder, {}).slice(1).every((v) => v === 0)).toBe(true);
+    expect(
+      encode(encoder, {})
+        .slice(1)
+        .every((v) => v === 0),
+    ).toBe(true);
   });
 
   it('encodes booleans with a missing flag, accepting "true"/"false" strings', () => {

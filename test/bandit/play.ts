@@ -1,7 +1,13 @@
 import { Rng, sampleArm, type Policy } from '../../plugin/bandit/index.ts';
 
 /** Plays `rounds` of a bandit problem; returns which arm was chosen per round and context. */
-export function play(policy: Policy, rounds: number, seed: string, context: (rng: Rng) => { x: Float64Array; group: number }, truth: (group: number, arm: number) => number) {
+export function play(
+  policy: Policy,
+  rounds: number,
+  seed: string,
+  context: (rng: Rng) => { x: Float64Array; group: number },
+  truth: (group: number, arm: number) => number,
+) {
   const rng = new Rng(seed);
   const eligible = new Uint8Array(policy.arms).fill(1);
   const probs = new Float64Array(policy.arms);
@@ -26,4 +32,3 @@ export function oneHotContext(rng: Rng) {
   x[1 + group] = 1;
   return { x, group };
 }
-

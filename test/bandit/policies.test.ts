@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createPolicy, policyFromJSON, remapPolicy, Rng, sampleArm, type ArmGroups, type PolicyParams } from '../../plugin/bandit/index.ts';
+import {
+  createPolicy,
+  policyFromJSON,
+  remapPolicy,
+  Rng,
+  sampleArm,
+  type ArmGroups,
+  type PolicyParams,
+} from '../../plugin/bandit/index.ts';
 import { expectClose, sum } from '../helpers/index.ts';
 import { CONTEXTUAL_CASES, LEARNING_CASES, POLICY_CASES } from './cases.ts';
 import { noContext, oneHotContext, play } from './play.ts';
@@ -58,10 +66,27 @@ describe.each(POLICY_CASES.map((p) => [title(p), p] as const))('%s distribution'
         (arms, dim, seed, floor, groupCount, forgets) => {
           const rng = new Rng(seed);
           // groupCount > 0: arms shared by random groups (policies without a Gaussian model ignore them)
-          const groups = groupCount > 0 ? { count: groupCount, of: Array.from({ length: arms }, () => [...new Set([rng.int(groupCount), rng.int(groupCount)])]) } : undefined;
-          const policy = createPolicy({ ...params, floor: params.kind === 'random' ? 0 : floor, draws: 50, forgetting: forgets ? 0.9 : 1 }, arms, dim, groups);
+          const groups =
+            groupCount > 0
+              ? {
+                  count: groupCount,
+                  of: Array.from({ length: arms }, () => [...new Set([rng.int(groupCount), rng.int(groupCount)])]),
+                }
+              : undefined;
+          const policy = createPolicy(
+            { ...params, floor: params.kind === 'random' ? 0 : floor, draws: 50, forgetting: forgets ? 0.9 : 1 },
+            arms,
+            dim,
+            groups,
+          );
           const x = Float64Array.from({ length: dim }, () => rng.normal());
-          for (let t = 0; t < 20; t++) policy.update(x.map((v) => v * rng.next()), rng.int(arms), rng.next(), 0.5);
+          for (let t = 0; t < 20; t++)
+            policy.update(
+              x.map((v) => v * rng.next()),
+              rng.int(arms),
+              rng.next(),
+              0.5,
+            );
           const eligible = Uint8Array.from({ length: arms }, () => (rng.next() < 0.6 ? 1 : 0));
           if (!eligible.includes(1)) eligible[rng.int(arms)] = 1;
           const k = eligible.reduce((s, v) => s + v, 0);
@@ -84,32 +109,35 @@ describe.each(POLICY_CASES.map((p) => [title(p), p] as const))('%s distribution'
     ['one model per arm', 1, undefined],
     ['one model per arm, with forgetting', 0.99, undefined],
     ['shared by tags, with forgetting', 0.99, shared],
-  ] as const)('gives identical next decisions after a toJSON/fromJSON round trip (%s)', (_layout, forgetting, groups) => {
-    const policy = createPolicy({ ...params, forgetting }, 4, 3, groups);
-    const rng = new Rng('train');
-    for (let t = 0; t < 300; t++) {
-      const x = Float64Array.of(1, rng.next(), rng.normal());
-      policy.update(x, rng.int(4), rng.bernoulli(0.3), 0.25);
-    }
-    const restored = policyFromJSON(JSON.parse(JSON.stringify(policy.toJSON())));
-    const eligible = Uint8Array.of(1, 1, 0, 1);
-    const a = new Rng('next');
-    const b = new Rng('next');
-    for (let t = 0; t < 25; t++) {
-      const x = Float64Array.of(1, a.next(), a.normal());
-      b.next();
-      b.normal();
-      const pa = new Float64Array(4);
-      const pb = new Float64Array(4);
-      policy.distribution(x, eligible, a, pa);
-      restored.distribution(x, eligible, b, pb);
-      expect(Array.from(pb)).toEqual(Array.from(pa));
-      const arm = sampleArm(pa, a);
-      expect(sampleArm(pb, b)).toBe(arm);
-      policy.update(x, arm, t % 3 === 0 ? 1 : 0, pa[arm]);
-      restored.update(x, arm, t % 3 === 0 ? 1 : 0, pb[arm]);
-    }
-  });
+  ] as const)(
+    'gives identical next decisions after a toJSON/fromJSON round trip (%s)',
+    (_layout, forgetting, groups) => {
+      const policy = createPolicy({ ...params, forgetting }, 4, 3, groups);
+      const rng = new Rng('train');
+      for (let t = 0; t < 300; t++) {
+        const x = Float64Array.of(1, rng.next(), rng.normal());
+        policy.update(x, rng.int(4), rng.bernoulli(0.3), 0.25);
+      }
+      const restored = policyFromJSON(JSON.parse(JSON.stringify(policy.toJSON())));
+      const eligible = Uint8Array.of(1, 1, 0, 1);
+      const a = new Rng('next');
+      const b = new Rng('next');
+      for (let t = 0; t < 25; t++) {
+        const x = Float64Array.of(1, a.next(), a.normal());
+        b.next();
+        b.normal();
+        const pa = new Float64Array(4);
+        const pb = new Float64Array(4);
+        policy.distribution(x, eligible, a, pa);
+        restored.distribution(x, eligible, b, pb);
+        expect(Array.from(pb)).toEqual(Array.from(pa));
+        const arm = sampleArm(pa, a);
+        expect(sampleArm(pb, b)).toBe(arm);
+        policy.update(x, arm, t % 3 === 0 ? 1 : 0, pa[arm]);
+        restored.update(x, arm, t % 3 === 0 ? 1 : 0, pb[arm]);
+      }
+    },
+  );
 });
 
 describe.each(POLICY_CASES.map((p) => [title(p), p] as const))('%s: retain', (_name, params) => {
@@ -117,7 +145,8 @@ describe.each(POLICY_CASES.map((p) => [title(p), p] as const))('%s: retain', (_n
   const trained = (forgetting: number, shared: boolean) => {
     const policy = createPolicy({ ...params, forgetting }, 4, 3, shared ? groups : undefined);
     const rng = new Rng('retain-train');
-    for (let t = 0; t < 400; t++) policy.update(Float64Array.of(1, rng.next(), rng.normal()), rng.int(4), rng.bernoulli(0.3), 0.25);
+    for (let t = 0; t < 400; t++)
+      policy.update(Float64Array.of(1, rng.next(), rng.normal()), rng.int(4), rng.bernoulli(0.3), 0.25);
     return policy;
   };
   const nextDecisions = (policy: ReturnType<typeof createPolicy>) => {
@@ -141,7 +170,9 @@ describe.each(POLICY_CASES.map((p) => [title(p), p] as const))('%s: retain', (_n
     const none = trained(forgetting, shared);
     none.retain(0);
     expect(none.observations()).toBe(0);
-    expect(nextDecisions(none)).toEqual(nextDecisions(createPolicy({ ...params, forgetting }, 4, 3, shared ? groups : undefined)));
+    expect(nextDecisions(none)).toEqual(
+      nextDecisions(createPolicy({ ...params, forgetting }, 4, 3, shared ? groups : undefined)),
+    );
     const all = trained(forgetting, shared);
     const before = JSON.stringify(all.toJSON());
     all.retain(1);
@@ -155,13 +186,24 @@ describe.each(LEARNING_CASES.map((p) => [title(p), p] as const))('%s: retain aft
   it('keeps what was learned, less sure of it: the best arm stays best in every context, and the uncertainty grows', () => {
     const contextual = params.kind !== 'beta-ts';
     const policy = createPolicy(params, 3, 4);
-    play(policy, 4000, `retain-${params.kind}`, contextual ? oneHotContext : noContext, (g, arm) => (arm === g ? 0.6 : 0.2));
+    play(policy, 4000, `retain-${params.kind}`, contextual ? oneHotContext : noContext, (g, arm) =>
+      arm === g ? 0.6 : 0.2,
+    );
     const eligible = Uint8Array.of(1, 1, 1);
     const contexts = contextual ? [0, 1, 2] : [0];
-    const before = contexts.map((g) => policy.explain(contextual ? Float64Array.from([1, 0, 1, 2].map((_, i) => (i === 0 || i === 1 + g ? 1 : 0))) : Float64Array.of(1), eligible));
+    const before = contexts.map((g) =>
+      policy.explain(
+        contextual
+          ? Float64Array.from([1, 0, 1, 2].map((_, i) => (i === 0 || i === 1 + g ? 1 : 0)))
+          : Float64Array.of(1),
+        eligible,
+      ),
+    );
     policy.retain(0.05);
     contexts.forEach((g, k) => {
-      const x = contextual ? Float64Array.from([1, 0, 1, 2].map((_, i) => (i === 0 || i === 1 + g ? 1 : 0))) : Float64Array.of(1);
+      const x = contextual
+        ? Float64Array.from([1, 0, 1, 2].map((_, i) => (i === 0 || i === 1 + g ? 1 : 0)))
+        : Float64Array.of(1);
       const after = policy.explain(x, eligible);
       const best = (e: { mean: number }[]) => e.reduce((b, v, a) => (v.mean > e[b].mean ? a : b), 0);
       expect(best(after), `context ${g}`).toBe(best(before[k]));
@@ -195,6 +237,9 @@ describe('remapPolicy', () => {
     const state = wider.toJSON().arms[0] as { cov: number[]; mean: number[] };
     expect(state.mean[1]).toBe(0);
     expect(state.cov[1 * 3 + 1]).toBe(0.5);
-    expectClose(wider.explain(Float64Array.of(1, 7, 0.3), Uint8Array.of(1))[0].mean, policy.explain(Float64Array.of(1, 0.3), Uint8Array.of(1))[0].mean);
+    expectClose(
+      wider.explain(Float64Array.of(1, 7, 0.3), Uint8Array.of(1))[0].mean,
+      policy.explain(Float64Array.of(1, 0.3), Uint8Array.of(1))[0].mean,
+    );
   });
 });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { createPolicy, PRIOR_REFRESH, remapPolicy, Rng, type ArmGroups, type PolicyParams } from '../../plugin/bandit/index.ts';
+import {
+  createPolicy,
+  PRIOR_REFRESH,
+  remapPolicy,
+  Rng,
+  type ArmGroups,
+  type PolicyParams,
+} from '../../plugin/bandit/index.ts';
 import { expectClose } from '../helpers/index.ts';
 import { CONTEXTUAL_CASES } from './cases.ts';
 import { oneHotContext, play } from './play.ts';
@@ -38,7 +45,9 @@ describe.each(CONTEXTUAL_CASES.map((p) => [p.kind, p] as const))('%s, shared by 
 
   it('learns a different best arm for each of three contexts when every arm is its own group', () => {
     const policy = createPolicy(params, 3, 4, { count: 3, of: [[0], [1], [2]] });
-    const last = play(policy, 6000, `three-arm-shared-${params.kind}`, oneHotContext, (g, arm) => (arm === g ? 0.6 : 0.2)).slice(-1500);
+    const last = play(policy, 6000, `three-arm-shared-${params.kind}`, oneHotContext, (g, arm) =>
+      arm === g ? 0.6 : 0.2,
+    ).slice(-1500);
     expect(last.filter((h) => h.arm === h.group).length / last.length).toBeGreaterThan(0.75);
   });
 });
@@ -51,7 +60,7 @@ describe('remapPolicy, shared by tags', () => {
     for (let t = 0; t < 300; t++) {
       const g = rng.int(2);
       const arm = rng.int(4);
-      policy.update(oneHot(g), arm, (arm < 2) === (g === 0) ? 0.8 : 0.1, 0.25);
+      policy.update(oneHot(g), arm, arm < 2 === (g === 0) ? 0.8 : 0.1, 0.25);
     }
     return policy;
   };
@@ -59,7 +68,10 @@ describe('remapPolicy, shared by tags', () => {
   it('keeps the arms and tags that remain and starts a new arm with a new tag at the prior', () => {
     const policy = trained();
     // new order: arm 3, arm 0, a new arm with a new tag; arms 1 and 2 and tag 2 are gone
-    const grown = remapPolicy(policy, [3, 0, -1], [0, 1, 2, 3], params, { of: { count: 3, of: [[1], [0], [2]] }, from: [0, 1, -1] });
+    const grown = remapPolicy(policy, [3, 0, -1], [0, 1, 2, 3], params, {
+      of: { count: 3, of: [[1], [0], [2]] },
+      from: [0, 1, -1],
+    });
     for (const g of [0, 1]) {
       const before = policy.explain(oneHot(g), Uint8Array.of(1, 1, 1, 1));
       const after = grown.explain(oneHot(g), Uint8Array.of(1, 1, 1));
@@ -83,7 +95,13 @@ describe('stabilized forgetting', () => {
    * Exact ridge regression with forgetting of the evidence only: A = λI + Σ γ^(t−s) w_s x xᵀ,
    * b = Σ γ^(t−s) w_s r x, each observation weighed w_s (1 unless `weight` says otherwise).
    */
-  function exact(xs: Float64Array[], rs: number[], gamma: number, lambda: number, weight: (t: number) => number = () => 1): { cov: number[][]; mean: number[] } {
+  function exact(
+    xs: Float64Array[],
+    rs: number[],
+    gamma: number,
+    lambda: number,
+    weight: (t: number) => number = () => 1,
+  ): { cov: number[][]; mean: number[] } {
     const d = xs[0].length;
     const A = Array.from({ length: d }, (_, i) => Array.from({ length: d }, (_, j) => (i === j ? lambda : 0)));
     const b = new Array<number>(d).fill(0);
@@ -91,7 +109,8 @@ describe('stabilized forgetting', () => {
       const w = weight(t);
       for (let i = 0; i < d; i++) {
         b[i] = gamma * b[i] + w * rs[t] * x[i];
-        for (let j = 0; j < d; j++) A[i][j] = (i === j ? lambda : 0) + gamma * (A[i][j] - (i === j ? lambda : 0)) + w * x[i] * x[j];
+        for (let j = 0; j < d; j++)
+          A[i][j] = (i === j ? lambda : 0) + gamma * (A[i][j] - (i === j ? lambda : 0)) + w * x[i] * x[j];
       }
     });
     // Gauss–Jordan inverse
@@ -141,65 +160,90 @@ describe('stabilized forgetting', () => {
     ['one model per arm', 1, false],
     ['one model per arm, with forgetting', 0.99, false],
     ['one model shared by both arms, with forgetting', 0.99, true],
-  ] as const)('retain(share) is the power posterior: every earlier observation weighs share, the prior stays whole (%s)', (_title, gamma, shared) => {
-    const lambda = 2;
-    const share = 0.1;
-    // with one group, the shared model's φ(x, a) = x ⊕ e_a (see gaussian.ts)
-    const groups: ArmGroups = { count: 1, of: [[0], [0]] };
-    const policy = createPolicy({ kind: 'lin-ts', floor: 0, forgetting: gamma, v: 1, lambda, draws: 10 }, 2, 3, shared ? groups : undefined);
-    const rng = new Rng('retain');
-    const models = shared ? 1 : 2;
-    // per model, what it saw at every learning step of the policy (zeros when another model learned)
-    const seen: Float64Array[][] = Array.from({ length: models }, () => []);
-    const rs: number[] = [];
-    const observe = (arm: number) => {
-      const x = Float64Array.of(1, rng.next() < 0.3 ? 1 : 0, rng.next() < 0.5 ? 1 : 0);
-      const r = rng.bernoulli(0.2 + 0.5 * x[1] - 0.1 * x[2] + 0.1 * arm);
-      policy.update(x, arm, r, 0.5);
-      for (let m = 0; m < models; m++) seen[m].push(shared ? Float64Array.of(...x, arm === 0 ? 1 : 0, arm === 1 ? 1 : 0) : m === arm ? x : new Float64Array(3));
-      rs.push(r);
-    };
-    // arm 1 is not chosen for the last 300 steps before retain, so its model has discounts pending
-    for (let t = 0; t < 700; t++) observe(t < 400 ? rng.int(2) : 0);
-    const learned = policy.observations();
-    policy.retain(share);
-    expect(policy.observations()).toBeCloseTo(share * learned, 9);
-    const state = () => {
-      const json = policy.toJSON();
-      const list = shared ? [json.shared!] : (json.arms as { cov: number[]; mean: number[]; age?: number }[]);
-      // a forgetting policy stores each covariance γ^age short of the current one
-      return list.map((m) => ({ ...m, inflation: Math.pow(gamma, -(m.age ?? 0)) }));
-    };
-    const weight = (t: number) => (t < 700 ? share : 1);
-    const exactly = () =>
-      state().forEach((m, k) => {
-        const truth = exact(seen[k], rs, gamma, lambda, weight);
-        const D = truth.mean.length;
-        for (let i = 0; i < D; i++) {
-          expect(Math.abs(m.mean[i] - truth.mean[i]), `model ${k}, mean ${i}`).toBeLessThan(1e-9);
-          for (let j = 0; j < D; j++) expect(Math.abs(m.cov[i * D + j] * m.inflation - truth.cov[i][j]), `model ${k}, cov ${i},${j}`).toBeLessThan(1e-9);
-        }
-      });
-    exactly();
-    // what is learned next weighs fully: without forgetting exactly; with it, the prior decays
-    // again from whole and is restored as before, so the variances stay within PRIOR_REFRESH
-    for (let t = 0; t < 100; t++) {
-      observe(rng.int(2));
-      state().forEach((m, k) => {
-        const truth = exact(seen[k], rs, gamma, lambda, weight);
-        for (let i = 0; i < truth.mean.length; i++) {
-          const variance = m.cov[i * truth.mean.length + i] * m.inflation;
-          expect(variance, `step ${t}, model ${k}, feature ${i}`).toBeGreaterThanOrEqual(truth.cov[i][i] * (1 - 1e-9));
-          expect(variance, `step ${t}, model ${k}, feature ${i}`).toBeLessThanOrEqual(truth.cov[i][i] / (1 - PRIOR_REFRESH));
-        }
-      });
-    }
-    if (gamma === 1) exactly();
-  });
+  ] as const)(
+    'retain(share) is the power posterior: every earlier observation weighs share, the prior stays whole (%s)',
+    (_title, gamma, shared) => {
+      const lambda = 2;
+      const share = 0.1;
+      // with one group, the shared model's φ(x, a) = x ⊕ e_a (see gaussian.ts)
+      const groups: ArmGroups = { count: 1, of: [[0], [0]] };
+      const policy = createPolicy(
+        { kind: 'lin-ts', floor: 0, forgetting: gamma, v: 1, lambda, draws: 10 },
+        2,
+        3,
+        shared ? groups : undefined,
+      );
+      const rng = new Rng('retain');
+      const models = shared ? 1 : 2;
+      // per model, what it saw at every learning step of the policy (zeros when another model learned)
+      const seen: Float64Array[][] = Array.from({ length: models }, () => []);
+      const rs: number[] = [];
+      const observe = (arm: number) => {
+        const x = Float64Array.of(1, rng.next() < 0.3 ? 1 : 0, rng.next() < 0.5 ? 1 : 0);
+        const r = rng.bernoulli(0.2 + 0.5 * x[1] - 0.1 * x[2] + 0.1 * arm);
+        policy.update(x, arm, r, 0.5);
+        for (let m = 0; m < models; m++)
+          seen[m].push(
+            shared ? Float64Array.of(...x, arm === 0 ? 1 : 0, arm === 1 ? 1 : 0) : m === arm ? x : new Float64Array(3),
+          );
+        rs.push(r);
+      };
+      // arm 1 is not chosen for the last 300 steps before retain, so its model has discounts pending
+      for (let t = 0; t < 700; t++) observe(t < 400 ? rng.int(2) : 0);
+      const learned = policy.observations();
+      policy.retain(share);
+      expect(policy.observations()).toBeCloseTo(share * learned, 9);
+      const state = () => {
+        const json = policy.toJSON();
+        const list = shared ? [json.shared!] : (json.arms as { cov: number[]; mean: number[]; age?: number }[]);
+        // a forgetting policy stores each covariance γ^age short of the current one
+        return list.map((m) => ({ ...m, inflation: Math.pow(gamma, -(m.age ?? 0)) }));
+      };
+      const weight = (t: number) => (t < 700 ? share : 1);
+      const exactly = () =>
+        state().forEach((m, k) => {
+          const truth = exact(seen[k], rs, gamma, lambda, weight);
+          const D = truth.mean.length;
+          for (let i = 0; i < D; i++) {
+            expect(Math.abs(m.mean[i] - truth.mean[i]), `model ${k}, mean ${i}`).toBeLessThan(1e-9);
+            for (let j = 0; j < D; j++)
+              expect(
+                Math.abs(m.cov[i * D + j] * m.inflation - truth.cov[i][j]),
+                `model ${k}, cov ${i},${j}`,
+              ).toBeLessThan(1e-9);
+          }
+        });
+      exactly();
+      // what is learned next weighs fully: without forgetting exactly; with it, the prior decays
+      // again from whole and is restored as before, so the variances stay within PRIOR_REFRESH
+      for (let t = 0; t < 100; t++) {
+        observe(rng.int(2));
+        state().forEach((m, k) => {
+          const truth = exact(seen[k], rs, gamma, lambda, weight);
+          for (let i = 0; i < truth.mean.length; i++) {
+            const variance = m.cov[i * truth.mean.length + i] * m.inflation;
+            expect(variance, `step ${t}, model ${k}, feature ${i}`).toBeGreaterThanOrEqual(
+              truth.cov[i][i] * (1 - 1e-9),
+            );
+            expect(variance, `step ${t}, model ${k}, feature ${i}`).toBeLessThanOrEqual(
+              truth.cov[i][i] / (1 - PRIOR_REFRESH),
+            );
+          }
+        });
+      }
+      if (gamma === 1) exactly();
+    },
+  );
 
   it('keeps learning when nothing drifts: a stable best arm stays chosen over a long run', () => {
-    const policy = createPolicy({ kind: 'logistic-ts', floor: 0.05, forgetting: 0.995, priorVariance: 1, draws: 200 }, 3, 4);
-    const last = play(policy, 20_000, 'stable-forgetting', oneHotContext, (g, arm) => (arm === g ? 0.6 : 0.2)).slice(-2000);
+    const policy = createPolicy(
+      { kind: 'logistic-ts', floor: 0.05, forgetting: 0.995, priorVariance: 1, draws: 200 },
+      3,
+      4,
+    );
+    const last = play(policy, 20_000, 'stable-forgetting', oneHotContext, (g, arm) => (arm === g ? 0.6 : 0.2)).slice(
+      -2000,
+    );
     expect(last.filter((h) => h.arm === h.group).length / last.length).toBeGreaterThan(0.8);
   });
 });

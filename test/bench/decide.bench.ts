@@ -1,4 +1,11 @@
-import { createAgentModel, decide, learn, validateConfig, type AgentConfig, type Decision } from '../../plugin/agent/index.ts';
+import {
+  createAgentModel,
+  decide,
+  learn,
+  validateConfig,
+  type AgentConfig,
+  type Decision,
+} from '../../plugin/agent/index.ts';
 import { Rng } from '../../plugin/bandit/index.ts';
 import { row, timeCalls, type Timing } from './stats.ts';
 
@@ -177,12 +184,14 @@ export function benchDecide(iterations = 20_000): string[] {
   let floorD: Timing | undefined;
   let floorS: Timing | undefined;
   let floorL: Timing | undefined;
-  for (const kind of (process.env.BENCH_KINDS?.split(',') ?? ['linucb', 'lin-ts', 'logistic-ts', 'squarecb'])) {
+  for (const kind of process.env.BENCH_KINDS?.split(',') ?? ['linucb', 'lin-ts', 'logistic-ts', 'squarecb']) {
     const agent = benchAgent(kind);
     const model = createAgentModel(agent);
     const dims = model.dimensions.map((d) => d.featureNames.length);
     if (!floorD) {
-      lines.push(`decide: ${DIMS} dimensions × ${ARMS} arms × ${model.encoder.dim} features (context sizes ${dims.join(', ')})`);
+      lines.push(
+        `decide: ${DIMS} dimensions × ${ARMS} arms × ${model.encoder.dim} features (context sizes ${dims.join(', ')})`,
+      );
       const fd = floorDecide(dims);
       floorD = timeCalls(() => fd(), iterations);
       const fl = floorLearn(dims);
@@ -191,7 +200,10 @@ export function benchDecide(iterations = 20_000): string[] {
       const x = new Float64Array(model.encoder.dim);
       model.encoder.encode({ traits: users[0].traits, now, localHour: 14, localWeekday: 1 }, x);
       const base = x.reduce((n, v) => n + (v !== 0 ? 1 : 0), 0);
-      const fs = floorDecideSparse(dims, dims.map((_, j) => base + j));
+      const fs = floorDecideSparse(
+        dims,
+        dims.map((_, j) => base + j),
+      );
       floorS = timeCalls(() => fs(), iterations);
       lines.push(row('floor: dense decide arithmetic (K·d² per dim)', floorD));
       lines.push(row(`floor: sparse decide arithmetic (nnz ${base}…${base + DIMS - 1})`, floorS));

@@ -68,11 +68,18 @@ function listen(app: express.Express): Promise<Server> {
   });
 }
 
-function load(url: string, headers: Record<string, string>, body: string, connections: number, duration: number): Promise<autocannon.Result> {
+function load(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  connections: number,
+  duration: number,
+): Promise<autocannon.Result> {
   return autocannon({ url, connections, duration, method: 'POST', headers, body, idReplacement: true });
 }
 
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 function line(label: string, r: autocannon.Result): string {
   return `${label.padEnd(44)} ${fmt(r.requests.average).padStart(8)} req/s   p50 ${fmt(r.latency.p50, 1).padStart(6)} ms   p99 ${fmt(r.latency.p99, 1).padStart(6)} ms   errors+non2xx ${r.errors + r.non2xx}`;
@@ -116,7 +123,11 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<string[
     let probeBytes = 0;
     const PROBES = 20;
     for (let i = 0; i < PROBES; i++) {
-      const probe = await fetch(`${nextbest.url}${AGENT_PATH}`, { method: 'POST', headers, body: decideBody(`bench-${String(i).padStart(24, 'p')}`) });
+      const probe = await fetch(`${nextbest.url}${AGENT_PATH}`, {
+        method: 'POST',
+        headers,
+        body: decideBody(`bench-${String(i).padStart(24, 'p')}`),
+      });
       const text = await probe.text();
       if (probe.status !== 200) throw new Error(`decide probe answered ${probe.status}: ${text}`);
       probeBytes += Buffer.byteLength(text);
@@ -127,9 +138,13 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<string[
     const app = express();
     app.disable('x-powered-by');
     app.set('etag', false);
-    app.post('/v1/agents/:agentId/decide', express.json({ limit: '1mb', strict: false, type: () => true }), (_req, res) => {
-      res.type('application/json').send(helloBody);
-    });
+    app.post(
+      '/v1/agents/:agentId/decide',
+      express.json({ limit: '1mb', strict: false, type: () => true }),
+      (_req, res) => {
+        res.type('application/json').send(helloBody);
+      },
+    );
     hello = await listen(app);
     const helloUrl = `http://127.0.0.1:${(hello.address() as AddressInfo).port}${AGENT_PATH}`;
     const nextbestUrl = `${nextbest.url}${AGENT_PATH}`;

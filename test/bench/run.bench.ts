@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { brazeConnection, BrazeClient } from '../../adapters/braze/index.ts';
-import { createAgentModel, decide, InMemoryProfileSource, readConfigFile, validateAgentConfig } from '../../plugin/agent/index.ts';
+import {
+  createAgentModel,
+  decide,
+  InMemoryProfileSource,
+  readConfigFile,
+  validateAgentConfig,
+} from '../../plugin/agent/index.ts';
 import { Rng } from '../../plugin/bandit/index.ts';
 import { runAudience } from '../../plugin/run/index.ts';
 import { openWorkspace } from '../../plugin/service/index.ts';
@@ -22,7 +28,10 @@ import { audience } from '../run/helpers.ts';
 const KEY = 'bench-braze-key';
 
 async function startFake(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fakes/braze-server.ts'], { env: { ...process.env, BRAZE_API_KEY: KEY }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fakes/braze-server.ts'], {
+    env: { ...process.env, BRAZE_API_KEY: KEY },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const first = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`fake braze exited with ${code}`)));
@@ -30,7 +39,13 @@ async function startFake(): Promise<{ url: string; child: ChildProcess }> {
   return { url: first.trim(), child };
 }
 
-async function measure(policy: Record<string, unknown> | undefined, members: number, fakeUrl: string, dir: string, label: string): Promise<string[]> {
+async function measure(
+  policy: Record<string, unknown> | undefined,
+  members: number,
+  fakeUrl: string,
+  dir: string,
+  label: string,
+): Promise<string[]> {
   const config = await readConfigFile('examples/agents.yaml');
   const raw = structuredClone(config.raw) as { workspace: string; agents: Record<string, unknown>[] };
   if (policy) raw.agents[0].policy = policy;
@@ -39,12 +54,26 @@ async function measure(policy: Record<string, unknown> | undefined, members: num
   await writeFile(configPath, JSON.stringify(raw));
   const rng = new Rng('bench-client');
   const client = new BrazeClient({ baseUrl: fakeUrl, apiKey: KEY, random: () => rng.next() });
-  const ws = await openWorkspace({ configPath, db: `sqlite:${join(dir, `${label}.db`)}`, seed: 'bench', logger: pino({ level: 'silent' }), sinks: brazeConnection(client).sinkFor });
+  const ws = await openWorkspace({
+    configPath,
+    db: `sqlite:${join(dir, `${label}.db`)}`,
+    seed: 'bench',
+    logger: pino({ level: 'silent' }),
+    sinks: brazeConnection(client).sinkFor,
+  });
   const warm = audience(5_000, `${label}-warmup`);
-  await runAudience(ws.service, { agentId: 'winback', audience: '*' }, { store: ws.store, source: new InMemoryProfileSource(warm) });
+  await runAudience(
+    ws.service,
+    { agentId: 'winback', audience: '*' },
+    { store: ws.store, source: new InMemoryProfileSource(warm) },
+  );
   const people = audience(members, `${label}-members`);
   const t0 = process.hrtime.bigint();
-  const summary = await runAudience(ws.service, { agentId: 'winback', audience: '*' }, { store: ws.store, source: new InMemoryProfileSource(people) });
+  const summary = await runAudience(
+    ws.service,
+    { agentId: 'winback', audience: '*' },
+    { store: ws.store, source: new InMemoryProfileSource(people) },
+  );
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   await ws.store.close();
 
@@ -55,7 +84,8 @@ async function measure(policy: Record<string, unknown> | undefined, members: num
   const root = new Rng('bench-floor');
   const now = Date.now();
   const f0 = process.hrtime.bigint();
-  for (let i = 0; i < people.length; i++) decide(parsed.config, model, people[i], now, root.fork(`d-${i}`), { decisionId: `d-${i}` });
+  for (let i = 0; i < people.length; i++)
+    decide(parsed.config, model, people[i], now, root.fork(`d-${i}`), { decisionId: `d-${i}` });
   const floorSeconds = Number(process.hrtime.bigint() - f0) / 1e9;
 
   const perMin = (members / seconds) * 60;

@@ -77,7 +77,9 @@ function realWriter(path: string, withSend: boolean): Writer {
   return {
     write(i) {
       const row: DecisionRow = { ...base, decisionId: `d${i}`, userKey: userKeys[i % USERS] };
-      const send: SendRow | undefined = withSend ? { workspace: WS, userKey: row.userKey, channel: 'email', at: row.at, decisionId: row.decisionId } : undefined;
+      const send: SendRow | undefined = withSend
+        ? { workspace: WS, userKey: row.userKey, channel: 'email', at: row.at, decisionId: row.decisionId }
+        : undefined;
       return store.withUser(WS, row.userKey, (tx) => tx.insertDecision(row, send));
     },
     close: () => store.close(),
@@ -101,7 +103,23 @@ function floorWriter(path: string, withSend: boolean): Writer {
   const r = baseRow();
   const insert = (i: number) => {
     const userKey = userKeys[i % USERS];
-    const seq = insertDecision.run(1, 2, `d${i}`, userKey, null, r.agentVersion, r.at, r.windowEnd, r.holdout ? 1 : 0, r.deliver ? 1 : 0, 0, 3, r.probability, r.reward, encodeBody(r.body, null, labels)).lastInsertRowid;
+    const seq = insertDecision.run(
+      1,
+      2,
+      `d${i}`,
+      userKey,
+      null,
+      r.agentVersion,
+      r.at,
+      r.windowEnd,
+      r.holdout ? 1 : 0,
+      r.deliver ? 1 : 0,
+      0,
+      3,
+      r.probability,
+      r.reward,
+      encodeBody(r.body, null, labels),
+    ).lastInsertRowid;
     if (withSend) insertSend.run(1, userKey, r.at, 4, seq);
   };
   const inTransaction = db.transaction(insert);
@@ -130,7 +148,13 @@ async function measure(writer: Writer, from: number, seconds: number): Promise<{
  * Writes/s of the floor and of the real path, each in its own temporary file, measured in
  * alternating rounds so that a change of machine load during the run hits both alike.
  */
-async function compare(makeFloor: (path: string) => Writer, makeReal: (path: string) => Writer, seconds: number, warmup: number, rounds: number): Promise<{ floor: number; real: number }> {
+async function compare(
+  makeFloor: (path: string) => Writer,
+  makeReal: (path: string) => Writer,
+  seconds: number,
+  warmup: number,
+  rounds: number,
+): Promise<{ floor: number; real: number }> {
   const dirs = [0, 1].map(() => mkdtempSync(join(tmpdir(), 'nextbest-store-bench-')));
   const writers = [makeFloor(join(dirs[0], 'bench.db')), makeReal(join(dirs[1], 'bench.db'))];
   try {
@@ -156,20 +180,33 @@ async function compare(makeFloor: (path: string) => Writer, makeReal: (path: str
   }
 }
 
-const rate = (label: string, perSecond: number) => `${label.padEnd(60)} ${Math.round(perSecond).toLocaleString('en-US').padStart(8)} writes/s   ${(1e6 / perSecond).toFixed(1).padStart(6)} µs/write`;
+const rate = (label: string, perSecond: number) =>
+  `${label.padEnd(60)} ${Math.round(perSecond).toLocaleString('en-US').padStart(8)} writes/s   ${(1e6 / perSecond).toFixed(1).padStart(6)} µs/write`;
 
 export async function benchStore(options: StoreBenchOptions = {}): Promise<string[]> {
   const seconds = options.seconds ?? 2;
   const warmup = options.warmup ?? 1000;
   const rounds = options.rounds ?? 8;
   const body = JSON.stringify(baseRow().body);
-  const lines = [`store: decision-log writes, one transaction per decision, temp files in WAL with synchronous=NORMAL, body ${Buffer.byteLength(body)} B (5 choices, 30 features), ${seconds} s each in ${rounds} alternating rounds`];
+  const lines = [
+    `store: decision-log writes, one transaction per decision, temp files in WAL with synchronous=NORMAL, body ${Buffer.byteLength(body)} B (5 choices, 30 features), ${seconds} s each in ${rounds} alternating rounds`,
+  ];
   for (const withSend of [true, false]) {
     const what = withSend ? 'decision + send' : 'decision alone';
-    const { floor, real } = await compare((path) => floorWriter(path, withSend), (path) => realWriter(path, withSend), seconds, warmup, rounds);
-    lines.push(rate(`floor: bare prepared INSERT${withSend ? 's in one transaction' : ', autocommit'} (${what})`, floor));
+    const { floor, real } = await compare(
+      (path) => floorWriter(path, withSend),
+      (path) => realWriter(path, withSend),
+      seconds,
+      warmup,
+      rounds,
+    );
+    lines.push(
+      rate(`floor: bare prepared INSERT${withSend ? 's in one transaction' : ', autocommit'} (${what})`, floor),
+    );
     lines.push(rate(`SqliteStore.withUser + insertDecision (${what})`, real));
-    lines.push(`${'store vs floor'.padEnd(60)} ${(100 * (real / floor)).toFixed(1)} % of floor (target ≥ ${100 * TARGET} %)`);
+    lines.push(
+      `${'store vs floor'.padEnd(60)} ${(100 * (real / floor)).toFixed(1)} % of floor (target ≥ ${100 * TARGET} %)`,
+    );
   }
   return lines;
 }

@@ -28,7 +28,12 @@ describe('nextbest CLI', () => {
   it('prints every config error with its path and exits 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nextbest-cli-'));
     const file = join(dir, 'bad.yaml');
-    writeFileSync(file, readFileSync('examples/agents.yaml', 'utf8').replace('holdout: 0.10', 'holdout: 0.7').replace('default: cb_style', 'default: cb_nope'));
+    writeFileSync(
+      file,
+      readFileSync('examples/agents.yaml', 'utf8')
+        .replace('holdout: 0.10', 'holdout: 0.7')
+        .replace('default: cb_style', 'default: cb_nope'),
+    );
     const r = await cli('validate', file);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('agents[0].holdout: must be in [0, 0.5], got 0.7');
@@ -36,13 +41,34 @@ describe('nextbest CLI', () => {
   });
 
   it('prints the simulation as JSON with the documented fields', async () => {
-    const r = await cli('simulate', '--scenario', 'retail', '--decisions', '1500', '--seed', '3', '--policies', 'random,static-best,linucb', '--json');
+    const r = await cli(
+      'simulate',
+      '--scenario',
+      'retail',
+      '--decisions',
+      '1500',
+      '--seed',
+      '3',
+      '--policies',
+      'random,static-best,linucb',
+      '--json',
+    );
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
-    expect(report).toMatchObject({ scenario: 'retail', seed: '3', decisions: 1500, oracle: { reward: expect.any(Number) } });
+    expect(report).toMatchObject({
+      scenario: 'retail',
+      seed: '3',
+      decisions: 1500,
+      oracle: { reward: expect.any(Number) },
+    });
     expect(report.policies.map((p: { name: string }) => p.name)).toEqual(['random', 'static-best', 'linucb']);
     for (const p of report.policies) {
-      expect(p).toMatchObject({ reward: expect.any(Number), oracleShare: expect.any(Number), regret: expect.any(Number), last: { reward: expect.any(Number), oracleShare: expect.any(Number) } });
+      expect(p).toMatchObject({
+        reward: expect.any(Number),
+        oracleShare: expect.any(Number),
+        regret: expect.any(Number),
+        last: { reward: expect.any(Number), oracleShare: expect.any(Number) },
+      });
     }
   });
 

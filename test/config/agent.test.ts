@@ -23,7 +23,10 @@ describe('the contract config (examples/agents.yaml)', () => {
   });
 
   it('is what examples/agents.yaml declares, up to the campaign id', async () => {
-    const example = parseConfigText(await readFile(new URL('../../examples/agents.yaml', import.meta.url), 'utf8'), 'examples/agents.yaml');
+    const example = parseConfigText(
+      await readFile(new URL('../../examples/agents.yaml', import.meta.url), 'utf8'),
+      'examples/agents.yaml',
+    );
     const contract = parseConfigText(CONTRACT_YAML);
     contract.agents[0].delivery[1].campaign_id = example.agents[0].delivery[1].campaign_id;
     expect(example).toEqual(contract);
@@ -56,8 +59,20 @@ describe('agent and workspace', () => {
   });
 
   it.each<[string, (agent: Json) => void, string[]]>([
-    ['a value above its range', (a) => { a.holdout = 0.7; }, ['agents[0].holdout: must be in [0, 0.5], got 0.7']],
-    ['an agent id with a space', (a) => { a.id = 'win back'; }, ['agents[0].id: must contain only letters, digits, "_" or "-" and start with a letter or digit, got "win back"']],
+    [
+      'a value above its range',
+      (a) => {
+        a.holdout = 0.7;
+      },
+      ['agents[0].holdout: must be in [0, 0.5], got 0.7'],
+    ],
+    [
+      'an agent id with a space',
+      (a) => {
+        a.id = 'win back';
+      },
+      ['agents[0].id: must contain only letters, digits, "_" or "-" and start with a letter or digit, got "win back"'],
+    ],
   ])('rejects %s', (_name, change, expected) => {
     expect(errorsOf(makeWorkspace(change))).toEqual(expected);
   });
@@ -87,7 +102,9 @@ describe('agent and workspace', () => {
     workspace.agents[0].dimensions[1].id = 'browse_channel';
     workspace.agents[0].guardrails = {};
     workspace.agents[0].dimensions[3].when = { browse_channel: 'email' };
-    expect(errorsOf(workspace)).toEqual(['agents[1].delivery[2].prefix: writes nb_browse_channel onto braze profiles, as agent "winback" does: the two would overwrite each other; give one of them another prefix']);
+    expect(errorsOf(workspace)).toEqual([
+      'agents[1].delivery[2].prefix: writes nb_browse_channel onto braze profiles, as agent "winback" does: the two would overwrite each other; give one of them another prefix',
+    ]);
   });
 
   it('rejects a workspace without agents', () => {

@@ -15,7 +15,12 @@ describe('conditions', () => {
       makeAgentInput({
         dimensions: [
           { id: 'channel', arms: ['email', 'sms'], default: 'email' },
-          { id: 'subject', arms: ['a'], default: 'a', when: { all: [{ channel: ['email', 'sms'] }, { not: { trait: 'vip', exists: true } }] } },
+          {
+            id: 'subject',
+            arms: ['a'],
+            default: 'a',
+            when: { all: [{ channel: ['email', 'sms'] }, { not: { trait: 'vip', exists: true } }] },
+          },
         ],
       }),
     );
@@ -29,9 +34,27 @@ describe('conditions', () => {
   });
 
   it.each<[string, (agent: Json) => void, string[]]>([
-    ['a trait condition without operator', (a) => { a.dimensions[3].when = { all: [{ trait: 'vip' }] }; }, ['agents[0].dimensions[3].when.all[0]: needs at least one of equals, in, gte, lte, exists']],
-    ['a trait condition with a wrong type', (a) => { a.dimensions[3].when = { not: { trait: 3, equals: 1 } }; }, ['agents[0].dimensions[3].when.not.trait: expected a string, got number 3']],
-    ['an empty condition', (a) => { a.dimensions[3].when = {}; }, ['agents[0].dimensions[3].when: an empty condition; give a trait test, all, any, not or {<dimension>: <arm>}']],
+    [
+      'a trait condition without operator',
+      (a) => {
+        a.dimensions[3].when = { all: [{ trait: 'vip' }] };
+      },
+      ['agents[0].dimensions[3].when.all[0]: needs at least one of equals, in, gte, lte, exists'],
+    ],
+    [
+      'a trait condition with a wrong type',
+      (a) => {
+        a.dimensions[3].when = { not: { trait: 3, equals: 1 } };
+      },
+      ['agents[0].dimensions[3].when.not.trait: expected a string, got number 3'],
+    ],
+    [
+      'an empty condition',
+      (a) => {
+        a.dimensions[3].when = {};
+      },
+      ['agents[0].dimensions[3].when: an empty condition; give a trait test, all, any, not or {<dimension>: <arm>}'],
+    ],
   ])('rejects %s', (_name, change, expected) => {
     expect(errorsOf(makeWorkspace(change))).toEqual(expected);
   });

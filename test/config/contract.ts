@@ -50,7 +50,7 @@ agents:
       - { to: braze, mode: campaign_trigger, campaign_id: "…" }
 `;
 
-export type Json = Record<string, any>;  
+export type Json = Record<string, any>;
 
 /** The contract workspace as plain input, with `change` applied to its first agent. */
 export function makeWorkspace(change: (agent: Json) => void = () => {}): Json {

@@ -9,15 +9,35 @@ describe('goal', () => {
   });
 
   it.each<[string, (agent: Json) => void, string[]]>([
-    ['a malformed window and combine', (a) => { a.goal.window = '3 days'; a.goal.combine = 'avg'; }, [
-      'agents[0].goal.window: must be a duration like 72h, 7d, 30m, 90s or 2w, got "3 days"',
-      'agents[0].goal.combine: must be one of first, sum, max, got "avg"',
-    ]],
-    ['reward values out of range', (a) => { a.goal.rewards[0].value = 1.5; a.goal.rewards[1].value = { property: 'revenue', cap: 0 }; }, [
-      'agents[0].goal.rewards[0].value: must be in [0, 1], got 1.5',
-      'agents[0].goal.rewards[1].value.cap: must be > 0, got 0',
-    ]],
-    ['a reward value of the wrong form', (a) => { a.goal.rewards[0].value = 'high'; }, ['agents[0].goal.rewards[0].value: must be a number in [0, 1] or {property, cap}']],
+    [
+      'a malformed window and combine',
+      (a) => {
+        a.goal.window = '3 days';
+        a.goal.combine = 'avg';
+      },
+      [
+        'agents[0].goal.window: must be a duration like 72h, 7d, 30m, 90s or 2w, got "3 days"',
+        'agents[0].goal.combine: must be one of first, sum, max, got "avg"',
+      ],
+    ],
+    [
+      'reward values out of range',
+      (a) => {
+        a.goal.rewards[0].value = 1.5;
+        a.goal.rewards[1].value = { property: 'revenue', cap: 0 };
+      },
+      [
+        'agents[0].goal.rewards[0].value: must be in [0, 1], got 1.5',
+        'agents[0].goal.rewards[1].value.cap: must be > 0, got 0',
+      ],
+    ],
+    [
+      'a reward value of the wrong form',
+      (a) => {
+        a.goal.rewards[0].value = 'high';
+      },
+      ['agents[0].goal.rewards[0].value: must be a number in [0, 1] or {property, cap}'],
+    ],
   ])('rejects %s', (_name, change, expected) => {
     expect(errorsOf(makeWorkspace(change))).toEqual(expected);
   });

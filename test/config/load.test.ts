@@ -17,7 +17,9 @@ describe('parseConfigText', () => {
 
   it('names the file, line and column of a YAML syntax error', () => {
     const text = 'workspace: acme\nagents:\n  - id: a: b\n';
-    expect(() => parseConfigText(text, 'agents.yaml')).toThrow('agents.yaml:3:9: Nested mappings are not allowed in compact mappings');
+    expect(() => parseConfigText(text, 'agents.yaml')).toThrow(
+      'agents.yaml:3:9: Nested mappings are not allowed in compact mappings',
+    );
   });
 
   it('names the file and line of a JSON syntax error', () => {
@@ -37,11 +39,18 @@ describe('parseConfigText', () => {
   it('names only the file when the place of a JSON error cannot be told, rather than a later place', () => {
     // YAML accepts a trailing comma in a list, so nothing places it; the NaN after it is not the first error
     const text = '{\n  "agents": [1,],\n  "workspace": NaN\n}';
-    expect(() => parseConfigText(text, 'agents.json')).toThrow(expect.objectContaining({ errors: ["agents.json: Unexpected token ']'"] }));
+    expect(() => parseConfigText(text, 'agents.json')).toThrow(
+      expect.objectContaining({ errors: ["agents.json: Unexpected token ']'"] }),
+    );
   });
 
   it('throws a ConfigError listing every validation error', () => {
-    const text = JSON.stringify(makeWorkspace((a) => { a.holdout = 0.7; a.policy.floor = -1; }));
+    const text = JSON.stringify(
+      makeWorkspace((a) => {
+        a.holdout = 0.7;
+        a.policy.floor = -1;
+      }),
+    );
     try {
       parseConfigText(text, 'agents.json');
       expect.unreachable();
@@ -49,7 +58,10 @@ describe('parseConfigText', () => {
       expect(error).toBeInstanceOf(ConfigError);
       expect(error).toMatchObject({
         code: 'invalid_config',
-        errors: ['agents[0].holdout: must be in [0, 0.5], got 0.7', 'agents[0].policy.floor: must be in [0, 1), got -1'],
+        errors: [
+          'agents[0].holdout: must be in [0, 0.5], got 0.7',
+          'agents[0].policy.floor: must be in [0, 1), got -1',
+        ],
       });
       expect((error as Error).message).toContain('Invalid config in agents.json');
     }
@@ -61,7 +73,13 @@ describe('loadConfigFile', () => {
     const dir = await mkdtemp(join(tmpdir(), 'nextbest-config-'));
     const path = join(dir, 'agents.yaml');
     await writeFile(path, CONTRACT_YAML);
-    expect((await loadConfigFile(path)).agents[0].dimensions.map((d) => d.id)).toEqual(['frequency', 'channel', 'send_time', 'subject_line', 'content_block']);
+    expect((await loadConfigFile(path)).agents[0].dimensions.map((d) => d.id)).toEqual([
+      'frequency',
+      'channel',
+      'send_time',
+      'subject_line',
+      'content_block',
+    ]);
   });
 
   it('throws a ConfigError for a missing file', async () => {

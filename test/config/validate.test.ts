@@ -4,9 +4,30 @@ import { errorsOf, makeAgentInput, makeWorkspace, type Json } from './contract.t
 
 describe('validateConfig', () => {
   it.each<[string, (agent: Json) => void, string[]]>([
-    ['missing required fields', (a) => { delete a.goal; delete a.policy; }, ['agents[0].goal: required', 'agents[0].policy: required']],
-    ['a misspelt key', (a) => { a.polcy = a.policy; }, ['agents[0].polcy: unknown key; allowed keys are id, salt, goal, holdout, policy, features, dimensions, guardrails, delivery']],
-    ['a wrong type', (a) => { a.holdout = 'ten percent'; }, ['agents[0].holdout: expected a number, got string "ten percent"']],
+    [
+      'missing required fields',
+      (a) => {
+        delete a.goal;
+        delete a.policy;
+      },
+      ['agents[0].goal: required', 'agents[0].policy: required'],
+    ],
+    [
+      'a misspelt key',
+      (a) => {
+        a.polcy = a.policy;
+      },
+      [
+        'agents[0].polcy: unknown key; allowed keys are id, salt, goal, holdout, policy, features, dimensions, guardrails, delivery',
+      ],
+    ],
+    [
+      'a wrong type',
+      (a) => {
+        a.holdout = 'ten percent';
+      },
+      ['agents[0].holdout: expected a number, got string "ten percent"'],
+    ],
   ])('rejects %s', (_name, change, expected) => {
     expect(errorsOf(makeWorkspace(change))).toEqual(expected);
   });
@@ -31,6 +52,9 @@ describe('validateConfig', () => {
   });
 
   it('validates a single agent with paths relative to it', () => {
-    expect(validateAgentConfig(makeAgentInput({ holdout: 0.7 }))).toEqual({ ok: false, errors: ['holdout: must be in [0, 0.5], got 0.7'] });
+    expect(validateAgentConfig(makeAgentInput({ holdout: 0.7 }))).toEqual({
+      ok: false,
+      errors: ['holdout: must be in [0, 0.5], got 0.7'],
+    });
   });
 });

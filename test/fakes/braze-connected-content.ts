@@ -40,7 +40,6 @@ export const DEFAULT_CACHE_SECONDS = 300;
 export const MIN_CACHE_SECONDS = 300;
 export const MAX_CACHE_SECONDS = 14_400;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
 /** One `{% connected_content %}` call, after its Liquid has been rendered. */
@@ -111,7 +110,9 @@ export class ConnectedContentDriver {
   }
 
   async call(request: ConnectedContentRequest): Promise<ConnectedContentResult> {
-    const cacheSeconds = request.noCache ? 0 : Math.min(MAX_CACHE_SECONDS, Math.max(MIN_CACHE_SECONDS, request.cacheMaxAgeSeconds ?? DEFAULT_CACHE_SECONDS));
+    const cacheSeconds = request.noCache
+      ? 0
+      : Math.min(MAX_CACHE_SECONDS, Math.max(MIN_CACHE_SECONDS, request.cacheMaxAgeSeconds ?? DEFAULT_CACHE_SECONDS));
     const hit = this.cache.get(request.url);
     if (cacheSeconds > 0 && hit && hit.expiresAt > this.now()) {
       this.attempts.push({ url: request.url, attempt: 0, fromCache: true, ms: 0 });
@@ -123,7 +124,8 @@ export class ConnectedContentDriver {
       if (attempt > 1) await sleep(this.backoffMs(attempt - 1));
       const outcome = await this.attempt(request, attempt);
       if ('result' in outcome) {
-        if (cacheSeconds > 0 && outcome.status >= 200 && outcome.status < 300) this.cache.set(request.url, { result: outcome.result, expiresAt: this.now() + cacheSeconds * 1000 });
+        if (cacheSeconds > 0 && outcome.status >= 200 && outcome.status < 300)
+          this.cache.set(request.url, { result: outcome.result, expiresAt: this.now() + cacheSeconds * 1000 });
         return outcome.result;
       }
       cause = outcome.cause;
@@ -131,15 +133,24 @@ export class ConnectedContentDriver {
     return { kind: 'failed', attempts: maxAttempts, cause };
   }
 
-  private async attempt(request: ConnectedContentRequest, attempt: number): Promise<{ result: ConnectedContentResult; status: number } | { cause: string }> {
+  private async attempt(
+    request: ConnectedContentRequest,
+    attempt: number,
+  ): Promise<{ result: ConnectedContentResult; status: number } | { cause: string }> {
     const started = performance.now();
-    const record = (entry: Partial<ConnectedContentAttempt>) => this.attempts.push({ url: request.url, attempt, fromCache: false, ms: performance.now() - started, ...entry });
+    const record = (entry: Partial<ConnectedContentAttempt>) =>
+      this.attempts.push({ url: request.url, attempt, fromCache: false, ms: performance.now() - started, ...entry });
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), this.timeoutMs);
     try {
       const res = await fetch(request.url, {
         method: 'GET',
-        headers: { 'Content-Type': 'application/json', Accept: '*/*', ...request.headers, 'User-Agent': this.userAgent },
+        headers: {
+          'Content-Type': 'application/json',
+          Accept: '*/*',
+          ...request.headers,
+          'User-Agent': this.userAgent,
+        },
         redirect: 'manual', // Connected Content does not follow redirects
         signal: controller.signal,
       });
@@ -149,7 +160,9 @@ export class ConnectedContentDriver {
       if (res.status === 404) return { result: { kind: 'empty', status: 404 }, status: 404 };
       return { result: parseReply(res.status, text), status: res.status };
     } catch (err) {
-      const cause = controller.signal.aborted ? `no reply within ${this.timeoutMs} ms` : `connection failed: ${(err as Error).cause ?? (err as Error).message}`;
+      const cause = controller.signal.aborted
+        ? `no reply within ${this.timeoutMs} ms`
+        : `connection failed: ${(err as Error).cause ?? (err as Error).message}`;
       record({ error: cause });
       return { cause };
     } finally {
@@ -165,7 +178,8 @@ function parseReply(status: number, text: string): ConnectedContentResult {
   } catch {
     return { kind: 'text', status, text };
   }
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) value = { ...value, __http_status_code__: status };
+  if (typeof value === 'object' && value !== null && !Array.isArray(value))
+    value = { ...value, __http_status_code__: status };
   return { kind: 'json', status, value };
 }
 
@@ -299,7 +313,11 @@ function parseAbortReason(markup: string): string {
  * Renders a template for one recipient, making its Connected Content calls through `driver`.
  * Aborted when an `abort_message` runs or a `:retry` call keeps failing.
  */
-export async function renderLiquid(template: string, context: RenderContext, driver: ConnectedContentDriver): Promise<RenderResult> {
+export async function renderLiquid(
+  template: string,
+  context: RenderContext,
+  driver: ConnectedContentDriver,
+): Promise<RenderResult> {
   const locals = new Map<string, unknown>();
   try {
     const output = await renderNodes(parseLiquid(template), { context, driver, locals, depth: 0 });
@@ -333,7 +351,9 @@ async function renderNodes(nodes: Node[], scope: Scope): Promise<string> {
         scope.locals.set(node.name, await renderNodes(node.body, scope));
         break;
       case 'if': {
-        const taken = node.branches.find((b) => b.condition === undefined || truthy(evaluateCondition(b.condition, scope)));
+        const taken = node.branches.find(
+          (b) => b.condition === undefined || truthy(evaluateCondition(b.condition, scope)),
+        );
         if (taken) out += await renderNodes(taken.body, scope);
         break;
       }
@@ -367,7 +387,13 @@ function applyFilter(markup: string, value: unknown, scope: Scope): unknown {
   switch (name) {
     case 'default':
       // Liquid's default: nil, false and empty strings/arrays take the fallback.
-      return value === undefined || value === null || value === false || value === '' || (Array.isArray(value) && value.length === 0) ? evaluate(arg ?? "''", scope) : value;
+      return value === undefined ||
+        value === null ||
+        value === false ||
+        value === '' ||
+        (Array.isArray(value) && value.length === 0)
+        ? evaluate(arg ?? "''", scope)
+        : value;
     case 'url_param_escape':
       return encodeURIComponent(toOutput(value));
     case 'strip':
@@ -501,7 +527,8 @@ async function connectedContent(markup: string, scope: Scope): Promise<string> {
         request.cacheMaxAgeSeconds = Number(value(/^(\d+)/));
         break;
       case 'method':
-        if (value(/^(\w+)/).toLowerCase() !== 'get') throw new UnsupportedLiquidError('connected_content :method other than get');
+        if (value(/^(\w+)/).toLowerCase() !== 'get')
+          throw new UnsupportedLiquidError('connected_content :method other than get');
         break;
       default:
         throw new UnsupportedLiquidError(`connected_content :${option[1]}`);

@@ -27,7 +27,6 @@ export const CUSTOM_EVENT_TYPE = 'ce';
 /** The path the Web SDK posts to under a bare-origin baseUrl. */
 export const SDK_DATA_PATH = '/api/v3/data/';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
 /** One POST the SDK made, as received. */
@@ -135,7 +134,13 @@ export async function startFakeBrazeSdk(options: FakeBrazeSdkOptions): Promise<F
         for (const e of (r.body.events ?? []) as Json[]) {
           if (e?.name !== CUSTOM_EVENT_TYPE) continue;
           if (name !== undefined && e.data?.n !== name) continue;
-          out.push({ name: e.data?.n, properties: e.data?.p ?? {}, userId: e.user_id, deviceId: r.body.device_id, time: e.time });
+          out.push({
+            name: e.data?.n,
+            properties: e.data?.p ?? {},
+            userId: e.user_id,
+            deviceId: r.body.device_id,
+            time: e.time,
+          });
         }
       }
       return out;

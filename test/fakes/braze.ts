@@ -106,7 +106,13 @@ class Bucket {
   }
 }
 
-const identifier = { external_id: z.string().min(1).optional(), braze_id: z.string().optional(), email: z.string().optional(), phone: z.string().optional(), user_alias: z.unknown().optional() };
+const identifier = {
+  external_id: z.string().min(1).optional(),
+  braze_id: z.string().optional(),
+  email: z.string().optional(),
+  phone: z.string().optional(),
+  user_alias: z.unknown().optional(),
+};
 const trackSchema = z.strictObject({
   attributes: z.array(z.looseObject(identifier)).optional(),
   events: z.array(z.looseObject({ ...identifier, name: z.string(), time: z.string() })).optional(),
@@ -128,7 +134,9 @@ const triggerSchema = z.looseObject({
   recipients: z.array(recipientSchema).optional(),
   trigger_properties: z.record(z.string(), z.unknown()).optional(),
   canvas_entry_properties: z.record(z.string(), z.unknown()).optional(),
-  schedule: z.strictObject({ time: z.string(), in_local_time: z.boolean().optional(), at_optimal_time: z.boolean().optional() }).optional(),
+  schedule: z
+    .strictObject({ time: z.string(), in_local_time: z.boolean().optional(), at_optimal_time: z.boolean().optional() })
+    .optional(),
 });
 const exportSchema = z.strictObject({
   external_ids: z.array(z.string()).max(50, 'at most 50 external_ids'),
@@ -204,9 +212,14 @@ export async function startFakeBraze(options: FakeBrazeOptions = {}): Promise<Fa
   app.post('/users/track', (req, res) => {
     if (!buckets.track.take(res)) return void res.status(429).json({ message: 'Rate limit exceeded' });
     const parsed = trackSchema.safeParse(req.body);
-    if (!parsed.success) return void bad(res, `Invalid request: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success)
+      return void bad(
+        res,
+        `Invalid request: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`,
+      );
     const { attributes = [], events = [], purchases = [] } = parsed.data;
-    if (attributes.length + events.length + purchases.length > maxTrack) return void bad(res, 'Max Input Length Exceeded');
+    if (attributes.length + events.length + purchases.length > maxTrack)
+      return void bad(res, 'Max Input Length Exceeded');
     withFault(req, res, buckets.track, () => {
       const errors: { type: string; input_array: string; index: number }[] = [];
       attributes.forEach((a, index) => {
@@ -220,14 +233,22 @@ export async function startFakeBraze(options: FakeBrazeOptions = {}): Promise<Fa
         setAttributes(id, a);
         tracked.push(a);
       });
-      return { message: 'success', attributes_processed: attributes.length - errors.length, ...(errors.length ? { errors } : {}) };
+      return {
+        message: 'success',
+        attributes_processed: attributes.length - errors.length,
+        ...(errors.length ? { errors } : {}),
+      };
     });
   });
 
   const trigger = (kind: 'campaign' | 'canvas', scheduled: boolean) => (req: Request, res: Response) => {
     if (!buckets.messaging.take(res)) return void res.status(429).json({ message: 'Rate limit exceeded' });
     const parsed = triggerSchema.safeParse(req.body);
-    if (!parsed.success) return void bad(res, `Invalid request: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success)
+      return void bad(
+        res,
+        `Invalid request: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`,
+      );
     const b = parsed.data;
     const id = kind === 'campaign' ? b.campaign_id : b.canvas_id;
     if (!id) return void bad(res, `${kind}_id is required`);
@@ -237,17 +258,27 @@ export async function startFakeBraze(options: FakeBrazeOptions = {}): Promise<Fa
     if (recipients.length > 50) return void bad(res, 'Max Input Length Exceeded: at most 50 recipients');
     const propsKey = kind === 'campaign' ? 'trigger_properties' : 'canvas_entry_properties';
     for (const r of recipients) {
-      if ((r.external_user_id ? 1 : 0) + (r.user_alias ? 1 : 0) !== 1) return void bad(res, 'each recipient needs exactly one of external_user_id and user_alias');
+      if ((r.external_user_id ? 1 : 0) + (r.user_alias ? 1 : 0) !== 1)
+        return void bad(res, 'each recipient needs exactly one of external_user_id and user_alias');
       if (JSON.stringify(r[propsKey] ?? {}).length > 50_000) return void bad(res, `${propsKey} larger than 50 KB`);
     }
     if (scheduled && Date.parse(b.schedule!.time) <= clock()) return void bad(res, 'schedule time is in the past');
     withFault(req, res, buckets.messaging, () => {
       for (const r of recipients) {
         if (r.attributes) setAttributes(r.external_user_id!, r.attributes);
-        sends.push({ path: req.path, externalUserId: r.external_user_id!, properties: r[propsKey] ?? {}, ...(b.schedule ? { scheduleTime: b.schedule.time } : {}) });
+        sends.push({
+          path: req.path,
+          externalUserId: r.external_user_id!,
+          properties: r[propsKey] ?? {},
+          ...(b.schedule ? { scheduleTime: b.schedule.time } : {}),
+        });
       }
       dispatchSeq += 1;
-      return { message: 'success', dispatch_id: `dispatch-${dispatchSeq}`, ...(scheduled ? { schedule_id: `schedule-${dispatchSeq}` } : {}) };
+      return {
+        message: 'success',
+        dispatch_id: `dispatch-${dispatchSeq}`,
+        ...(scheduled ? { schedule_id: `schedule-${dispatchSeq}` } : {}),
+      };
     });
   };
   app.post('/campaigns/trigger/send', trigger('campaign', false));

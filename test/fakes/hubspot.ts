@@ -79,22 +79,58 @@ interface Operation {
 }
 
 const OPERATIONS: Operation[] = [
-  { method: 'POST', pattern: /^\/crm\/v3\/objects\/contacts\/batch\/read$/, spec: 'contacts.json', schemaRef: '#/components/schemas/BatchReadInputSimplePublicObjectId' },
-  { method: 'POST', pattern: /^\/crm\/v3\/objects\/contacts\/batch\/update$/, spec: 'contacts.json', schemaRef: '#/components/schemas/BatchInputSimplePublicObjectBatchInput' },
-  { method: 'POST', pattern: /^\/crm\/v3\/objects\/contacts\/search$/, spec: 'contacts.json', schemaRef: '#/components/schemas/PublicObjectSearchRequest' },
-  { method: 'POST', pattern: /^\/crm\/v3\/properties\/[^/]+$/, spec: 'properties.json', schemaRef: '#/components/schemas/PropertyCreate' },
-  { method: 'POST', pattern: /^\/crm\/v3\/properties\/[^/]+\/groups$/, spec: 'properties.json', schemaRef: '#/components/schemas/PropertyGroupCreate' },
-  { method: 'POST', pattern: /^\/oauth\/v1\/token$/, spec: 'oauth.json', schemaRef: '#/paths/~1oauth~1v1~1token/post/requestBody/content/application~1x-www-form-urlencoded/schema' },
+  {
+    method: 'POST',
+    pattern: /^\/crm\/v3\/objects\/contacts\/batch\/read$/,
+    spec: 'contacts.json',
+    schemaRef: '#/components/schemas/BatchReadInputSimplePublicObjectId',
+  },
+  {
+    method: 'POST',
+    pattern: /^\/crm\/v3\/objects\/contacts\/batch\/update$/,
+    spec: 'contacts.json',
+    schemaRef: '#/components/schemas/BatchInputSimplePublicObjectBatchInput',
+  },
+  {
+    method: 'POST',
+    pattern: /^\/crm\/v3\/objects\/contacts\/search$/,
+    spec: 'contacts.json',
+    schemaRef: '#/components/schemas/PublicObjectSearchRequest',
+  },
+  {
+    method: 'POST',
+    pattern: /^\/crm\/v3\/properties\/[^/]+$/,
+    spec: 'properties.json',
+    schemaRef: '#/components/schemas/PropertyCreate',
+  },
+  {
+    method: 'POST',
+    pattern: /^\/crm\/v3\/properties\/[^/]+\/groups$/,
+    spec: 'properties.json',
+    schemaRef: '#/components/schemas/PropertyGroupCreate',
+  },
+  {
+    method: 'POST',
+    pattern: /^\/oauth\/v1\/token$/,
+    spec: 'oauth.json',
+    schemaRef: '#/paths/~1oauth~1v1~1token/post/requestBody/content/application~1x-www-form-urlencoded/schema',
+  },
   { method: 'GET', pattern: /^\/oauth\/v1\/access-tokens\/[^/]+$/, spec: 'oauth.json' },
   { method: 'GET', pattern: /^\/crm\/v3\/objects\/contacts$/, spec: 'contacts.json' },
   { method: 'GET', pattern: /^\/crm\/v3\/lists\/[^/]+\/memberships$/, spec: 'lists' },
 ];
 
 /** Ajv over the copied OpenAPI documents; `#/...` refs resolve inside each document. */
-export function openApiValidators(): { validator(spec: string, ref: string): ValidateFunction; responseValidator(spec: string, ref: string): ValidateFunction } {
+export function openApiValidators(): {
+  validator(spec: string, ref: string): ValidateFunction;
+  responseValidator(spec: string, ref: string): ValidateFunction;
+} {
   const ajv = new Ajv({ strict: false, allErrors: true });
   addFormats.default(ajv);
-  ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
+  ajv.addFormat('int32', {
+    type: 'number',
+    validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31,
+  });
   ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) });
   for (const spec of ['contacts.json', 'properties.json', 'oauth.json']) {
     const doc = JSON.parse(readFileSync(join(SPEC_DIR, spec), 'utf8')) as Record<string, unknown>;
@@ -182,7 +218,9 @@ export class FakeHubSpot {
   }
 
   requestsTo(path: RegExp | string, method = 'POST'): RecordedRequest[] {
-    return this.requests.filter((r) => r.method === method && (typeof path === 'string' ? r.path === path : path.test(r.path)));
+    return this.requests.filter(
+      (r) => r.method === method && (typeof path === 'string' ? r.path === path : path.test(r.path)),
+    );
   }
 
   async start(): Promise<this> {
@@ -209,7 +247,14 @@ export class FakeHubSpot {
     // record, validate, authenticate, rate-limit
     app.use((req, res, next) => {
       const now = this.options.clock();
-      const entry: RecordedRequest = { method: req.method, path: req.path, query: { ...req.query }, body: req.body, status: 0, at: now };
+      const entry: RecordedRequest = {
+        method: req.method,
+        path: req.path,
+        query: { ...req.query },
+        body: req.body,
+        status: 0,
+        at: now,
+      };
       this.requests.push(entry);
       res.on('finish', () => (entry.status = res.statusCode));
       const op = OPERATIONS.find((o) => o.method === req.method && o.pattern.test(req.path));
@@ -226,27 +271,56 @@ export class FakeHubSpot {
       const auth = /^Bearer (.+)$/.exec(req.get('authorization') ?? '');
       const token = auth ? this.tokens.get(auth[1]) : undefined;
       const valid = (auth && auth[1] === this.options.privateAppToken) || (token && token.expiresAt > now);
-      if (!valid) return error(res, 401, 'INVALID_AUTHENTICATION', 'Authentication credentials not found. This API supports OAuth 2.0 authentication.');
+      if (!valid)
+        return error(
+          res,
+          401,
+          'INVALID_AUTHENTICATION',
+          'Authentication credentials not found. This API supports OAuth 2.0 authentication.',
+        );
       const injected = this.failures.find((f) => f.times > 0 && (f.path === req.path || f.path === '*'));
       if (injected) {
         injected.times--;
         if (injected.headers) res.set(injected.headers);
-        res.status(injected.status).json(injected.body ?? { status: 'error', message: 'injected failure', category: 'INTERNAL_ERROR', correlationId: this.correlationId() });
+        res.status(injected.status).json(
+          injected.body ?? {
+            status: 'error',
+            message: 'injected failure',
+            category: 'INTERNAL_ERROR',
+            correlationId: this.correlationId(),
+          },
+        );
         return;
       }
       if (req.path === '/crm/v3/objects/contacts/search') {
         // search: its own 5/s limit, no rate-limit headers, exempt from the burst bucket
         while (this.searches.length > 0 && this.searches[0] <= now - 1000) this.searches.shift();
         if (this.searches.length >= this.options.searchPerSecond) {
-          res.status(429).json({ status: 'error', message: 'You have reached your secondly limit.', errorType: 'RATE_LIMIT', correlationId: this.correlationId(), policyName: 'SECONDLY' });
+          res.status(429).json({
+            status: 'error',
+            message: 'You have reached your secondly limit.',
+            errorType: 'RATE_LIMIT',
+            correlationId: this.correlationId(),
+            policyName: 'SECONDLY',
+          });
           return;
         }
         this.searches.push(now);
         return next();
       }
       if (this.daily >= this.options.dailyMax) {
-        res.set({ 'X-HubSpot-RateLimit-Daily': String(this.options.dailyMax), 'X-HubSpot-RateLimit-Daily-Remaining': '0' });
-        res.status(429).json({ status: 'error', message: 'You have reached your daily limit.', errorType: 'RATE_LIMIT', correlationId: this.correlationId(), policyName: 'DAILY', requestId: this.correlationId() });
+        res.set({
+          'X-HubSpot-RateLimit-Daily': String(this.options.dailyMax),
+          'X-HubSpot-RateLimit-Daily-Remaining': '0',
+        });
+        res.status(429).json({
+          status: 'error',
+          message: 'You have reached your daily limit.',
+          errorType: 'RATE_LIMIT',
+          correlationId: this.correlationId(),
+          policyName: 'DAILY',
+          requestId: this.correlationId(),
+        });
         return;
       }
       while (this.burst.length > 0 && this.burst[0] <= now - this.options.burstWindowMs) this.burst.shift();
@@ -256,7 +330,14 @@ export class FakeHubSpot {
       };
       if (this.burst.length >= this.options.burstMax) {
         res.set({ ...headers, 'X-HubSpot-RateLimit-Remaining': '0' });
-        res.status(429).json({ status: 'error', message: 'You have reached your ten_secondly_rolling limit.', errorType: 'RATE_LIMIT', correlationId: this.correlationId(), policyName: 'TEN_SECONDLY_ROLLING', requestId: this.correlationId() });
+        res.status(429).json({
+          status: 'error',
+          message: 'You have reached your ten_secondly_rolling limit.',
+          errorType: 'RATE_LIMIT',
+          correlationId: this.correlationId(),
+          policyName: 'TEN_SECONDLY_ROLLING',
+          requestId: this.correlationId(),
+        });
         return;
       }
       this.burst.push(now);
@@ -268,104 +349,224 @@ export class FakeHubSpot {
     app.get('/crm/v3/objects/contacts', (req, res) => {
       const limit = Number(req.query.limit ?? 10);
       if (limit > 100) return error(res, 400, 'VALIDATION_ERROR', `limit may not exceed 100, got ${limit}`);
-      const props = String(req.query.properties ?? '').split(',').filter(Boolean);
+      const props = String(req.query.properties ?? '')
+        .split(',')
+        .filter(Boolean);
       const ids = this.sortedIds();
       const start = req.query.after ? ids.findIndex((id) => Number(id) > Number(req.query.after)) : 0;
       const page = start < 0 ? [] : ids.slice(start, start + limit);
       const more = start >= 0 && start + limit < ids.length;
-      res.json({ results: page.map((id) => this.objectOf(id, props)), ...(more ? { paging: { next: { after: page[page.length - 1], link: '' } } } : {}) });
+      res.json({
+        results: page.map((id) => this.objectOf(id, props)),
+        ...(more ? { paging: { next: { after: page[page.length - 1], link: '' } } } : {}),
+      });
     });
 
     app.post('/crm/v3/objects/contacts/batch/read', (req, res) => {
       const body = req.body as { inputs: { id: string }[]; properties: string[] };
-      if (body.inputs.length > 100) return error(res, 400, 'VALIDATION_ERROR', `Batch input limit exceeded: ${body.inputs.length} > 100`);
+      if (body.inputs.length > 100)
+        return error(res, 400, 'VALIDATION_ERROR', `Batch input limit exceeded: ${body.inputs.length} > 100`);
       const found = body.inputs.filter((i) => this.contacts.has(i.id));
       const missing = body.inputs.filter((i) => !this.contacts.has(i.id)).map((i) => i.id);
       const stamp = new Date(this.options.clock()).toISOString();
-      const reply = { status: 'COMPLETE', results: found.map((i) => this.objectOf(i.id, body.properties)), startedAt: stamp, completedAt: stamp };
+      const reply = {
+        status: 'COMPLETE',
+        results: found.map((i) => this.objectOf(i.id, body.properties)),
+        startedAt: stamp,
+        completedAt: stamp,
+      };
       if (missing.length === 0) return res.status(200).json(reply);
-      res.status(207).json({ ...reply, numErrors: 1, errors: [{ status: 'error', category: 'OBJECT_NOT_FOUND', message: 'Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.', context: { ids: missing }, links: {}, errors: [] }] });
+      res.status(207).json({
+        ...reply,
+        numErrors: 1,
+        errors: [
+          {
+            status: 'error',
+            category: 'OBJECT_NOT_FOUND',
+            message: 'Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.',
+            context: { ids: missing },
+            links: {},
+            errors: [],
+          },
+        ],
+      });
     });
 
     app.post('/crm/v3/objects/contacts/batch/update', (req, res) => {
       const body = req.body as { inputs: { id: string; properties: Record<string, string> }[] };
-      if (body.inputs.length > 100) return error(res, 400, 'VALIDATION_ERROR', `Batch input limit exceeded: ${body.inputs.length} > 100`);
+      if (body.inputs.length > 100)
+        return error(res, 400, 'VALIDATION_ERROR', `Batch input limit exceeded: ${body.inputs.length} > 100`);
       const ids = body.inputs.map((i) => i.id);
-      if (new Set(ids).size !== ids.length) return error(res, 400, 'VALIDATION_ERROR', 'Duplicate IDs found in batch input');
-      const unknownProperty = body.inputs.flatMap((i) => Object.keys(i.properties)).find((p) => !this.properties.has(p) && !p.startsWith('hs_') && !['email', 'firstname', 'lastname', 'lifecyclestage'].includes(p));
-      if (unknownProperty) return error(res, 400, 'VALIDATION_ERROR', `Property values were not valid: Property "${unknownProperty}" does not exist`);
+      if (new Set(ids).size !== ids.length)
+        return error(res, 400, 'VALIDATION_ERROR', 'Duplicate IDs found in batch input');
+      const unknownProperty = body.inputs
+        .flatMap((i) => Object.keys(i.properties))
+        .find(
+          (p) =>
+            !this.properties.has(p) &&
+            !p.startsWith('hs_') &&
+            !['email', 'firstname', 'lastname', 'lifecyclestage'].includes(p),
+        );
+      if (unknownProperty)
+        return error(
+          res,
+          400,
+          'VALIDATION_ERROR',
+          `Property values were not valid: Property "${unknownProperty}" does not exist`,
+        );
       const ok = body.inputs.filter((i) => this.contacts.has(i.id));
       const missing = body.inputs.filter((i) => !this.contacts.has(i.id)).map((i) => i.id);
       for (const i of ok) Object.assign(this.contacts.get(i.id)!, i.properties);
       this.updates.push(ok.map((i) => ({ id: i.id, properties: { ...i.properties } })));
       const stamp = new Date(this.options.clock()).toISOString();
-      const reply = { status: 'COMPLETE', results: ok.map((i) => this.objectOf(i.id, Object.keys(i.properties))), startedAt: stamp, completedAt: stamp };
+      const reply = {
+        status: 'COMPLETE',
+        results: ok.map((i) => this.objectOf(i.id, Object.keys(i.properties))),
+        startedAt: stamp,
+        completedAt: stamp,
+      };
       if (missing.length === 0) return res.status(200).json(reply);
-      res.status(207).json({ ...reply, numErrors: 1, errors: [{ status: 'error', category: 'OBJECT_NOT_FOUND', message: 'Could not update some CONTACT objects, they may be deleted or not exist.', context: { ids: missing }, links: {}, errors: [] }] });
+      res.status(207).json({
+        ...reply,
+        numErrors: 1,
+        errors: [
+          {
+            status: 'error',
+            category: 'OBJECT_NOT_FOUND',
+            message: 'Could not update some CONTACT objects, they may be deleted or not exist.',
+            context: { ids: missing },
+            links: {},
+            errors: [],
+          },
+        ],
+      });
     });
 
     app.post('/crm/v3/objects/contacts/search', (req, res) => {
-      const body = req.body as { filterGroups?: { filters: { propertyName: string; operator: string; value?: string }[] }[]; sorts?: string[]; properties?: string[]; limit?: number; after?: string };
+      const body = req.body as {
+        filterGroups?: { filters: { propertyName: string; operator: string; value?: string }[] }[];
+        sorts?: string[];
+        properties?: string[];
+        limit?: number;
+        after?: string;
+      };
       const limit = body.limit ?? 10;
       if (limit > 200) return error(res, 400, 'VALIDATION_ERROR', `limit may not exceed 200, got ${limit}`);
       const offset = Number(body.after ?? 0);
-      if (offset + limit > this.options.searchResultCap) return error(res, 400, 'VALIDATION_ERROR', `paging past ${this.options.searchResultCap} results is not allowed (after=${offset}, limit=${limit})`);
+      if (offset + limit > this.options.searchResultCap)
+        return error(
+          res,
+          400,
+          'VALIDATION_ERROR',
+          `paging past ${this.options.searchResultCap} results is not allowed (after=${offset}, limit=${limit})`,
+        );
       const groups = body.filterGroups ?? [];
-      const matches = this.sortedIds().filter((id) => groups.length === 0 || groups.some((g) => g.filters.every((f) => matchesFilter(this.contacts.get(id)!, id, f))));
+      const matches = this.sortedIds().filter(
+        (id) =>
+          groups.length === 0 ||
+          groups.some((g) => g.filters.every((f) => matchesFilter(this.contacts.get(id)!, id, f))),
+      );
       const page = matches.slice(offset, offset + limit);
       const more = offset + limit < matches.length;
-      res.json({ total: matches.length, results: page.map((id) => this.objectOf(id, body.properties ?? [])), ...(more ? { paging: { next: { after: String(offset + limit), link: '' } } } : {}) });
+      res.json({
+        total: matches.length,
+        results: page.map((id) => this.objectOf(id, body.properties ?? [])),
+        ...(more ? { paging: { next: { after: String(offset + limit), link: '' } } } : {}),
+      });
     });
 
     app.get('/crm/v3/lists/:listId/memberships', (req, res) => {
       const members = this.lists.get(String(req.params.listId));
       if (!members) return error(res, 404, 'OBJECT_NOT_FOUND', `list ${String(req.params.listId)} does not exist`);
       const limit = Number(req.query.limit ?? 100);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 250) return error(res, 400, 'VALIDATION_ERROR', `limit must be in [1, 250], got ${String(req.query.limit)}`);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 250)
+        return error(res, 400, 'VALIDATION_ERROR', `limit must be in [1, 250], got ${String(req.query.limit)}`);
       const offset = Number(req.query.after ?? 0);
       const page = members.slice(offset, offset + limit);
       const more = offset + limit < members.length;
-      res.json({ total: members.length, results: page.map((recordId) => ({ recordId, membershipTimestamp: new Date(this.options.clock()).toISOString() })), ...(more ? { paging: { next: { after: String(offset + limit) } } } : {}) });
+      res.json({
+        total: members.length,
+        results: page.map((recordId) => ({
+          recordId,
+          membershipTimestamp: new Date(this.options.clock()).toISOString(),
+        })),
+        ...(more ? { paging: { next: { after: String(offset + limit) } } } : {}),
+      });
     });
 
     app.post('/crm/v3/properties/:objectType/groups', (req, res) => {
       const body = req.body as { name: string; label: string; displayOrder?: number };
-      if (this.groups.has(body.name)) return error(res, 409, 'OBJECT_ALREADY_EXISTS', `A property group named ${body.name} already exists.`);
+      if (this.groups.has(body.name))
+        return error(res, 409, 'OBJECT_ALREADY_EXISTS', `A property group named ${body.name} already exists.`);
       this.groups.set(body.name, body);
-      res.status(201).json({ name: body.name, label: body.label, displayOrder: body.displayOrder ?? -1, archived: false });
+      res
+        .status(201)
+        .json({ name: body.name, label: body.label, displayOrder: body.displayOrder ?? -1, archived: false });
     });
 
     app.post('/crm/v3/properties/:objectType', (req, res) => {
       const body = req.body as { name: string; groupName: string };
-      if (!this.groups.has(body.groupName) && body.groupName !== 'contactinformation') return error(res, 400, 'VALIDATION_ERROR', `Property group ${body.groupName} does not exist.`);
-      if (this.properties.has(body.name)) return error(res, 409, 'OBJECT_ALREADY_EXISTS', `Property named ${body.name} already exists.`);
+      if (!this.groups.has(body.groupName) && body.groupName !== 'contactinformation')
+        return error(res, 400, 'VALIDATION_ERROR', `Property group ${body.groupName} does not exist.`);
+      if (this.properties.has(body.name))
+        return error(res, 409, 'OBJECT_ALREADY_EXISTS', `Property named ${body.name} already exists.`);
       this.properties.set(body.name, body);
       const stamp = new Date(this.options.clock()).toISOString();
-      res.status(201).json({ ...body, createdAt: stamp, updatedAt: stamp, archived: false, options: (body as { options?: unknown[] }).options ?? [] });
+      res.status(201).json({
+        ...body,
+        createdAt: stamp,
+        updatedAt: stamp,
+        archived: false,
+        options: (body as { options?: unknown[] }).options ?? [],
+      });
     });
 
     app.post('/oauth/v1/token', (req, res) => {
       const form = req.body as Record<string, string>;
-      if (form.client_id !== this.options.clientId || form.client_secret !== this.options.clientSecret) return oauthError(res, 'BAD_CLIENT_ID', 'missing or unknown client id / secret');
+      if (form.client_id !== this.options.clientId || form.client_secret !== this.options.clientSecret)
+        return oauthError(res, 'BAD_CLIENT_ID', 'missing or unknown client id / secret');
       let refreshToken: string;
       if (form.grant_type === 'authorization_code') {
-        if (form.redirect_uri !== this.options.redirectUri) return oauthError(res, 'BAD_REDIRECT_URI', 'redirect_uri does not match');
-        if (!form.code || !this.codes.delete(form.code)) return oauthError(res, 'BAD_AUTH_CODE', 'missing or unknown auth code');
+        if (form.redirect_uri !== this.options.redirectUri)
+          return oauthError(res, 'BAD_REDIRECT_URI', 'redirect_uri does not match');
+        if (!form.code || !this.codes.delete(form.code))
+          return oauthError(res, 'BAD_AUTH_CODE', 'missing or unknown auth code');
         refreshToken = `refresh-${++this.seq}`;
       } else if (form.grant_type === 'refresh_token') {
-        if (!form.refresh_token || !this.refreshTokens.has(form.refresh_token)) return oauthError(res, 'BAD_REFRESH_TOKEN', 'missing or unknown refresh token');
+        if (!form.refresh_token || !this.refreshTokens.has(form.refresh_token))
+          return oauthError(res, 'BAD_REFRESH_TOKEN', 'missing or unknown refresh token');
         refreshToken = form.refresh_token;
       } else return oauthError(res, 'BAD_GRANT_TYPE', `unsupported grant_type ${form.grant_type}`);
       const accessToken = `access-${++this.seq}-${'x'.repeat(24)}`;
-      this.tokens.set(accessToken, { accessToken, refreshToken, expiresAt: this.options.clock() + this.options.tokenTtlSeconds * 1000 });
+      this.tokens.set(accessToken, {
+        accessToken,
+        refreshToken,
+        expiresAt: this.options.clock() + this.options.tokenTtlSeconds * 1000,
+      });
       this.refreshTokens.set(refreshToken, accessToken);
-      res.json({ token_type: 'bearer', refresh_token: refreshToken, access_token: accessToken, expires_in: this.options.tokenTtlSeconds });
+      res.json({
+        token_type: 'bearer',
+        refresh_token: refreshToken,
+        access_token: accessToken,
+        expires_in: this.options.tokenTtlSeconds,
+      });
     });
 
     app.get('/oauth/v1/access-tokens/:token', (req, res) => {
       const t = this.tokens.get(String(req.params.token));
-      if (!t || t.expiresAt <= this.options.clock()) return error(res, 404, 'OBJECT_NOT_FOUND', 'access token not found or expired');
-      res.json({ token: t.accessToken, user: 'admin@example.com', hub_domain: 'example.com', scopes: ['oauth', 'crm.objects.contacts.read', 'crm.objects.contacts.write', 'crm.schemas.contacts.write'], hub_id: this.options.hubId, app_id: 777, expires_in: Math.round((t.expiresAt - this.options.clock()) / 1000), user_id: 12, token_type: 'access' });
+      if (!t || t.expiresAt <= this.options.clock())
+        return error(res, 404, 'OBJECT_NOT_FOUND', 'access token not found or expired');
+      res.json({
+        token: t.accessToken,
+        user: 'admin@example.com',
+        hub_domain: 'example.com',
+        scopes: ['oauth', 'crm.objects.contacts.read', 'crm.objects.contacts.write', 'crm.schemas.contacts.write'],
+        hub_id: this.options.hubId,
+        app_id: 777,
+        expires_in: Math.round((t.expiresAt - this.options.clock()) / 1000),
+        user_id: 12,
+        token_type: 'access',
+      });
     });
 
     return app;
@@ -393,7 +594,11 @@ export class FakeHubSpot {
   }
 }
 
-function matchesFilter(props: Record<string, string>, id: string, f: { propertyName: string; operator: string; value?: string }): boolean {
+function matchesFilter(
+  props: Record<string, string>,
+  id: string,
+  f: { propertyName: string; operator: string; value?: string },
+): boolean {
   const v = f.propertyName === 'hs_object_id' ? id : props[f.propertyName];
   switch (f.operator) {
     case 'EQ':
@@ -420,4 +625,3 @@ function error(res: Response, status: number, category: string, message: string)
 function oauthError(res: Response, status: string, message: string): void {
   res.status(400).json({ status, message, correlationId: 'fake-oauth', category: 'VALIDATION_ERROR' });
 }
-

@@ -28,7 +28,6 @@ const MAX_BATCH_BYTES = 500 * 1024;
 const DEFAULT_TRAITS_LIMIT = 10;
 const MAX_TRAITS_LIMIT = 200;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
 export interface InjectedFailure {
@@ -92,7 +91,10 @@ export class FakeSegment {
     this.spaceId = options.spaceId ?? FAKE_SPACE_ID;
     for (const [id, traits] of Object.entries(options.profiles ?? {})) this.profiles.set(id, traits);
     this.now = options.now ?? Date.now;
-    this.rate = { perSecond: options.profileRate?.perSecond ?? 100, burst: options.profileRate?.burst ?? options.profileRate?.perSecond ?? 100 };
+    this.rate = {
+      perSecond: options.profileRate?.perSecond ?? 100,
+      burst: options.profileRate?.burst ?? options.profileRate?.perSecond ?? 100,
+    };
     this.tokens = this.rate.burst;
     this.last = this.now();
   }
@@ -145,13 +147,21 @@ export class FakeSegment {
     const app = express();
     app.post('/v1/batch', express.raw({ type: () => true, limit: '10mb' }), (req, res) => this.batch(req, res));
     app.get('/v1/spaces/:space/collections/users/profiles/:id/traits', (req, res) => this.traits(req, res));
-    app.use((_req, res) => void res.status(404).json({ error: { code: 'not_found', message: 'no such route in the fake' } }));
+    app.use(
+      (_req, res) => void res.status(404).json({ error: { code: 'not_found', message: 'no such route in the fake' } }),
+    );
     return app;
   }
 
   private batch(req: Request, res: Response): void {
     const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const record = (status: number, events: Json[] = []) => this.batchRequests.push({ status, authorization: req.get('authorization'), retryCount: Number(req.get('x-retry-count') ?? 0), events });
+    const record = (status: number, events: Json[] = []) =>
+      this.batchRequests.push({
+        status,
+        authorization: req.get('authorization'),
+        retryCount: Number(req.get('x-retry-count') ?? 0),
+        events,
+      });
     const expected = `Basic ${Buffer.from(`${this.writeKey}:`).toString('base64')}`;
     if (req.get('authorization') !== expected) {
       record(401);
@@ -181,7 +191,10 @@ export class FakeSegment {
     const failure = this.batchFailures.shift();
     if (failure) {
       record(failure.status, events);
-      res.status(failure.status).set(failure.headers ?? {}).json(failure.body ?? { success: false });
+      res
+        .status(failure.status)
+        .set(failure.headers ?? {})
+        .json(failure.body ?? { success: false });
       return;
     }
     record(200, events);
@@ -199,7 +212,8 @@ export class FakeSegment {
   private traits(req: Request, res: Response): void {
     const query = Object.fromEntries(Object.entries(req.query).map(([k, v]) => [k, String(v)]));
     const id = String(req.params.id);
-    const log = (status: number) => this.profileRequests.push({ status, path: req.path, id, query, authorization: req.get('authorization') });
+    const log = (status: number) =>
+      this.profileRequests.push({ status, path: req.path, id, query, authorization: req.get('authorization') });
     const fail = (status: number, code: string, message: string) => {
       log(status);
       res.status(status).set('Request-Id', randomUUID()).json({ error: { code, message } });
@@ -208,7 +222,10 @@ export class FakeSegment {
     const failure = this.profileFailures.shift();
     if (failure) {
       log(failure.status);
-      res.status(failure.status).set(failure.headers ?? {}).json(failure.body ?? { error: { code: 'server_error', message: 'injected failure' } });
+      res
+        .status(failure.status)
+        .set(failure.headers ?? {})
+        .json(failure.body ?? { error: { code: 'server_error', message: 'injected failure' } });
       return;
     }
     const expected = `Basic ${Buffer.from(`${this.profileToken}:`).toString('base64')}`;
@@ -216,10 +233,14 @@ export class FakeSegment {
     if (req.params.space !== this.spaceId) return fail(404, 'not_found', 'space not found');
     const typed = /^(user_id|email|anonymous_id):(.+)$/.exec(id);
     if (!typed) return fail(404, 'not_found', 'profile not found (ids must be typed, e.g. user_id:u123)');
-    const traits = typed[1] === 'user_id' ? this.profiles.get(typed[2]) : [...this.profiles.values()].find((t) => t[typed[1] === 'email' ? 'email' : 'anonymous_id'] === typed[2]);
+    const traits =
+      typed[1] === 'user_id'
+        ? this.profiles.get(typed[2])
+        : [...this.profiles.values()].find((t) => t[typed[1] === 'email' ? 'email' : 'anonymous_id'] === typed[2]);
     if (!traits) return fail(404, 'not_found', 'profile not found');
     const limit = query.limit === undefined ? DEFAULT_TRAITS_LIMIT : Number(query.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TRAITS_LIMIT) return fail(400, 'validation_error', `limit must be an integer in [1, ${MAX_TRAITS_LIMIT}]`);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TRAITS_LIMIT)
+      return fail(400, 'validation_error', `limit must be an integer in [1, ${MAX_TRAITS_LIMIT}]`);
     const keys = Object.keys(traits).sort();
     let offset = 0;
     if (query.next !== undefined) {
@@ -232,7 +253,12 @@ export class FakeSegment {
     log(200);
     res.status(200).json({
       traits: Object.fromEntries(page.map((k) => [k, traits[k]])),
-      cursor: { url: req.originalUrl, has_more: hasMore, next: hasMore ? Buffer.from(`o:${offset + limit}`).toString('base64url') : '', limit },
+      cursor: {
+        url: req.originalUrl,
+        has_more: hasMore,
+        next: hasMore ? Buffer.from(`o:${offset + limit}`).toString('base64url') : '',
+        limit,
+      },
     });
   }
 
@@ -260,12 +286,26 @@ export interface WebhookSendOptions {
 }
 
 /** POSTs events to a nextbest server the way a Segment Webhooks destination does. */
-export async function sendSegmentWebhook(baseUrl: string, sharedSecret: string, events: unknown, options: WebhookSendOptions = {}): Promise<{ status: number; body: Json; text: string }> {
+export async function sendSegmentWebhook(
+  baseUrl: string,
+  sharedSecret: string,
+  events: unknown,
+  options: WebhookSendOptions = {},
+): Promise<{ status: number; body: Json; text: string }> {
   const body = options.raw ?? JSON.stringify(events);
   const signature = options.signature === undefined ? signSegmentBody(sharedSecret, body) : options.signature;
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'Segment.io/1.0', ...options.headers };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': 'Segment.io/1.0',
+    ...options.headers,
+  };
   if (signature !== null) headers['x-signature'] = signature;
-  const res = await fetch(`${baseUrl}/v1/webhooks/segment`, { method: 'POST', headers, body, signal: AbortSignal.timeout(20_000) });
+  const res = await fetch(`${baseUrl}/v1/webhooks/segment`, {
+    method: 'POST',
+    headers,
+    body,
+    signal: AbortSignal.timeout(20_000),
+  });
   const text = await res.text();
   let parsed: Json;
   try {

@@ -44,10 +44,46 @@ describe('matches', () => {
     ['exists false fails for a present value', { trait: 'tier', exists: false }, false],
     ['an inherited property is not a trait', { trait: 'constructor', exists: true }, false],
     ['every operator given must hold', { trait: 'orders', exists: true, gte: 8 }, false],
-    ['all holds when every condition holds', { all: [{ trait: 'vip', equals: true }, { trait: 'orders', gte: 1 }] }, true],
-    ['all fails when one condition fails', { all: [{ trait: 'vip', equals: true }, { trait: 'orders', gte: 100 }] }, false],
-    ['any holds when one condition holds', { any: [{ trait: 'tier', equals: 'bronze' }, { trait: 'vip', equals: true }] }, true],
-    ['any fails when no condition holds', { any: [{ trait: 'tier', equals: 'bronze' }, { trait: 'vip', equals: false }] }, false],
+    [
+      'all holds when every condition holds',
+      {
+        all: [
+          { trait: 'vip', equals: true },
+          { trait: 'orders', gte: 1 },
+        ],
+      },
+      true,
+    ],
+    [
+      'all fails when one condition fails',
+      {
+        all: [
+          { trait: 'vip', equals: true },
+          { trait: 'orders', gte: 100 },
+        ],
+      },
+      false,
+    ],
+    [
+      'any holds when one condition holds',
+      {
+        any: [
+          { trait: 'tier', equals: 'bronze' },
+          { trait: 'vip', equals: true },
+        ],
+      },
+      true,
+    ],
+    [
+      'any fails when no condition holds',
+      {
+        any: [
+          { trait: 'tier', equals: 'bronze' },
+          { trait: 'vip', equals: false },
+        ],
+      },
+      false,
+    ],
     ['not inverts', { not: { trait: 'vip', equals: true } }, false],
     ['a choice holds for the chosen arm', { channel: 'email' }, true],
     ['a choice holds when the chosen arm is listed', { channel: ['sms', 'email'] }, true],

@@ -41,18 +41,25 @@ function mask(agent: AgentConfig, dimension: keyof typeof DIM, ctx: GuardrailCon
   return { count, byArm };
 }
 
-const sends = (...entries: [daysAgo: number, channel?: string][]) => entries.map(([daysAgo, channel]) => ({ at: NOW - daysAgo * DAY_MS, channel }));
+const sends = (...entries: [daysAgo: number, channel?: string][]) =>
+  entries.map(([daysAgo, channel]) => ({ at: NOW - daysAgo * DAY_MS, channel }));
 
 describe('maskArms', () => {
   it('allows every arm without guardrails', () => {
-    expect(mask(makeAgent(), 'channel', makeContext())).toEqual({ count: 3, byArm: { email: 'ok', sms: 'ok', push: 'ok' } });
+    expect(mask(makeAgent(), 'channel', makeContext())).toEqual({
+      count: 3,
+      byArm: { email: 'ok', sms: 'ok', push: 'ok' },
+    });
   });
 
   describe('quiet hours', () => {
     const agent = makeAgent({ guardrails: { quiet_hours: { start: '21:00', end: '08:00' } } });
 
     it('masks the local hours inside quiet hours', () => {
-      expect(mask(agent, 'send_time', makeContext())).toEqual({ count: 2, byArm: { 8: 'ok', 12: 'ok', 21: 'quiet_hours', 23: 'quiet_hours' } });
+      expect(mask(agent, 'send_time', makeContext())).toEqual({
+        count: 2,
+        byArm: { 8: 'ok', 12: 'ok', 21: 'quiet_hours', 23: 'quiet_hours' },
+      });
     });
 
     it('leaves categorical dimensions alone', () => {
@@ -105,36 +112,61 @@ describe('maskArms', () => {
 
   describe('eligibility', () => {
     it('masks an arm when its unless condition holds', () => {
-      const agent = makeAgent({ guardrails: { eligibility: [{ arm: { subject_line: 'sl_urgency' }, unless: { trait: 'vip', equals: true } }] } });
-      expect(mask(agent, 'subject_line', makeContext({ traits: { vip: true } })).byArm).toEqual({ sl_plain: 'ok', sl_urgency: 'eligibility' });
+      const agent = makeAgent({
+        guardrails: { eligibility: [{ arm: { subject_line: 'sl_urgency' }, unless: { trait: 'vip', equals: true } }] },
+      });
+      expect(mask(agent, 'subject_line', makeContext({ traits: { vip: true } })).byArm).toEqual({
+        sl_plain: 'ok',
+        sl_urgency: 'eligibility',
+      });
     });
 
     it('allows an arm when its unless condition does not hold', () => {
-      const agent = makeAgent({ guardrails: { eligibility: [{ arm: { subject_line: 'sl_urgency' }, unless: { trait: 'vip', equals: true } }] } });
+      const agent = makeAgent({
+        guardrails: { eligibility: [{ arm: { subject_line: 'sl_urgency' }, unless: { trait: 'vip', equals: true } }] },
+      });
       expect(mask(agent, 'subject_line', makeContext({ traits: { vip: false } })).byArm.sl_urgency).toBe('ok');
     });
 
     it('masks an arm when its if condition does not hold', () => {
-      const agent = makeAgent({ guardrails: { eligibility: [{ arm: { subject_line: 'sl_urgency' }, if: { trait: 'orders', gte: 3 } }] } });
+      const agent = makeAgent({
+        guardrails: { eligibility: [{ arm: { subject_line: 'sl_urgency' }, if: { trait: 'orders', gte: 3 } }] },
+      });
       expect(mask(agent, 'subject_line', makeContext({ traits: { orders: 1 } })).byArm.sl_urgency).toBe('eligibility');
     });
 
     it('allows an arm when its if condition holds', () => {
-      const agent = makeAgent({ guardrails: { eligibility: [{ arm: { subject_line: 'sl_urgency' }, if: { trait: 'orders', gte: 3 } }] } });
+      const agent = makeAgent({
+        guardrails: { eligibility: [{ arm: { subject_line: 'sl_urgency' }, if: { trait: 'orders', gte: 3 } }] },
+      });
       expect(mask(agent, 'subject_line', makeContext({ traits: { orders: 5 } })).byArm.sl_urgency).toBe('ok');
     });
 
     it('tests earlier choices in its condition', () => {
-      const agent = makeAgent({ guardrails: { eligibility: [{ arm: { subject_line: 'sl_urgency' }, if: { channel: 'email' } }] } });
-      expect(mask(agent, 'subject_line', makeContext({ choices: { channel: 'sms' } })).byArm.sl_urgency).toBe('eligibility');
+      const agent = makeAgent({
+        guardrails: { eligibility: [{ arm: { subject_line: 'sl_urgency' }, if: { channel: 'email' } }] },
+      });
+      expect(mask(agent, 'subject_line', makeContext({ choices: { channel: 'sms' } })).byArm.sl_urgency).toBe(
+        'eligibility',
+      );
       expect(mask(agent, 'subject_line', makeContext({ choices: { channel: 'email' } })).byArm.sl_urgency).toBe('ok');
     });
 
     it('applies a rule naming several dimensions only when the earlier ones were chosen', () => {
-      const agent = makeAgent({ guardrails: { eligibility: [{ arm: { channel: 'sms', subject_line: 'sl_urgency' }, unless: { trait: 'vip', equals: true } }] } });
+      const agent = makeAgent({
+        guardrails: {
+          eligibility: [
+            { arm: { channel: 'sms', subject_line: 'sl_urgency' }, unless: { trait: 'vip', equals: true } },
+          ],
+        },
+      });
       const vip = { traits: { vip: true } };
-      expect(mask(agent, 'subject_line', makeContext({ ...vip, choices: { channel: 'sms' } })).byArm.sl_urgency).toBe('eligibility');
-      expect(mask(agent, 'subject_line', makeContext({ ...vip, choices: { channel: 'email' } })).byArm.sl_urgency).toBe('ok');
+      expect(mask(agent, 'subject_line', makeContext({ ...vip, choices: { channel: 'sms' } })).byArm.sl_urgency).toBe(
+        'eligibility',
+      );
+      expect(mask(agent, 'subject_line', makeContext({ ...vip, choices: { channel: 'email' } })).byArm.sl_urgency).toBe(
+        'ok',
+      );
     });
   });
 
@@ -142,7 +174,10 @@ describe('maskArms', () => {
     const agent = makeAgent({ guardrails: { forbid: [{ channel: 'sms', content_block: 'cb_style' }] } });
 
     it('masks the arm that would complete a forbidden combination', () => {
-      expect(mask(agent, 'content_block', makeContext({ choices: { channel: 'sms' } })).byArm).toEqual({ cb_specs: 'ok', cb_style: 'forbid' });
+      expect(mask(agent, 'content_block', makeContext({ choices: { channel: 'sms' } })).byArm).toEqual({
+        cb_specs: 'ok',
+        cb_style: 'forbid',
+      });
     });
 
     it('allows the arm with other earlier choices', () => {
@@ -158,7 +193,11 @@ describe('maskArms', () => {
     const agent = makeAgent({ guardrails: { frequency_caps: [{ channel: 'sms', max: 1, per: '7d' }] } });
 
     it('masks a channel that reached its cap in the window', () => {
-      expect(mask(agent, 'channel', makeContext({ recentSends: sends([2, 'sms']) })).byArm).toEqual({ email: 'ok', sms: 'frequency_cap', push: 'ok' });
+      expect(mask(agent, 'channel', makeContext({ recentSends: sends([2, 'sms']) })).byArm).toEqual({
+        email: 'ok',
+        sms: 'frequency_cap',
+        push: 'ok',
+      });
     });
 
     it('does not count sends older than the window', () => {
@@ -166,11 +205,15 @@ describe('maskArms', () => {
     });
 
     it('does not count sends on other channels', () => {
-      expect(mask(agent, 'channel', makeContext({ recentSends: sends([1, 'email'], [1, 'push'], [1]) })).byArm.sms).toBe('ok');
+      expect(
+        mask(agent, 'channel', makeContext({ recentSends: sends([1, 'email'], [1, 'push'], [1]) })).byArm.sms,
+      ).toBe('ok');
     });
 
     it('counts a send scheduled for later', () => {
-      expect(mask(agent, 'channel', makeContext({ recentSends: sends([-0.5, 'sms']) })).byArm.sms).toBe('frequency_cap');
+      expect(mask(agent, 'channel', makeContext({ recentSends: sends([-0.5, 'sms']) })).byArm.sms).toBe(
+        'frequency_cap',
+      );
     });
 
     it('masks always with a cap of 0', () => {
@@ -189,24 +232,44 @@ describe('maskArms', () => {
     });
     expect(mask(agent, 'channel', makeContext()).byArm.sms).toBe('consent');
     expect(mask(agent, 'channel', makeContext({ traits: { sms_opt_in: true } })).byArm.sms).toBe('eligibility');
-    expect(mask(agent, 'channel', makeContext({ traits: { sms_opt_in: true, vip: true } })).byArm.sms).toBe('frequency_cap');
+    expect(mask(agent, 'channel', makeContext({ traits: { sms_opt_in: true, vip: true } })).byArm.sms).toBe(
+      'frequency_cap',
+    );
   });
 
   it('returns 0 when every arm is masked', () => {
-    const agent = makeAgent({ guardrails: { forbid: [{ channel: 'sms', subject_line: 'sl_plain' }, { channel: 'sms', subject_line: 'sl_urgency' }] } });
+    const agent = makeAgent({
+      guardrails: {
+        forbid: [
+          { channel: 'sms', subject_line: 'sl_plain' },
+          { channel: 'sms', subject_line: 'sl_urgency' },
+        ],
+      },
+    });
     expect(mask(agent, 'subject_line', makeContext({ choices: { channel: 'sms' } })).count).toBe(0);
   });
 });
 
 describe('suppressed', () => {
-  const agent = makeAgent({ guardrails: { frequency_caps: [{ max: 3, per: '7d' }, { channel: 'sms', max: 1, per: '7d' }] } });
+  const agent = makeAgent({
+    guardrails: {
+      frequency_caps: [
+        { max: 3, per: '7d' },
+        { channel: 'sms', max: 1, per: '7d' },
+      ],
+    },
+  });
 
   it('stops the decision when a global cap is reached', () => {
-    expect(suppressed(agent, makeContext({ recentSends: sends([1, 'email'], [2, 'push'], [3]) }))).toBe('frequency_cap');
+    expect(suppressed(agent, makeContext({ recentSends: sends([1, 'email'], [2, 'push'], [3]) }))).toBe(
+      'frequency_cap',
+    );
   });
 
   it('lets the decision go below the cap', () => {
-    expect(suppressed(agent, makeContext({ recentSends: sends([1, 'email'], [2, 'push'], [9, 'sms']) }))).toBeUndefined();
+    expect(
+      suppressed(agent, makeContext({ recentSends: sends([1, 'email'], [2, 'push'], [9, 'sms']) })),
+    ).toBeUndefined();
   });
 
   it('ignores channel caps', () => {

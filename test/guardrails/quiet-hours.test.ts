@@ -39,12 +39,40 @@ describe('nextSendAt with an hour', () => {
     ['tomorrow when the hour has passed', '2026-06-01T10:00:00Z', 'UTC', 8, NIGHT, '2026-06-02T08:00:00.000Z'],
     ['tomorrow when it is that hour exactly now', '2026-06-01T10:00:00Z', 'UTC', 10, NIGHT, '2026-06-02T10:00:00.000Z'],
     ["in the customer's time zone", '2026-06-01T12:00:00Z', NY, 18, NIGHT, '2026-06-01T22:00:00.000Z'],
-    ['in UTC for an invalid time zone', '2026-06-01T10:00:00Z', 'Nowhere/Special', 12, NIGHT, '2026-06-01T12:00:00.000Z'],
-    ['at the summer offset the day clocks spring forward', '2026-03-07T20:00:00Z', NY, 12, NIGHT, '2026-03-08T16:00:00.000Z'],
+    [
+      'in UTC for an invalid time zone',
+      '2026-06-01T10:00:00Z',
+      'Nowhere/Special',
+      12,
+      NIGHT,
+      '2026-06-01T12:00:00.000Z',
+    ],
+    [
+      'at the summer offset the day clocks spring forward',
+      '2026-03-07T20:00:00Z',
+      NY,
+      12,
+      NIGHT,
+      '2026-03-08T16:00:00.000Z',
+    ],
     ['on the next day when that day skips the hour', '2026-03-07T20:00:00Z', NY, 2, LUNCH, '2026-03-09T06:00:00.000Z'],
-    ['at the winter offset the day clocks fall back', '2026-10-31T20:00:00Z', NY, 12, NIGHT, '2026-11-01T17:00:00.000Z'],
+    [
+      'at the winter offset the day clocks fall back',
+      '2026-10-31T20:00:00Z',
+      NY,
+      12,
+      NIGHT,
+      '2026-11-01T17:00:00.000Z',
+    ],
     ['at the first reading of a repeated hour', '2026-10-31T20:00:00Z', NY, 1, LUNCH, '2026-11-01T05:00:00.000Z'],
-    ['at the second reading of a repeated hour once the first has passed', '2026-11-01T05:30:00Z', NY, 1, LUNCH, '2026-11-01T06:00:00.000Z'],
+    [
+      'at the second reading of a repeated hour once the first has passed',
+      '2026-11-01T05:30:00Z',
+      NY,
+      1,
+      LUNCH,
+      '2026-11-01T06:00:00.000Z',
+    ],
     ['the same without quiet hours', '2026-06-01T10:00:00Z', 'UTC', 3, undefined, '2026-06-02T03:00:00.000Z'],
   ])('is %s', (_name, now, zone, hour, qh, expected) => {
     expect(iso(nextSendAt(at(now), zone, hour, qh))).toBe(expected);
@@ -74,7 +102,9 @@ describe('nextSendAt without an hour', () => {
   });
 
   it('ends at the jump when quiet hours end in the skipped hour', () => {
-    expect(iso(nextSendAt(at('2026-03-08T06:00:00Z'), NY, undefined, quiet('21:00', '02:30')))).toBe('2026-03-08T07:00:00.000Z');
+    expect(iso(nextSendAt(at('2026-03-08T06:00:00Z'), NY, undefined, quiet('21:00', '02:30')))).toBe(
+      '2026-03-08T07:00:00.000Z',
+    );
   });
 });
 
@@ -83,6 +113,8 @@ describe('nextSendAt when the only non-quiet time falls in the skipped hour', ()
     // Los Angeles, 23:00 PST on 7 March 2026; only 02:00–02:45 is outside quiet hours, and that
     // night the clock jumps from 02:00 PST straight to 03:00 PDT.
     const la = 'America/Los_Angeles';
-    expect(iso(nextSendAt(at('2026-03-08T07:00:00Z'), la, undefined, quiet('02:45', '02:00')))).toBe('2026-03-09T09:00:00.000Z');
+    expect(iso(nextSendAt(at('2026-03-08T07:00:00Z'), la, undefined, quiet('02:45', '02:00')))).toBe(
+      '2026-03-09T09:00:00.000Z',
+    );
   });
 });

@@ -1,14 +1,27 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { chromiumForTests, CHROMIUM_LOCATIONS, findChromium } from './chromium.ts';
 
-const only = (...paths: string[]) => (path: string) => paths.includes(path);
+const only =
+  (...paths: string[]) =>
+  (path: string) =>
+    paths.includes(path);
 
 describe('finding a Chromium for the browser tests', () => {
   afterEach(() => vi.restoreAllMocks());
 
   it.each([
-    ['CHROME_PATH first, when it exists', { CHROME_PATH: '/opt/chrome' }, only('/opt/chrome', '/usr/bin/chromium'), '/opt/chrome'],
-    ['nothing when CHROME_PATH names no file, rather than another browser', { CHROME_PATH: '/opt/missing' }, only('/usr/bin/chromium'), undefined],
+    [
+      'CHROME_PATH first, when it exists',
+      { CHROME_PATH: '/opt/chrome' },
+      only('/opt/chrome', '/usr/bin/chromium'),
+      '/opt/chrome',
+    ],
+    [
+      'nothing when CHROME_PATH names no file, rather than another browser',
+      { CHROME_PATH: '/opt/missing' },
+      only('/usr/bin/chromium'),
+      undefined,
+    ],
     ["Debian's chromium", {}, only('/usr/bin/chromium'), '/usr/bin/chromium'],
     ["macOS's Google Chrome", {}, only(CHROMIUM_LOCATIONS.at(-1)!), CHROMIUM_LOCATIONS.at(-1)],
     ['nothing on a machine without one', {}, only(), undefined],

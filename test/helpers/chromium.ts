@@ -14,7 +14,10 @@ const HOW_TO_GET_ONE =
   'set CHROME_PATH to a Chromium or Chrome, or install one (Debian/Ubuntu: apt-get update && apt-get install -y chromium; macOS: brew install --cask chromium); Playwright cannot download browsers here';
 
 /** The browser the browser tests drive: `CHROME_PATH` when set (and there), else the first usual location that exists. */
-export function findChromium(env: Record<string, string | undefined> = process.env, exists: (path: string) => boolean = existsSync): string | undefined {
+export function findChromium(
+  env: Record<string, string | undefined> = process.env,
+  exists: (path: string) => boolean = existsSync,
+): string | undefined {
   if (env.CHROME_PATH) return exists(env.CHROME_PATH) ? env.CHROME_PATH : undefined;
   return CHROMIUM_LOCATIONS.find((path) => exists(path));
 }
@@ -24,10 +27,14 @@ export function findChromium(env: Record<string, string | undefined> = process.e
  * skipped with one line saying how to get one. Under CI=true a missing browser is an error, so CI
  * can never pass without running them.
  */
-export function chromiumForTests(env: Record<string, string | undefined> = process.env, exists: (path: string) => boolean = existsSync): string | undefined {
+export function chromiumForTests(
+  env: Record<string, string | undefined> = process.env,
+  exists: (path: string) => boolean = existsSync,
+): string | undefined {
   const path = findChromium(env, exists);
   if (path) return path;
-  if (env.CI === 'true') throw new Error(`no Chromium for the browser tests, and CI=true requires them: ${HOW_TO_GET_ONE}`);
+  if (env.CI === 'true')
+    throw new Error(`no Chromium for the browser tests, and CI=true requires them: ${HOW_TO_GET_ONE}`);
   console.warn(`\n[browser tests skipped] no Chromium found: ${HOW_TO_GET_ONE}\n`);
   return undefined;
 }

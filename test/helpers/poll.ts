@@ -3,7 +3,12 @@
  * naming `what`. For waiting on a process or a background run whose progress is only observable
  * from outside: bounded, so a hang fails with a message instead of running into the test timeout.
  */
-export async function pollUntil<T>(read: () => T | Promise<T>, done: (value: T) => boolean, what: string, { everyMs = 20, attempts = 2_500 } = {}): Promise<T> {
+export async function pollUntil<T>(
+  read: () => T | Promise<T>,
+  done: (value: T) => boolean,
+  what: string,
+  { everyMs = 20, attempts = 2_500 } = {},
+): Promise<T> {
   for (let i = 0; i < attempts; i++) {
     const value = await read();
     if (done(value)) return value;

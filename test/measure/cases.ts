@@ -88,7 +88,11 @@ export const MEAN_AND_SD_CASES: SummaryCase[] = [
   // mean 0.75; Σ(x − 0.75)² = 3·0.0625 + 0.5625 = 0.75; s² = 0.75/3 = 0.25
   { title: '[1, 0, 1, 1]: sd 0.5', values: [1, 0, 1, 1], expected: { n: 4, sum: 3, mean: 0.75, sd: 0.5 } },
   // mean 0.5; deviations −0.3, −0.1, 0.4; Σd² = 0.26; s² = 0.13
-  { title: '[0.2, 0.4, 0.9]: sd √0.13', values: [0.2, 0.4, 0.9], expected: { n: 3, sum: 1.5, mean: 0.5, sd: 0.36055512754639893 } },
+  {
+    title: '[0.2, 0.4, 0.9]: sd √0.13',
+    values: [0.2, 0.4, 0.9],
+    expected: { n: 3, sum: 1.5, mean: 0.5, sd: 0.36055512754639893 },
+  },
   { title: 'equal values: sd 0', values: [0.3, 0.3, 0.3, 0.3], expected: { n: 4, sum: 1.2, mean: 0.3, sd: 0 } },
   // deviations −6, −3, 3, 6 from 1e9 + 10; Σd² = 90; s² = 30 — the one-pass Σx² − n·m² formula gets this wrong
   {
@@ -128,7 +132,13 @@ export const LIFT_CASES: LiftCase[] = [
     title: 'a difference on 4 rows each has an interval that includes 0',
     treatment: [1, 0, 1, 1],
     holdout: [0, 1, 0, 0],
-    expected: { difference: 0.5, lower: -0.19295191217483897, upper: 1.192951912174839, relative: 2, significant: false },
+    expected: {
+      difference: 0.5,
+      lower: -0.19295191217483897,
+      upper: 1.192951912174839,
+      relative: 2,
+      significant: false,
+    },
   },
   {
     // t: 60/100, s² = (100/99)·0.6·0.4; h: 20/100, s² = (100/99)·0.2·0.8
@@ -136,7 +146,13 @@ export const LIFT_CASES: LiftCase[] = [
     title: 'a clear positive lift (60 % vs 20 % on 100 rows each) has an interval above 0',
     treatment: binaryRewards(100, 60),
     holdout: binaryRewards(100, 20),
-    expected: { difference: 0.4, lower: 0.27541651096482212, upper: 0.52458348903517788, relative: 2, significant: true },
+    expected: {
+      difference: 0.4,
+      lower: 0.27541651096482212,
+      upper: 0.52458348903517788,
+      relative: 2,
+      significant: true,
+    },
   },
   {
     // same se = √(0.4/99); z = Φ⁻¹(0.95) = 1.6448536269514727; 0.4 ∓ 0.10455375987221032
@@ -144,14 +160,26 @@ export const LIFT_CASES: LiftCase[] = [
     treatment: binaryRewards(100, 60),
     holdout: binaryRewards(100, 20),
     confidence: 0.9,
-    expected: { difference: 0.4, lower: 0.29544624012778968, upper: 0.50455375987221032, relative: 2, significant: true },
+    expected: {
+      difference: 0.4,
+      lower: 0.29544624012778968,
+      upper: 0.50455375987221032,
+      relative: 2,
+      significant: true,
+    },
   },
   {
     // both 30/100: d = 0; se = √(2 · (100/99) · 0.21 / 100) = √(0.42/99) = 0.065133894727892961
     title: 'equal rates (30 % vs 30 %) show no lift and an interval around 0',
     treatment: binaryRewards(100, 30),
     holdout: binaryRewards(100, 30),
-    expected: { difference: 0, lower: -0.12766008783949352, upper: 0.12766008783949352, relative: 0, significant: false },
+    expected: {
+      difference: 0,
+      lower: -0.12766008783949352,
+      upper: 0.12766008783949352,
+      relative: 0,
+      significant: false,
+    },
   },
   {
     // t: 10/100, h: 25/100; d = −0.15; se = √((100/99)(0.09 + 0.1875)/100) = √(0.2775/99) = 0.052943652150473177
@@ -159,14 +187,26 @@ export const LIFT_CASES: LiftCase[] = [
     title: 'a treatment that does worse (10 % vs 25 %) has an interval below 0',
     treatment: binaryRewards(100, 10),
     holdout: binaryRewards(100, 25),
-    expected: { difference: -0.15, lower: -0.25376765142494402, upper: -0.046232348575055981, relative: -0.6, significant: true },
+    expected: {
+      difference: -0.15,
+      lower: -0.25376765142494402,
+      upper: -0.046232348575055981,
+      relative: -0.6,
+      significant: true,
+    },
   },
   {
     // t: mean 0.5, s² = 1/3; h: mean 0, sd 0; se = √((1/3)/4) = √(1/12) = 0.28867513459481288
     title: 'relative lift is null when the holdout mean is 0',
     treatment: [1, 0, 1, 0],
     holdout: [0, 0, 0],
-    expected: { difference: 0.5, lower: -0.065792867038085912, upper: 1.0657928670380859, relative: null, significant: false },
+    expected: {
+      difference: 0.5,
+      lower: -0.065792867038085912,
+      upper: 1.0657928670380859,
+      relative: null,
+      significant: false,
+    },
   },
   {
     // t: mean 0.5, s² = 0.13; h: [0.1, 0.3] mean 0.2, s² = 0.02; se = √(0.13/3 + 0.02/2) = √(4/75) = 0.23094010767585031
@@ -174,14 +214,26 @@ export const LIFT_CASES: LiftCase[] = [
     title: 'fractional rewards use unequal group sizes and variances (Welch)',
     treatment: [0.2, 0.4, 0.9],
     holdout: [0.1, 0.3],
-    expected: { difference: 0.3, lower: -0.15263429363046873, upper: 0.75263429363046873, relative: 1.5, significant: false },
+    expected: {
+      difference: 0.3,
+      lower: -0.15263429363046873,
+      upper: 0.75263429363046873,
+      relative: 1.5,
+      significant: false,
+    },
   },
   {
     // open rows are not rewards: t closed = [1, 0, 1, 1], h closed = [0, 1, 0, 0] — the first row again
     title: 'open rows do not move the lift',
     treatment: [1, null, 0, 1, null, 1],
     holdout: [null, 0, 1, 0, 0, null, null],
-    expected: { difference: 0.5, lower: -0.19295191217483897, upper: 1.192951912174839, relative: 2, significant: false },
+    expected: {
+      difference: 0.5,
+      lower: -0.19295191217483897,
+      upper: 1.192951912174839,
+      relative: 2,
+      significant: false,
+    },
   },
   {
     title: 'no lift with a single closed holdout row (the rest open)',
@@ -205,7 +257,10 @@ export const LIFT_CASES: LiftCase[] = [
 
 /** `treatment` treatment rows then `holdout` holdout rows, all open unless `reward` is given. */
 export function splitRows(treatment: number, holdout: number, reward: number | null = null): LiftRow[] {
-  return [...Array.from({ length: treatment }, () => makeRow({ reward })), ...Array.from({ length: holdout }, () => makeRow({ holdout: true, reward }))];
+  return [
+    ...Array.from({ length: treatment }, () => makeRow({ reward })),
+    ...Array.from({ length: holdout }, () => makeRow({ holdout: true, reward })),
+  ];
 }
 
 export interface SrmCase {
@@ -295,13 +350,28 @@ export const DIMENSION_DECIDED: [string, number][] = [
 /** dimension, arm → expected stats over DIMENSION_ROWS; shares are of the decided rows above. */
 export const DIMENSION_ARM_CASES: [string, string, string, ArmStats][] = [
   // rows 1–5; closed rewards 1, 0, 1 (rows 3 and 5 are open)
-  ['send is 5 of 6 frequency decisions, mean of its 3 closed rows', 'frequency', 'send', { n: 5, share: 5 / 6, meanReward: 2 / 3 }],
+  [
+    'send is 5 of 6 frequency decisions, mean of its 3 closed rows',
+    'frequency',
+    'send',
+    { n: 5, share: 5 / 6, meanReward: 2 / 3 },
+  ],
   ['skip is 1 of 6 frequency decisions', 'frequency', 'skip', { n: 1, share: 1 / 6, meanReward: 0 }],
   // rows 1–3; closed rewards 1, 0
-  ['email is 3 of 5 channel decisions, mean of its 2 closed rows', 'channel', 'email', { n: 3, share: 0.6, meanReward: 0.5 }],
+  [
+    'email is 3 of 5 channel decisions, mean of its 2 closed rows',
+    'channel',
+    'email',
+    { n: 3, share: 0.6, meanReward: 0.5 },
+  ],
   ['sms is 1 of 5 channel decisions', 'channel', 'sms', { n: 1, share: 0.2, meanReward: 1 }],
   ['push has only an open row, so no mean reward', 'channel', 'push', { n: 1, share: 0.2, meanReward: null }],
   // decided on the 3 email rows only, not on sms, push or skip
   ['sl_plain is 1 of the 3 email rows', 'subject_line', 'sl_plain', { n: 1, share: 1 / 3, meanReward: 1 }],
-  ['sl_urgency is 2 of the 3 email rows, mean of its 1 closed row', 'subject_line', 'sl_urgency', { n: 2, share: 2 / 3, meanReward: 0 }],
+  [
+    'sl_urgency is 2 of the 3 email rows, mean of its 1 closed row',
+    'subject_line',
+    'sl_urgency',
+    { n: 2, share: 2 / 3, meanReward: 0 },
+  ],
 ];

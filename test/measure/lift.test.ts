@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { liftReport, liftReportFromCells, type GroupStats, type LiftCell, type LiftRow } from '../../plugin/measure/index.ts';
+import {
+  liftReport,
+  liftReportFromCells,
+  type GroupStats,
+  type LiftCell,
+  type LiftRow,
+} from '../../plugin/measure/index.ts';
 import { expectClose } from '../helpers/index.ts';
 import {
   DIMENSION_ARM_CASES,
@@ -51,7 +57,10 @@ describe('liftReport', () => {
 
   describe('decision counts and group stats', () => {
     // treatment: closed [1, 0, 1, 1] + 2 open; holdout: closed [0, 1, 0, 0] + 3 open
-    const rows = [...rowsWithRewards([1, null, 0, 1, null, 1], false), ...rowsWithRewards([null, 0, 1, 0, 0, null, null], true)];
+    const rows = [
+      ...rowsWithRewards([1, null, 0, 1, null, 1], false),
+      ...rowsWithRewards([null, 0, 1, 0, 0, null, null], true),
+    ];
 
     it('counts every row, open ones included, in the decision totals', () => {
       expect(liftReport(rows, OPTIONS).decisions).toEqual({ total: 13, closed: 8, open: 5, treatment: 6, holdout: 7 });
@@ -68,7 +77,10 @@ describe('liftReport', () => {
     });
 
     it('reports a group whose rows are all open with n 0 and null mean and sd', () => {
-      const report = liftReport([...rowsWithRewards([1, 0, 1], false), ...rowsWithRewards([null, null], true)], OPTIONS);
+      const report = liftReport(
+        [...rowsWithRewards([1, 0, 1], false), ...rowsWithRewards([null, null], true)],
+        OPTIONS,
+      );
       expectGroup(report.holdout, { n: 0, sum: 0, mean: null, sd: null });
       expect(report.decisions.holdout).toBe(2);
       expect(report.lift).toBeNull();
@@ -172,28 +184,36 @@ function cellsOf(rows: LiftRow[]): LiftCell[] {
   };
   for (const row of rows) {
     bump(row.holdout, null, null, row.reward);
-    if (!row.holdout) for (const [dimension, arm] of Object.entries(row.choices)) bump(false, dimension, arm, row.reward);
+    if (!row.holdout)
+      for (const [dimension, arm] of Object.entries(row.choices)) bump(false, dimension, arm, row.reward);
   }
   return [...cells.values()];
 }
 
 describe('liftReportFromCells', () => {
-  it.each(LIFT_CASES)('gives the figures of liftReport over the same rows: $title', ({ treatment, holdout, confidence, expected }) => {
-    const rows = [...rowsWithRewards(treatment, false), ...rowsWithRewards(holdout, true)];
-    const fromCells = liftReportFromCells(cellsOf(rows), { ...OPTIONS, confidence });
-    const fromRows = liftReport(rows, { ...OPTIONS, confidence });
-    expectGroup(fromCells.treatment, fromRows.treatment);
-    expectGroup(fromCells.holdout, fromRows.holdout);
-    expect(fromCells.decisions).toEqual(fromRows.decisions);
-    if (expected === null) expect(fromCells.lift).toBeNull();
-    else for (const k of ['difference', 'lower', 'upper'] as const) expectClose(fromCells.lift![k], fromRows.lift![k]);
-  });
+  it.each(LIFT_CASES)(
+    'gives the figures of liftReport over the same rows: $title',
+    ({ treatment, holdout, confidence, expected }) => {
+      const rows = [...rowsWithRewards(treatment, false), ...rowsWithRewards(holdout, true)];
+      const fromCells = liftReportFromCells(cellsOf(rows), { ...OPTIONS, confidence });
+      const fromRows = liftReport(rows, { ...OPTIONS, confidence });
+      expectGroup(fromCells.treatment, fromRows.treatment);
+      expectGroup(fromCells.holdout, fromRows.holdout);
+      expect(fromCells.decisions).toEqual(fromRows.decisions);
+      if (expected === null) expect(fromCells.lift).toBeNull();
+      else
+        for (const k of ['difference', 'lower', 'upper'] as const) expectClose(fromCells.lift![k], fromRows.lift![k]);
+    },
+  );
 
   it('gives the arm shares, mean rewards and SRM check of liftReport', () => {
     const rows = DIMENSION_ROWS;
     const fromCells = liftReportFromCells(cellsOf(rows), OPTIONS);
     const fromRows = liftReport(rows, OPTIONS);
-    expect({ dimensions: fromCells.dimensions, srm: fromCells.srm }).toEqual({ dimensions: fromRows.dimensions, srm: fromRows.srm });
+    expect({ dimensions: fromCells.dimensions, srm: fromCells.srm }).toEqual({
+      dimensions: fromRows.dimensions,
+      srm: fromRows.srm,
+    });
   });
 
   it('returns an empty report for no cells', () => {

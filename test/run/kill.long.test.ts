@@ -17,11 +17,35 @@ const MEMBERS = 100_000;
 let fake: FakeBraze;
 let dir: { path: string; remove: () => Promise<void> };
 
-function startRun(args: string[]): { child: ChildProcess; stdout: () => string; stderr: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['bin/nextbest.js', 'run', '--agent', 'winback', '--config', 'examples/agents.yaml', '--db', `sqlite:${dir.path}/nextbest.db`, '--seed', 'kill-test', '--chunk-size', '2000', '--json', ...args], {
-    env: { ...process.env, BRAZE_REST_ENDPOINT: fake.url, BRAZE_API_KEY: BRAZE_KEY, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+function startRun(args: string[]): {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+} {
+  const child = spawn(
+    process.execPath,
+    [
+      'bin/nextbest.js',
+      'run',
+      '--agent',
+      'winback',
+      '--config',
+      'examples/agents.yaml',
+      '--db',
+      `sqlite:${dir.path}/nextbest.db`,
+      '--seed',
+      'kill-test',
+      '--chunk-size',
+      '2000',
+      '--json',
+      ...args,
+    ],
+    {
+      env: { ...process.env, BRAZE_REST_ENDPOINT: fake.url, BRAZE_API_KEY: BRAZE_KEY, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
@@ -47,7 +71,11 @@ async function until(condition: () => boolean, what: string, exited?: Promise<un
 beforeAll(async () => {
   dir = await tempDir();
   // Braze's /users/track limit scaled down so that the run meets it; the messaging limit is Braze's.
-  fake = await startFakeBraze({ apiKey: BRAZE_KEY, maxTrackObjects: 50, trackLimit: { requests: 400, windowMs: 1000 } });
+  fake = await startFakeBraze({
+    apiKey: BRAZE_KEY,
+    maxTrackObjects: 50,
+    trackLimit: { requests: 400, windowMs: 1000 },
+  });
   await writeAudience(`${dir.path}/members.ndjson`, audience(MEMBERS, 'kill-test'));
 });
 
@@ -59,8 +87,20 @@ afterAll(async () => {
 describe('nextbest run, killed and resumed', () => {
   it(`delivers each of ${MEMBERS.toLocaleString('en-US')} members' decisions exactly once through a SIGKILL and a resume`, async () => {
     const faults = () => {
-      fake.inject('/users/track', { kind: 'rate-limited', resetInMs: 300 }, { kind: 'fail-before', status: 503 }, { kind: 'fail-after', status: 500 }, { kind: 'drop-after' });
-      fake.inject('/campaigns/trigger', { kind: 'rate-limited', resetInMs: 300 }, { kind: 'fail-before', status: 502 }, { kind: 'fail-after', status: 500 }, { kind: 'drop-after' });
+      fake.inject(
+        '/users/track',
+        { kind: 'rate-limited', resetInMs: 300 },
+        { kind: 'fail-before', status: 503 },
+        { kind: 'fail-after', status: 500 },
+        { kind: 'drop-after' },
+      );
+      fake.inject(
+        '/campaigns/trigger',
+        { kind: 'rate-limited', resetInMs: 300 },
+        { kind: 'fail-before', status: 502 },
+        { kind: 'fail-after', status: 500 },
+        { kind: 'drop-after' },
+      );
     };
     faults();
     for (const i of [17, 4242, 77_777]) fake.rejectAttributesOf(`member-${i}`, 'Invalid value', 1); // retried, then accepted
@@ -87,7 +127,9 @@ describe('nextbest run, killed and resumed', () => {
     const ofRun = await decisionsRequested(store, 'acme-sports', 'winback', `run:${runId}:`);
     const rows = ofRun.filter((d) => d.deliver).map((d) => ({ decision_id: d.decisionId }));
     const decided = ofRun.length;
-    const refused = store.db.prepare("SELECT decision_id FROM deliveries WHERE run_id = ? AND status = 'failed'").all(runId) as { decision_id: string }[];
+    const refused = store.db
+      .prepare("SELECT decision_id FROM deliveries WHERE run_id = ? AND status = 'failed'")
+      .all(runId) as { decision_id: string }[];
     await store.close();
     const expected = new Set(rows.map((r) => r.decision_id));
     const refusedIds = new Set(refused.map((r) => r.decision_id));
@@ -108,6 +150,8 @@ describe('nextbest run, killed and resumed', () => {
     expect(atKill.tracked).toBeLessThan(expected.size);
     expect(fake.statuses.get(429)).toBeGreaterThanOrEqual(4);
     expect(fake.statuses.get(500)).toBeGreaterThanOrEqual(4);
-    expect(summary.delivered['braze:attributes:nb_'] + (summary.failed['braze:attributes:nb_']?.total ?? 0)).toBeLessThanOrEqual(expected.size);
+    expect(
+      summary.delivered['braze:attributes:nb_'] + (summary.failed['braze:attributes:nb_']?.total ?? 0),
+    ).toBeLessThanOrEqual(expected.size);
   }, 600_000);
 });

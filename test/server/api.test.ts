@@ -69,7 +69,9 @@ describe('HTTP API', () => {
         attributes: { nb_decision_id: res.body.decisionId, nb_frequency: res.body.choices.frequency.arm },
       });
       expect(res.body).toHaveProperty('sendAt');
-      expect(res.body.explanation.map((e: { dimension: string }) => e.dimension)).toEqual(Object.keys(res.body.choices));
+      expect(res.body.explanation.map((e: { dimension: string }) => e.dimension)).toEqual(
+        Object.keys(res.body.choices),
+      );
     });
 
     it('leaves the explanation out unless asked, since it costs about as much again as the decision', async () => {
@@ -81,13 +83,24 @@ describe('HTTP API', () => {
     it('logs the decision, keyed by the hashed user id, before answering', async () => {
       const res = await call(server, 'POST', DECIDE, { body: makeDecideBody({ userId: treated }) });
       const row = await server.store.getDecision(WORKSPACE, res.body.decisionId);
-      expect(row).toMatchObject({ agentId: AGENT, userKey: server.service.userKey(treated), deliver: res.body.deliver, reason: res.body.reason });
+      expect(row).toMatchObject({
+        agentId: AGENT,
+        userKey: server.service.userKey(treated),
+        deliver: res.body.deliver,
+        reason: res.body.reason,
+      });
       expect(row!.userKey).not.toContain(treated);
     });
 
     it('gives a held-out user the default arms with probability 1', async () => {
       const res = await call(server, 'POST', DECIDE, { body: makeDecideBody({ userId: heldOut }) });
-      expect(res.body).toMatchObject({ holdout: true, reason: 'holdout', choices: DEFAULT_CHOICES, probability: 1, deliver: true });
+      expect(res.body).toMatchObject({
+        holdout: true,
+        reason: 'holdout',
+        choices: DEFAULT_CHOICES,
+        probability: 1,
+        deliver: true,
+      });
     });
 
     it('answers the same decision, marked replayed, to a repeated requestId', async () => {
@@ -130,7 +143,12 @@ describe('HTTP API', () => {
     it('answers the default arms with reason error and profile_not_found when the profile is unknown', async () => {
       const res = await call(server, 'POST', DECIDE, { body: { userId: treated } });
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ reason: 'error', error: { code: 'profile_not_found' }, choices: DEFAULT_CHOICES, deliver: false });
+      expect(res.body).toMatchObject({
+        reason: 'error',
+        error: { code: 'profile_not_found' },
+        choices: DEFAULT_CHOICES,
+        deliver: false,
+      });
     });
 
     it('lets a decide-scope key decide and post events', async () => {
@@ -141,7 +159,9 @@ describe('HTTP API', () => {
     });
 
     it('accepts a decide body just under 1 MB', async () => {
-      const res = await call(server, 'POST', DECIDE, { body: makeDecideBody({ context: { blob: 'x'.repeat(1_000_000) } }) });
+      const res = await call(server, 'POST', DECIDE, {
+        body: makeDecideBody({ context: { blob: 'x'.repeat(1_000_000) } }),
+      });
       expect(res.status).toBe(200);
     });
   });
@@ -154,7 +174,9 @@ describe('HTTP API', () => {
       expect(res.headers.get('content-type')).toContain('application/x-ndjson');
       const lines = ndjson(res.text);
       expect(lines).toHaveLength(users.length);
-      const owners = await Promise.all(lines.map(async (line) => (await server.store.getDecision(WORKSPACE, line.decisionId))?.userKey));
+      const owners = await Promise.all(
+        lines.map(async (line) => (await server.store.getDecision(WORKSPACE, line.decisionId))?.userKey),
+      );
       expect(owners).toEqual(users.map((u) => server.service.userKey(String(u.userId))));
     });
   });
@@ -163,7 +185,11 @@ describe('HTTP API', () => {
     it('answers flat attributes under the agent prefix', async () => {
       const res = await call(server, 'GET', `/v1/connected-content/${AGENT}?user_id=known-user`);
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ nb_decision_id: expect.any(String), nb_reason: expect.any(String), nb_frequency: expect.any(String) });
+      expect(res.body).toMatchObject({
+        nb_decision_id: expect.any(String),
+        nb_reason: expect.any(String),
+        nb_frequency: expect.any(String),
+      });
       for (const [key, value] of Object.entries(res.body)) {
         expect(key).toMatch(/^nb_/);
         expect(value === null || ['string', 'number', 'boolean'].includes(typeof value)).toBe(true);
@@ -180,7 +206,11 @@ describe('HTTP API', () => {
     });
 
     it('stores a {batch} of events and answers their counts', async () => {
-      const res = await call(server, 'POST', '/v1/events', { body: { batch: [makeEvent(), makeEvent({ type: 'identify', event: undefined, traits: { plan: 'pro' } }), makeEvent()] } });
+      const res = await call(server, 'POST', '/v1/events', {
+        body: {
+          batch: [makeEvent(), makeEvent({ type: 'identify', event: undefined, traits: { plan: 'pro' } }), makeEvent()],
+        },
+      });
       expect(res.body).toMatchObject({ accepted: 3, duplicates: 0 });
       expect(await server.store.countEvents(WORKSPACE)).toBe(3);
     });
@@ -213,7 +243,9 @@ describe('HTTP API', () => {
       const event = makeEvent({ userId: treated, properties: { decision_id: decided.body.decisionId } });
       await call(server, 'POST', '/v1/events', { body: event });
       const logged = await call(server, 'GET', `/v1/decisions/${decided.body.decisionId}`);
-      expect(logged.body.outcomes).toEqual([expect.objectContaining({ messageId: event.messageId, event: 'Order Completed', value: 1 })]);
+      expect(logged.body.outcomes).toEqual([
+        expect.objectContaining({ messageId: event.messageId, event: 'Order Completed', value: 1 }),
+      ]);
     });
 
     it('attributes an event naming a decision to that decision only, not to a later one', async () => {
@@ -221,12 +253,14 @@ describe('HTTP API', () => {
       now += MINUTE_MS;
       const second = await call(server, 'POST', DECIDE, { body: makeDecideBody({ userId: treated }) });
       now += MINUTE_MS;
-      await call(server, 'POST', '/v1/events', { body: makeEvent({ userId: treated, properties: { decision_id: first.body.decisionId } }) });
+      await call(server, 'POST', '/v1/events', {
+        body: makeEvent({ userId: treated, properties: { decision_id: first.body.decisionId } }),
+      });
       expect(await server.store.outcomesOf(WORKSPACE, first.body.decisionId)).toHaveLength(1);
       expect(await server.store.outcomesOf(WORKSPACE, second.body.decisionId)).toEqual([]);
     });
 
-    it('attributes an event without decision_id to the user\'s latest decision of the agent', async () => {
+    it("attributes an event without decision_id to the user's latest decision of the agent", async () => {
       const first = await call(server, 'POST', DECIDE, { body: makeDecideBody({ userId: treated }) });
       now += MINUTE_MS;
       const latest = await call(server, 'POST', DECIDE, { body: makeDecideBody({ userId: treated }) });
@@ -236,24 +270,32 @@ describe('HTTP API', () => {
       expect(await server.store.outcomesOf(WORKSPACE, first.body.decisionId)).toEqual([]);
     });
 
-    it('attributes an event to one decision when the user\'s latest two decisions share a millisecond', async () => {
-      const decided = await Promise.all([1, 2].map((i) => call(server, 'POST', DECIDE, { body: makeDecideBody({ userId: treated, requestId: `same-ms-${i}` }) })));
+    it("attributes an event to one decision when the user's latest two decisions share a millisecond", async () => {
+      const decided = await Promise.all(
+        [1, 2].map((i) =>
+          call(server, 'POST', DECIDE, { body: makeDecideBody({ userId: treated, requestId: `same-ms-${i}` }) }),
+        ),
+      );
       now += MINUTE_MS;
       await call(server, 'POST', '/v1/events', { body: makeEvent({ userId: treated }) });
       const outcomes = await Promise.all(decided.map((d) => server.store.outcomesOf(WORKSPACE, d.body.decisionId)));
       expect(outcomes.flat()).toHaveLength(1);
     });
 
-    it('does not attribute an event naming another user\'s decision', async () => {
+    it("does not attribute an event naming another user's decision", async () => {
       const decided = await call(server, 'POST', DECIDE, { body: makeDecideBody({ userId: treated }) });
-      await call(server, 'POST', '/v1/events', { body: makeEvent({ userId: 'someone-else', properties: { decision_id: decided.body.decisionId } }) });
+      await call(server, 'POST', '/v1/events', {
+        body: makeEvent({ userId: 'someone-else', properties: { decision_id: decided.body.decisionId } }),
+      });
       expect(await server.store.outcomesOf(WORKSPACE, decided.body.decisionId)).toEqual([]);
     });
 
     it('does not attribute an event after the goal window', async () => {
       const decided = await call(server, 'POST', DECIDE, { body: makeDecideBody({ userId: treated }) });
       now += 72 * 60 * MINUTE_MS;
-      await call(server, 'POST', '/v1/events', { body: makeEvent({ userId: treated, properties: { decision_id: decided.body.decisionId } }) });
+      await call(server, 'POST', '/v1/events', {
+        body: makeEvent({ userId: treated, properties: { decision_id: decided.body.decisionId } }),
+      });
       expect(await server.store.outcomesOf(WORKSPACE, decided.body.decisionId)).toEqual([]);
     });
   });
@@ -276,7 +318,12 @@ describe('HTTP API', () => {
       const res = await call(server, 'PUT', `/v1/agents/${AGENT}`, { body: { ...WINBACK, holdout: 0.2 } });
       expect(res.body).toEqual({ id: AGENT, version: 2, changed: true });
       const [entry] = await server.store.auditLog(WORKSPACE, 1);
-      expect(entry).toMatchObject({ action: 'agent.update', target: AGENT, actor: 'api-key:NEXTBEST_API_KEY', detail: { version: 2 } });
+      expect(entry).toMatchObject({
+        action: 'agent.update',
+        target: AGENT,
+        actor: 'api-key:NEXTBEST_API_KEY',
+        detail: { version: 2 },
+      });
     });
 
     it('serves and decides with the new version after a change', async () => {
@@ -289,7 +336,9 @@ describe('HTTP API', () => {
 
     it('creates a new agent as version 1 with 201', async () => {
       // its own prefix: under winback's it would overwrite winback's attributes (refused, see bad-input)
-      const res = await call(server, 'PUT', '/v1/agents/welcome', { body: { ...WINBACK, id: 'welcome', delivery: [{ to: 'braze', mode: 'attributes', prefix: 'nb_welcome_' }] } });
+      const res = await call(server, 'PUT', '/v1/agents/welcome', {
+        body: { ...WINBACK, id: 'welcome', delivery: [{ to: 'braze', mode: 'attributes', prefix: 'nb_welcome_' }] },
+      });
       expect(res.status).toBe(201);
       expect(res.body).toEqual({ id: 'welcome', version: 1, changed: true });
     });
@@ -326,11 +375,18 @@ describe('HTTP API', () => {
         ids.push((await call(server, 'POST', DECIDE, { body: makeDecideBody({ userId }) })).body.decisionId);
         now += MINUTE_MS;
       }
-      await call(server, 'POST', '/v1/events', { body: { batch: [makeEvent({ userId, properties: { decision_id: ids[0] } }), makeEvent({ userId, type: 'identify', event: undefined })] } });
+      await call(server, 'POST', '/v1/events', {
+        body: {
+          batch: [
+            makeEvent({ userId, properties: { decision_id: ids[0] } }),
+            makeEvent({ userId, type: 'identify', event: undefined }),
+          ],
+        },
+      });
       return ids;
     }
 
-    it('erases the user\'s decisions, outcomes, events and sends and reports the counts', async () => {
+    it("erases the user's decisions, outcomes, events and sends and reports the counts", async () => {
       await seedUser(heldOut);
       const before = userRows(server, heldOut);
       expect(before).toMatchObject({ decisions: 2, events: 2, outcomes: 1 });
@@ -341,7 +397,7 @@ describe('HTTP API', () => {
       expect(userRows(server, heldOut)).toEqual({ decisions: 0, events: 0, outcomes: 0, sends: [] });
     });
 
-    it('leaves other users\' rows in place', async () => {
+    it("leaves other users' rows in place", async () => {
       const other = await exampleUser(true, 'other');
       await seedUser(heldOut);
       await seedUser(other);
@@ -350,13 +406,13 @@ describe('HTTP API', () => {
       expect(userRows(server, other)).toEqual(before);
     });
 
-    it('makes the erased user\'s decisions unreadable', async () => {
+    it("makes the erased user's decisions unreadable", async () => {
       const [id] = await seedUser(heldOut);
       await call(server, 'DELETE', `/v1/users/${heldOut}`);
       expect((await call(server, 'GET', `/v1/decisions/${id}`)).status).toBe(404);
     });
 
-    it('drops the user\'s cached profile', async () => {
+    it("drops the user's cached profile", async () => {
       await call(server, 'POST', DECIDE, { body: { userId: 'known-user' } });
       const res = await call(server, 'DELETE', '/v1/users/known-user');
       expect(res.body.erased.cachedProfile).toBe(1);
@@ -400,21 +456,31 @@ describe('privacy', () => {
   it('stores no raw user id in any table', async () => {
     const server = await startTestServer();
     try {
-      const decided = await call(server, 'POST', DECIDE, { body: makeDecideBody({ userId: 'erin-41aa', requestId: 'r-1' }) });
+      const decided = await call(server, 'POST', DECIDE, {
+        body: makeDecideBody({ userId: 'erin-41aa', requestId: 'r-1' }),
+      });
       await call(server, 'POST', '/v1/events', {
         body: {
           batch: [
-            makeEvent({ userId: 'erin-41aa', anonymousId: 'anon-erin-77c0', properties: { decision_id: decided.body.decisionId } }),
+            makeEvent({
+              userId: 'erin-41aa',
+              anonymousId: 'anon-erin-77c0',
+              properties: { decision_id: decided.body.decisionId },
+            }),
             makeEvent({ userId: 'erin-41aa', type: 'identify', event: undefined, traits: { plan: 'pro' } }),
             makeEvent({ userId: 'erin-41aa', type: 'alias', event: undefined, previousId: 'erin-old-0b9d' }),
           ],
         },
       });
       const db = sqlite(server).db;
-      const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
+      const tables = (
+        db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]
+      ).map((t) => t.name);
       const leaks = tables.flatMap((table) => {
         const text = JSON.stringify(db.prepare(`SELECT * FROM ${table}`).all());
-        return ['erin-41aa', 'anon-erin-77c0', 'erin-old-0b9d'].filter((id) => text.includes(id)).map((id) => `${table}: ${id}`);
+        return ['erin-41aa', 'anon-erin-77c0', 'erin-old-0b9d']
+          .filter((id) => text.includes(id))
+          .map((id) => `${table}: ${id}`);
       });
       expect(leaks).toEqual([]);
     } finally {
@@ -424,18 +490,36 @@ describe('privacy', () => {
 
   it('writes no raw user id into the logs', async () => {
     const logs = captureLogs();
-    const server = await startTestServer({ logger: logs.logger, profileSource: new InMemoryProfileSource([makeProfile({ userId: 'carol-7e2b', traits: consentingTraits() })]) });
+    const server = await startTestServer({
+      logger: logs.logger,
+      profileSource: new InMemoryProfileSource([makeProfile({ userId: 'carol-7e2b', traits: consentingTraits() })]),
+    });
     const ids = ['alice-5d1c', 'bob-93fa', 'carol-7e2b', 'dave-0c44'];
     try {
-      const decided = await call(server, 'POST', DECIDE, { body: makeDecideBody({ userId: 'alice-5d1c', requestId: 'r-1' }) });
+      const decided = await call(server, 'POST', DECIDE, {
+        body: makeDecideBody({ userId: 'alice-5d1c', requestId: 'r-1' }),
+      });
       await call(server, 'POST', DECIDE, { body: makeDecideBody({ userId: 'alice-5d1c', requestId: 'r-1' }) });
       await call(server, 'POST', DECIDE, { body: { userId: 'dave-0c44' } });
       await call(server, 'POST', DECIDE, { body: makeDecideBody({ userId: 'dave-0c44', colour: 'red' }) });
       await call(server, 'POST', '/v1/agents/nope/decide', { body: makeDecideBody({ userId: 'dave-0c44' }) });
-      await call(server, 'POST', `/v1/agents/${AGENT}/decide:batch`, { body: { users: [makeDecideBody({ userId: 'bob-93fa' }), { userId: 'carol-7e2b' }] } });
+      await call(server, 'POST', `/v1/agents/${AGENT}/decide:batch`, {
+        body: { users: [makeDecideBody({ userId: 'bob-93fa' }), { userId: 'carol-7e2b' }] },
+      });
       await call(server, 'GET', `/v1/connected-content/${AGENT}?user_id=carol-7e2b`);
-      await call(server, 'POST', '/v1/events', { body: { batch: ids.map((userId) => makeEvent({ userId, properties: { decision_id: decided.body.decisionId } })) } });
-      await call(server, 'POST', '/v1/events', { body: makeEvent({ userId: 'bob-93fa', type: 'identify', event: undefined, traits: { email: 'bob@example.com' } }) });
+      await call(server, 'POST', '/v1/events', {
+        body: {
+          batch: ids.map((userId) => makeEvent({ userId, properties: { decision_id: decided.body.decisionId } })),
+        },
+      });
+      await call(server, 'POST', '/v1/events', {
+        body: makeEvent({
+          userId: 'bob-93fa',
+          type: 'identify',
+          event: undefined,
+          traits: { email: 'bob@example.com' },
+        }),
+      });
       await call(server, 'GET', `/v1/decisions/${decided.body.decisionId}`);
       for (const userId of ids) await call(server, 'DELETE', `/v1/users/${userId}`);
     } finally {
@@ -450,7 +534,9 @@ describe('privacy', () => {
 
 describe('GET /v1/connected-content/{agentId}, failing open', () => {
   it('answers the same decision to every render of one request_id', async () => {
-    const server = await startTestServer({ profileSource: new InMemoryProfileSource([makeProfile({ userId: 'cc-user', traits: consentingTraits() })]) });
+    const server = await startTestServer({
+      profileSource: new InMemoryProfileSource([makeProfile({ userId: 'cc-user', traits: consentingTraits() })]),
+    });
     try {
       const first = await call(server, 'GET', `/v1/connected-content/${AGENT}?user_id=cc-user&request_id=dispatch-1`);
       const again = await call(server, 'GET', `/v1/connected-content/${AGENT}?user_id=cc-user&request_id=dispatch-1`);
@@ -467,7 +553,13 @@ describe('GET /v1/connected-content/{agentId}, failing open', () => {
     try {
       const res = await call(server, 'GET', `/v1/connected-content/${AGENT}?user_id=stranger`);
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ nb_reason: 'error', nb_deliver: true, nb_channel: 'email', nb_subject_line: 'sl_plain', nb_content_block: 'cb_style' });
+      expect(res.body).toMatchObject({
+        nb_reason: 'error',
+        nb_deliver: true,
+        nb_channel: 'email',
+        nb_subject_line: 'sl_plain',
+        nb_content_block: 'cb_style',
+      });
     } finally {
       await server.close();
     }
@@ -477,10 +569,22 @@ describe('GET /v1/connected-content/{agentId}, failing open', () => {
     const source = new InMemoryProfileSource([]);
     const server = await startTestServer({ profileSource: source });
     try {
-      const first = await call(server, 'GET', `/v1/connected-content/${AGENT}?user_id=late-user&request_id=d-9.late-user`);
+      const first = await call(
+        server,
+        'GET',
+        `/v1/connected-content/${AGENT}?user_id=late-user&request_id=d-9.late-user`,
+      );
       source.set(makeProfile({ userId: 'late-user', traits: consentingTraits() }));
-      const again = await call(server, 'GET', `/v1/connected-content/${AGENT}?user_id=late-user&request_id=d-9.late-user`);
-      const other = await call(server, 'GET', `/v1/connected-content/${AGENT}?user_id=late-user&request_id=d-10.late-user`);
+      const again = await call(
+        server,
+        'GET',
+        `/v1/connected-content/${AGENT}?user_id=late-user&request_id=d-9.late-user`,
+      );
+      const other = await call(
+        server,
+        'GET',
+        `/v1/connected-content/${AGENT}?user_id=late-user&request_id=d-10.late-user`,
+      );
       expect(first.body.nb_reason).toBe('error');
       expect(again.body).toEqual(first.body);
       expect(other.body.nb_reason).not.toBe('error');
@@ -503,11 +607,17 @@ describe('GET /v1/connected-content/{agentId}, failing open', () => {
 
   it('says deliver false only for a real decision not to send', async () => {
     const traits = consentingTraits({ email_subscribed: false, sms_opt_in: false, push_enabled: false });
-    const server = await startTestServer({ profileSource: new InMemoryProfileSource([makeProfile({ userId: 'no-consent', traits })]) });
+    const server = await startTestServer({
+      profileSource: new InMemoryProfileSource([makeProfile({ userId: 'no-consent', traits })]),
+    });
     try {
       // (a request id makes the decision reproducible: frequency is decided before channel, so
       // some draws end on frequency = skip before consent empties the channels)
-      const res = await call(server, 'GET', `/v1/connected-content/${AGENT}?user_id=no-consent&request_id=d-1.no-consent`);
+      const res = await call(
+        server,
+        'GET',
+        `/v1/connected-content/${AGENT}?user_id=no-consent&request_id=d-1.no-consent`,
+      );
       expect(res.body).toMatchObject({ nb_reason: 'guardrail', nb_deliver: false });
     } finally {
       await server.close();

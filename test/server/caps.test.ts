@@ -1,11 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../plugin/server/index.ts';
 import { CHANNEL, CONSENT_TRAITS, CONTENT_BLOCK, DAY_MS } from '../agent/factories.ts';
-import { call, consentingTraits, makeAgentInput, NOW, startTestServer, tempDir, userRows, writeConfigYaml } from './helpers.ts';
+import {
+  call,
+  consentingTraits,
+  makeAgentInput,
+  NOW,
+  startTestServer,
+  tempDir,
+  userRows,
+  writeConfigYaml,
+} from './helpers.ts';
 
 const PARALLEL = 50;
 
- 
 type Json = any;
 
 /** Agents without a `frequency` dimension, so every decision delivers unless a guardrail stops it. */
@@ -27,7 +35,10 @@ describe('frequency caps under concurrency', () => {
 
   beforeAll(async () => {
     dir = await tempDir();
-    server = await startTestServer({ configPath: await writeConfigYaml(dir.path, AGENTS, 'caps-workspace'), clock: () => now });
+    server = await startTestServer({
+      configPath: await writeConfigYaml(dir.path, AGENTS, 'caps-workspace'),
+      clock: () => now,
+    });
   });
 
   afterAll(async () => {
@@ -38,7 +49,11 @@ describe('frequency caps under concurrency', () => {
   /** `n` decide calls for one user, all in flight at once; each has its own requestId (reproducible). */
   async function race(agentId: string, userId: string, traits = consentingTraits(), n = PARALLEL): Promise<Json[]> {
     const answers = await Promise.all(
-      Array.from({ length: n }, (_, i) => call(server, 'POST', `/v1/agents/${agentId}/decide`, { body: { userId, timezone: 'UTC', traits, requestId: `${agentId}/${userId}/${now}/${i}` } })),
+      Array.from({ length: n }, (_, i) =>
+        call(server, 'POST', `/v1/agents/${agentId}/decide`, {
+          body: { userId, timezone: 'UTC', traits, requestId: `${agentId}/${userId}/${now}/${i}` },
+        }),
+      ),
     );
     expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
     return answers.map((a) => a.body);
@@ -66,7 +81,8 @@ describe('frequency caps under concurrency', () => {
     });
 
     it('suppresses the rest with the cap as the reason', () => {
-      for (const a of answers.filter((x) => !x.deliver)) expect(a).toMatchObject({ reason: 'guardrail', suppressed: { reasons: ['frequency_cap'] } });
+      for (const a of answers.filter((x) => !x.deliver))
+        expect(a).toMatchObject({ reason: 'guardrail', suppressed: { reasons: ['frequency_cap'] } });
     });
 
     it('stores one send per delivered decision', () => {
@@ -74,7 +90,10 @@ describe('frequency caps under concurrency', () => {
     });
 
     it('counts the sends of every agent of the workspace against it', async () => {
-      const [first, second] = await Promise.all([race('global-cap', 'user-x', undefined, 25), race('global-cap-too', 'user-x', undefined, 25)]);
+      const [first, second] = await Promise.all([
+        race('global-cap', 'user-x', undefined, 25),
+        race('global-cap-too', 'user-x', undefined, 25),
+      ]);
       expect([...first, ...second].filter((a) => a.deliver).length).toBeLessThanOrEqual(3);
       expect(sends('user-x').length).toBeLessThanOrEqual(3);
     });
@@ -115,7 +134,11 @@ describe('frequency caps under concurrency', () => {
     });
 
     it('suppresses the rest on the channel dimension with the cap as the reason', () => {
-      for (const a of smsOnly.filter((x) => !x.deliver)) expect(a).toMatchObject({ reason: 'guardrail', suppressed: { dimension: 'channel', reasons: expect.arrayContaining(['frequency_cap']) } });
+      for (const a of smsOnly.filter((x) => !x.deliver))
+        expect(a).toMatchObject({
+          reason: 'guardrail',
+          suppressed: { dimension: 'channel', reasons: expect.arrayContaining(['frequency_cap']) },
+        });
     });
 
     it('sends sms at most once while the other channels keep delivering', async () => {

@@ -23,7 +23,13 @@ const REQUEST_TIMEOUT_MS = 10_000;
 
 const messageIds = (batch: number) => Array.from({ length: EVENTS_PER_BATCH }, (_, k) => `crash-${batch}-${k}`);
 const batchBody = (batch: number) => ({
-  batch: messageIds(batch).map((messageId, k) => ({ type: 'track', messageId, userId: `crash-user-${(batch + k) % 7}`, event: 'Email Opened', properties: { k } })),
+  batch: messageIds(batch).map((messageId, k) => ({
+    type: 'track',
+    messageId,
+    userId: `crash-user-${(batch + k) % 7}`,
+    event: 'Email Opened',
+    properties: { k },
+  })),
 });
 
 /** Each batch once, in order, and every fourth one sent again two batches later (a client retry). */
@@ -44,7 +50,10 @@ function ready(child: ChildProcess): Promise<string> {
       clearTimeout(timer);
       reject(new Error(`${why}\nstdout: ${out}\nstderr: ${err}`));
     };
-    const timer = setTimeout(() => fail(`the child server did not start within ${READY_TIMEOUT_MS} ms`), READY_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => fail(`the child server did not start within ${READY_TIMEOUT_MS} ms`),
+      READY_TIMEOUT_MS,
+    );
     child.stderr!.on('data', (chunk: Buffer) => void (err += chunk.toString()));
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();
@@ -53,7 +62,9 @@ function ready(child: ChildProcess): Promise<string> {
       clearTimeout(timer);
       resolve((JSON.parse(line) as { url: string }).url);
     });
-    child.once('exit', (code, signal) => fail(`the child server exited (code ${code}, signal ${signal}) before it was ready`));
+    child.once('exit', (code, signal) =>
+      fail(`the child server exited (code ${code}, signal ${signal}) before it was ready`),
+    );
   });
 }
 
@@ -105,13 +116,17 @@ describe('crash safety', () => {
     };
     await Promise.race([
       Promise.all(Array.from({ length: CONCURRENCY }, worker)),
-      new Promise((_, reject) => setTimeout(() => reject(new Error('the requests did not finish in time')), REQUEST_TIMEOUT_MS * 2)),
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error('the requests did not finish in time')), REQUEST_TIMEOUT_MS * 2),
+      ),
     ]);
     await exited(child);
 
     const store = new SqliteStore(dbFile);
     try {
-      stored = (store.db.prepare('SELECT message_id FROM events').all() as { message_id: string }[]).map((r) => r.message_id);
+      stored = (store.db.prepare('SELECT message_id FROM events').all() as { message_id: string }[]).map(
+        (r) => r.message_id,
+      );
     } finally {
       await store.close();
     }
@@ -133,7 +148,9 @@ describe('crash safety', () => {
 
   it('stores every event of every acknowledged request', () => {
     const have = new Set(stored);
-    const missing = attempts.filter((a) => a.acknowledged).flatMap((a) => messageIds(a.batch).filter((id) => !have.has(id)));
+    const missing = attempts
+      .filter((a) => a.acknowledged)
+      .flatMap((a) => messageIds(a.batch).filter((id) => !have.has(id)));
     expect(missing).toEqual([]);
   });
 
@@ -155,7 +172,7 @@ describe('crash safety', () => {
     expect(stored.filter((id) => !sent.has(id))).toEqual([]);
   });
 
-  it('leaves a database that passes SQLite\'s integrity check', async () => {
+  it("leaves a database that passes SQLite's integrity check", async () => {
     const store = new SqliteStore(dbFile);
     try {
       expect(store.db.pragma('integrity_check', { simple: true })).toBe('ok');
@@ -172,7 +189,10 @@ describe('crash safety', () => {
         expect(res.status).toBe(200);
       }
       const store = server.store as SqliteStore;
-      const rows = store.db.prepare('SELECT count(*) AS n, count(DISTINCT message_id) AS d FROM events').get() as { n: number; d: number };
+      const rows = store.db.prepare('SELECT count(*) AS n, count(DISTINCT message_id) AS d FROM events').get() as {
+        n: number;
+        d: number;
+      };
       expect(rows).toEqual({ n: BATCHES * EVENTS_PER_BATCH, d: BATCHES * EVENTS_PER_BATCH });
     } finally {
       await server.close();

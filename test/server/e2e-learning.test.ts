@@ -81,7 +81,16 @@ describe('the decision service, end to end', () => {
   let now = T0;
   const clock = () => now;
   const start = (db: string) =>
-    startServer({ configPath, db: `sqlite:${db}`, port: 0, apiKey: KEY, learnerIntervalMs: 0, clock, seed: 'e2e-seed', logger: pino({ level: 'silent' }) });
+    startServer({
+      configPath,
+      db: `sqlite:${db}`,
+      port: 0,
+      apiKey: KEY,
+      learnerIntervalMs: 0,
+      clock,
+      seed: 'e2e-seed',
+      logger: pino({ level: 'silent' }),
+    });
 
   const rng = new Rng('e2e-world');
   const customers = population(1500, rng.fork('population'), T0);
@@ -105,10 +114,21 @@ describe('the decision service, end to end', () => {
         now = batch[0].at;
         // A request id per decision makes its id, and so its randomness, reproducible from the seed.
         const answers = await Promise.all(
-          batch.map(({ customer }, k) => post(server, '/v1/agents/retail/decide', { ...profileOf(customers[customer]), explain: false, requestId: `e2e-${round}-${i + k}` })),
+          batch.map(({ customer }, k) =>
+            post(server, '/v1/agents/retail/decide', {
+              ...profileOf(customers[customer]),
+              explain: false,
+              requestId: `e2e-${round}-${i + k}`,
+            }),
+          ),
         );
         for (const [k, { customer }] of batch.entries()) {
-          const answer = answers[k].body as { decisionId: string; holdout: boolean; deliver: boolean; choices: Record<string, { arm: string }> };
+          const answer = answers[k].body as {
+            decisionId: string;
+            holdout: boolean;
+            deliver: boolean;
+            choices: Record<string, { arm: string }>;
+          };
           expect(answers[k].status).toBe(200);
           const channel = CHANNELS.indexOf(answer.choices.channel.arm as (typeof CHANNELS)[number]);
           const message = answer.deliver
@@ -173,13 +193,16 @@ describe('the decision service, end to end', () => {
     expect(eventsPosted.accepted).toBe(eventsPosted.distinct);
     expect(eventsPosted.duplicates).toBe(eventsPosted.sent - eventsPosted.distinct);
     const store = server.store as SqliteStore;
-    expect((store.db.prepare("select count(*) as n from events where workspace = 'e2e'").get() as { n: number }).n).toBe(eventsPosted.distinct);
+    expect(
+      (store.db.prepare("select count(*) as n from events where workspace = 'e2e'").get() as { n: number }).n,
+    ).toBe(eventsPosted.distinct);
   });
 
   it('attributes every outcome exactly once, to the decision it belongs to', async () => {
     const rows = [];
     for (const d of await server.store.listDecisions('e2e', 'retail', 1_000_000)) {
-      for (const o of await server.store.outcomesOf('e2e', d.decisionId)) rows.push({ decision_id: o.decisionId, message_id: o.messageId });
+      for (const o of await server.store.outcomesOf('e2e', d.decisionId))
+        rows.push({ decision_id: o.decisionId, message_id: o.messageId });
     }
     const byMessage = new Map<string, string[]>();
     for (const r of rows) byMessage.set(r.message_id, [...(byMessage.get(r.message_id) ?? []), r.decision_id]);
@@ -189,7 +212,9 @@ describe('the decision service, end to end', () => {
       // An event naming its decision counts for it; otherwise for the user's latest decision whose window holds it.
       const expected = l.namesDecision
         ? l.decisionId
-        : log.filter((o) => o.customer === l.customer && o.at <= l.convertedAt && l.convertedAt < o.at + WINDOW_MS).at(-1)!.decisionId;
+        : log
+            .filter((o) => o.customer === l.customer && o.at <= l.convertedAt && l.convertedAt < o.at + WINDOW_MS)
+            .at(-1)!.decisionId;
       expect(byMessage.get(l.messageId), l.messageId).toEqual([expected]);
     }
   });
@@ -226,7 +251,10 @@ describe('the decision service, end to end', () => {
       for (let i = 0; i < 200; i++) {
         const c = customers[(i * 7) % customers.length];
         const body = { ...profileOf(c), requestId: `after-restart-${i}` };
-        const [a, b] = await Promise.all([post(server, '/v1/agents/retail/decide', body), post(restarted, '/v1/agents/retail/decide', body)]);
+        const [a, b] = await Promise.all([
+          post(server, '/v1/agents/retail/decide', body),
+          post(restarted, '/v1/agents/retail/decide', body),
+        ]);
         expect(b.body.choices).toEqual(a.body.choices);
         expect(b.body.probability).toBe(a.body.probability);
       }

@@ -9,7 +9,9 @@ function slowSource(): ProfileSource & { answering: boolean } {
     metadata: { name: 'slow' },
     answering: false,
     getProfile: (userId: string): Promise<Profile | undefined> =>
-      source.answering ? Promise.resolve({ userId, traits: consentingTraits(), timezone: 'UTC' }) : new Promise<Profile | undefined>(() => undefined),
+      source.answering
+        ? Promise.resolve({ userId, traits: consentingTraits(), timezone: 'UTC' })
+        : new Promise<Profile | undefined>(() => undefined),
     audience: async function* () {},
   };
   return source;
@@ -22,7 +24,8 @@ describe('erasing a user', () => {
   it('forgets the Connected Content answers remembered for that user, so the next render decides afresh', async () => {
     const profiles = slowSource();
     server = await startTestServer({ profileSource: profiles });
-    const render = () => server.service.connectedContent(AGENT, 'alice@example.com', { requestId: 'send-1', profileBudgetMs: 5 });
+    const render = () =>
+      server.service.connectedContent(AGENT, 'alice@example.com', { requestId: 'send-1', profileBudgetMs: 5 });
     expect((await render()).nb_reason).toBe('error'); // failed open: remembered for the other renders
     profiles.answering = true;
     expect((await render()).nb_reason).toBe('error'); // the same send renders the same answer

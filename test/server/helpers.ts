@@ -26,7 +26,6 @@ export const EXAMPLE_CONFIG = 'examples/agents.yaml';
 export const EXAMPLE_WORKSPACE = 'acme-sports';
 export const EXAMPLE_AGENT = 'winback';
 
- 
 type Json = any;
 
 /**
@@ -67,7 +66,12 @@ export interface ApiResponse {
 }
 
 /** One request to a running server. */
-export async function call(server: { url: string }, method: string, path: string, options: CallOptions = {}): Promise<ApiResponse> {
+export async function call(
+  server: { url: string },
+  method: string,
+  path: string,
+  options: CallOptions = {},
+): Promise<ApiResponse> {
   const headers: Record<string, string> = {};
   const key = options.key === undefined ? API_KEY : options.key;
   if (options.authorization !== undefined) headers.authorization = options.authorization;
@@ -75,7 +79,12 @@ export async function call(server: { url: string }, method: string, path: string
   let payload: string | undefined = options.raw;
   if (payload === undefined && options.body !== undefined) payload = JSON.stringify(options.body);
   if (payload !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${server.url}${path}`, { method, headers, body: payload, signal: AbortSignal.timeout(20_000) });
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers,
+    body: payload,
+    signal: AbortSignal.timeout(20_000),
+  });
   const text = await res.text();
   let body: Json;
   try {
@@ -87,8 +96,19 @@ export async function call(server: { url: string }, method: string, path: string
 }
 
 /** Adds a key with `scope` to the workspace of `server` and returns it. */
-export async function addApiKey(server: RunningServer, key: string, scope: KeyScope, workspace = EXAMPLE_WORKSPACE): Promise<string> {
-  await server.store.addApiKey({ keyHash: hashApiKey(key), workspace, scope, label: `test ${scope} key`, createdAt: NOW });
+export async function addApiKey(
+  server: RunningServer,
+  key: string,
+  scope: KeyScope,
+  workspace = EXAMPLE_WORKSPACE,
+): Promise<string> {
+  await server.store.addApiKey({
+    keyHash: hashApiKey(key),
+    workspace,
+    scope,
+    label: `test ${scope} key`,
+    createdAt: NOW,
+  });
   return key;
 }
 
@@ -107,7 +127,14 @@ let messageSeq = 0;
 /** A Segment track event (`Order Completed` by `user-1`) with a fresh messageId. */
 export function makeEvent(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   messageSeq += 1;
-  return { type: 'track', messageId: `msg-${messageSeq}`, userId: 'user-1', event: 'Order Completed', properties: {}, ...overrides };
+  return {
+    type: 'track',
+    messageId: `msg-${messageSeq}`,
+    userId: 'user-1',
+    event: 'Order Completed',
+    properties: {},
+    ...overrides,
+  };
 }
 
 /** A temporary directory, removed by the returned `remove`. */
@@ -117,7 +144,11 @@ export async function tempDir(): Promise<{ path: string; remove: () => Promise<v
 }
 
 /** Writes a workspace config YAML with the given agents (config inputs, see `makeAgentInput`) and returns its path. */
-export async function writeConfigYaml(dir: string, agents: Record<string, unknown>[], workspace = 'test-workspace'): Promise<string> {
+export async function writeConfigYaml(
+  dir: string,
+  agents: Record<string, unknown>[],
+  workspace = 'test-workspace',
+): Promise<string> {
   const path = join(dir, `agents-${agents.map((a) => String(a.id)).join('-')}.yaml`);
   await writeFile(path, stringify({ workspace, agents }));
   return path;
@@ -137,14 +168,20 @@ export interface StoreCounts {
 }
 
 /** Row counts of the workspace, read through the store port where it offers them and SQL otherwise. */
-export async function storeCounts(server: RunningServer, workspace = EXAMPLE_WORKSPACE, agentId = EXAMPLE_AGENT): Promise<StoreCounts> {
+export async function storeCounts(
+  server: RunningServer,
+  workspace = EXAMPLE_WORKSPACE,
+  agentId = EXAMPLE_AGENT,
+): Promise<StoreCounts> {
   const db = sqlite(server).db;
   const count = (sql: string) => (db.prepare(sql).get(workspace) as { n: number }).n;
   return {
     decisions: (await server.store.listDecisions(workspace, agentId, 1_000_000)).length,
     sends: count(`SELECT count(*) AS n FROM send_log WHERE ws = ${WORKSPACE_LABEL}`),
     events: await server.store.countEvents(workspace),
-    outcomes: count(`SELECT count(*) AS n FROM outcome_log o JOIN decision_log d ON d.seq = o.decision WHERE d.ws = ${WORKSPACE_LABEL}`),
+    outcomes: count(
+      `SELECT count(*) AS n FROM outcome_log o JOIN decision_log d ON d.seq = o.decision WHERE d.ws = ${WORKSPACE_LABEL}`,
+    ),
     agentVersion: (await server.store.getAgentConfig(workspace, agentId))?.version,
     audit: (await server.store.auditLog(workspace, 1_000_000)).length,
     apiKeys: await server.store.countApiKeys(workspace),
@@ -155,7 +192,12 @@ export async function storeCounts(server: RunningServer, workspace = EXAMPLE_WOR
 const WORKSPACE_LABEL = '(SELECT id FROM labels WHERE text = ?)';
 
 /** The decisions of an agent whose requestId starts with `prefix` (a batch run's: `run:<runId>:`). */
-export async function decisionsRequested(store: Store, workspace: string, agentId: string, prefix: string): Promise<DecisionRow[]> {
+export async function decisionsRequested(
+  store: Store,
+  workspace: string,
+  agentId: string,
+  prefix: string,
+): Promise<DecisionRow[]> {
   return (await store.listDecisions(workspace, agentId, 10_000_000)).filter((d) => d.requestId?.startsWith(prefix));
 }
 
@@ -165,16 +207,24 @@ export function sqlite(server: RunningServer): SqliteStore {
 }
 
 /** One user's rows of each kind, found by the keyed hash the service stores instead of the id. */
-export function userRows(server: RunningServer, userId: string, workspace = EXAMPLE_WORKSPACE): { decisions: number; events: number; sends: { channel: string | null; at: number }[]; outcomes: number } {
+export function userRows(
+  server: RunningServer,
+  userId: string,
+  workspace = EXAMPLE_WORKSPACE,
+): { decisions: number; events: number; sends: { channel: string | null; at: number }[]; outcomes: number } {
   const db = sqlite(server).db;
   const userKey = server.service.userKey(userId);
   const n = (sql: string, key: unknown = keyBytes(userKey)) => (db.prepare(sql).get(workspace, key) as { n: number }).n;
   return {
     decisions: n(`SELECT count(*) AS n FROM decision_log WHERE ws = ${WORKSPACE_LABEL} AND user_key = ?`),
     events: n('SELECT count(*) AS n FROM events WHERE workspace = ? AND user_key = ?', userKey),
-    outcomes: n(`SELECT count(*) AS n FROM outcome_log o JOIN decision_log d ON d.seq = o.decision WHERE d.ws = ${WORKSPACE_LABEL} AND d.user_key = ?`),
+    outcomes: n(
+      `SELECT count(*) AS n FROM outcome_log o JOIN decision_log d ON d.seq = o.decision WHERE d.ws = ${WORKSPACE_LABEL} AND d.user_key = ?`,
+    ),
     sends: db
-      .prepare(`SELECT l.text AS channel, s.at FROM send_log s LEFT JOIN labels l ON l.id = s.channel WHERE s.ws = ${WORKSPACE_LABEL} AND s.user_key = ? ORDER BY s.at`)
+      .prepare(
+        `SELECT l.text AS channel, s.at FROM send_log s LEFT JOIN labels l ON l.id = s.channel WHERE s.ws = ${WORKSPACE_LABEL} AND s.user_key = ? ORDER BY s.at`,
+      )
       .all(workspace, keyBytes(userKey)) as { channel: string | null; at: number }[],
   };
 }

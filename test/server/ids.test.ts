@@ -14,6 +14,9 @@ describe('timeOrderedId', () => {
 
   it('sorts ids of later times after ids of earlier ones, and differs within the same ms', () => {
     const ids = [T, T + 1, T + 1_000, T + 86_400_000].map(timeOrderedId);
-    expect({ sorted: [...ids].sort(), distinct: new Set([timeOrderedId(T), timeOrderedId(T)]).size }).toEqual({ sorted: ids, distinct: 2 });
+    expect({ sorted: [...ids].sort(), distinct: new Set([timeOrderedId(T), timeOrderedId(T)]).size }).toEqual({
+      sorted: ids,
+      distinct: 2,
+    });
   });
 });

@@ -16,7 +16,8 @@ describe('the learner', () => {
   beforeEach(async () => {
     now = NOW;
     server = await startTestServer({ clock: () => now });
-    for (let i = 0; i < BACKLOG; i++) await server.service.decide(AGENT, { userId: `user-${i}`, timezone: 'UTC', traits: consentingTraits() });
+    for (let i = 0; i < BACKLOG; i++)
+      await server.service.decide(AGENT, { userId: `user-${i}`, timezone: 'UTC', traits: consentingTraits() });
     now = NOW + WINDOW_MS + 60_000; // every window closed a minute ago
   });
   afterEach(() => server.close());
@@ -26,8 +27,15 @@ describe('the learner', () => {
   it('lets a decision through while it folds a backlog, instead of holding the event loop until it is done', async () => {
     let done = false;
     const learning = server.service.learnClosed().then((n) => ((done = true), n));
-    const decided = await server.service.decide(AGENT, { userId: 'while-learning', timezone: 'UTC', traits: consentingTraits() });
-    expect({ decided: decided.reason !== 'error', learnerDoneFirst: done }).toEqual({ decided: true, learnerDoneFirst: false });
+    const decided = await server.service.decide(AGENT, {
+      userId: 'while-learning',
+      timezone: 'UTC',
+      traits: consentingTraits(),
+    });
+    expect({ decided: decided.reason !== 'error', learnerDoneFirst: done }).toEqual({
+      decided: true,
+      learnerDoneFirst: false,
+    });
     expect(await learning).toBe(BACKLOG);
   });
 

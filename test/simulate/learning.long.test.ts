@@ -13,7 +13,12 @@ import { simulate } from '../../plugin/simulate/index.ts';
 describe('the retail scenario at 50,000 decisions', () => {
   it('lets the best contextual policy reach 85 % of the oracle and beat static-best by 15 %', () => {
     const contextual = ['linucb', 'lin-ts', 'logistic-ts'];
-    const r = simulate({ scenario: 'retail', decisions: 50_000, seed: 1, policies: ['random', 'static-best', 'beta-ts', ...contextual] });
+    const r = simulate({
+      scenario: 'retail',
+      decisions: 50_000,
+      seed: 1,
+      policies: ['random', 'static-best', 'beta-ts', ...contextual],
+    });
     const by = Object.fromEntries(r.policies.map((p) => [p.name, p]));
     const best = contextual.map((name) => by[name]).sort((a, b) => b.last.reward - a.last.reward)[0];
     expect(best.last.oracleShare).toBeGreaterThanOrEqual(0.85);
@@ -27,7 +32,12 @@ describe('the retail scenario at 50,000 decisions', () => {
 describe('the drift scenario at 50,000 decisions', () => {
   it('brings a policy that forgets on a detected change back to 80 % of the oracle within 10,000 decisions; the same policy without it stays stuck', () => {
     const policy = 'logistic-ts:features=focused:share=tags';
-    const [forgets, stuck] = simulate({ scenario: 'drift', decisions: 50_000, seed: 1, policies: [`${policy}:detect=on`, policy] }).policies;
+    const [forgets, stuck] = simulate({
+      scenario: 'drift',
+      decisions: 50_000,
+      seed: 1,
+      policies: [`${policy}:detect=on`, policy],
+    }).policies;
     expect(forgets.restarts).toBe(1);
     expect(forgets.afterChange!.recoveredAfter).not.toBeNull();
     expect(forgets.afterChange!.recoveredAfter).toBeLessThanOrEqual(10_000);

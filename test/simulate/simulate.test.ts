@@ -1,10 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../plugin/bandit/index.ts';
 import { reportHtml, reportTable, simulate } from '../../plugin/simulate/index.ts';
-import { conversionProbability, CONTENT_BLOCKS, effects, LULL_PREFERENCES, NORMAL_PREFERENCES, population, SUBJECT_LINES } from '../../plugin/simulate/world.ts';
+import {
+  conversionProbability,
+  CONTENT_BLOCKS,
+  effects,
+  LULL_PREFERENCES,
+  NORMAL_PREFERENCES,
+  population,
+  SUBJECT_LINES,
+} from '../../plugin/simulate/world.ts';
 
 describe('simulate', () => {
-  const small = { scenario: 'retail' as const, decisions: 3000, seed: 7, policies: ['random', 'static-best', 'lin-ts', 'trait-oracle'] };
+  const small = {
+    scenario: 'retail' as const,
+    decisions: 3000,
+    seed: 7,
+    policies: ['random', 'static-best', 'lin-ts', 'trait-oracle'],
+  };
 
   it('reproduces a run exactly from its seed', () => {
     expect(simulate(small)).toEqual(simulate(small));
@@ -28,32 +41,58 @@ describe('simulate', () => {
   });
 
   it('reports the change point and the recovery after it for the drift scenario', () => {
-    const r = simulate({ scenario: 'drift', decisions: 4000, seed: 1, policies: ['random', 'lin-ts:forgetting=0.999'] });
+    const r = simulate({
+      scenario: 'drift',
+      decisions: 4000,
+      seed: 1,
+      policies: ['random', 'lin-ts:forgetting=0.999'],
+    });
     expect(r.changeAt).toBe(2000);
     expect(r.policies[1].name).toBe('lin-ts:forgetting=0.999');
     expect(r.policies[1].afterChange?.oracleShare).toBeGreaterThan(0);
   });
 
   it('runs the focused agent, each dimension seeing only the traits that drive it, which learns faster than the one seeing everything', () => {
-    const r = simulate({ scenario: 'retail', decisions: 10_000, seed: 1, policies: ['logistic-ts', 'logistic-ts:features=focused'] });
+    const r = simulate({
+      scenario: 'retail',
+      decisions: 10_000,
+      seed: 1,
+      policies: ['logistic-ts', 'logistic-ts:features=focused'],
+    });
     const [all, focused] = r.policies;
     expect(focused.name).toBe('logistic-ts:features=focused');
     expect(focused.last.reward).toBeGreaterThan(all.last.reward);
-    expect(() => simulate({ ...small, policies: ['lin-ts:features=some'] })).toThrow(/features must be all or focused, got "some"/);
+    expect(() => simulate({ ...small, policies: ['lin-ts:features=some'] })).toThrow(
+      /features must be all or focused, got "some"/,
+    );
   });
 
   it('restarts the named dimensions from the prior at the change, and only then (restart, a diagnostic)', () => {
     const all = 'frequency+channel+send_time+subject_line+content_block';
-    const r = simulate({ scenario: 'drift', decisions: 4000, seed: 1, bucket: 500, policies: ['lin-ts', `lin-ts:restart=${all}`] });
+    const r = simulate({
+      scenario: 'drift',
+      decisions: 4000,
+      seed: 1,
+      bucket: 500,
+      policies: ['lin-ts', `lin-ts:restart=${all}`],
+    });
     const [kept, restarted] = r.policies;
     expect(restarted.curve.slice(0, 4)).toEqual(kept.curve.slice(0, 4));
     expect(restarted.curve.slice(4)).not.toEqual(kept.curve.slice(4));
-    expect(() => simulate({ ...small, policies: ['lin-ts:restart=subject+channel'] })).toThrow(/restart names no dimension "subject" \(frequency, channel, send_time, subject_line, content_block\)/);
+    expect(() => simulate({ ...small, policies: ['lin-ts:restart=subject+channel'] })).toThrow(
+      /restart names no dimension "subject" \(frequency, channel, send_time, subject_line, content_block\)/,
+    );
   });
 
   it('learns a decision only when its 72 h goal window closes, as the service does (1,500 decisions at 500 a day)', () => {
     // forgetting changes nothing until the first learning step: the two runs part only once a window has closed
-    const r = simulate({ scenario: 'retail', decisions: 2500, seed: 3, bucket: 500, policies: ['lin-ts', 'lin-ts:forgetting=0.5'] });
+    const r = simulate({
+      scenario: 'retail',
+      decisions: 2500,
+      seed: 3,
+      bucket: 500,
+      policies: ['lin-ts', 'lin-ts:forgetting=0.5'],
+    });
     const [plain, forgetting] = r.policies;
     expect(forgetting.curve.slice(0, 3)).toEqual(plain.curve.slice(0, 3));
     expect(forgetting.curve.slice(3)).not.toEqual(plain.curve.slice(3));
@@ -67,16 +106,22 @@ describe('simulate', () => {
     const logit = (p: number) => Math.log(p / (1 - p));
     const message = { channel: 0, hour: 1, subject: 2, content: 3 };
     for (const m of [message, undefined]) {
-      expect(logit(conversionProbability(customer, lull, 1, m)) - logit(conversionProbability(customer, normal, 1, m))).toBeCloseTo(LULL_PREFERENCES.offset, 9);
+      expect(
+        logit(conversionProbability(customer, lull, 1, m)) - logit(conversionProbability(customer, normal, 1, m)),
+      ).toBeCloseTo(LULL_PREFERENCES.offset, 9);
     }
     // the run: the lull holds from half-way for a tenth of it; the oracle, which makes the same
     // choices as in retail, earns less then and exactly the same before and after
-    const run = (scenario: 'lull' | 'retail') => simulate({ scenario, decisions: 5000, seed: 1, bucket: 500, policies: ['random'] });
+    const run = (scenario: 'lull' | 'retail') =>
+      simulate({ scenario, decisions: 5000, seed: 1, bucket: 500, policies: ['random'] });
     const [lullRun, retailRun] = [run('lull'), run('retail')];
     expect(lullRun.changeAt).toBe(2500);
     const [lullCurve, retailCurve] = [lullRun.oracle.curve, retailRun.oracle.curve];
     expect(lullCurve[5]).toBeLessThan(0.8 * retailCurve[5]);
-    expect([...lullCurve.slice(0, 5), ...lullCurve.slice(6)]).toEqual([...retailCurve.slice(0, 5), ...retailCurve.slice(6)]);
+    expect([...lullCurve.slice(0, 5), ...lullCurve.slice(6)]).toEqual([
+      ...retailCurve.slice(0, 5),
+      ...retailCurve.slice(6),
+    ]);
   });
 
   it('reports the restarts of a policy with detect=on: one after the drift, none without a change', () => {
@@ -91,7 +136,13 @@ describe('simulate', () => {
 
   it('takes what a restart keeps from retain=<outcomes>: the same run until the restart, another after it', () => {
     const spec = 'logistic-ts:features=focused:detect=on';
-    const [kept, prior] = simulate({ scenario: 'drift', decisions: 10_000, seed: 1, bucket: 500, policies: [spec, `${spec}:retain=0`] }).policies;
+    const [kept, prior] = simulate({
+      scenario: 'drift',
+      decisions: 10_000,
+      seed: 1,
+      bucket: 500,
+      policies: [spec, `${spec}:retain=0`],
+    }).policies;
     expect(prior.restartedAt).toEqual(kept.restartedAt);
     const block = Math.floor(kept.restartedAt![0] / 500);
     expect(prior.curve.slice(0, block)).toEqual(kept.curve.slice(0, block));
@@ -101,7 +152,9 @@ describe('simulate', () => {
   });
 
   it('rejects a malformed policy parameter', () => {
-    expect(() => simulate({ ...small, policies: ['lin-ts:v=abc'] })).toThrow(/policy\.v: expected a number, got string "abc"/);
+    expect(() => simulate({ ...small, policies: ['lin-ts:v=abc'] })).toThrow(
+      /policy\.v: expected a number, got string "abc"/,
+    );
     expect(() => simulate({ ...small, policies: ['lin-ts:v'] })).toThrow(/"v" must be key=value/);
   });
 

@@ -11,7 +11,17 @@
  * Every test gets a fresh, empty store from `makeStore` and closes it afterwards.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DecisionRow, DeliveryRow, EventRow, OutcomeRow, ReportCell, RunRow, SendRow, SnapshotRow, Store } from '../../plugin/store/index.ts';
+import type {
+  DecisionRow,
+  DeliveryRow,
+  EventRow,
+  OutcomeRow,
+  ReportCell,
+  RunRow,
+  SendRow,
+  SnapshotRow,
+  Store,
+} from '../../plugin/store/index.ts';
 import { AlreadyStoredError, SNAPSHOTS_KEPT } from '../../plugin/store/types.ts';
 
 /** What the suite needs to see beyond the `Store` port. */
@@ -49,7 +59,10 @@ export function makeDecision(overrides: Partial<DecisionRow> = {}): DecisionRow 
     deliver: true,
     reason: 'explore',
     probability: 0.25,
-    body: { choices: { channel: { arm: 'email', probability: 0.5 }, subject_line: { arm: 'sl_plain', probability: 0.5 } }, features: [1, 0, 0.5] },
+    body: {
+      choices: { channel: { arm: 'email', probability: 0.5 }, subject_line: { arm: 'sl_plain', probability: 0.5 } },
+      features: [1, 0, 0.5],
+    },
     reward: null,
     learned: false,
     ...overrides,
@@ -60,17 +73,47 @@ const SINK = 'braze:attributes:nb_';
 
 /** A running run `run-1` of agent winback in WS. */
 export function makeRun(overrides: Partial<RunRow> = {}): RunRow {
-  return { runId: 'run-1', workspace: WS, agentId: 'winback', audience: 'file:members.ndjson', status: 'running', checkpoint: null, summary: null, createdAt: T0, updatedAt: T0, ...overrides };
+  return {
+    runId: 'run-1',
+    workspace: WS,
+    agentId: 'winback',
+    audience: 'file:members.ndjson',
+    status: 'running',
+    checkpoint: null,
+    summary: null,
+    createdAt: T0,
+    updatedAt: T0,
+    ...overrides,
+  };
 }
 
 /** A pending delivery of run-1 to the Braze attributes sink. */
 export function makeDelivery(overrides: Partial<DeliveryRow> = {}): DeliveryRow {
-  return { workspace: WS, decisionId: nextId('dec'), sink: SINK, runId: 'run-1', userKey: 'user-a', payload: { userId: 'raw-a' }, status: 'pending', attempts: 0, error: null, updatedAt: T0, ...overrides };
+  return {
+    workspace: WS,
+    decisionId: nextId('dec'),
+    sink: SINK,
+    runId: 'run-1',
+    userKey: 'user-a',
+    payload: { userId: 'raw-a' },
+    status: 'pending',
+    attempts: 0,
+    error: null,
+    updatedAt: T0,
+    ...overrides,
+  };
 }
 
 /** The send of a delivered decision: same workspace, user and time, channel email. */
 export function makeSend(decision: DecisionRow, overrides: Partial<SendRow> = {}): SendRow {
-  return { workspace: decision.workspace, userKey: decision.userKey, channel: 'email', at: decision.at, decisionId: decision.decisionId, ...overrides };
+  return {
+    workspace: decision.workspace,
+    userKey: decision.userKey,
+    channel: 'email',
+    at: decision.at,
+    decisionId: decision.decisionId,
+    ...overrides,
+  };
 }
 
 /** A track event of user-a at T0 + 1 h. */
@@ -90,11 +133,26 @@ export function makeEvent(overrides: Partial<EventRow> = {}): EventRow {
 
 /** The outcome `event` earns `decision`: same workspace, event name and time, value 1. */
 export function makeOutcome(decision: DecisionRow, event: EventRow, overrides: Partial<OutcomeRow> = {}): OutcomeRow {
-  return { workspace: event.workspace, decisionId: decision.decisionId, messageId: event.messageId, event: event.event ?? 'Order Completed', value: 1, at: event.timestamp, ...overrides };
+  return {
+    workspace: event.workspace,
+    decisionId: decision.decisionId,
+    messageId: event.messageId,
+    event: event.event ?? 'Order Completed',
+    value: 1,
+    at: event.timestamp,
+    ...overrides,
+  };
 }
 
 export function makeSnapshot(overrides: Partial<Omit<SnapshotRow, 'seq'>> = {}): Omit<SnapshotRow, 'seq'> {
-  return { workspace: WS, agentId: 'winback', agentVersion: 1, state: { version: 1, dimensions: [] }, createdAt: T0, ...overrides };
+  return {
+    workspace: WS,
+    agentId: 'winback',
+    agentVersion: 1,
+    state: { version: 1, dimensions: [] },
+    createdAt: T0,
+    ...overrides,
+  };
 }
 
 /** Logs decisions the way the service does: one `withUser` unit of work each, with its send when given. */
@@ -137,11 +195,23 @@ const RICH_BODY = {
   features: [1, 0, 0.1 + 0.2, -0.000123456789, 1e-300, 12345.678],
   sendAt: '2026-01-01T18:00:00.000Z',
   suppressed: null,
-  explanation: [{ dimension: 'channel', chosen: 'email', masked: [], drivers: [{ feature: 'city=Zürich 🏔', weight: -0.25 }], flags: [true, false] }],
+  explanation: [
+    {
+      dimension: 'channel',
+      chosen: 'email',
+      masked: [],
+      drivers: [{ feature: 'city=Zürich 🏔', weight: -0.25 }],
+      flags: [true, false],
+    },
+  ],
 };
 
 /** Registers the whole conformance suite for one store implementation. */
-export function describeStoreConformance<S extends Store>(name: string, makeStore: () => Promise<S>, inspect?: StoreInspector<S>): void {
+export function describeStoreConformance<S extends Store>(
+  name: string,
+  makeStore: () => Promise<S>,
+  inspect?: StoreInspector<S>,
+): void {
   describe(`${name} conforms to the Store contract`, () => {
     let store: S;
 
@@ -160,7 +230,11 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
 
       it('returns the existing workspace, with its first secret, when ensured again', async () => {
         await store.ensureWorkspace(WS, 'secret-1', T0);
-        expect(await store.ensureWorkspace(WS, 'secret-2', T0 + 1)).toEqual({ id: WS, secret: 'secret-1', createdAt: T0 });
+        expect(await store.ensureWorkspace(WS, 'secret-2', T0 + 1)).toEqual({
+          id: WS,
+          secret: 'secret-1',
+          createdAt: T0,
+        });
       });
 
       it('keeps the first secret for getWorkspace after a second ensure', async () => {
@@ -181,7 +255,13 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
       });
 
       it('finds a key by its hash', async () => {
-        const key = { keyHash: 'a'.repeat(64), workspace: WS, scope: 'decide' as const, label: 'braze connected content', createdAt: T0 };
+        const key = {
+          keyHash: 'a'.repeat(64),
+          workspace: WS,
+          scope: 'decide' as const,
+          label: 'braze connected content',
+          createdAt: T0,
+        };
         await store.addApiKey(key);
         expect(await store.findApiKey(key.keyHash)).toEqual(key);
       });
@@ -191,9 +271,27 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
       });
 
       it('counts the keys of one workspace only', async () => {
-        await store.addApiKey({ keyHash: 'a'.repeat(64), workspace: WS, scope: 'admin', label: 'first', createdAt: T0 });
-        await store.addApiKey({ keyHash: 'b'.repeat(64), workspace: WS, scope: 'decide', label: 'second', createdAt: T0 });
-        await store.addApiKey({ keyHash: 'c'.repeat(64), workspace: OTHER_WS, scope: 'admin', label: 'other', createdAt: T0 });
+        await store.addApiKey({
+          keyHash: 'a'.repeat(64),
+          workspace: WS,
+          scope: 'admin',
+          label: 'first',
+          createdAt: T0,
+        });
+        await store.addApiKey({
+          keyHash: 'b'.repeat(64),
+          workspace: WS,
+          scope: 'decide',
+          label: 'second',
+          createdAt: T0,
+        });
+        await store.addApiKey({
+          keyHash: 'c'.repeat(64),
+          workspace: OTHER_WS,
+          scope: 'admin',
+          label: 'other',
+          createdAt: T0,
+        });
         expect(await store.countApiKeys(WS)).toBe(2);
       });
 
@@ -203,24 +301,38 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
     });
 
     describe('agent configs', () => {
-      const V1 = { id: 'winback', holdout: 0.1, policy: { kind: 'logistic-ts', floor: 0.05 }, dimensions: [{ id: 'channel', arms: ['email', 'sms'] }] };
+      const V1 = {
+        id: 'winback',
+        holdout: 0.1,
+        policy: { kind: 'logistic-ts', floor: 0.05 },
+        dimensions: [{ id: 'channel', arms: ['email', 'sms'] }],
+      };
       const V2 = { ...V1, holdout: 0.2 };
 
       it('stores the first config as version 1 and reports it changed', async () => {
         const result = await store.putAgentConfig(WS, 'winback', V1, 'alice', T0);
-        expect(result).toEqual({ changed: true, row: { workspace: WS, agentId: 'winback', version: 1, config: V1, createdAt: T0, actor: 'alice' } });
+        expect(result).toEqual({
+          changed: true,
+          row: { workspace: WS, agentId: 'winback', version: 1, config: V1, createdAt: T0, actor: 'alice' },
+        });
       });
 
       it('keeps the version and reports no change when the same config is put again', async () => {
         await store.putAgentConfig(WS, 'winback', V1, 'alice', T0);
         const again = await store.putAgentConfig(WS, 'winback', structuredClone(V1), 'bob', T0 + 1);
-        expect(again).toEqual({ changed: false, row: { workspace: WS, agentId: 'winback', version: 1, config: V1, createdAt: T0, actor: 'alice' } });
+        expect(again).toEqual({
+          changed: false,
+          row: { workspace: WS, agentId: 'winback', version: 1, config: V1, createdAt: T0, actor: 'alice' },
+        });
       });
 
       it('stores a different config as the next version', async () => {
         await store.putAgentConfig(WS, 'winback', V1, 'alice', T0);
         const result = await store.putAgentConfig(WS, 'winback', V2, 'bob', T0 + 1);
-        expect(result).toEqual({ changed: true, row: { workspace: WS, agentId: 'winback', version: 2, config: V2, createdAt: T0 + 1, actor: 'bob' } });
+        expect(result).toEqual({
+          changed: true,
+          row: { workspace: WS, agentId: 'winback', version: 2, config: V2, createdAt: T0 + 1, actor: 'bob' },
+        });
       });
 
       it('returns the latest config when no version is asked for', async () => {
@@ -232,16 +344,23 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
       it('returns an earlier version when asked for it', async () => {
         await store.putAgentConfig(WS, 'winback', V1, 'alice', T0);
         await store.putAgentConfig(WS, 'winback', V2, 'bob', T0 + 1);
-        expect(await store.getAgentConfig(WS, 'winback', 1)).toEqual({ workspace: WS, agentId: 'winback', version: 1, config: V1, createdAt: T0, actor: 'alice' });
+        expect(await store.getAgentConfig(WS, 'winback', 1)).toEqual({
+          workspace: WS,
+          agentId: 'winback',
+          version: 1,
+          config: V1,
+          createdAt: T0,
+          actor: 'alice',
+        });
       });
 
       it('returns undefined for an unknown agent or version', async () => {
         await store.putAgentConfig(WS, 'winback', V1, 'alice', T0);
-        expect([await store.getAgentConfig(WS, 'nobody'), await store.getAgentConfig(WS, 'winback', 2), await store.getAgentConfig(OTHER_WS, 'winback')]).toEqual([
-          undefined,
-          undefined,
-          undefined,
-        ]);
+        expect([
+          await store.getAgentConfig(WS, 'nobody'),
+          await store.getAgentConfig(WS, 'winback', 2),
+          await store.getAgentConfig(OTHER_WS, 'winback'),
+        ]).toEqual([undefined, undefined, undefined]);
       });
 
       it('lists the latest config of each agent of the workspace', async () => {
@@ -261,7 +380,14 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
         await store.putAgentConfig(WS, 'winback', V2, 'bob', T0 + 1);
         const log = await store.auditLog(WS, 10);
         expect(log).toMatchObject([
-          { workspace: WS, at: T0 + 1, actor: 'bob', action: 'agent.update', target: 'winback', detail: { version: 2 } },
+          {
+            workspace: WS,
+            at: T0 + 1,
+            actor: 'bob',
+            action: 'agent.update',
+            target: 'winback',
+            detail: { version: 2 },
+          },
           { workspace: WS, at: T0, actor: 'alice', action: 'agent.create', target: 'winback', detail: { version: 1 } },
         ]);
       });
@@ -273,7 +399,8 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
       });
 
       it('caps the audit log at the requested number of entries and keeps workspaces apart', async () => {
-        for (let i = 0; i < 4; i++) await store.putAgentConfig(WS, 'winback', { ...V1, holdout: i / 10 }, 'alice', T0 + i);
+        for (let i = 0; i < 4; i++)
+          await store.putAgentConfig(WS, 'winback', { ...V1, holdout: i / 10 }, 'alice', T0 + i);
         await store.putAgentConfig(OTHER_WS, 'winback', V1, 'alice', T0 + 10);
         expect((await store.auditLog(WS, 2)).map((r) => r.at)).toEqual([T0 + 3, T0 + 2]);
       });
@@ -313,7 +440,10 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
           throw new Error('profile source down');
         });
         await expect(failing).rejects.toThrow('profile source down');
-        expect([await store.getDecision(WS, d.decisionId), await sendsOf(store, WS, d.userKey)]).toEqual([undefined, []]);
+        expect([await store.getDecision(WS, d.decisionId), await sendsOf(store, WS, d.userKey)]).toEqual([
+          undefined,
+          [],
+        ]);
       });
 
       it('sees only committed sends at or after `since`, of this user and workspace', async () => {
@@ -390,7 +520,13 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
             throw new Error('boom');
           }),
         ).rejects.toThrow('boom');
-        expect(await within(store.withUser(WS, 'user-a', async () => 'next'), 2000, 'the user stayed locked')).toBe('next');
+        expect(
+          await within(
+            store.withUser(WS, 'user-a', async () => 'next'),
+            2000,
+            'the user stayed locked',
+          ),
+        ).toBe('next');
       });
     });
 
@@ -400,7 +536,10 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
         await logDecision(store, first);
         const second = makeDecision({ requestId: 'req-1', at: T0 + 1 });
         await expect(logDecision(store, second)).rejects.toThrow();
-        expect([await store.findDecisionByRequest(WS, 'winback', 'req-1'), await store.getDecision(WS, second.decisionId)]).toEqual([first, undefined]);
+        expect([
+          await store.findDecisionByRequest(WS, 'winback', 'req-1'),
+          await store.getDecision(WS, second.decisionId),
+        ]).toEqual([first, undefined]);
       });
 
       it('stores no send of the rejected duplicate', async () => {
@@ -412,13 +551,17 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
 
       it('rejects the duplicate with AlreadyStoredError, whatever the database', async () => {
         await logDecision(store, makeDecision({ requestId: 'req-1' }));
-        await expect(logDecision(store, makeDecision({ requestId: 'req-1' }))).rejects.toBeInstanceOf(AlreadyStoredError);
+        await expect(logDecision(store, makeDecision({ requestId: 'req-1' }))).rejects.toBeInstanceOf(
+          AlreadyStoredError,
+        );
       });
 
       it('rejects a second decision with the same id with AlreadyStoredError', async () => {
         const first = makeDecision();
         await logDecision(store, first);
-        await expect(logDecision(store, { ...makeDecision(), decisionId: first.decisionId })).rejects.toBeInstanceOf(AlreadyStoredError);
+        await expect(logDecision(store, { ...makeDecision(), decisionId: first.decisionId })).rejects.toBeInstanceOf(
+          AlreadyStoredError,
+        );
       });
 
       it('accepts the same requestId for another agent', async () => {
@@ -437,9 +580,44 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
 
     describe('decisions', () => {
       const ROUND_TRIPS: [string, Partial<DecisionRow>][] = [
-        ['a delivered, learned decision with a request id and a reward', { requestId: 'req-rt', holdout: false, deliver: true, reason: 'exploit', probability: 0.0625, reward: 0.75, learned: true, body: RICH_BODY }],
-        ['a holdout decision without request id or reward', { requestId: null, holdout: true, deliver: false, reason: 'holdout', probability: 1, reward: null, learned: false, body: RICH_BODY }],
-        ['a decision with a zero reward and a tiny probability', { requestId: 'req-zero', reason: 'explore', probability: 1e-7, reward: 0, learned: true, agentVersion: 7, body: { choices: {}, features: [] } }],
+        [
+          'a delivered, learned decision with a request id and a reward',
+          {
+            requestId: 'req-rt',
+            holdout: false,
+            deliver: true,
+            reason: 'exploit',
+            probability: 0.0625,
+            reward: 0.75,
+            learned: true,
+            body: RICH_BODY,
+          },
+        ],
+        [
+          'a holdout decision without request id or reward',
+          {
+            requestId: null,
+            holdout: true,
+            deliver: false,
+            reason: 'holdout',
+            probability: 1,
+            reward: null,
+            learned: false,
+            body: RICH_BODY,
+          },
+        ],
+        [
+          'a decision with a zero reward and a tiny probability',
+          {
+            requestId: 'req-zero',
+            reason: 'explore',
+            probability: 1e-7,
+            reward: 0,
+            learned: true,
+            agentVersion: 7,
+            body: { choices: {}, features: [] },
+          },
+        ],
       ];
 
       it.each(ROUND_TRIPS)('round-trips every field of %s through getDecision', async (_label, overrides) => {
@@ -497,11 +675,11 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
       it('returns nothing from latestDecisions once the window is past', async () => {
         const d = makeDecision({ at: T0 });
         await logDecision(store, d);
-        expect([await store.latestDecisions(WS, 'user-a', ALL_AGENTS, d.windowEnd - 1), await store.latestDecisions(WS, 'user-a', ALL_AGENTS, d.windowEnd), await store.latestDecisions(WS, 'user-a', ALL_AGENTS, d.windowEnd + HOUR_MS)]).toEqual([
-          [d],
-          [],
-          [],
-        ]);
+        expect([
+          await store.latestDecisions(WS, 'user-a', ALL_AGENTS, d.windowEnd - 1),
+          await store.latestDecisions(WS, 'user-a', ALL_AGENTS, d.windowEnd),
+          await store.latestDecisions(WS, 'user-a', ALL_AGENTS, d.windowEnd + HOUR_MS),
+        ]).toEqual([[d], [], []]);
       });
 
       it("leaves other users' and workspaces' decisions out of latestDecisions", async () => {
@@ -532,8 +710,14 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
 
     describe('events and outcomes', () => {
       it('inserts events with new messageIds and reports them inserted', async () => {
-        const events = [makeEvent(), makeEvent({ type: 'identify', event: null, userKey: null, body: { traits: { plan: 'pro' } } })];
-        expect(await store.recordEvents(events, [])).toEqual({ inserted: events.map((e) => e.messageId), duplicates: [] });
+        const events = [
+          makeEvent(),
+          makeEvent({ type: 'identify', event: null, userKey: null, body: { traits: { plan: 'pro' } } }),
+        ];
+        expect(await store.recordEvents(events, [])).toEqual({
+          inserted: events.map((e) => e.messageId),
+          duplicates: [],
+        });
         expect(await store.countEvents(WS)).toBe(2);
       });
 
@@ -541,19 +725,28 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
         const first = makeEvent();
         await store.recordEvents([first], []);
         const fresh = makeEvent();
-        expect(await store.recordEvents([first, fresh], [])).toEqual({ inserted: [fresh.messageId], duplicates: [first.messageId] });
+        expect(await store.recordEvents([first, fresh], [])).toEqual({
+          inserted: [fresh.messageId],
+          duplicates: [first.messageId],
+        });
         expect(await store.countEvents(WS)).toBe(2);
       });
 
       it('reports a messageId repeated within one call as a duplicate', async () => {
         const e = makeEvent();
-        expect(await store.recordEvents([e, { ...e }], [])).toEqual({ inserted: [e.messageId], duplicates: [e.messageId] });
+        expect(await store.recordEvents([e, { ...e }], [])).toEqual({
+          inserted: [e.messageId],
+          duplicates: [e.messageId],
+        });
       });
 
       it('treats the same messageId in another workspace as new', async () => {
         const e = makeEvent();
         await store.recordEvents([e], []);
-        expect(await store.recordEvents([{ ...e, workspace: OTHER_WS }], [])).toEqual({ inserted: [e.messageId], duplicates: [] });
+        expect(await store.recordEvents([{ ...e, workspace: OTHER_WS }], [])).toEqual({
+          inserted: [e.messageId],
+          duplicates: [],
+        });
       });
 
       it('stores the outcomes of new events', async () => {
@@ -572,7 +765,10 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
         const e = makeEvent();
         await store.recordEvents([e], [makeOutcome(d1, e)]);
         await store.recordEvents([e], [makeOutcome(d2, e)]);
-        expect([await store.outcomesOf(WS, d1.decisionId), await store.outcomesOf(WS, d2.decisionId)]).toEqual([[makeOutcome(d1, e)], []]);
+        expect([await store.outcomesOf(WS, d1.decisionId), await store.outcomesOf(WS, d2.decisionId)]).toEqual([
+          [makeOutcome(d1, e)],
+          [],
+        ]);
       });
 
       it('keeps the outcomes of the new events of a batch that also holds duplicates', async () => {
@@ -589,8 +785,15 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
         const d = makeDecision();
         await logDecision(store, d);
         const events = [3, 1, 2].map((h) => makeEvent({ timestamp: T0 + h * HOUR_MS }));
-        await store.recordEvents(events, events.map((e) => makeOutcome(d, e)));
-        expect((await store.outcomesOf(WS, d.decisionId)).map((o) => o.at)).toEqual([T0 + HOUR_MS, T0 + 2 * HOUR_MS, T0 + 3 * HOUR_MS]);
+        await store.recordEvents(
+          events,
+          events.map((e) => makeOutcome(d, e)),
+        );
+        expect((await store.outcomesOf(WS, d.decisionId)).map((o) => o.at)).toEqual([
+          T0 + HOUR_MS,
+          T0 + 2 * HOUR_MS,
+          T0 + 3 * HOUR_MS,
+        ]);
       });
 
       it("returns only the asked decision's outcomes", async () => {
@@ -618,22 +821,37 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
         const learned = makeDecision({ windowEnd: T0 + 5, learned: true, reward: 1 });
         const otherAgent = makeDecision({ agentId: 'welcome', windowEnd: T0 + 1 });
         const otherWorkspace = makeDecision({ workspace: OTHER_WS, windowEnd: T0 + 1 });
-        for (const d of [closedLate, closedEarly, closedAtNow, open, learned, otherAgent, otherWorkspace]) await logDecision(store, d);
+        for (const d of [closedLate, closedEarly, closedAtNow, open, learned, otherAgent, otherWorkspace])
+          await logDecision(store, d);
         const closed = await store.closedUnlearned(WS, 'winback', NOW, 100);
-        expect(closed.map((d) => d.decisionId)).toEqual([closedEarly.decisionId, closedLate.decisionId, closedAtNow.decisionId]);
+        expect(closed.map((d) => d.decisionId)).toEqual([
+          closedEarly.decisionId,
+          closedLate.decisionId,
+          closedAtNow.decisionId,
+        ]);
       });
 
       it('orders closed decisions of the same window end by decision id', async () => {
-        for (const id of ['tie-c', 'tie-a', 'tie-b']) await logDecision(store, makeDecision({ decisionId: id, windowEnd: T0 + 10 }));
-        expect((await store.closedUnlearned(WS, 'winback', NOW, 100)).map((d) => d.decisionId)).toEqual(['tie-a', 'tie-b', 'tie-c']);
+        for (const id of ['tie-c', 'tie-a', 'tie-b'])
+          await logDecision(store, makeDecision({ decisionId: id, windowEnd: T0 + 10 }));
+        expect((await store.closedUnlearned(WS, 'winback', NOW, 100)).map((d) => d.decisionId)).toEqual([
+          'tie-a',
+          'tie-b',
+          'tie-c',
+        ]);
       });
 
       it('continues closedUnlearned after a position, in the order of window end and decision id', async () => {
-        for (const id of ['tie-c', 'tie-a', 'tie-b']) await logDecision(store, makeDecision({ decisionId: id, windowEnd: T0 + 10 }));
+        for (const id of ['tie-c', 'tie-a', 'tie-b'])
+          await logDecision(store, makeDecision({ decisionId: id, windowEnd: T0 + 10 }));
         await logDecision(store, makeDecision({ decisionId: 'early', windowEnd: T0 + 5 }));
         await logDecision(store, makeDecision({ decisionId: 'late', windowEnd: T0 + 20 }));
         const after = { windowEnd: T0 + 10, decisionId: 'tie-a' };
-        expect((await store.closedUnlearned(WS, 'winback', NOW, 100, after)).map((d) => d.decisionId)).toEqual(['tie-b', 'tie-c', 'late']);
+        expect((await store.closedUnlearned(WS, 'winback', NOW, 100, after)).map((d) => d.decisionId)).toEqual([
+          'tie-b',
+          'tie-c',
+          'late',
+        ]);
       });
 
       it('caps closedUnlearned at `limit`, keeping the oldest windows', async () => {
@@ -645,9 +863,15 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
         const d = makeDecision();
         await logDecision(store, d);
         const events = [2, 1].map((h) => makeEvent({ timestamp: T0 + h * HOUR_MS }));
-        await store.recordEvents(events, events.map((e, i) => makeOutcome(d, e, { value: i + 1 })));
+        await store.recordEvents(
+          events,
+          events.map((e, i) => makeOutcome(d, e, { value: i + 1 })),
+        );
         const [closed] = await store.closedUnlearned(WS, 'winback', NOW, 10);
-        expect(closed).toEqual({ ...d, outcomes: [makeOutcome(d, events[1], { value: 2 }), makeOutcome(d, events[0], { value: 1 })] });
+        expect(closed).toEqual({
+          ...d,
+          outcomes: [makeOutcome(d, events[1], { value: 2 }), makeOutcome(d, events[0], { value: 1 })],
+        });
       });
 
       it('attaches an empty outcome list to a decision without outcomes', async () => {
@@ -659,7 +883,15 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
       it('marks committed decisions learned with their reward', async () => {
         const [d1, d2] = [makeDecision(), makeDecision()];
         for (const d of [d1, d2]) await logDecision(store, d);
-        await store.commitLearning(WS, 'winback', [{ decisionId: d1.decisionId, reward: 0.6 }, { decisionId: d2.decisionId, reward: 0 }], makeSnapshot());
+        await store.commitLearning(
+          WS,
+          'winback',
+          [
+            { decisionId: d1.decisionId, reward: 0.6 },
+            { decisionId: d2.decisionId, reward: 0 },
+          ],
+          makeSnapshot(),
+        );
         expect([await store.getDecision(WS, d1.decisionId), await store.getDecision(WS, d2.decisionId)]).toEqual([
           { ...d1, learned: true, reward: 0.6 },
           { ...d2, learned: true, reward: 0 },
@@ -690,22 +922,61 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
       });
 
       it.skipIf(!inspect)(`keeps only the last ${SNAPSHOTS_KEPT} snapshots of an agent`, async () => {
-        for (let i = 0; i < SNAPSHOTS_KEPT + 2; i++) await store.commitLearning(WS, 'winback', [], makeSnapshot({ createdAt: T0 + i }));
+        for (let i = 0; i < SNAPSHOTS_KEPT + 2; i++)
+          await store.commitLearning(WS, 'winback', [], makeSnapshot({ createdAt: T0 + i }));
         await store.commitLearning(WS, 'welcome', [], makeSnapshot({ agentId: 'welcome' }));
         const kept = Array.from({ length: SNAPSHOTS_KEPT }, (_, i) => i + 3);
-        expect([bySeq(await inspect!.snapshotSeqs(store, WS, 'winback')), await inspect!.snapshotSeqs(store, WS, 'welcome')]).toEqual([kept, [1]]);
+        expect([
+          bySeq(await inspect!.snapshotSeqs(store, WS, 'winback')),
+          await inspect!.snapshotSeqs(store, WS, 'welcome'),
+        ]).toEqual([kept, [1]]);
       });
 
       it('round-trips the JSON state through latestSnapshot', async () => {
-        const state = { version: 1, policy: 'logistic-ts', dimensions: [{ id: 'channel', arms: { email: { mean: [0.1, -2.5e-8, 3], precision: [[1, 0], [0, 1]] } } }], seen: 1234, note: null, ok: true };
+        const state = {
+          version: 1,
+          policy: 'logistic-ts',
+          dimensions: [
+            {
+              id: 'channel',
+              arms: {
+                email: {
+                  mean: [0.1, -2.5e-8, 3],
+                  precision: [
+                    [1, 0],
+                    [0, 1],
+                  ],
+                },
+              },
+            },
+          ],
+          seen: 1234,
+          note: null,
+          ok: true,
+        };
         await store.commitLearning(WS, 'winback', [], makeSnapshot({ state: { old: true } }));
-        const seq = await store.commitLearning(WS, 'winback', [], makeSnapshot({ agentVersion: 3, state, createdAt: T0 + 5 }));
-        expect(await store.latestSnapshot(WS, 'winback')).toStrictEqual({ workspace: WS, agentId: 'winback', seq, agentVersion: 3, state, createdAt: T0 + 5 });
+        const seq = await store.commitLearning(
+          WS,
+          'winback',
+          [],
+          makeSnapshot({ agentVersion: 3, state, createdAt: T0 + 5 }),
+        );
+        expect(await store.latestSnapshot(WS, 'winback')).toStrictEqual({
+          workspace: WS,
+          agentId: 'winback',
+          seq,
+          agentVersion: 3,
+          state,
+          createdAt: T0 + 5,
+        });
       });
 
       it('returns undefined from latestSnapshot for an agent without snapshots', async () => {
         await store.commitLearning(WS, 'winback', [], makeSnapshot());
-        expect([await store.latestSnapshot(WS, 'welcome'), await store.latestSnapshot(OTHER_WS, 'winback')]).toEqual([undefined, undefined]);
+        expect([await store.latestSnapshot(WS, 'welcome'), await store.latestSnapshot(OTHER_WS, 'winback')]).toEqual([
+          undefined,
+          undefined,
+        ]);
       });
 
       it("reports the oldest window end among the agent's unlearned decisions, closed or not", async () => {
@@ -717,7 +988,10 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
           makeDecision({ workspace: OTHER_WS, windowEnd: T0 + 1 }),
         ];
         for (const d of rows) await logDecision(store, d);
-        expect([await store.oldestUnlearnedWindowEnd(WS, 'winback'), await store.oldestUnlearnedWindowEnd(WS, 'welcome')]).toEqual([T0 + 50, T0 + 30]);
+        expect([
+          await store.oldestUnlearnedWindowEnd(WS, 'winback'),
+          await store.oldestUnlearnedWindowEnd(WS, 'welcome'),
+        ]).toEqual([T0 + 50, T0 + 30]);
       });
 
       it('reports no oldest window end when the agent has no unlearned decision', async () => {
@@ -741,7 +1015,12 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
         const logged = makeDecision();
         await logDecision(store, logged);
         const fresh = makeDecision();
-        await expect(store.insertDecisions([{ decision: fresh }, { decision: { ...makeDecision(), decisionId: logged.decisionId } }])).rejects.toThrow();
+        await expect(
+          store.insertDecisions([
+            { decision: fresh },
+            { decision: { ...makeDecision(), decisionId: logged.decisionId } },
+          ]),
+        ).rejects.toThrow();
         expect(await store.getDecision(WS, fresh.decisionId)).toBeUndefined();
       });
     });
@@ -750,8 +1029,23 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
       const DAY_MS = 24 * HOUR_MS;
       const DAY = Math.floor(T0 / DAY_MS);
       const cellsOf = async (workspace = WS, agentId = 'winback') =>
-        (await store.reportCells(workspace, agentId)).sort((x, y) => x.day - y.day || Number(x.holdout) - Number(y.holdout) || `${x.dimension ?? ""}/${x.arm ?? ""}`.localeCompare(`${y.dimension ?? ""}/${y.arm ?? ""}`));
-      const cell = (overrides: Partial<ReportCell>): ReportCell => ({ day: DAY, holdout: false, dimension: null, arm: null, decided: 0, closed: 0, rewardSum: 0, rewardSquares: 0, ...overrides });
+        (await store.reportCells(workspace, agentId)).sort(
+          (x, y) =>
+            x.day - y.day ||
+            Number(x.holdout) - Number(y.holdout) ||
+            `${x.dimension ?? ''}/${x.arm ?? ''}`.localeCompare(`${y.dimension ?? ''}/${y.arm ?? ''}`),
+        );
+      const cell = (overrides: Partial<ReportCell>): ReportCell => ({
+        day: DAY,
+        holdout: false,
+        dimension: null,
+        arm: null,
+        decided: 0,
+        closed: 0,
+        rewardSum: 0,
+        rewardSquares: 0,
+        ...overrides,
+      });
 
       it('counts decisions by holdout group, and treatment decisions by dimension and arm, as they are logged', async () => {
         await logDecision(store, makeDecision());
@@ -768,11 +1062,18 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
       it('adds closed counts and reward moments when rewards are committed, once', async () => {
         const [a, b] = [makeDecision(), makeDecision({ userKey: 'user-b' })];
         for (const d of [a, b]) await logDecision(store, d);
-        const rewards = [{ decisionId: a.decisionId, reward: 1 }, { decisionId: b.decisionId, reward: 0.5 }];
+        const rewards = [
+          { decisionId: a.decisionId, reward: 1 },
+          { decisionId: b.decisionId, reward: 0.5 },
+        ];
         await store.commitLearning(WS, 'winback', rewards, makeSnapshot());
         await store.commitLearning(WS, 'winback', rewards, makeSnapshot());
         const closed = { decided: 2, closed: 2, rewardSum: 1.5, rewardSquares: 1.25 };
-        expect(await cellsOf()).toEqual([cell(closed), cell({ dimension: 'channel', arm: 'email', ...closed }), cell({ dimension: 'subject_line', arm: 'sl_plain', ...closed })]);
+        expect(await cellsOf()).toEqual([
+          cell(closed),
+          cell({ dimension: 'channel', arm: 'email', ...closed }),
+          cell({ dimension: 'subject_line', arm: 'sl_plain', ...closed }),
+        ]);
       });
 
       it('splits cells by the UTC day of the decision', async () => {
@@ -782,7 +1083,9 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
       });
 
       it('counts a decision inserted already learned as closed with its reward', async () => {
-        await store.insertDecisions([{ decision: makeDecision({ learned: true, reward: 0.5, body: { choices: {}, features: [] } }) }]);
+        await store.insertDecisions([
+          { decision: makeDecision({ learned: true, reward: 0.5, body: { choices: {}, features: [] } }) },
+        ]);
         expect(await cellsOf()).toEqual([cell({ decided: 1, closed: 1, rewardSum: 0.5, rewardSquares: 0.25 })]);
       });
 
@@ -806,7 +1109,9 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
         expect(await store.prune(LATER, 2)).toMatchObject({ decisions: 2 });
         expect(await store.prune(LATER, 2)).toMatchObject({ decisions: 1 });
         expect({
-          decisions: await Promise.all([...old, recent].map(async (d) => (await store.getDecision(WS, d.decisionId))?.decisionId)),
+          decisions: await Promise.all(
+            [...old, recent].map(async (d) => (await store.getDecision(WS, d.decisionId))?.decisionId),
+          ),
           outcomes: await store.outcomesOf(WS, old[0].decisionId),
           sends: (await Promise.all(old.map((d) => sendsOf(store, WS, d.userKey)))).flat(),
         }).toEqual({ decisions: [undefined, undefined, undefined, recent.decisionId], outcomes: [], sends: [] });
@@ -820,7 +1125,10 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
       });
 
       it('deletes events received before the cutoff, oldest first', async () => {
-        await store.recordEvents([makeEvent({ receivedAt: T0 }), makeEvent({ receivedAt: T0 + 1 }), makeEvent({ receivedAt: LATER })], []);
+        await store.recordEvents(
+          [makeEvent({ receivedAt: T0 }), makeEvent({ receivedAt: T0 + 1 }), makeEvent({ receivedAt: LATER })],
+          [],
+        );
         expect(await store.prune(LATER, 10)).toEqual({ decisions: 0, events: 2 });
         expect(await store.countEvents(WS)).toBe(1);
       });
@@ -836,18 +1144,30 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
     describe('eraseUser', () => {
       /** user-a in WS: two decisions (one sent), two events (one earning outcomes on both decisions), one identify. */
       async function seed(workspace: string, userKey: string) {
-        const decisions = [makeDecision({ workspace, userKey }), makeDecision({ workspace, userKey, agentId: 'welcome' })];
+        const decisions = [
+          makeDecision({ workspace, userKey }),
+          makeDecision({ workspace, userKey, agentId: 'welcome' }),
+        ];
         await logDecision(store, decisions[0], makeSend(decisions[0]));
         await logDecision(store, decisions[1]);
         const order = makeEvent({ workspace, userKey });
         const identify = makeEvent({ workspace, userKey, type: 'identify', event: null });
-        await store.recordEvents([order, identify], [makeOutcome(decisions[0], order), makeOutcome(decisions[1], order)]);
+        await store.recordEvents(
+          [order, identify],
+          [makeOutcome(decisions[0], order), makeOutcome(decisions[1], order)],
+        );
         return { decisions };
       }
 
       it("removes the user's decisions, outcomes, events and sends and reports the counts", async () => {
         const { decisions } = await seed(WS, 'user-a');
-        expect(await store.eraseUser(WS, 'user-a')).toEqual({ decisions: 2, outcomes: 2, events: 2, sends: 1, deliveries: 0 });
+        expect(await store.eraseUser(WS, 'user-a')).toEqual({
+          decisions: 2,
+          outcomes: 2,
+          events: 2,
+          sends: 1,
+          deliveries: 0,
+        });
         expect({
           decisions: await Promise.all(decisions.map((d) => store.getDecision(WS, d.decisionId))),
           outcomes: await Promise.all(decisions.map((d) => store.outcomesOf(WS, d.decisionId))),
@@ -863,7 +1183,9 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
         const other = await seed(OTHER_WS, 'user-a');
         await store.eraseUser(WS, 'user-a');
         const left = async (workspace: string, userKey: string, decisions: DecisionRow[]) => ({
-          decisions: (await Promise.all(decisions.map((d) => store.getDecision(workspace, d.decisionId)))).filter(Boolean).length,
+          decisions: (await Promise.all(decisions.map((d) => store.getDecision(workspace, d.decisionId)))).filter(
+            Boolean,
+          ).length,
           outcomes: (await Promise.all(decisions.map((d) => store.outcomesOf(workspace, d.decisionId)))).flat().length,
           events: await store.countEvents(workspace),
           sends: (await sendsOf(store, workspace, userKey)).length,
@@ -875,14 +1197,32 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
       });
 
       it('reports zero counts for a user without rows', async () => {
-        expect(await store.eraseUser(WS, 'nobody')).toEqual({ decisions: 0, outcomes: 0, events: 0, sends: 0, deliveries: 0 });
+        expect(await store.eraseUser(WS, 'nobody')).toEqual({
+          decisions: 0,
+          outcomes: 0,
+          events: 0,
+          sends: 0,
+          deliveries: 0,
+        });
       });
 
       it("erases the user's queued and delivered deliveries, whose payload holds the raw id", async () => {
         await store.createRun(makeRun());
-        await store.advanceRun(WS, 'run-1', [makeDelivery({ userKey: 'user-a' }), makeDelivery({ userKey: 'user-a', sink: 'hubspot:contact_properties:nb_' }), makeDelivery({ userKey: 'user-b' })], { position: 3 }, T0);
+        await store.advanceRun(
+          WS,
+          'run-1',
+          [
+            makeDelivery({ userKey: 'user-a' }),
+            makeDelivery({ userKey: 'user-a', sink: 'hubspot:contact_properties:nb_' }),
+            makeDelivery({ userKey: 'user-b' }),
+          ],
+          { position: 3 },
+          T0,
+        );
         expect((await store.eraseUser(WS, 'user-a')).deliveries).toBe(2);
-        expect((await store.deliveriesOf(WS, 'run-1', SINK, ['pending'], 10)).map((d) => d.userKey)).toEqual(['user-b']);
+        expect((await store.deliveriesOf(WS, 'run-1', SINK, ['pending'], 10)).map((d) => d.userKey)).toEqual([
+          'user-b',
+        ]);
       });
     });
 
@@ -902,7 +1242,12 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
       it('updates only the fields given', async () => {
         await store.createRun(makeRun({ checkpoint: { position: 5 } }));
         await store.updateRun(WS, 'run-1', { status: 'completed', summary: { delivered: 4 } }, T0 + 10);
-        expect(await store.getRun(WS, 'run-1')).toMatchObject({ status: 'completed', checkpoint: { position: 5 }, summary: { delivered: 4 }, updatedAt: T0 + 10 });
+        expect(await store.getRun(WS, 'run-1')).toMatchObject({
+          status: 'completed',
+          checkpoint: { position: 5 },
+          summary: { delivered: 4 },
+          updatedAt: T0 + 10,
+        });
       });
 
       it('lists the newest first', async () => {
@@ -918,24 +1263,65 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
       });
 
       it('queues deliveries and saves the checkpoint together', async () => {
-        const queued = await store.advanceRun(WS, 'run-1', [makeDelivery({ decisionId: 'd1' }), makeDelivery({ decisionId: 'd2' })], { position: 2 }, T0 + 5);
+        const queued = await store.advanceRun(
+          WS,
+          'run-1',
+          [makeDelivery({ decisionId: 'd1' }), makeDelivery({ decisionId: 'd2' })],
+          { position: 2 },
+          T0 + 5,
+        );
         expect(queued).toBe(2);
         expect((await store.getRun(WS, 'run-1'))?.checkpoint).toEqual({ position: 2 });
-        expect((await store.deliveriesOf(WS, 'run-1', SINK, ['pending'], 10)).map((d) => d.decisionId)).toEqual(['d1', 'd2']);
+        expect((await store.deliveriesOf(WS, 'run-1', SINK, ['pending'], 10)).map((d) => d.decisionId)).toEqual([
+          'd1',
+          'd2',
+        ]);
       });
 
       it('never queues the same decision twice for a sink, whatever its state', async () => {
         await store.advanceRun(WS, 'run-1', [makeDelivery({ decisionId: 'd1' })], { position: 1 }, T0);
         await store.setDeliveryStatus(WS, SINK, [{ decisionId: 'd1', status: 'delivered' }], T0 + 1);
-        const queued = await store.advanceRun(WS, 'run-1', [makeDelivery({ decisionId: 'd1' }), makeDelivery({ decisionId: 'd1', sink: 'other' })], { position: 1 }, T0 + 2);
+        const queued = await store.advanceRun(
+          WS,
+          'run-1',
+          [makeDelivery({ decisionId: 'd1' }), makeDelivery({ decisionId: 'd1', sink: 'other' })],
+          { position: 1 },
+          T0 + 2,
+        );
         expect(queued).toBe(1);
-        expect((await store.deliveriesOf(WS, 'run-1', SINK, ['pending', 'sending', 'delivered', 'failed'], 10)).map((d) => d.status)).toEqual(['delivered']);
+        expect(
+          (await store.deliveriesOf(WS, 'run-1', SINK, ['pending', 'sending', 'delivered', 'failed'], 10)).map(
+            (d) => d.status,
+          ),
+        ).toEqual(['delivered']);
       });
 
       it('moves deliveries through their states, counting attempts', async () => {
-        await store.advanceRun(WS, 'run-1', [makeDelivery({ decisionId: 'd1' }), makeDelivery({ decisionId: 'd2' })], { position: 2 }, T0);
-        await store.setDeliveryStatus(WS, SINK, [{ decisionId: 'd1', status: 'sending', attempt: true }, { decisionId: 'd2', status: 'sending', attempt: true }], T0 + 1);
-        await store.setDeliveryStatus(WS, SINK, [{ decisionId: 'd1', status: 'delivered' }, { decisionId: 'd2', status: 'pending', error: 'rate limited' }], T0 + 2);
+        await store.advanceRun(
+          WS,
+          'run-1',
+          [makeDelivery({ decisionId: 'd1' }), makeDelivery({ decisionId: 'd2' })],
+          { position: 2 },
+          T0,
+        );
+        await store.setDeliveryStatus(
+          WS,
+          SINK,
+          [
+            { decisionId: 'd1', status: 'sending', attempt: true },
+            { decisionId: 'd2', status: 'sending', attempt: true },
+          ],
+          T0 + 1,
+        );
+        await store.setDeliveryStatus(
+          WS,
+          SINK,
+          [
+            { decisionId: 'd1', status: 'delivered' },
+            { decisionId: 'd2', status: 'pending', error: 'rate limited' },
+          ],
+          T0 + 2,
+        );
         const rows = await store.deliveriesOf(WS, 'run-1', SINK, ['pending', 'delivered'], 10);
         expect(rows.map((r) => [r.decisionId, r.status, r.attempts, r.error, r.updatedAt])).toEqual([
           ['d1', 'delivered', 1, null, T0 + 2],
@@ -944,34 +1330,70 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
       });
 
       it('keeps the payload as given', async () => {
-        const payload = { userId: 'raw-id-1', choices: { channel: { arm: 'email', probability: 0.5 } }, sendAt: '2026-01-01T18:00:00.000Z' };
+        const payload = {
+          userId: 'raw-id-1',
+          choices: { channel: { arm: 'email', probability: 0.5 } },
+          sendAt: '2026-01-01T18:00:00.000Z',
+        };
         await store.advanceRun(WS, 'run-1', [makeDelivery({ decisionId: 'd1', payload })], { position: 1 }, T0);
         expect((await store.deliveriesOf(WS, 'run-1', SINK, ['pending'], 1))[0].payload).toEqual(payload);
       });
 
-      it("gives each sink of a decision the payload they were queued with, also when one of them was queued before", async () => {
+      it('gives each sink of a decision the payload they were queued with, also when one of them was queued before', async () => {
         const payload = { userId: 'raw-id-1', choices: { channel: { arm: 'email', probability: 0.5 } } };
         await store.advanceRun(WS, 'run-1', [makeDelivery({ decisionId: 'd1', payload })], { position: 1 }, T0);
-        const queued = await store.advanceRun(WS, 'run-1', [makeDelivery({ decisionId: 'd1', payload }), makeDelivery({ decisionId: 'd1', sink: 'other', payload })], { position: 1 }, T0);
+        const queued = await store.advanceRun(
+          WS,
+          'run-1',
+          [makeDelivery({ decisionId: 'd1', payload }), makeDelivery({ decisionId: 'd1', sink: 'other', payload })],
+          { position: 1 },
+          T0,
+        );
         expect(queued).toBe(1);
         expect((await store.deliveriesOf(WS, 'run-1', SINK, ['pending'], 10)).map((d) => d.payload)).toEqual([payload]);
-        expect((await store.deliveriesOf(WS, 'run-1', 'other', ['pending'], 10)).map((d) => d.payload)).toEqual([payload]);
+        expect((await store.deliveriesOf(WS, 'run-1', 'other', ['pending'], 10)).map((d) => d.payload)).toEqual([
+          payload,
+        ]);
         await store.setDeliveryStatus(WS, SINK, [{ decisionId: 'd1', status: 'delivered' }], T0);
         expect((await store.lastDelivered(WS, SINK, ['user-a'])).get('user-a')?.payload).toEqual(payload);
       });
 
       it('filters by run, sink and state, and honours the limit', async () => {
         await store.createRun(makeRun({ runId: 'run-2' }));
-        await store.advanceRun(WS, 'run-1', [makeDelivery({ decisionId: 'a' }), makeDelivery({ decisionId: 'b' }), makeDelivery({ decisionId: 'c', sink: 'other' })], { position: 3 }, T0);
+        await store.advanceRun(
+          WS,
+          'run-1',
+          [
+            makeDelivery({ decisionId: 'a' }),
+            makeDelivery({ decisionId: 'b' }),
+            makeDelivery({ decisionId: 'c', sink: 'other' }),
+          ],
+          { position: 3 },
+          T0,
+        );
         await store.advanceRun(WS, 'run-2', [makeDelivery({ decisionId: 'd', runId: 'run-2' })], { position: 1 }, T0);
         expect((await store.deliveriesOf(WS, 'run-1', SINK, ['pending'], 1)).map((d) => d.decisionId)).toEqual(['a']);
-        expect((await store.deliveriesOf(WS, 'run-1', SINK, ['failed'], 10))).toEqual([]);
+        expect(await store.deliveriesOf(WS, 'run-1', SINK, ['failed'], 10)).toEqual([]);
         expect((await store.deliveriesOf(WS, 'run-2', SINK, ['pending'], 10)).map((d) => d.decisionId)).toEqual(['d']);
       });
 
-      it('counts a run\'s deliveries by sink, status and error', async () => {
-        await store.advanceRun(WS, 'run-1', [makeDelivery({ decisionId: 'a' }), makeDelivery({ decisionId: 'b' }), makeDelivery({ decisionId: 'c' })], { position: 3 }, T0);
-        await store.setDeliveryStatus(WS, SINK, [{ decisionId: 'a', status: 'delivered' }, { decisionId: 'b', status: 'failed', error: 'invalid external_id' }], T0);
+      it("counts a run's deliveries by sink, status and error", async () => {
+        await store.advanceRun(
+          WS,
+          'run-1',
+          [makeDelivery({ decisionId: 'a' }), makeDelivery({ decisionId: 'b' }), makeDelivery({ decisionId: 'c' })],
+          { position: 3 },
+          T0,
+        );
+        await store.setDeliveryStatus(
+          WS,
+          SINK,
+          [
+            { decisionId: 'a', status: 'delivered' },
+            { decisionId: 'b', status: 'failed', error: 'invalid external_id' },
+          ],
+          T0,
+        );
         expect(await store.deliveryCounts(WS, 'run-1')).toEqual([
           { sink: SINK, status: 'delivered', error: null, count: 1 },
           { sink: SINK, status: 'failed', error: 'invalid external_id', count: 1 },
@@ -980,11 +1402,19 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
       });
 
       it('numbers deliveries in queue order and reads from a position on', async () => {
-        await store.advanceRun(WS, 'run-1', ['a', 'b', 'c', 'd'].map((decisionId) => makeDelivery({ decisionId })), { position: 4 }, T0);
+        await store.advanceRun(
+          WS,
+          'run-1',
+          ['a', 'b', 'c', 'd'].map((decisionId) => makeDelivery({ decisionId })),
+          { position: 4 },
+          T0,
+        );
         const all = await store.deliveriesOf(WS, 'run-1', SINK, ['pending'], 10);
         expect(all.map((d) => d.seq)).toEqual([...all.map((d) => d.seq!)].sort((x, y) => x - y));
         expect(new Set(all.map((d) => d.seq)).size).toBe(4);
-        expect((await store.deliveriesOf(WS, 'run-1', SINK, ['pending'], 10, all[2].seq)).map((d) => d.decisionId)).toEqual(['c', 'd']);
+        expect(
+          (await store.deliveriesOf(WS, 'run-1', SINK, ['pending'], 10, all[2].seq)).map((d) => d.decisionId),
+        ).toEqual(['c', 'd']);
       });
 
       it('records, reads and clears the batch in flight per run and sink', async () => {
@@ -999,15 +1429,29 @@ export function describeStoreConformance<S extends Store>(name: string, makeStor
       });
 
       it("finds each user's latest delivered payload for a sink", async () => {
-        await store.advanceRun(WS, 'run-1', [
-          makeDelivery({ decisionId: 'a1', userKey: 'user-a', payload: { n: 1 } }),
-          makeDelivery({ decisionId: 'a2', userKey: 'user-a', payload: { n: 2 } }),
-          makeDelivery({ decisionId: 'a3', userKey: 'user-a', payload: { n: 3 } }),
-          makeDelivery({ decisionId: 'b1', userKey: 'user-b', payload: { n: 4 } }),
-        ], { position: 4 }, T0);
-        await store.setDeliveryStatus(WS, SINK, ['a1', 'a2', 'b1'].map((decisionId) => ({ decisionId, status: 'delivered' as const })), T0);
+        await store.advanceRun(
+          WS,
+          'run-1',
+          [
+            makeDelivery({ decisionId: 'a1', userKey: 'user-a', payload: { n: 1 } }),
+            makeDelivery({ decisionId: 'a2', userKey: 'user-a', payload: { n: 2 } }),
+            makeDelivery({ decisionId: 'a3', userKey: 'user-a', payload: { n: 3 } }),
+            makeDelivery({ decisionId: 'b1', userKey: 'user-b', payload: { n: 4 } }),
+          ],
+          { position: 4 },
+          T0,
+        );
+        await store.setDeliveryStatus(
+          WS,
+          SINK,
+          ['a1', 'a2', 'b1'].map((decisionId) => ({ decisionId, status: 'delivered' as const })),
+          T0,
+        );
         const last = await store.lastDelivered(WS, SINK, ['user-a', 'user-b', 'user-c']);
-        expect([...last.entries()].map(([k, v]) => [k, v.payload]).sort()).toEqual([['user-a', { n: 2 }], ['user-b', { n: 4 }]]);
+        expect([...last.entries()].map(([k, v]) => [k, v.payload]).sort()).toEqual([
+          ['user-a', { n: 2 }],
+          ['user-b', { n: 4 }],
+        ]);
         expect((await store.lastDelivered(WS, 'other', ['user-a'])).size).toBe(0);
       });
     });

@@ -28,13 +28,19 @@ function plan(store: SqliteStore, sql: string): string[] {
   const named = [...new Set([...sql.matchAll(/@(\w+)/g)].map((m) => m[1]!))];
   const positional = (sql.match(/\?/g) ?? []).length;
   const statement = store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`);
-  const rows = (named.length > 0 ? statement.all(Object.fromEntries(named.map((n) => [n, null]))) : statement.all(...Array(positional).fill(null))) as { detail: string }[];
+  const rows = (
+    named.length > 0
+      ? statement.all(Object.fromEntries(named.map((n) => [n, null])))
+      : statement.all(...Array(positional).fill(null))
+  ) as { detail: string }[];
   return rows.map((r) => r.detail);
 }
 
 /** Steps that read more than a bounded number of rows: a full scan of a table or index, or a sort. */
 function unbounded(steps: string[]): string[] {
-  return steps.filter((step) => (/^SCAN /.test(step) && !/^SCAN json_each VIRTUAL TABLE/.test(step)) || /USE TEMP B-TREE/.test(step));
+  return steps.filter(
+    (step) => (/^SCAN /.test(step) && !/^SCAN json_each VIRTUAL TABLE/.test(step)) || /USE TEMP B-TREE/.test(step),
+  );
 }
 
 describe('query plans of the hot paths (SQLite)', () => {

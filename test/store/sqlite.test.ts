@@ -6,7 +6,16 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { SQLITE_MIGRATIONS } from '../../plugin/store/migrations.ts';
 import { SqliteStore } from '../../plugin/store/sqlite.ts';
 import Database from 'better-sqlite3';
-import { describeStoreConformance, logDecision, makeDecision, makeDelivery, makeRun, T0, WS, type StoreInspector } from './conformance.ts';
+import {
+  describeStoreConformance,
+  logDecision,
+  makeDecision,
+  makeDelivery,
+  makeRun,
+  T0,
+  WS,
+  type StoreInspector,
+} from './conformance.ts';
 
 const dirs: string[] = [];
 
@@ -23,7 +32,9 @@ afterAll(() => {
 
 const sqliteInspector: StoreInspector<SqliteStore> = {
   async snapshotSeqs(store, workspace, agentId) {
-    const rows = store.db.prepare('SELECT seq FROM model_snapshots WHERE workspace = ? AND agent_id = ?').all(workspace, agentId) as { seq: number }[];
+    const rows = store.db
+      .prepare('SELECT seq FROM model_snapshots WHERE workspace = ? AND agent_id = ?')
+      .all(workspace, agentId) as { seq: number }[];
     return rows.map((r) => r.seq);
   },
 };
@@ -52,7 +63,9 @@ describe('SqliteStore on a file', () => {
   });
 
   it('records every migration in schema_migrations', () => {
-    const rows = openStore(tempDbPath()).db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all();
+    const rows = openStore(tempDbPath())
+      .db.prepare('SELECT version, name FROM schema_migrations ORDER BY version')
+      .all();
     expect(rows).toEqual(SQLITE_MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
   });
 
@@ -76,7 +89,9 @@ describe('SqliteStore on a file', () => {
     const before = store.db.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all();
     await store.migrate();
     await store.migrate();
-    expect(store.db.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all()).toEqual(before);
+    expect(store.db.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all()).toEqual(
+      before,
+    );
   });
 
   it('creates the missing parent folders of the file', () => {
@@ -109,7 +124,14 @@ describe('SqliteStore WAL checkpoints', () => {
     const store = new SqliteStore(path);
     try {
       const before = statSync(path).size;
-      for (let i = 0; i < 300; i++) await logDecision(store, makeDecision({ userKey: `user-${i}`, body: { choices: {}, features: Array.from({ length: 64 }, (_, k) => k / 7) } }));
+      for (let i = 0; i < 300; i++)
+        await logDecision(
+          store,
+          makeDecision({
+            userKey: `user-${i}`,
+            body: { choices: {}, features: Array.from({ length: 64 }, (_, k) => k / 7) },
+          }),
+        );
       expect(statSync(`${path}-wal`).size).toBeGreaterThan(200_000); // well under the writer's own threshold (10,000 pages)
       // the thread's next copy may be one made before the last writes: wait until the file has them all
       while (statSync(path).size <= before + 200_000) await store.checkpointed();
@@ -119,7 +141,7 @@ describe('SqliteStore WAL checkpoints', () => {
     }
   });
 
-  it('closes the checkpointer\'s connection with the store, so that the last close removes the WAL', async () => {
+  it("closes the checkpointer's connection with the store, so that the last close removes the WAL", async () => {
     const path = tempDbPath();
     const store = new SqliteStore(path);
     await logDecision(store, makeDecision());
@@ -141,7 +163,10 @@ describe('SqliteStore group commit', () => {
       }) as typeof store.db.transaction;
       const decisions = Array.from({ length: 3 }, (_, i) => makeDecision({ userKey: `user-${i}` }));
       await Promise.all(decisions.map((d) => logDecision(store, d)));
-      expect({ stored: (await Promise.all(decisions.map((d) => store.getDecision(WS, d.decisionId)))).length, transactions }).toEqual({ stored: 3, transactions: 1 });
+      expect({
+        stored: (await Promise.all(decisions.map((d) => store.getDecision(WS, d.decisionId)))).length,
+        transactions,
+      }).toEqual({ stored: 3, transactions: 1 });
     } finally {
       await store.close();
     }
@@ -164,40 +189,77 @@ describe('SqliteStore outbox payloads', () => {
       const payload = { decisionId, userId: `raw-${userKey}` };
       return SINKS.map((sink) => makeDelivery({ decisionId, sink, userKey, payload }));
     };
-    expect(await store.advanceRun(WS, 'run-1', [...queue('d1'), ...queue('d2', 'user-b')], { position: 2 }, T0)).toBe(4);
+    expect(await store.advanceRun(WS, 'run-1', [...queue('d1'), ...queue('d2', 'user-b')], { position: 2 }, T0)).toBe(
+      4,
+    );
     expect(payloadRows()).toBe(2);
     expect(await store.advanceRun(WS, 'run-1', queue('d1'), { position: 2 }, T0)).toBe(0);
     expect(payloadRows()).toBe(2);
     await store.eraseUser(WS, 'user-a');
-    expect(store.db.prepare('SELECT payload FROM delivery_payloads').all()).toEqual([{ payload: JSON.stringify({ decisionId: 'd2', userId: 'raw-user-b' }) }]);
+    expect(store.db.prepare('SELECT payload FROM delivery_payloads').all()).toEqual([
+      { payload: JSON.stringify({ decisionId: 'd2', userId: 'raw-user-b' }) },
+    ]);
   });
 
-  it('migrates an outbox of schema version 3, keeping each row\'s position, state and payload', async () => {
+  it("migrates an outbox of schema version 3, keeping each row's position, state and payload", async () => {
     const path = tempDbPath();
     const old = new Database(path);
     old.pragma('journal_mode = WAL');
-    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    old.exec(
+      'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+    );
     for (const m of SQLITE_MIGRATIONS.filter((m) => m.version <= 3)) {
       old.exec(m.sql);
-      old.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, T0);
+      old
+        .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+        .run(m.version, m.name, T0);
     }
-    old.prepare('INSERT INTO runs (run_id, workspace, agent_id, status, audience, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run('run-1', WS, 'winback', 'running', '*', T0, T0);
-    const insert = old.prepare('INSERT INTO deliveries (workspace, decision_id, sink, run_id, user_key, payload, status, attempts, error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    old
+      .prepare(
+        'INSERT INTO runs (run_id, workspace, agent_id, status, audience, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run('run-1', WS, 'winback', 'running', '*', T0, T0);
+    const insert = old.prepare(
+      'INSERT INTO deliveries (workspace, decision_id, sink, run_id, user_key, payload, status, attempts, error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
     insert.run(WS, 'd1', SINKS[0], 'run-1', 'user-a', JSON.stringify({ userId: 'raw-a' }), 'delivered', 1, null, T0);
-    insert.run(WS, 'd1', SINKS[1], 'run-1', 'user-a', JSON.stringify({ userId: 'raw-a' }), 'sending', 1, 'Braze answered 502', T0);
+    insert.run(
+      WS,
+      'd1',
+      SINKS[1],
+      'run-1',
+      'user-a',
+      JSON.stringify({ userId: 'raw-a' }),
+      'sending',
+      1,
+      'Braze answered 502',
+      T0,
+    );
     insert.run(WS, 'd2', SINKS[0], 'run-1', 'user-b', JSON.stringify({ userId: 'raw-b' }), 'pending', 0, null, T0);
     old.prepare('DELETE FROM deliveries WHERE decision_id = ? AND sink = ?').run('d1', SINKS[0]); // a gap in the positions
     old.close();
 
     store = new SqliteStore(path);
-    const rows = [...(await store.deliveriesOf(WS, 'run-1', SINKS[0], ['pending'], 10)), ...(await store.deliveriesOf(WS, 'run-1', SINKS[1], ['sending'], 10))];
+    const rows = [
+      ...(await store.deliveriesOf(WS, 'run-1', SINKS[0], ['pending'], 10)),
+      ...(await store.deliveriesOf(WS, 'run-1', SINKS[1], ['sending'], 10)),
+    ];
     expect(rows.map((r) => [r.seq, r.decisionId, r.status, r.attempts, r.error, r.payload])).toEqual([
       [3, 'd2', 'pending', 0, null, { userId: 'raw-b' }],
       [2, 'd1', 'sending', 1, 'Braze answered 502', { userId: 'raw-a' }],
     ]);
-    await store.advanceRun(WS, 'run-1', [makeDelivery({ decisionId: 'd3', sink: SINKS[0], payload: { userId: 'raw-c' } })], { position: 3 }, T0);
+    await store.advanceRun(
+      WS,
+      'run-1',
+      [makeDelivery({ decisionId: 'd3', sink: SINKS[0], payload: { userId: 'raw-c' } })],
+      { position: 3 },
+      T0,
+    );
     const next = await store.deliveriesOf(WS, 'run-1', SINKS[0], ['pending'], 10);
-    expect(next.map((r) => [r.seq, r.payload])).toEqual([[3, { userId: 'raw-b' }], [4, { userId: 'raw-c' }]]);
+    expect(next.map((r) => [r.seq, r.payload])).toEqual([
+      [3, { userId: 'raw-b' }],
+      [4, { userId: 'raw-c' }],
+    ]);
   });
 });
 
@@ -215,8 +277,16 @@ describe('SqliteStore decision log', () => {
     store = new SqliteStore(':memory:');
     const d = makeDecision({ decisionId: UUID_ID, userKey: USER_KEY, requestId: 'run:1:' + USER_KEY });
     await logDecision(store, d);
-    const stored = store.db.prepare('SELECT length(decision_id) AS id, length(user_key) AS key, length(request) AS request FROM decision_log').get();
-    expect({ stored, back: await store.getDecision(WS, UUID_ID), byRequest: await store.findDecisionByRequest(WS, 'winback', d.requestId!) }).toEqual({
+    const stored = store.db
+      .prepare(
+        'SELECT length(decision_id) AS id, length(user_key) AS key, length(request) AS request FROM decision_log',
+      )
+      .get();
+    expect({
+      stored,
+      back: await store.getDecision(WS, UUID_ID),
+      byRequest: await store.findDecisionByRequest(WS, 'winback', d.requestId!),
+    }).toEqual({
       stored: { id: 16, key: 32, request: 12 },
       back: d,
       byRequest: d,
@@ -225,7 +295,9 @@ describe('SqliteStore decision log', () => {
 
   it('keeps the body of a real decision in under 100 bytes', async () => {
     store = new SqliteStore(':memory:');
-    const features = Array.from({ length: 75 }, (_, i) => ([0, 3, 7].includes(i) ? 1 : i === 1 ? 0.06 : i === 71 ? 0.16335616438356165 : i === 73 ? -0.8660254037844385 : 0));
+    const features = Array.from({ length: 75 }, (_, i) =>
+      [0, 3, 7].includes(i) ? 1 : i === 1 ? 0.06 : i === 71 ? 0.16335616438356165 : i === 73 ? -0.8660254037844385 : 0,
+    );
     const body = {
       choices: {
         frequency: { arm: 'send', probability: 0.5 },
@@ -239,38 +311,81 @@ describe('SqliteStore decision log', () => {
     const d = makeDecision({ decisionId: UUID_ID, userKey: USER_KEY, body });
     await logDecision(store, d);
     const { bytes } = store.db.prepare('SELECT length(body) AS bytes FROM decision_log').get() as { bytes: number };
-    expect({ small: bytes < 100, back: (await store.getDecision(WS, UUID_ID))?.body }).toEqual({ small: true, back: body });
+    expect({ small: bytes < 100, back: (await store.getDecision(WS, UUID_ID))?.body }).toEqual({
+      small: true,
+      back: body,
+    });
   });
 
   it('migrates the decisions, sends and outcomes of schema version 4, with their report cells', async () => {
     const path = tempDbPath();
     const old = new Database(path);
-    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    old.exec(
+      'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+    );
     for (const m of SQLITE_MIGRATIONS.filter((m) => m.version <= 4)) {
       old.exec(m.sql);
-      old.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, T0);
+      old
+        .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+        .run(m.version, m.name, T0);
     }
-    const learned = makeDecision({ decisionId: UUID_ID, userKey: USER_KEY, requestId: 'req-1', learned: true, reward: 1 });
-    const open = makeDecision({ userKey: 'user-b', holdout: true, body: { choices: {}, features: [0.5], sendAt: '2026-01-01T12:00:00Z' } });
+    const learned = makeDecision({
+      decisionId: UUID_ID,
+      userKey: USER_KEY,
+      requestId: 'req-1',
+      learned: true,
+      reward: 1,
+    });
+    const open = makeDecision({
+      userKey: 'user-b',
+      holdout: true,
+      body: { choices: {}, features: [0.5], sendAt: '2026-01-01T12:00:00Z' },
+    });
     const insert = old.prepare(
       'INSERT INTO decisions (workspace, decision_id, agent_id, agent_version, user_key, request_id, at, window_end, holdout, deliver, reason, probability, body, reward, learned) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     for (const d of [learned, open]) {
-      insert.run(d.workspace, d.decisionId, d.agentId, d.agentVersion, d.userKey, d.requestId, d.at, d.windowEnd, d.holdout ? 1 : 0, d.deliver ? 1 : 0, d.reason, d.probability, JSON.stringify(d.body), d.reward, d.learned ? 1 : 0);
+      insert.run(
+        d.workspace,
+        d.decisionId,
+        d.agentId,
+        d.agentVersion,
+        d.userKey,
+        d.requestId,
+        d.at,
+        d.windowEnd,
+        d.holdout ? 1 : 0,
+        d.deliver ? 1 : 0,
+        d.reason,
+        d.probability,
+        JSON.stringify(d.body),
+        d.reward,
+        d.learned ? 1 : 0,
+      );
     }
-    old.prepare('INSERT INTO sends (workspace, user_key, channel, at, decision_id) VALUES (?, ?, ?, ?, ?)').run(WS, USER_KEY, 'email', T0, UUID_ID);
-    old.prepare('INSERT INTO outcomes (workspace, decision_id, message_id, event, value, at) VALUES (?, ?, ?, ?, ?, ?)').run(WS, UUID_ID, 'm-1', 'Order Completed', 1, T0 + 5);
+    old
+      .prepare('INSERT INTO sends (workspace, user_key, channel, at, decision_id) VALUES (?, ?, ?, ?, ?)')
+      .run(WS, USER_KEY, 'email', T0, UUID_ID);
+    old
+      .prepare('INSERT INTO outcomes (workspace, decision_id, message_id, event, value, at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(WS, UUID_ID, 'm-1', 'Order Completed', 1, T0 + 5);
     old.close();
 
     store = new SqliteStore(path);
-    const tables = (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('decisions', 'sends', 'outcomes')").all() as { name: string }[]).map((t) => t.name);
+    const tables = (
+      store.db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('decisions', 'sends', 'outcomes')")
+        .all() as { name: string }[]
+    ).map((t) => t.name);
     expect({
       tables,
       decisions: [await store.getDecision(WS, learned.decisionId), await store.getDecision(WS, open.decisionId)],
       byRequest: await store.findDecisionByRequest(WS, 'winback', 'req-1'),
       sends: await store.withUser(WS, USER_KEY, (tx) => tx.sendsSince(0)),
       outcomes: (await store.outcomesOf(WS, UUID_ID)).map((o) => [o.messageId, o.event, o.value]),
-      cells: (await store.reportCells(WS, 'winback')).map((c) => [c.holdout, c.dimension, c.arm, c.decided, c.closed, c.rewardSum]).sort(),
+      cells: (await store.reportCells(WS, 'winback'))
+        .map((c) => [c.holdout, c.dimension, c.arm, c.decided, c.closed, c.rewardSum])
+        .sort(),
     }).toEqual({
       tables: [],
       decisions: [learned, open],
@@ -291,7 +406,9 @@ describe('one writer process per SQLite file', () => {
   /** Opens the store at `path` in a child process; resolves with its exit code and what it printed. */
   function openInAnotherProcess(path: string): { status: number | null; stderr: string } {
     const script = `import('./plugin/store/index.ts').then((m) => m.openStore('sqlite:' + process.argv[1]).close()).catch((err) => { console.error(err.message); process.exit(1); });`;
-    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, path], { encoding: 'utf8' });
+    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, path], {
+      encoding: 'utf8',
+    });
     return { status: result.status, stderr: result.stderr };
   }
 

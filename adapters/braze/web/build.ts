@@ -26,7 +26,10 @@ export interface BuiltBundle {
 /** Builds both bundles into `outdir`, for ES2020 browsers. */
 export async function buildBrazeWebBundles(outdir: string, options: { minify?: boolean } = {}): Promise<BuiltBundle[]> {
   const out: BuiltBundle[] = [];
-  for (const [format, file] of [['iife', IIFE_FILE], ['esm', ESM_FILE]] as const) {
+  for (const [format, file] of [
+    ['iife', IIFE_FILE],
+    ['esm', ESM_FILE],
+  ] as const) {
     const path = join(outdir, file);
     await build({
       entryPoints: [ENTRY],

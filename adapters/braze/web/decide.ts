@@ -34,7 +34,12 @@ export type FetchFunction = (input: string, init: RequestInit) => Promise<Respon
  * The body a public key may send: exactly `userId, timezone, context, requestId`
  * (plugin/server/schemas.ts `PUBLIC_DECIDE_FIELDS`); anything else is refused with 403.
  */
-export function decideBody(options: Pick<OnsiteOptions, 'userId'>, requestId: string, page: string, timezone: string | undefined): Record<string, unknown> {
+export function decideBody(
+  options: Pick<OnsiteOptions, 'userId'>,
+  requestId: string,
+  page: string,
+  timezone: string | undefined,
+): Record<string, unknown> {
   return { userId: options.userId, ...(timezone ? { timezone } : {}), context: { page }, requestId };
 }
 
@@ -52,7 +57,11 @@ export function browserTimezone(): string | undefined {
  * Asks nextbest for one decision. Never throws: a timeout, a network error, a non-2xx status or
  * an answer that does not parse all come back as a `DecisionFailure`.
  */
-export async function requestDecision(options: OnsiteOptions, body: Record<string, unknown>, fetchFn: FetchFunction): Promise<DecisionAnswer> {
+export async function requestDecision(
+  options: OnsiteOptions,
+  body: Record<string, unknown>,
+  fetchFn: FetchFunction,
+): Promise<DecisionAnswer> {
   const url = `${options.nextbestUrl}/v1/agents/${encodeURIComponent(options.agentId)}/decide`;
   const controller = new AbortController();
   let timedOut = false;
@@ -74,17 +83,38 @@ export async function requestDecision(options: OnsiteOptions, body: Record<strin
       const error = parseJson(text) as { error?: { code?: unknown; message?: unknown } } | undefined;
       const code = typeof error?.error?.code === 'string' ? error.error.code : undefined;
       const detail = typeof error?.error?.message === 'string' ? `: ${error.error.message}` : '';
-      return { ok: false, failure: { kind: 'http', status: res.status, ...(code ? { code } : {}), message: `decide answered ${res.status}${detail}` } };
+      return {
+        ok: false,
+        failure: {
+          kind: 'http',
+          status: res.status,
+          ...(code ? { code } : {}),
+          message: `decide answered ${res.status}${detail}`,
+        },
+      };
     }
     const parsed = decideResponseSchema.safeParse(parseJson(text));
     if (!parsed.success) {
       const first = parsed.error.issues[0];
-      return { ok: false, failure: { kind: 'invalid_response', message: `decide answered 2xx with an unusable body (${first ? `${first.path.join('.') || 'body'}: ${first.message}` : 'not JSON'})` } };
+      return {
+        ok: false,
+        failure: {
+          kind: 'invalid_response',
+          message: `decide answered 2xx with an unusable body (${first ? `${first.path.join('.') || 'body'}: ${first.message}` : 'not JSON'})`,
+        },
+      };
     }
     return { ok: true, decision: parsed.data };
   } catch (err) {
-    if (timedOut) return { ok: false, failure: { kind: 'timeout', message: `no decision within ${options.timeoutMs} ms` } };
-    return { ok: false, failure: { kind: 'network', message: `decide request failed: ${err instanceof Error ? err.message : String(err)}` } };
+    if (timedOut)
+      return { ok: false, failure: { kind: 'timeout', message: `no decision within ${options.timeoutMs} ms` } };
+    return {
+      ok: false,
+      failure: {
+        kind: 'network',
+        message: `decide request failed: ${err instanceof Error ? err.message : String(err)}`,
+      },
+    };
   } finally {
     clearTimeout(timer);
   }

@@ -4,7 +4,10 @@ import { EXPOSURE_EVENT, FLUSH_WAIT_MS } from './constants.ts';
 import type { OnsiteOptions } from './options.ts';
 
 /** The four calls of `@braze/web-sdk` the module makes; a page that already loads Braze may pass its own instance. */
-export type BrazeExposureSdk = Pick<typeof brazeSdk, 'initialize' | 'changeUser' | 'logCustomEvent' | 'requestImmediateDataFlush'>;
+export type BrazeExposureSdk = Pick<
+  typeof brazeSdk,
+  'initialize' | 'changeUser' | 'logCustomEvent' | 'requestImmediateDataFlush'
+>;
 
 /** The properties of the `nextbest_exposure` custom event (≤ 50 KB per Braze; these are a few bytes). */
 export interface ExposureProperties {
@@ -66,7 +69,12 @@ export async function recordExposures(
   for (const s of fresh) {
     const key = `${decisionId}\u0000${s.dimension}`;
     if (logged.has(key)) continue; // the same dimension listed twice
-    const properties: ExposureProperties = { decision_id: decisionId, agent_id: options.agentId, dimension: s.dimension, arm: s.arm };
+    const properties: ExposureProperties = {
+      decision_id: decisionId,
+      agent_id: options.agentId,
+      dimension: s.dimension,
+      arm: s.arm,
+    };
     const ok = sdk.logCustomEvent(EXPOSURE_EVENT, properties);
     const record: ExposureRecord = { ...s, status: ok ? 'queued' : 'not-recorded' };
     if (ok) {

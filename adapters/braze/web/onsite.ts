@@ -2,7 +2,15 @@
 // Named imports, not `import * as`: a namespace used as a value keeps the whole SDK (700 KiB) in the bundle.
 import { changeUser, initialize, logCustomEvent, requestImmediateDataFlush } from '@braze/web-sdk';
 import { DECISION_ID_ATTRIBUTE_SUFFIX, DEFAULT_ATTRIBUTE_PREFIX, TEXT_ATTRIBUTE_SUFFIX } from './constants.ts';
-import { browserTimezone, decideBody, requestDecision, type DecisionAnswer, type DecisionFailure, type FetchFunction, type OnsiteDecision } from './decide.ts';
+import {
+  browserTimezone,
+  decideBody,
+  requestDecision,
+  type DecisionAnswer,
+  type DecisionFailure,
+  type FetchFunction,
+  type OnsiteDecision,
+} from './decide.ts';
 import { recordExposures, type BrazeExposureSdk, type ExposureRecord } from './exposure.ts';
 import { parseOnsiteOptions, type OnsiteOptions, type OnsiteOptionsInput } from './options.ts';
 import { findSlots, markPending, showArm, showDefault, type SlotRender } from './slots.ts';
@@ -45,7 +53,10 @@ const requestIds = new Map<string, string>();
  *
  * Throws only for invalid options (an `OnsiteConfigError` naming each bad one).
  */
-export async function renderOnsiteContent(input: OnsiteOptionsInput, environment: OnsiteEnvironment = {}): Promise<RenderOutcome> {
+export async function renderOnsiteContent(
+  input: OnsiteOptionsInput,
+  environment: OnsiteEnvironment = {},
+): Promise<RenderOutcome> {
   const options = parseOnsiteOptions(input);
   const root = environment.root ?? document;
   const slots = findSlots(root);
@@ -55,7 +66,9 @@ export async function renderOnsiteContent(input: OnsiteOptionsInput, environment
   if (!answer.ok || !answer.decision.deliver) {
     return {
       source: 'default',
-      ...(answer.ok ? { decisionId: answer.decision.decisionId, reason: answer.decision.reason } : { failure: answer.failure }),
+      ...(answer.ok
+        ? { decisionId: answer.decision.decisionId, reason: answer.decision.reason }
+        : { failure: answer.failure }),
       slots: slots.map((s) => showDefault(s.element, s.dimension)),
       exposures: [],
     };
@@ -67,7 +80,13 @@ export async function renderOnsiteContent(input: OnsiteOptionsInput, environment
     const choice = decision.choices[s.dimension];
     if (!choice) return showDefault(s.element, s.dimension);
     const text = decision.attributes[`${prefix}${s.dimension}${TEXT_ATTRIBUTE_SUFFIX}`];
-    return showArm(s.element, s.dimension, choice.arm, decision.decisionId, typeof text === 'string' ? text : undefined);
+    return showArm(
+      s.element,
+      s.dimension,
+      choice.arm,
+      decision.decisionId,
+      typeof text === 'string' ? text : undefined,
+    );
   });
   const shown = new Map<string, string>();
   for (const r of rendered) if (r.content !== 'default' && r.arm !== undefined) shown.set(r.dimension, r.arm);
@@ -81,7 +100,13 @@ export async function renderOnsiteContent(input: OnsiteOptionsInput, environment
           decision.decisionId,
           [...shown].map(([dimension, arm]) => ({ dimension, arm })),
         );
-  return { source: shown.size > 0 ? 'decision' : 'default', decisionId: decision.decisionId, reason: decision.reason, slots: rendered, exposures };
+  return {
+    source: shown.size > 0 ? 'decision' : 'default',
+    decisionId: decision.decisionId,
+    reason: decision.reason,
+    slots: rendered,
+    exposures,
+  };
 }
 
 /**
@@ -97,7 +122,11 @@ function decisionFor(options: OnsiteOptions, fetchFn: FetchFunction): Promise<De
     requestId = pageViewId();
     requestIds.set(key, requestId);
   }
-  const pending = requestDecision(options, decideBody(options, requestId, location.pathname, browserTimezone()), fetchFn);
+  const pending = requestDecision(
+    options,
+    decideBody(options, requestId, location.pathname, browserTimezone()),
+    fetchFn,
+  );
   decisions.set(key, pending);
   void pending.then((a) => {
     if (!a.ok && decisions.get(key) === pending) decisions.delete(key);
@@ -108,7 +137,8 @@ function decisionFor(options: OnsiteOptions, fetchFn: FetchFunction): Promise<De
 /** `<prefix>` of the response's attributes, read off `<prefix>decision_id` (the agent's delivery prefix, `nb_` by default). */
 function attributePrefix(decision: OnsiteDecision): string {
   for (const [name, value] of Object.entries(decision.attributes)) {
-    if (value === decision.decisionId && name.endsWith(DECISION_ID_ATTRIBUTE_SUFFIX)) return name.slice(0, -DECISION_ID_ATTRIBUTE_SUFFIX.length);
+    if (value === decision.decisionId && name.endsWith(DECISION_ID_ATTRIBUTE_SUFFIX))
+      return name.slice(0, -DECISION_ID_ATTRIBUTE_SUFFIX.length);
   }
   return DEFAULT_ATTRIBUTE_PREFIX;
 }

@@ -1,5 +1,12 @@
 /// <reference lib="dom" />
-import { ARM_ATTRIBUTE, DECISION_ATTRIBUTE, RENDER_EVENT, SHOWN_ARM_ATTRIBUTE, SLOT_ATTRIBUTE, STATE_ATTRIBUTE } from './constants.ts';
+import {
+  ARM_ATTRIBUTE,
+  DECISION_ATTRIBUTE,
+  RENDER_EVENT,
+  SHOWN_ARM_ATTRIBUTE,
+  SLOT_ATTRIBUTE,
+  STATE_ATTRIBUTE,
+} from './constants.ts';
 
 /** How a slot ended up: the arm's approved template, the arm's approved text, or the page's default content. */
 export type SlotContent = 'template' | 'text' | 'default';
@@ -27,7 +34,8 @@ export function findSlots(root: ParentNode): { element: HTMLElement; dimension: 
 
 /** Marks slots as waiting for a decision (unless they already show one), so CSS may hide them meanwhile. */
 export function markPending(slots: readonly { element: HTMLElement }[]): void {
-  for (const { element } of slots) if (!element.hasAttribute(STATE_ATTRIBUTE)) element.setAttribute(STATE_ATTRIBUTE, 'pending');
+  for (const { element } of slots)
+    if (!element.hasAttribute(STATE_ATTRIBUTE)) element.setAttribute(STATE_ATTRIBUTE, 'pending');
 }
 
 /** The approved markup for `arm` inside the slot, if the marketer wrote one. */
@@ -52,7 +60,13 @@ function replaceContent(slot: HTMLElement, content: Node): void {
  * content and the answer is `default` — the visitor did not see the arm, so no exposure is due.
  * A slot that already shows this decision's arm is left alone (a second render call).
  */
-export function showArm(slot: HTMLElement, dimension: string, arm: string, decisionId: string, text: string | undefined): SlotRender {
+export function showArm(
+  slot: HTMLElement,
+  dimension: string,
+  arm: string,
+  decisionId: string,
+  text: string | undefined,
+): SlotRender {
   if (slot.getAttribute(DECISION_ATTRIBUTE) === decisionId && slot.getAttribute(SHOWN_ARM_ATTRIBUTE) === arm) {
     return { dimension, arm, content: templateFor(slot, arm) ? 'template' : 'text' };
   }

@@ -1,6 +1,13 @@
 import { applyFloor } from '../explore.ts';
 import type { Rng } from '../rng.ts';
-import { checkRetainedShare, type ArmExplanation, type ArmState, type Policy, type PolicyParams, type PolicyState } from './types.ts';
+import {
+  checkRetainedShare,
+  type ArmExplanation,
+  type ArmState,
+  type Policy,
+  type PolicyParams,
+  type PolicyState,
+} from './types.ts';
 
 /**
  * Beta–Bernoulli Thompson sampling: no context, one Beta(α, β) per arm from a Beta(1, 1) prior.
@@ -115,7 +122,8 @@ export class BetaTs implements Policy {
 
   toJSON(): PolicyState {
     const arms: ArmState[] = [];
-    for (let a = 0; a < this.arms; a++) arms.push({ n: this.n[a] * this.discount(a), alpha: this.alphaOf(a), beta: this.betaOf(a) });
+    for (let a = 0; a < this.arms; a++)
+      arms.push({ n: this.n[a] * this.discount(a), alpha: this.alphaOf(a), beta: this.betaOf(a) });
     return { name: this.name, version: 1, dim: this.dim, params: { ...this.params }, arms };
   }
 }

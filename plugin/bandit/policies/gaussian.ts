@@ -1,6 +1,17 @@
 import { cholesky, choleskySolve, shermanMorrison, scaleBlock, setScaledIdentity } from '../linalg.ts';
 import type { Rng } from '../rng.ts';
-import { isGaussianArm, checkRetainedShare, type ArmExplanation, type ArmGroups, type ArmState, type Policy, type PolicyName, type PolicyParams, type PolicyState, type SharedState } from './types.ts';
+import {
+  isGaussianArm,
+  checkRetainedShare,
+  type ArmExplanation,
+  type ArmGroups,
+  type ArmState,
+  type Policy,
+  type PolicyName,
+  type PolicyParams,
+  type PolicyState,
+  type SharedState,
+} from './types.ts';
 
 /**
  * Shared state of the contextual policies: a Gaussian belief over a weight vector, a mean `mean`
@@ -75,7 +86,14 @@ export abstract class GaussianPolicy implements Policy {
   protected readonly index: Int32Array;
   protected readonly value: Float64Array;
 
-  constructor(params: PolicyParams, arms: number, dim: number, priorVariance: number, state?: ArmState[], shared?: SharedInput) {
+  constructor(
+    params: PolicyParams,
+    arms: number,
+    dim: number,
+    priorVariance: number,
+    state?: ArmState[],
+    shared?: SharedInput,
+  ) {
     this.params = params;
     this.arms = arms;
     this.dim = dim;
@@ -170,7 +188,8 @@ export abstract class GaussianPolicy implements Policy {
   /** Fills `means` with each eligible arm's φᵀθ: O(K·nnz). */
   protected scoreMeans(x: Float64Array, eligible: Uint8Array): void {
     const nnz = this.collectNonzero(x);
-    for (let a = 0; a < this.arms; a++) this.means[a] = eligible[a] ? this.score(this.modelOf(a), this.armFeatures(a, x, nnz)) : 0;
+    for (let a = 0; a < this.arms; a++)
+      this.means[a] = eligible[a] ? this.score(this.modelOf(a), this.armFeatures(a, x, nnz)) : 0;
   }
 
   /** Fills `means` and `sds` (√(φᵀ cov φ)) for the eligible arms: O(K·nnz²), over φ's nonzero entries only. */
@@ -223,7 +242,6 @@ export abstract class GaussianPolicy implements Policy {
     for (let i = 0; i < D; i++) maxDiag = Math.max(maxDiag, this.cov[m0 + i * D + i]);
     return Math.max(1, Math.min(Math.pow(g, -k), (WINDUP_LIMIT * this.priorVariance) / maxDiag));
   }
-
 
   /** Starts a learning step: everything is discounted once more, and `arm`'s model is brought up to date. */
   protected beginStep(arm: number): void {
@@ -378,12 +396,23 @@ export abstract class GaussianPolicy implements Policy {
     const base = { name: this.name, version: 1 as const, dim: this.dim, params: { ...this.params } };
     const ages = (m: number) => ({ age: this.steps - this.stamp[m], priorAge: this.steps - this.priorStamp[m] });
     if (this.groups) {
-      const shared: SharedState = { groups: this.groups.of.map((g) => [...g]), groupCount: this.groups.count, cov: Array.from(this.cov), mean: Array.from(this.mean), ...ages(0) };
+      const shared: SharedState = {
+        groups: this.groups.of.map((g) => [...g]),
+        groupCount: this.groups.count,
+        cov: Array.from(this.cov),
+        mean: Array.from(this.mean),
+        ...ages(0),
+      };
       return { ...base, arms: Array.from(this.n, (n) => ({ n })), shared };
     }
     const arms: ArmState[] = [];
     for (let a = 0; a < this.arms; a++) {
-      arms.push({ n: this.n[a], cov: Array.from(this.cov.subarray(a * D * D, (a + 1) * D * D)), mean: Array.from(this.mean.subarray(a * D, (a + 1) * D)), ...ages(a) });
+      arms.push({
+        n: this.n[a],
+        cov: Array.from(this.cov.subarray(a * D * D, (a + 1) * D * D)),
+        mean: Array.from(this.mean.subarray(a * D, (a + 1) * D)),
+        ...ages(a),
+      });
     }
     return { ...base, arms };
   }
@@ -408,7 +437,9 @@ function checkGroups(groups: ArmGroups, arms: number): ArmGroups {
   if (groups.of.length !== arms) throw new Error(`arm groups: ${groups.of.length} lists for ${arms} arms`);
   for (const list of groups.of) {
     if (list.length === 0) throw new Error('arm groups: every arm needs at least one group');
-    for (const g of list) if (!Number.isInteger(g) || g < 0 || g >= groups.count) throw new Error(`arm groups: group ${g} is outside 0..${groups.count - 1}`);
+    for (const g of list)
+      if (!Number.isInteger(g) || g < 0 || g >= groups.count)
+        throw new Error(`arm groups: group ${g} is outside 0..${groups.count - 1}`);
   }
   return groups;
 }

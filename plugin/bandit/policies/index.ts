@@ -6,13 +6,27 @@ import { LogisticTs } from './logistic-ts.ts';
 import { RandomPolicy } from './random.ts';
 import { SquareCb } from './squarecb.ts';
 import type { SharedInput } from './gaussian.ts';
-import { isGaussianArm, type ArmGroups, type ArmState, type Policy, type PolicyName, type PolicyParams, type PolicyState } from './types.ts';
+import {
+  isGaussianArm,
+  type ArmGroups,
+  type ArmState,
+  type Policy,
+  type PolicyName,
+  type PolicyParams,
+  type PolicyState,
+} from './types.ts';
 
 export * from './types.ts';
 export { BetaTs, EpsGreedy, LinTs, LinUcb, LogisticTs, RandomPolicy, SquareCb };
 export { PRIOR_REFRESH, WINDUP_LIMIT } from './gaussian.ts';
 
-type PolicyClass = new (params: PolicyParams, arms: number, dim: number, state?: ArmState[], shared?: SharedInput) => Policy;
+type PolicyClass = new (
+  params: PolicyParams,
+  arms: number,
+  dim: number,
+  state?: ArmState[],
+  shared?: SharedInput,
+) => Policy;
 
 const CLASSES: Record<PolicyName, PolicyClass> = {
   random: RandomPolicy,
@@ -25,20 +39,38 @@ const CLASSES: Record<PolicyName, PolicyClass> = {
 };
 
 /** The policies with a Gaussian belief over weights: the ones that can share learning across arms. */
-export const SHAREABLE: ReadonlySet<PolicyName> = new Set(['eps-greedy', 'linucb', 'lin-ts', 'logistic-ts', 'squarecb']);
+export const SHAREABLE: ReadonlySet<PolicyName> = new Set([
+  'eps-greedy',
+  'linucb',
+  'lin-ts',
+  'logistic-ts',
+  'squarecb',
+]);
 
 /**
  * A fresh policy with `arms` arms over `dim` features. With `groups` (and a shareable kind) the
  * arms share one model over their groups (see gaussian.ts); without, each arm has its own.
  */
 export function createPolicy(params: PolicyParams, arms: number, dim: number, groups?: ArmGroups): Policy {
-  return new CLASSES[params.kind](params, arms, dim, undefined, groups && SHAREABLE.has(params.kind) ? { groups } : undefined);
+  return new CLASSES[params.kind](
+    params,
+    arms,
+    dim,
+    undefined,
+    groups && SHAREABLE.has(params.kind) ? { groups } : undefined,
+  );
 }
 
 /** Restores a policy from `toJSON()` output. */
 export function policyFromJSON(state: PolicyState): Policy {
   if (state.version !== 1) throw new Error(`policy state version ${String(state.version)} is not supported`);
-  const shared = state.shared && { groups: { count: state.shared.groupCount, of: state.shared.groups }, cov: state.shared.cov, mean: state.shared.mean, age: state.shared.age, priorAge: state.shared.priorAge };
+  const shared = state.shared && {
+    groups: { count: state.shared.groupCount, of: state.shared.groups },
+    cov: state.shared.cov,
+    mean: state.shared.mean,
+    age: state.shared.age,
+    priorAge: state.shared.priorAge,
+  };
   return new CLASSES[state.name](state.params, state.arms.length, state.dim, state.arms, shared);
 }
 
@@ -71,12 +103,22 @@ export function remapPolicy(
 ): Policy {
   const old = policy.toJSON();
   const fresh = createPolicy(params, armFrom.length, featureFrom.length, groups?.of).toJSON();
-  if (!fresh.shared && !old.shared) return policyFromJSON({ ...fresh, params, arms: armFrom.map((oldArm, arm) => carryArm(old, fresh.arms[arm]!, oldArm, featureFrom)) });
+  if (!fresh.shared && !old.shared)
+    return policyFromJSON({
+      ...fresh,
+      params,
+      arms: armFrom.map((oldArm, arm) => carryArm(old, fresh.arms[arm]!, oldArm, featureFrom)),
+    });
   if (!fresh.shared || !old.shared || !groups) return policyFromJSON({ ...fresh, params });
   const { cov, mean } = fresh.shared;
   copyGaussian(old.shared, { cov, mean }, sharedWeightsFrom(old, fresh, armFrom, featureFrom, groups.from));
   const arms = armFrom.map((oldArm): ArmState => ({ n: oldArm >= 0 ? old.arms[oldArm]!.n : 0 }));
-  return policyFromJSON({ ...fresh, params, arms, shared: { ...fresh.shared, cov, mean, age: old.shared.age, priorAge: old.shared.priorAge } });
+  return policyFromJSON({
+    ...fresh,
+    params,
+    arms,
+    shared: { ...fresh.shared, cov, mean, age: old.shared.age, priorAge: old.shared.priorAge },
+  });
 }
 
 /** A disjoint-layout arm: its old belief on the features that remain, the prior on new ones; a new arm keeps the prior. */
@@ -94,7 +136,13 @@ function carryArm(old: PolicyState, prior: ArmState, oldArm: number, featureFrom
  * Where each weight of the new shared model was in the old one (−1: new, from the prior). The
  * shared layout is each group's feature weights, group after group, then one offset per arm.
  */
-function sharedWeightsFrom(old: PolicyState, fresh: PolicyState, armFrom: readonly number[], featureFrom: readonly number[], groupFrom: readonly number[]): Int32Array {
+function sharedWeightsFrom(
+  old: PolicyState,
+  fresh: PolicyState,
+  armFrom: readonly number[],
+  featureFrom: readonly number[],
+  groupFrom: readonly number[],
+): Int32Array {
   const features = featureFrom.length;
   const oldFeatures = old.dim;
   const newGroups = fresh.shared!.groupCount;
@@ -117,7 +165,11 @@ function sharedWeightsFrom(old: PolicyState, fresh: PolicyState, armFrom: readon
  * Copies a Gaussian belief's mean and covariance entries to their new positions: `from[i]` is the
  * old index of new weight i (−1 keeps the target's prior). Both covariances are square, row-major.
  */
-function copyGaussian(source: { cov: ArrayLike<number>; mean: ArrayLike<number> }, target: { cov: number[]; mean: number[] }, from: ArrayLike<number>): void {
+function copyGaussian(
+  source: { cov: ArrayLike<number>; mean: ArrayLike<number> },
+  target: { cov: number[]; mean: number[] },
+  from: ArrayLike<number>,
+): void {
   const size = from.length;
   const oldSize = source.mean.length;
   for (let row = 0; row < size; row++) {

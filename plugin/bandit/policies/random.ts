@@ -1,6 +1,13 @@
 import { uniform } from '../explore.ts';
 import type { Rng } from '../rng.ts';
-import { checkRetainedShare, type ArmExplanation, type ArmState, type Policy, type PolicyParams, type PolicyState } from './types.ts';
+import {
+  checkRetainedShare,
+  type ArmExplanation,
+  type ArmState,
+  type Policy,
+  type PolicyParams,
+  type PolicyState,
+} from './types.ts';
 
 /** Uniform over the eligible arms; learns nothing. The baseline every other policy must beat. */
 export class RandomPolicy implements Policy {
@@ -42,6 +49,12 @@ export class RandomPolicy implements Policy {
     return result;
   }
   toJSON(): PolicyState {
-    return { name: this.name, version: 1, dim: this.dim, params: { ...this.params }, arms: Array.from(this.n, (n) => ({ n })) };
+    return {
+      name: this.name,
+      version: 1,
+      dim: this.dim,
+      params: { ...this.params },
+      arms: Array.from(this.n, (n) => ({ n })),
+    };
   }
 }

@@ -64,8 +64,18 @@ export interface ArmExplanation {
  * does not include yet (it is applied lazily), `priorAge` the steps since the prior was last
  * restored; both 0 when absent.
  */
-export interface GaussianArmState { n: number; cov: number[]; mean: number[]; age?: number; priorAge?: number }
-export interface BetaArmState { n: number; alpha: number; beta: number }
+export interface GaussianArmState {
+  n: number;
+  cov: number[];
+  mean: number[];
+  age?: number;
+  priorAge?: number;
+}
+export interface BetaArmState {
+  n: number;
+  alpha: number;
+  beta: number;
+}
 export type ArmState = GaussianArmState | BetaArmState | { n: number };
 
 /** Throws unless `share` (for `Policy.retain`) is in [0, 1]. */

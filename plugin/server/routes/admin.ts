@@ -12,7 +12,13 @@ export function adminRoutes(ctx: RouteContext): Router {
     ctx.authed(ADMIN, async (req, res, { service, keyLabel }) => {
       const body = parseBody(createKeySchema, req.body);
       const key = generateApiKey(body.scope === 'public' ? 'nb_pk_' : undefined);
-      await ctx.store.addApiKey({ keyHash: hashApiKey(key), workspace: service.workspace, scope: body.scope, label: body.label, createdAt: Date.now() });
+      await ctx.store.addApiKey({
+        keyHash: hashApiKey(key),
+        workspace: service.workspace,
+        scope: body.scope,
+        label: body.label,
+        createdAt: Date.now(),
+      });
       ctx.logger.info({ scope: body.scope, label: body.label, by: keyLabel }, 'api key created');
       res.status(201).json({ key, scope: body.scope, label: body.label, note: 'shown once; only its hash is stored' });
     }),

@@ -1,5 +1,14 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import { AuthError, connectedContentQuerySchema, decideBatchSchema, decideRequestSchema, NotFoundError, parseBody, PUBLIC_CONTEXT_FIELDS, PUBLIC_DECIDE_FIELDS } from '../../service/index.ts';
+import {
+  AuthError,
+  connectedContentQuerySchema,
+  decideBatchSchema,
+  decideRequestSchema,
+  NotFoundError,
+  parseBody,
+  PUBLIC_CONTEXT_FIELDS,
+  PUBLIC_DECIDE_FIELDS,
+} from '../../service/index.ts';
 import { ADMIN, ANY, DECIDERS } from '../auth.ts';
 import type { RouteContext } from './context.ts';
 
@@ -39,7 +48,9 @@ export function decisionRoutes(ctx: RouteContext): Router {
     '/v1/connected-content/:agentId',
     ctx.authed(ANY, async (req, res, { service }) => {
       const query = parseBody(connectedContentQuerySchema, req.query, 'query');
-      res.json(await service.connectedContent(String(req.params.agentId), query.user_id, { requestId: query.request_id }));
+      res.json(
+        await service.connectedContent(String(req.params.agentId), query.user_id, { requestId: query.request_id }),
+      );
     }),
   );
 
@@ -59,7 +70,13 @@ function corsFor(origins: Set<string>) {
   return (req: Request, res: Response, next: NextFunction) => {
     const origin = req.get('origin');
     if (origin && (origins.has('*') || origins.has(origin))) {
-      res.set({ 'Access-Control-Allow-Origin': origin, Vary: 'Origin', 'Access-Control-Allow-Headers': 'authorization, content-type', 'Access-Control-Allow-Methods': 'POST', 'Access-Control-Max-Age': '600' });
+      res.set({
+        'Access-Control-Allow-Origin': origin,
+        Vary: 'Origin',
+        'Access-Control-Allow-Headers': 'authorization, content-type',
+        'Access-Control-Allow-Methods': 'POST',
+        'Access-Control-Max-Age': '600',
+      });
     }
     if (req.method === 'OPTIONS') {
       res.status(204).end();
@@ -74,12 +91,20 @@ function refuseWhatAPublicKeyMayNotSend(body: unknown): void {
   if (typeof body !== 'object' || body === null) return;
   const refused = Object.keys(body).filter((k) => !(PUBLIC_DECIDE_FIELDS as readonly string[]).includes(k));
   if (refused.length > 0) {
-    throw new AuthError(403, 'forbidden_field', `a public key may send only ${PUBLIC_DECIDE_FIELDS.join(', ')}; refused: ${refused.join(', ')} (profiles come from the ProfileSource)`);
+    throw new AuthError(
+      403,
+      'forbidden_field',
+      `a public key may send only ${PUBLIC_DECIDE_FIELDS.join(', ')}; refused: ${refused.join(', ')} (profiles come from the ProfileSource)`,
+    );
   }
   const context = (body as { context?: unknown }).context;
   if (!context || typeof context !== 'object') return;
   const bad = Object.keys(context).filter((k) => !(PUBLIC_CONTEXT_FIELDS as readonly string[]).includes(k));
   if (bad.length > 0) {
-    throw new AuthError(403, 'forbidden_field', `a public key may send only context.${PUBLIC_CONTEXT_FIELDS.join(', context.')}; refused: ${bad.map((k) => `context.${k}`).join(', ')}`);
+    throw new AuthError(
+      403,
+      'forbidden_field',
+      `a public key may send only context.${PUBLIC_CONTEXT_FIELDS.join(', context.')}; refused: ${bad.map((k) => `context.${k}`).join(', ')}`,
+    );
   }
 }

@@ -11,7 +11,9 @@ export function eventRoutes(ctx: RouteContext): Router {
     ctx.eventsJson,
     ctx.authed(ANY, async (req, res, { service }) => {
       const isBatch = typeof req.body === 'object' && req.body !== null && 'batch' in req.body;
-      const events: SegmentEvent[] = isBatch ? parseBody(eventBatchSchema, req.body).batch : [parseBody(segmentEventSchema, req.body)];
+      const events: SegmentEvent[] = isBatch
+        ? parseBody(eventBatchSchema, req.body).batch
+        : [parseBody(segmentEventSchema, req.body)];
       const result = await service.ingest(events);
       res.status(200).json({ success: true, ...result });
     }),

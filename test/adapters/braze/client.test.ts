@@ -32,18 +32,31 @@ describe('the Braze client on node:http', () => {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   });
-  const success = (res: ServerResponse) => res.writeHead(201, { 'content-type': 'application/json', 'x-ratelimit-remaining': '10', 'x-ratelimit-reset': '9999999999' }).end('{"message":"success"}');
+  const success = (res: ServerResponse) =>
+    res
+      .writeHead(201, {
+        'content-type': 'application/json',
+        'x-ratelimit-remaining': '10',
+        'x-ratelimit-reset': '9999999999',
+      })
+      .end('{"message":"success"}');
 
   it('keeps the connection alive from one request to the next', async () => {
     answer = success;
     const client = clientFor(url);
-    for (let i = 0; i < 3; i++) expect(await client.post('/users/track', { attributes: [] })).toMatchObject({ status: 201, body: { message: 'success' } });
+    for (let i = 0; i < 3; i++)
+      expect(await client.post('/users/track', { attributes: [] })).toMatchObject({
+        status: 201,
+        body: { message: 'success' },
+      });
     expect(connections).toBe(1);
   });
 
   it('reports a request without an answer within timeoutMs as in doubt', async () => {
     answer = () => undefined;
-    const r = await clientFor(url, { timeoutMs: 100 }).post('/campaigns/trigger/send', {}, { retryInDoubt: false }).catch((e: unknown) => e);
+    const r = await clientFor(url, { timeoutMs: 100 })
+      .post('/campaigns/trigger/send', {}, { retryInDoubt: false })
+      .catch((e: unknown) => e);
     expect(r).toBeInstanceOf(RetryableError);
     expect(r).toMatchObject({ inDoubt: true, message: expect.stringContaining('no answer within 100 ms') });
   });
@@ -53,9 +66,15 @@ describe('the Braze client on node:http', () => {
       res.writeHead(201, { 'content-type': 'application/json', 'content-length': '100' }).write('{"message":');
       setTimeout(() => res.socket?.destroy(), 20);
     };
-    const r = await clientFor(url).post('/campaigns/trigger/send', {}, { retryInDoubt: false }).catch((e: unknown) => e);
+    const r = await clientFor(url)
+      .post('/campaigns/trigger/send', {}, { retryInDoubt: false })
+      .catch((e: unknown) => e);
     expect(r).toBeInstanceOf(RetryableError);
-    expect(r).toMatchObject({ status: 201, inDoubt: true, message: expect.stringContaining('network error reading the answer') });
+    expect(r).toMatchObject({
+      status: 201,
+      inDoubt: true,
+      message: expect.stringContaining('network error reading the answer'),
+    });
   });
 
   it('sends through the fetch it is given instead', async () => {

@@ -18,7 +18,15 @@ import {
   type RenderContext,
   type RenderResult,
 } from '../../fakes/braze-connected-content.ts';
-import { addApiKey, call, consentingTraits, EXAMPLE_AGENT, EXAMPLE_CONFIG, EXAMPLE_WORKSPACE, startTestServer } from '../../server/index.ts';
+import {
+  addApiKey,
+  call,
+  consentingTraits,
+  EXAMPLE_AGENT,
+  EXAMPLE_CONFIG,
+  EXAMPLE_WORKSPACE,
+  startTestServer,
+} from '../../server/index.ts';
 
 const MANIFEST = 'manifest/braze';
 /** The nextbest origin written in the shipped snippets, replaced by the test server's. */
@@ -27,7 +35,11 @@ const DECIDE_KEY = 'nb_braze_connected_content_key';
 /** A scheduled campaign: every recipient of one send shares this dispatch id. */
 const DISPATCH_ID = '6171a9c2e2f0f60e6d9f1a27';
 /** The Content Blocks the example campaign includes, one per content_block arm. */
-const ARM_BLOCKS: Record<string, string> = { cb_specs: '[block cb_specs]', cb_style: '[block cb_style]', cb_bundle: '[block cb_bundle]' };
+const ARM_BLOCKS: Record<string, string> = {
+  cb_specs: '[block cb_specs]',
+  cb_style: '[block cb_style]',
+  cb_bundle: '[block cb_bundle]',
+};
 
 type Field = 'subject' | 'html body' | 'text body';
 
@@ -68,7 +80,9 @@ beforeAll(async () => {
 });
 
 /** A local HTTP server; `close` ends it and its connections. */
-async function startHttp(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; close: () => Promise<void> }> {
+async function startHttp(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ url: string; close: () => Promise<void> }> {
   const server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -86,7 +100,10 @@ async function startHttp(handler: (req: IncomingMessage, res: ServerResponse) =>
  * A proxy in front of nextbest that answers 503 to the first `failures` requests, then forwards;
  * it records the headers of every request it receives.
  */
-async function startFlakyProxy(target: string, failures: number): Promise<{ url: string; seen: IncomingHttpHeaders[]; close: () => Promise<void> }> {
+async function startFlakyProxy(
+  target: string,
+  failures: number,
+): Promise<{ url: string; seen: IncomingHttpHeaders[]; close: () => Promise<void> }> {
   const seen: IncomingHttpHeaders[] = [];
   let left = failures;
   const http = await startHttp((req, res) => {
@@ -99,7 +116,11 @@ async function startFlakyProxy(target: string, failures: number): Promise<{ url:
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host') headers[k] = v;
     fetch(`${target}${req.url}`, { headers })
-      .then(async (upstream) => res.writeHead(upstream.status, { 'Content-Type': upstream.headers.get('content-type') ?? 'text/plain' }).end(await upstream.text()))
+      .then(async (upstream) =>
+        res
+          .writeHead(upstream.status, { 'Content-Type': upstream.headers.get('content-type') ?? 'text/plain' })
+          .end(await upstream.text()),
+      )
       .catch(() => res.writeHead(502).end());
   });
   return { ...http, seen };
@@ -132,14 +153,23 @@ describe('Braze Connected Content against a real nextbest server', () => {
   }
 
   /** One field of the Connected Content example: the shipped snippet, then the field's Liquid. */
-  function render(driver: ConnectedContentDriver, userId: string, field: Field, options: { origin?: string; liquid?: string } = {}): Promise<RenderResult> {
-    const template = (options.liquid ?? snippet).replaceAll(SNIPPET_ORIGIN, options.origin ?? server.url) + example(`connected-content / ${field}`);
+  function render(
+    driver: ConnectedContentDriver,
+    userId: string,
+    field: Field,
+    options: { origin?: string; liquid?: string } = {},
+  ): Promise<RenderResult> {
+    const template =
+      (options.liquid ?? snippet).replaceAll(SNIPPET_ORIGIN, options.origin ?? server.url) +
+      example(`connected-content / ${field}`);
     return renderLiquid(template, context(userId), driver);
   }
 
   async function decisionsOf(userId: string): Promise<DecisionRow[]> {
     const userKey = server.service.userKey(userId);
-    return (await server.store.listDecisions(EXAMPLE_WORKSPACE, EXAMPLE_AGENT, 1_000_000)).filter((r) => r.userKey === userKey);
+    return (await server.store.listDecisions(EXAMPLE_WORKSPACE, EXAMPLE_AGENT, 1_000_000)).filter(
+      (r) => r.userKey === userKey,
+    );
   }
 
   function choicesOf(row: DecisionRow): Record<string, { arm: string }> {
@@ -151,12 +181,18 @@ describe('Braze Connected Content against a real nextbest server', () => {
     const choices = choicesOf(row);
     const agent = (await loadConfigFile(EXAMPLE_CONFIG)).agents.find((a) => a.id === EXAMPLE_AGENT)!;
     const subjectArm = choices.subject_line?.arm;
-    const subject = subjectArm ? agent.dimensions.find((d) => d.id === 'subject_line')!.arms.find((a) => a.id === subjectArm)!.text! : defaults.subjectText;
+    const subject = subjectArm
+      ? agent.dimensions.find((d) => d.id === 'subject_line')!.arms.find((a) => a.id === subjectArm)!.text!
+      : defaults.subjectText;
     return { subject, block: ARM_BLOCKS[choices.content_block?.arm ?? defaults.contentBlock] };
   }
 
   it('ships a snippet that prints nothing, so it can head a subject line', async () => {
-    const result = await renderLiquid(snippet.replaceAll(SNIPPET_ORIGIN, server.url), context('unknown-for-blank-check'), new ConnectedContentDriver());
+    const result = await renderLiquid(
+      snippet.replaceAll(SNIPPET_ORIGIN, server.url),
+      context('unknown-for-blank-check'),
+      new ConnectedContentDriver(),
+    );
     expect(result).toEqual({ status: 'rendered', output: '' });
   });
 
@@ -174,7 +210,11 @@ describe('Braze Connected Content against a real nextbest server', () => {
       const [row] = rows;
       if (!row.deliver) {
         skipped++;
-        for (const r of [subject, html, text]) expect(r, userId).toEqual({ status: 'aborted', reason: expect.stringContaining(row.reason === 'guardrail' ? 'guardrail' : 'skip') });
+        for (const r of [subject, html, text])
+          expect(r, userId).toEqual({
+            status: 'aborted',
+            reason: expect.stringContaining(row.reason === 'guardrail' ? 'guardrail' : 'skip'),
+          });
         continue;
       }
       const expected = await expectedContent(row);
@@ -211,7 +251,8 @@ describe('Braze Connected Content against a real nextbest server', () => {
     expect(await decisionsOf(userId)).toHaveLength(1);
     const [row] = await decisionsOf(userId);
     if (row.deliver) {
-      for (const r of [html, text]) expect(r.status === 'rendered' && r.output).toContain(`nb_decision_id=${row.decisionId}`);
+      for (const r of [html, text])
+        expect(r.status === 'rendered' && r.output).toContain(`nb_decision_id=${row.decisionId}`);
       expect(subject).toEqual({ status: 'rendered', output: (await expectedContent(row)).subject });
     } else {
       for (const r of [html, text, subject]) expect(r.status).toBe('aborted');
@@ -223,12 +264,22 @@ describe('Braze Connected Content against a real nextbest server', () => {
     const reasons: string[] = [];
     for (let i = 0; i < 10; i++) {
       const userId = `no-consent-${i}`;
-      profiles.set({ userId, traits: consentingTraits({ email_subscribed: false, sms_opt_in: false, push_enabled: false }), timezone: 'UTC' });
+      profiles.set({
+        userId,
+        traits: consentingTraits({ email_subscribed: false, sms_opt_in: false, push_enabled: false }),
+        timezone: 'UTC',
+      });
       const result = await render(driver, userId, 'html body');
       const rows = await decisionsOf(userId);
-      expect(rows.map((r) => r.deliver), userId).toEqual([false]);
+      expect(
+        rows.map((r) => r.deliver),
+        userId,
+      ).toEqual([false]);
       // The frequency dimension is decided before the channel, so a "skip" can come first (see docs/braze.md).
-      expect(result, userId).toEqual({ status: 'aborted', reason: expect.stringContaining(rows[0].reason === 'guardrail' ? 'guardrail' : 'skip') });
+      expect(result, userId).toEqual({
+        status: 'aborted',
+        reason: expect.stringContaining(rows[0].reason === 'guardrail' ? 'guardrail' : 'skip'),
+      });
       reasons.push(rows[0].reason);
     }
     expect(reasons).toContain('guardrail');
@@ -243,7 +294,9 @@ describe('Braze Connected Content against a real nextbest server', () => {
   });
 
   it('renders the defaults when nextbest answers 500: the shipped snippet does not retry, so the send goes out on time', async () => {
-    const failing = await startHttp((_req, res) => res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"error":{"code":"internal","message":"boom"}}'));
+    const failing = await startHttp((_req, res) =>
+      res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"error":{"code":"internal","message":"boom"}}'),
+    );
     try {
       const driver = new ConnectedContentDriver();
       const userId = consenting('server-500');
@@ -297,7 +350,10 @@ describe('Braze Connected Content against a real nextbest server', () => {
       const proxy = await startFlakyProxy(server.url, Number.POSITIVE_INFINITY);
       try {
         const driver = new ConnectedContentDriver({ backoffMs: () => 5 });
-        const result = await render(driver, consenting('retry-exhausted'), 'subject', { origin: proxy.url, liquid: retrySnippet });
+        const result = await render(driver, consenting('retry-exhausted'), 'subject', {
+          origin: proxy.url,
+          liquid: retrySnippet,
+        });
         expect(result).toEqual({ status: 'aborted', reason: expect.stringContaining('failed 5 times') });
         expect(driver.attempts).toHaveLength(CONNECTED_CONTENT_MAX_ATTEMPTS);
       } finally {
@@ -330,8 +386,14 @@ describe('Braze Connected Content against a real nextbest server', () => {
     async function deliveringAttributes(): Promise<{ attributes: Record<string, AttributeValue>; row: DecisionRow }> {
       for (let i = 0; i < 100; i++) {
         const userId = consenting(`attributes-${i}`);
-        const res = await call(server, 'GET', `/v1/connected-content/${EXAMPLE_AGENT}?user_id=${userId}&request_id=attributes-${i}`, { key: DECIDE_KEY });
-        if (res.body.nb_deliver === true && res.body.nb_subject_line_text) return { attributes: res.body, row: (await decisionsOf(userId))[0] };
+        const res = await call(
+          server,
+          'GET',
+          `/v1/connected-content/${EXAMPLE_AGENT}?user_id=${userId}&request_id=attributes-${i}`,
+          { key: DECIDE_KEY },
+        );
+        if (res.body.nb_deliver === true && res.body.nb_subject_line_text)
+          return { attributes: res.body, row: (await decisionsOf(userId))[0] };
       }
       throw new Error('no delivering email decision among 100 customers');
     }
@@ -346,8 +408,10 @@ describe('Braze Connected Content against a real nextbest server', () => {
       const { attributes, row } = await deliveringAttributes();
       const expected = await expectedContent(row);
       const driver = new ConnectedContentDriver();
-      const withDecision = (field: Field) => renderLiquid(example(`${mode} / ${field}`), context('someone', { [source]: attributes }), driver);
-      const withoutDecision = (field: Field) => renderLiquid(example(`${mode} / ${field}`), context('someone', { [source]: {} }), driver);
+      const withDecision = (field: Field) =>
+        renderLiquid(example(`${mode} / ${field}`), context('someone', { [source]: attributes }), driver);
+      const withoutDecision = (field: Field) =>
+        renderLiquid(example(`${mode} / ${field}`), context('someone', { [source]: {} }), driver);
 
       expect(await withDecision('subject')).toEqual({ status: 'rendered', output: expected.subject });
       const html = await withDecision('html body');
@@ -360,7 +424,11 @@ describe('Braze Connected Content against a real nextbest server', () => {
     });
 
     it('attributes: aborts when the stored decision says not to send', async () => {
-      const result = await renderLiquid(example('attributes / subject'), context('someone', { customAttributes: { nb_deliver: false, nb_reason: 'guardrail' } }), new ConnectedContentDriver());
+      const result = await renderLiquid(
+        example('attributes / subject'),
+        context('someone', { customAttributes: { nb_deliver: false, nb_reason: 'guardrail' } }),
+        new ConnectedContentDriver(),
+      );
       expect(result).toEqual({ status: 'aborted', reason: expect.stringContaining('not to send') });
     });
   });

@@ -26,7 +26,10 @@ function decision(i: number, overrides: Partial<Decision> = {}): Decision {
     userId: `user-${i}`,
     at: new Date(NOW).toISOString(),
     holdout: false,
-    choices: { channel: { arm: 'email', probability: 0.5 }, subject_line: { arm: agent.dimensions.find((d) => d.id === 'subject_line')!.arms[0].id, probability: 0.25 } },
+    choices: {
+      channel: { arm: 'email', probability: 0.5 },
+      subject_line: { arm: agent.dimensions.find((d) => d.id === 'subject_line')!.arms[0].id, probability: 0.25 },
+    },
     probability: 0.125,
     sendAt: new Date(NOW + 3 * 3_600_000).toISOString(),
     deliver: true,
@@ -36,7 +39,10 @@ function decision(i: number, overrides: Partial<Decision> = {}): Decision {
   };
 }
 
-function clientFor(fake: { url: string }, overrides: Partial<ConstructorParameters<typeof BrazeClient>[0]> = {}): BrazeClient {
+function clientFor(
+  fake: { url: string },
+  overrides: Partial<ConstructorParameters<typeof BrazeClient>[0]> = {},
+): BrazeClient {
   const rng = new Rng('braze-client-tests');
   return new BrazeClient({ baseUrl: fake.url, apiKey: KEY, backoffBaseMs: 2, random: () => rng.next(), ...overrides });
 }
@@ -54,7 +60,13 @@ describe('the Braze attributes sink, against the fake Braze', () => {
     const report = await sink.deliver(decisions);
     expect(report.results.every((r) => r.status === 'ok')).toBe(true);
     expect(fake.requests.get('/users/track')).toBe(3);
-    expect(fake.users.get('user-7')).toMatchObject({ nb_decision_id: 'dec-7', nb_channel: 'email', nb_subject_line: decisions[7].choices.subject_line.arm, nb_deliver: true, nb_send_at: decisions[7].sendAt });
+    expect(fake.users.get('user-7')).toMatchObject({
+      nb_decision_id: 'dec-7',
+      nb_channel: 'email',
+      nb_subject_line: decisions[7].choices.subject_line.arm,
+      nb_deliver: true,
+      nb_send_at: decisions[7].sendAt,
+    });
   });
 
   it('sends only the values that changed since the last delivery, and clears a dimension no longer decided', async () => {
@@ -65,7 +77,16 @@ describe('the Braze attributes sink, against the fake Braze', () => {
     const after = decision(1, { decisionId: 'dec-1b', choices: { channel: { arm: 'email', probability: 0.5 } } });
     await sink.deliver([after], { previous: new Map([['dec-1b', before]]) });
     const sent = fake.tracked.at(-1)!;
-    expect(Object.keys(sent).sort()).toEqual(['external_id', 'nb_decision_id', 'nb_subject_line', ...(before.choices.subject_line && agent.dimensions.find((d) => d.id === 'subject_line')!.arms[0].text ? ['nb_subject_line_text'] : [])].sort());
+    expect(Object.keys(sent).sort()).toEqual(
+      [
+        'external_id',
+        'nb_decision_id',
+        'nb_subject_line',
+        ...(before.choices.subject_line && agent.dimensions.find((d) => d.id === 'subject_line')!.arms[0].text
+          ? ['nb_subject_line_text']
+          : []),
+      ].sort(),
+    );
     expect(sent.nb_subject_line).toBeNull();
     expect(fake.users.get('user-1')).not.toHaveProperty('nb_subject_line');
     expect(fake.dataPoints() - points).toBe(Object.keys(sent).length - 1);
@@ -76,7 +97,11 @@ describe('the Braze attributes sink, against the fake Braze', () => {
     fake.rejectAttributesOf('user-5', 'Invalid value for attribute', 1);
     const sink = new BrazeAttributesSink({ client: clientFor(fake), agent, delivery: ATTRIBUTES, partialRetries: 2 });
     const report = await sink.deliver(Array.from({ length: 10 }, (_, i) => decision(i)));
-    expect(report.results[3]).toMatchObject({ status: 'rejected', code: 'partial_error', message: expect.stringContaining('Invalid value for attribute') });
+    expect(report.results[3]).toMatchObject({
+      status: 'rejected',
+      code: 'partial_error',
+      message: expect.stringContaining('Invalid value for attribute'),
+    });
     expect(report.results.filter((r) => r.status === 'ok')).toHaveLength(9);
     expect(fake.tracked.filter((a) => a.external_id === 'user-5')).toHaveLength(1);
     // the retries carried only the named users: 10, then users 3 and 5, then user 3
@@ -97,7 +122,10 @@ describe('the Braze attributes sink, against the fake Braze', () => {
 
   it('retries a 5xx with backoff', async () => {
     fake.inject('/users/track', { kind: 'fail-before', status: 503 }, { kind: 'fail-before', status: 500 });
-    const report = await new BrazeAttributesSink({ client: clientFor(fake), agent, delivery: ATTRIBUTES }).deliver([decision(1), decision(2)]);
+    const report = await new BrazeAttributesSink({ client: clientFor(fake), agent, delivery: ATTRIBUTES }).deliver([
+      decision(1),
+      decision(2),
+    ]);
     expect(report.results.map((r) => r.status)).toEqual(['ok', 'ok']);
     expect(fake.statuses.get(503)).toBe(1);
     expect(fake.statuses.get(500)).toBe(1);
@@ -105,13 +133,23 @@ describe('the Braze attributes sink, against the fake Braze', () => {
 
   it('reports retry after its attempts are spent on 5xx', async () => {
     fake.inject('/users/track', ...Array.from({ length: 3 }, () => ({ kind: 'fail-before' as const, status: 502 })));
-    const report = await new BrazeAttributesSink({ client: clientFor(fake, { maxAttempts: 3 }), agent, delivery: ATTRIBUTES }).deliver([decision(1)]);
+    const report = await new BrazeAttributesSink({
+      client: clientFor(fake, { maxAttempts: 3 }),
+      agent,
+      delivery: ATTRIBUTES,
+    }).deliver([decision(1)]);
     expect(report.results[0]).toMatchObject({ status: 'retry', httpStatus: 502 });
   });
 
   it('isolates the object Braze refuses with a 400 by splitting the batch', async () => {
     const bad = decision(4, { userId: '' });
-    const report = await new BrazeAttributesSink({ client: clientFor(fake), agent, delivery: ATTRIBUTES }).deliver([decision(1), decision(2), decision(3), bad, decision(5)]);
+    const report = await new BrazeAttributesSink({ client: clientFor(fake), agent, delivery: ATTRIBUTES }).deliver([
+      decision(1),
+      decision(2),
+      decision(3),
+      bad,
+      decision(5),
+    ]);
     expect(report.results.map((r) => r.status)).toEqual(['ok', 'ok', 'ok', 'rejected', 'ok']);
     expect(fake.tracked.map((a) => a.external_id).sort()).toEqual(['user-1', 'user-2', 'user-3', 'user-5']);
   });
@@ -119,7 +157,9 @@ describe('the Braze attributes sink, against the fake Braze', () => {
   it('confirms which decisions Braze holds, through /users/export/ids', async () => {
     const sink = new BrazeAttributesSink({ client: clientFor(fake), agent, delivery: ATTRIBUTES });
     await sink.deliver([decision(1), decision(2)]);
-    expect(await sink.confirm([decision(1), decision(2), decision(3), decision(1, { decisionId: 'dec-other' })])).toEqual([true, true, false, false]);
+    expect(
+      await sink.confirm([decision(1), decision(2), decision(3), decision(1, { decisionId: 'dec-other' })]),
+    ).toEqual([true, true, false, false]);
   });
 });
 
@@ -150,14 +190,21 @@ describe('the Braze trigger sinks, against the fake Braze', () => {
     const sink = new BrazeTriggerSink({ client: clientFor(fake), agent, delivery: CANVAS, clock: () => NOW });
     await sink.deliver([decision(1, { sendAt: new Date(NOW).toISOString() })]);
     expect(fake.requests.get('/canvas/trigger/send')).toBe(1);
-    expect(fake.sends[0]).toMatchObject({ path: '/canvas/trigger/send', externalUserId: 'user-1', properties: { nb_decision_id: 'dec-1' } });
+    expect(fake.sends[0]).toMatchObject({
+      path: '/canvas/trigger/send',
+      externalUserId: 'user-1',
+      properties: { nb_decision_id: 'dec-1' },
+    });
   });
 
   it('does not resend a send that failed after Braze processed it, and confirm says it landed', async () => {
     fake.inject('/campaigns/trigger', { kind: 'fail-after', status: 500 });
     const sink = new BrazeTriggerSink({ client: clientFor(fake), agent, delivery: CAMPAIGN, clock: () => NOW });
     const report = await sink.deliver([decision(1), decision(2)]);
-    expect(report.results).toEqual([expect.objectContaining({ status: 'retry', inDoubt: true }), expect.objectContaining({ status: 'retry', inDoubt: true })]);
+    expect(report.results).toEqual([
+      expect.objectContaining({ status: 'retry', inDoubt: true }),
+      expect.objectContaining({ status: 'retry', inDoubt: true }),
+    ]);
     expect(fake.sends).toHaveLength(2); // processed once, not retried
     expect(await sink.confirm([decision(1), decision(2), decision(3)])).toEqual([true, true, false]);
   });
@@ -182,9 +229,21 @@ describe('Braze requests, intercepted with nock', () => {
   });
 
   it('sends bearer auth and JSON to the cluster endpoint, and reads a 201 with partial errors', async () => {
-    const scope = nock('https://rest.iad-01.braze.com', { reqheaders: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' } })
-      .post('/users/track', (body) => Array.isArray(body.attributes) && body.attributes.length === 2 && body.attributes[0].external_id === 'user-1')
-      .reply(201, { message: 'success', attributes_processed: 1, errors: [{ type: "'external_id' or 'braze_id' or 'user_alias' is required", input_array: 'attributes', index: 1 }] })
+    const scope = nock('https://rest.iad-01.braze.com', {
+      reqheaders: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+    })
+      .post(
+        '/users/track',
+        (body) =>
+          Array.isArray(body.attributes) && body.attributes.length === 2 && body.attributes[0].external_id === 'user-1',
+      )
+      .reply(201, {
+        message: 'success',
+        attributes_processed: 1,
+        errors: [
+          { type: "'external_id' or 'braze_id' or 'user_alias' is required", input_array: 'attributes', index: 1 },
+        ],
+      })
       .post('/users/track', (body) => body.attributes.length === 1 && body.attributes[0].external_id === 'user-2')
       .reply(201, { message: 'success', attributes_processed: 1 });
     const conn = brazeFromEnv({ BRAZE_REST_ENDPOINT: 'https://rest.iad-01.braze.com', BRAZE_API_KEY: KEY });
@@ -194,17 +253,32 @@ describe('Braze requests, intercepted with nock', () => {
     expect(scope.isDone()).toBe(true);
   });
 
-  it('treats a 2xx body that is not Braze\'s shape as in doubt, not as success', async () => {
+  it("treats a 2xx body that is not Braze's shape as in doubt, not as success", async () => {
     nock('https://rest.iad-01.braze.com').post('/campaigns/trigger/send').reply(200, '<html>proxy</html>');
-    const sink = brazeFromEnv({ BRAZE_REST_ENDPOINT: 'https://rest.iad-01.braze.com', BRAZE_API_KEY: KEY })!.sinkFor(agent, CAMPAIGN)!;
+    const sink = brazeFromEnv({ BRAZE_REST_ENDPOINT: 'https://rest.iad-01.braze.com', BRAZE_API_KEY: KEY })!.sinkFor(
+      agent,
+      CAMPAIGN,
+    )!;
     const report = await sink.deliver([decision(1, { sendAt: undefined })]);
-    expect(report.results[0]).toMatchObject({ status: 'retry', inDoubt: true, message: expect.stringContaining('unreadable Braze response') });
+    expect(report.results[0]).toMatchObject({
+      status: 'retry',
+      inDoubt: true,
+      message: expect.stringContaining('unreadable Braze response'),
+    });
   });
 
   it('reads the environment, naming the variable that is missing or wrong', () => {
     expect(brazeFromEnv({})).toBeUndefined();
     expect(() => brazeFromEnv({ BRAZE_API_KEY: 'k' })).toThrow('BRAZE_REST_ENDPOINT: is required');
-    expect(() => brazeFromEnv({ BRAZE_REST_ENDPOINT: 'rest.iad-01', BRAZE_API_KEY: 'k' })).toThrow(/BRAZE_REST_ENDPOINT: must be/);
-    expect(() => brazeFromEnv({ BRAZE_REST_ENDPOINT: 'https://rest.iad-01.braze.com', BRAZE_API_KEY: 'k', BRAZE_TRACK_BATCH_SIZE: '200' })).toThrow(/BRAZE_TRACK_BATCH_SIZE: must be at most 75/);
+    expect(() => brazeFromEnv({ BRAZE_REST_ENDPOINT: 'rest.iad-01', BRAZE_API_KEY: 'k' })).toThrow(
+      /BRAZE_REST_ENDPOINT: must be/,
+    );
+    expect(() =>
+      brazeFromEnv({
+        BRAZE_REST_ENDPOINT: 'https://rest.iad-01.braze.com',
+        BRAZE_API_KEY: 'k',
+        BRAZE_TRACK_BATCH_SIZE: '200',
+      }),
+    ).toThrow(/BRAZE_TRACK_BATCH_SIZE: must be at most 75/);
   });
 });

@@ -16,12 +16,31 @@ import { InMemoryProfileSource, loadConfigFile } from '../../../plugin/agent/ind
 import type { RunningServer } from '../../../plugin/server/index.ts';
 import { startFakeBrazeSdk, type FakeBrazeSdk } from '../../fakes/braze-sdk.ts';
 import { chromiumForTests } from '../../helpers/chromium.ts';
-import { addApiKey, call, consentingTraits, EXAMPLE_AGENT, EXAMPLE_CONFIG, exampleUser, startTestServer, storeCounts, tempDir } from '../../server/helpers.ts';
+import {
+  addApiKey,
+  call,
+  consentingTraits,
+  EXAMPLE_AGENT,
+  EXAMPLE_CONFIG,
+  exampleUser,
+  startTestServer,
+  storeCounts,
+  tempDir,
+} from '../../server/helpers.ts';
 
 /** Skipped with a line saying how to get a browser when there is none, except under CI=true, where that fails. */
 const CHROMIUM = chromiumForTests();
 const describeInBrowser = describe.skipIf(CHROMIUM === undefined);
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const PUBLIC_KEY = 'nb_pk_shop_content_blocks';
 const BRAZE_API_KEY = 'braze-web-app-identifier';
 const EXPOSURE = 'nextbest_exposure';
@@ -32,7 +51,6 @@ const VISITOR_TIMEZONE = 'Europe/Paris';
 /** A fixed requestId makes the decision reproducible (its randomness is forked by the decision id derived from it). */
 const MAIN_REQUEST_ID = 'pv-running-shoes-1';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
 let bundleDir: { path: string; remove: () => Promise<void> };
@@ -71,7 +89,8 @@ beforeAll(async () => {
   context = await browser.newContext({ timezoneId: VISITOR_TIMEZONE });
   context.on('request', (req) => {
     requested.push(req.url());
-    if (req.method() === 'POST' && req.url().endsWith('/decide')) decideRequests.push({ url: req.url(), body: req.postDataJSON(), authorization: req.headers().authorization });
+    if (req.method() === 'POST' && req.url().endsWith('/decide'))
+      decideRequests.push({ url: req.url(), body: req.postDataJSON(), authorization: req.headers().authorization });
   });
 });
 
@@ -99,12 +118,24 @@ function addVisitor(userId: string): string {
 }
 
 function optionsFor(userId: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return { nextbestUrl: server.url, publicKey: PUBLIC_KEY, agentId: EXAMPLE_AGENT, userId, braze: { apiKey: BRAZE_API_KEY, baseUrl: braze.baseUrl }, ...overrides };
+  return {
+    nextbestUrl: server.url,
+    publicKey: PUBLIC_KEY,
+    agentId: EXAMPLE_AGENT,
+    userId,
+    braze: { apiKey: BRAZE_API_KEY, baseUrl: braze.baseUrl },
+    ...overrides,
+  };
 }
 
 /** The slot as a marketer writes it: default content plus one approved template per arm. */
 function contentBlockSlot(arms: readonly string[]): string {
-  const templates = arms.map((arm) => `<template data-arm="${arm}"><section class="block" data-block="${arm}"><h2>Approved block ${arm}</h2></section></template>`).join('\n    ');
+  const templates = arms
+    .map(
+      (arm) =>
+        `<template data-arm="${arm}"><section class="block" data-block="${arm}"><h2>Approved block ${arm}</h2></section></template>`,
+    )
+    .join('\n    ');
   return `<div id="hero" data-nextbest-slot="${DIMENSION}">
     <p class="default">Our latest running gear</p>
     ${templates}
@@ -116,7 +147,11 @@ function contentBlockSlot(arms: readonly string[]): string {
  * owner to. `window.__first` is the first render's outcome; `window.__renders` the render
  * events with their time since navigation start.
  */
-function shopPage(options: Record<string, unknown>, slot = contentBlockSlot(contentBlockArms), environment = '{}'): string {
+function shopPage(
+  options: Record<string, unknown>,
+  slot = contentBlockSlot(contentBlockArms),
+  environment = '{}',
+): string {
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>Running shoes</title>
 <style>[data-nextbest-state="pending"] { visibility: hidden }</style></head>
@@ -150,7 +185,9 @@ async function openShop(html: string, origin = shop.origin): Promise<{ page: Pag
   return { page, outcome };
 }
 
-async function slotState(page: Page): Promise<{ state: string | null; arm: string | null; decisionId: string | null; html: string; text: string }> {
+async function slotState(
+  page: Page,
+): Promise<{ state: string | null; arm: string | null; decisionId: string | null; html: string; text: string }> {
   return page.$eval('#hero', (el) => ({
     state: el.getAttribute('data-nextbest-state'),
     arm: el.getAttribute('data-nextbest-arm'),
@@ -191,13 +228,20 @@ describeInBrowser('a shop page with a content-block slot', () => {
     const res = await call(server, 'GET', `/v1/decisions/${outcome.decisionId}`);
     expect(res.status).toBe(200);
     decision = res.body;
-    expect(decision.choices[DIMENSION], `requestId ${MAIN_REQUEST_ID} no longer decides ${DIMENSION} (frequency = skip?); choose another fixed requestId`).toBeDefined();
+    expect(
+      decision.choices[DIMENSION],
+      `requestId ${MAIN_REQUEST_ID} no longer decides ${DIMENSION} (frequency = skip?); choose another fixed requestId`,
+    ).toBeDefined();
   });
   afterAll(() => page?.close());
 
   it('shows the approved template of the arm the server decided and logged', async () => {
     const arm = decision.choices[DIMENSION].arm;
-    expect(outcome).toMatchObject({ source: 'decision', decisionId: decision.decisionId, slots: [{ dimension: DIMENSION, arm, content: 'template' }] });
+    expect(outcome).toMatchObject({
+      source: 'decision',
+      decisionId: decision.decisionId,
+      slots: [{ dimension: DIMENSION, arm, content: 'template' }],
+    });
     expect(await slotState(page)).toEqual({
       state: 'decided',
       arm,
@@ -220,10 +264,17 @@ describeInBrowser('a shop page with a content-block slot', () => {
   });
 
   it('records exactly one nextbest_exposure in Braze, for this visitor, decision and arm', async () => {
-    expect(outcome.exposures).toEqual([{ dimension: DIMENSION, arm: decision.choices[DIMENSION].arm, status: 'recorded' }]);
+    expect(outcome.exposures).toEqual([
+      { dimension: DIMENSION, arm: decision.choices[DIMENSION].arm, status: 'recorded' },
+    ]);
     const events = braze.customEvents(EXPOSURE).filter((e) => e.userId === visitor);
     expect(events).toHaveLength(1);
-    expect(events[0].properties).toEqual({ decision_id: decision.decisionId, agent_id: EXAMPLE_AGENT, dimension: DIMENSION, arm: decision.choices[DIMENSION].arm });
+    expect(events[0].properties).toEqual({
+      decision_id: decision.decisionId,
+      agent_id: EXAMPLE_AGENT,
+      dimension: DIMENSION,
+      arm: decision.choices[DIMENSION].arm,
+    });
     // It went through a CORS preflight from the shop's origin, like a real site's SDK traffic.
     expect(braze.preflights.some((p) => p.origin === shop.origin && p.allowed)).toBe(true);
   });
@@ -234,7 +285,11 @@ describeInBrowser('a shop page with a content-block slot', () => {
       return Promise.all([w.nextbest.renderOnsiteContent(w.__options), w.nextbest.renderOnsiteContent(w.__options)]);
     });
     for (const again of [second, third]) {
-      expect(again).toMatchObject({ source: 'decision', decisionId: decision.decisionId, exposures: [{ dimension: DIMENSION, status: 'already-recorded' }] });
+      expect(again).toMatchObject({
+        source: 'decision',
+        decisionId: decision.decisionId,
+        exposures: [{ dimension: DIMENSION, status: 'already-recorded' }],
+      });
     }
     expect((await slotState(page)).arm).toBe(decision.choices[DIMENSION].arm);
     await drainBraze();
@@ -242,7 +297,12 @@ describeInBrowser('a shop page with a content-block slot', () => {
   });
 
   it('sent nothing anywhere but the shop, nextbest and the fake Braze endpoint', () => {
-    const local = new Set([new URL(shop.origin).host, new URL(shop.origin.replace('127.0.0.1', 'localhost')).host, new URL(server.url).host, new URL(braze.baseUrl).host]);
+    const local = new Set([
+      new URL(shop.origin).host,
+      new URL(shop.origin.replace('127.0.0.1', 'localhost')).host,
+      new URL(server.url).host,
+      new URL(braze.baseUrl).host,
+    ]);
     const hosts = new Set(requested.filter((u) => /^https?:/.test(u)).map((u) => new URL(u).host));
     expect([...hosts].filter((h) => !local.has(h))).toEqual([]);
     expect(hosts.has(new URL(braze.baseUrl).host)).toBe(true);
@@ -254,40 +314,86 @@ describeInBrowser('a holdout visitor', () => {
     const visitor = addVisitor(await exampleUser(true, 'holdout-shopper'));
     const { page, outcome } = await openShop(shopPage(optionsFor(visitor)));
     const res = await call(server, 'GET', `/v1/decisions/${outcome.decisionId}`);
-    expect(res.body).toMatchObject({ holdout: true, reason: 'holdout', choices: { [DIMENSION]: { arm: 'cb_style', probability: 1 } } });
+    expect(res.body).toMatchObject({
+      holdout: true,
+      reason: 'holdout',
+      choices: { [DIMENSION]: { arm: 'cb_style', probability: 1 } },
+    });
     expect((await slotState(page)).arm).toBe('cb_style');
-    expect(braze.customEvents(EXPOSURE).filter((e) => e.userId === visitor).map((e) => e.properties)).toEqual([
-      { decision_id: outcome.decisionId, agent_id: EXAMPLE_AGENT, dimension: DIMENSION, arm: 'cb_style' },
-    ]);
+    expect(
+      braze
+        .customEvents(EXPOSURE)
+        .filter((e) => e.userId === visitor)
+        .map((e) => e.properties),
+    ).toEqual([{ decision_id: outcome.decisionId, agent_id: EXAMPLE_AGENT, dimension: DIMENSION, arm: 'cb_style' }]);
     await page.close();
   });
 });
 
 describeInBrowser('when there is no usable decision', () => {
-  const cases: { name: string; userId: string; url: () => string; options?: Record<string, unknown>; failure: Json }[] = [
-    { name: 'the nextbest server is unreachable', userId: 'offline-1', url: () => broken.closedUrl, failure: { kind: 'network' } },
-    { name: 'the nextbest server answers 500', userId: 'offline-2', url: () => `${broken.url}/fail-500`, failure: { kind: 'http', status: 500, code: 'internal' } },
-    { name: 'the nextbest server does not answer within timeoutMs', userId: 'offline-3', url: () => `${broken.url}/hang`, options: { timeoutMs: 300 }, failure: { kind: 'timeout' } },
-  ];
+  const cases: { name: string; userId: string; url: () => string; options?: Record<string, unknown>; failure: Json }[] =
+    [
+      {
+        name: 'the nextbest server is unreachable',
+        userId: 'offline-1',
+        url: () => broken.closedUrl,
+        failure: { kind: 'network' },
+      },
+      {
+        name: 'the nextbest server answers 500',
+        userId: 'offline-2',
+        url: () => `${broken.url}/fail-500`,
+        failure: { kind: 'http', status: 500, code: 'internal' },
+      },
+      {
+        name: 'the nextbest server does not answer within timeoutMs',
+        userId: 'offline-3',
+        url: () => `${broken.url}/hang`,
+        options: { timeoutMs: 300 },
+        failure: { kind: 'timeout' },
+      },
+    ];
 
-  it.each(cases)('keeps the default content and records nothing when $name', async ({ userId, url, options, failure }) => {
-    addVisitor(userId);
-    const before = await storeCounts(server);
-    const { page, outcome } = await openShop(shopPage(optionsFor(userId, { nextbestUrl: url(), ...options })));
-    expect(outcome).toMatchObject({ source: 'default', failure, slots: [{ dimension: DIMENSION, content: 'default' }], exposures: [] });
-    expect(await slotState(page)).toEqual({ state: 'default', arm: null, decisionId: null, html: '<p class="default">Our latest running gear</p>', text: 'Our latest running gear' });
-    expect((await storeCounts(server)).decisions).toBe(before.decisions);
-    await page.close();
-    await drainBraze();
-    expect(braze.customEvents().filter((e) => e.userId === userId)).toEqual([]);
-  });
+  it.each(cases)(
+    'keeps the default content and records nothing when $name',
+    async ({ userId, url, options, failure }) => {
+      addVisitor(userId);
+      const before = await storeCounts(server);
+      const { page, outcome } = await openShop(shopPage(optionsFor(userId, { nextbestUrl: url(), ...options })));
+      expect(outcome).toMatchObject({
+        source: 'default',
+        failure,
+        slots: [{ dimension: DIMENSION, content: 'default' }],
+        exposures: [],
+      });
+      expect(await slotState(page)).toEqual({
+        state: 'default',
+        arm: null,
+        decisionId: null,
+        html: '<p class="default">Our latest running gear</p>',
+        text: 'Our latest running gear',
+      });
+      expect((await storeCounts(server)).decisions).toBe(before.decisions);
+      await page.close();
+      await drainBraze();
+      expect(braze.customEvents().filter((e) => e.userId === userId)).toEqual([]);
+    },
+  );
 
-  it('keeps the default content when the page origin is not among the server\'s --cors-origin, and the browser never sends the decide request', async () => {
+  it("keeps the default content when the page origin is not among the server's --cors-origin, and the browser never sends the decide request", async () => {
     // localhost and 127.0.0.1 are different origins; the server allows only the latter.
     const userId = addVisitor('elsewhere-1');
     const before = await storeCounts(server);
-    const { page, outcome } = await openShop(shopPage(optionsFor(userId)), shop.origin.replace('127.0.0.1', 'localhost'));
-    expect(outcome).toMatchObject({ source: 'default', failure: { kind: 'network' }, slots: [{ dimension: DIMENSION, content: 'default' }], exposures: [] });
+    const { page, outcome } = await openShop(
+      shopPage(optionsFor(userId)),
+      shop.origin.replace('127.0.0.1', 'localhost'),
+    );
+    expect(outcome).toMatchObject({
+      source: 'default',
+      failure: { kind: 'network' },
+      slots: [{ dimension: DIMENSION, content: 'default' }],
+      exposures: [],
+    });
     expect((await slotState(page)).state).toBe('default');
     expect(await storeCounts(server)).toEqual(before);
     await page.close();
@@ -295,12 +401,19 @@ describeInBrowser('when there is no usable decision', () => {
 });
 
 describeInBrowser('a slot without a template for the chosen arm', () => {
-  it('shows the arm\'s approved text as text, never as markup, and records that exposure', async () => {
+  it("shows the arm's approved text as text, never as markup, and records that exposure", async () => {
     // The example agent's content blocks have no text, so the page answers decide itself here
     // (fetch is injectable) with a text that would run script if it were parsed as HTML; the
     // Braze calls go to a recorder in the page.
     const text = '<img src=x onerror="window.__pwned = true">Race-day <b>specs</b>';
-    const answer = { decisionId: 'd-text-1', agentId: EXAMPLE_AGENT, deliver: true, reason: 'exploit', choices: { [DIMENSION]: { arm: 'cb_specs', probability: 0.7 } }, attributes: { nb_decision_id: 'd-text-1', nb_content_block: 'cb_specs', nb_content_block_text: text } };
+    const answer = {
+      decisionId: 'd-text-1',
+      agentId: EXAMPLE_AGENT,
+      deliver: true,
+      reason: 'exploit',
+      choices: { [DIMENSION]: { arm: 'cb_specs', probability: 0.7 } },
+      attributes: { nb_decision_id: 'd-text-1', nb_content_block: 'cb_specs', nb_content_block_text: text },
+    };
     const environment = `{
       fetch: async () => new Response(${JSON.stringify(JSON.stringify(answer))}, { status: 200, headers: { 'content-type': 'application/json' } }),
       braze: (window.__braze = { calls: [],
@@ -309,8 +422,13 @@ describeInBrowser('a slot without a template for the chosen arm', () => {
         logCustomEvent(...a) { this.calls.push(['logCustomEvent', ...a]); return true; },
         requestImmediateDataFlush(done) { this.calls.push(['requestImmediateDataFlush']); done(true); } }),
     }`;
-    const { page, outcome } = await openShop(shopPage(optionsFor('text-shopper'), contentBlockSlot(['cb_style']), environment));
-    expect(outcome).toMatchObject({ source: 'decision', slots: [{ dimension: DIMENSION, arm: 'cb_specs', content: 'text' }] });
+    const { page, outcome } = await openShop(
+      shopPage(optionsFor('text-shopper'), contentBlockSlot(['cb_style']), environment),
+    );
+    expect(outcome).toMatchObject({
+      source: 'decision',
+      slots: [{ dimension: DIMENSION, arm: 'cb_specs', content: 'text' }],
+    });
     const slot = await slotState(page);
     expect(slot).toMatchObject({ state: 'decided', arm: 'cb_specs', text });
     expect(await page.$$('#hero img, #hero b')).toHaveLength(0);
@@ -318,7 +436,11 @@ describeInBrowser('a slot without a template for the chosen arm', () => {
     expect(await page.evaluate(() => (window as Json).__braze.calls)).toEqual([
       ['initialize', 'braze-web-app-identifier', { baseUrl: braze.baseUrl }],
       ['changeUser', 'text-shopper'],
-      ['logCustomEvent', EXPOSURE, { decision_id: 'd-text-1', agent_id: EXAMPLE_AGENT, dimension: DIMENSION, arm: 'cb_specs' }],
+      [
+        'logCustomEvent',
+        EXPOSURE,
+        { decision_id: 'd-text-1', agent_id: EXAMPLE_AGENT, dimension: DIMENSION, arm: 'cb_specs' },
+      ],
       ['requestImmediateDataFlush'],
     ]);
     await page.close();
@@ -333,12 +455,19 @@ describeInBrowser('the public key', () => {
     const before = await storeCounts(server);
     const res = await page.evaluate(
       async ({ url, key, userId }) => {
-        const r = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ userId, traits: { vip: true } }) });
+        const r = await fetch(url, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ userId, traits: { vip: true } }),
+        });
         return { status: r.status, body: await r.json() };
       },
       { url: `${server.url}/v1/agents/${EXAMPLE_AGENT}/decide`, key: PUBLIC_KEY, userId: visitor },
     );
-    expect(res).toMatchObject({ status: 403, body: { error: { code: 'forbidden_field', message: expect.stringContaining('traits') } } });
+    expect(res).toMatchObject({
+      status: 403,
+      body: { error: { code: 'forbidden_field', message: expect.stringContaining('traits') } },
+    });
     expect(await storeCounts(server)).toEqual(before);
     await page.close();
   });
@@ -346,14 +475,17 @@ describeInBrowser('the public key', () => {
   it('is the only kind of key the module accepts: an admin key is refused in the browser before anything is sent', async () => {
     const page = await context.newPage();
     await page.goto(`${shop.origin}${shop.add(`<!doctype html><script src="/assets/${IIFE_FILE}"></script>`)}`);
-    const error = await page.evaluate(async (options) => {
-      try {
-        await (window as Json).nextbest.renderOnsiteContent(options);
-        return undefined;
-      } catch (err) {
-        return { name: (err as Error).name, message: (err as Error).message };
-      }
-    }, optionsFor('admin-shopper', { publicKey: 'nb_test_key', timeoutMs: 0 }));
+    const error = await page.evaluate(
+      async (options) => {
+        try {
+          await (window as Json).nextbest.renderOnsiteContent(options);
+          return undefined;
+        } catch (err) {
+          return { name: (err as Error).name, message: (err as Error).message };
+        }
+      },
+      optionsFor('admin-shopper', { publicKey: 'nb_test_key', timeoutMs: 0 }),
+    );
     expect(error).toEqual({
       name: 'OnsiteConfigError',
       message: expect.stringMatching(/publicKey must be a public-scope key .*; timeoutMs must be more than 0$/),
@@ -424,7 +556,9 @@ async function startBrokenNextbest(shopOrigin: string): Promise<BrokenNextbest> 
       return;
     }
     if (req.url?.startsWith('/fail-500/')) {
-      res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'internal', message: 'something broke' } }));
+      res
+        .writeHead(500, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { code: 'internal', message: 'something broke' } }));
       return;
     }
     // /hang/...: read the body, never answer.
@@ -434,7 +568,11 @@ async function startBrokenNextbest(shopOrigin: string): Promise<BrokenNextbest> 
   const closed = createServer();
   const closedPort = await listen(closed);
   await closeServer(closed);
-  return { url: `http://127.0.0.1:${port}`, closedUrl: `http://127.0.0.1:${closedPort}`, close: () => closeServer(http) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    closedUrl: `http://127.0.0.1:${closedPort}`,
+    close: () => closeServer(http),
+  };
 }
 
 async function listen(http: Server): Promise<number> {

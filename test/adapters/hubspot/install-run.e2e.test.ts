@@ -18,7 +18,12 @@ afterAll(() => nock.enableNetConnect());
 describe('HubSpot end to end: install → audience → run → contact properties', () => {
   it('writes every delivered decision once, in batches of ≤100, through a 429 storm mid-run', async () => {
     const clock = new VirtualClock(NOW);
-    const fake = await new FakeHubSpot({ clock: clock.now, clientId: 'app-client', clientSecret: CLIENT_SECRET, redirectUri: REDIRECT }).start();
+    const fake = await new FakeHubSpot({
+      clock: clock.now,
+      clientId: 'app-client',
+      clientSecret: CLIENT_SECRET,
+      redirectUri: REDIRECT,
+    }).start();
     const env = {
       HUBSPOT_CLIENT_ID: 'app-client',
       HUBSPOT_CLIENT_SECRET: CLIENT_SECRET,
@@ -28,24 +33,47 @@ describe('HubSpot end to end: install → audience → run → contact propertie
     };
     const agents = (await loadConfigFile(EXAMPLE_CONFIG)).agents;
     const adapter = hubspotFromEnv(env, { agents, tokenDbPath: ':memory:', pacing: pacingOn(clock) });
-    const server = await startTestServer({ clock: clock.now, profileSource: adapter.profileSource, sinks: adapter.sinks, extensions: [adapter.extension!] });
+    const server = await startTestServer({
+      clock: clock.now,
+      profileSource: adapter.profileSource,
+      sinks: adapter.sinks,
+      extensions: [adapter.extension!],
+    });
     try {
       // the agent delivers to HubSpot contact properties
       const input = server.service.getAgent('winback').config as Record<string, unknown>;
-      await call(server, 'PUT', '/v1/agents/winback', { body: { ...input, delivery: [{ to: 'hubspot', mode: 'contact_properties', prefix: 'nb_' }] } });
+      await call(server, 'PUT', '/v1/agents/winback', {
+        body: { ...input, delivery: [{ to: 'hubspot', mode: 'contact_properties', prefix: 'nb_' }] },
+      });
 
       // install: authorize redirect, then HubSpot's callback with a code
       const start = await fetch(`${server.url}/oauth/hubspot/install`, { redirect: 'manual' });
       const state = new URL(start.headers.get('location')!).searchParams.get('state')!;
-      const installed = await call(server, 'GET', `/oauth/hubspot/callback?code=${fake.issueCode()}&state=${encodeURIComponent(state)}`, { key: null });
+      const installed = await call(
+        server,
+        'GET',
+        `/oauth/hubspot/callback?code=${fake.issueCode()}&state=${encodeURIComponent(state)}`,
+        { key: null },
+      );
       expect(installed.status).toBe(200);
       expect(fake.properties.has('nb_subject_line')).toBe(true);
 
-      const ids = fake.seedContacts(1, 450, (i) => ({ lifecyclestage: 'customer', lifetime_orders: String(i % 20), email_subscribed: 'true', sms_opt_in: 'true', push_enabled: 'true', city: 'Lyon' }));
+      const ids = fake.seedContacts(1, 450, (i) => ({
+        lifecyclestage: 'customer',
+        lifetime_orders: String(i % 20),
+        email_subscribed: 'true',
+        sms_opt_in: 'true',
+        push_enabled: 'true',
+        city: 'Lyon',
+      }));
       fake.seedContacts(1000, 30, () => ({ lifecyclestage: 'lead' }));
       fake.setBurstMax(4); // a 429 storm: 4 calls per rolling 10 s for the whole run
 
-      const summary = await runAudience(server.service, { agentId: 'winback', audience: 'search:lifecyclestage=customer' }, { store: server.store, source: adapter.profileSource, chunkSize: 150 });
+      const summary = await runAudience(
+        server.service,
+        { agentId: 'winback', audience: 'search:lifecyclestage=customer' },
+        { store: server.store, source: adapter.profileSource, chunkSize: 150 },
+      );
       expect(summary.members).toBe(450);
       expect(fake.requestsTo('/crm/v3/objects/contacts/batch/update').some((r) => r.status === 429)).toBe(true);
 

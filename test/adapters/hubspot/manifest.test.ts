@@ -9,9 +9,17 @@ describe('manifest/hubspot', () => {
   it('declares the agentId input and one output field per attribute of the example agent', async () => {
     const action = read('src/app/workflow-actions/decide-hsmeta.json');
     expect(action.config.actionUrl).toMatch(/\/v1\/hubspot\/workflow-actions\/decide$/);
-    expect(action.config.inputFields.map((f: { typeDefinition: { name: string } }) => f.typeDefinition.name)).toEqual(['agentId']);
-    const outputs = action.config.outputFields.map((f: { typeDefinition: { name: string } }) => f.typeDefinition.name).sort();
-    expect(outputs).toEqual(decisionPropertiesOf([await winbackWithHubSpot()]).map((p) => p.name).sort());
+    expect(action.config.inputFields.map((f: { typeDefinition: { name: string } }) => f.typeDefinition.name)).toEqual([
+      'agentId',
+    ]);
+    const outputs = action.config.outputFields
+      .map((f: { typeDefinition: { name: string } }) => f.typeDefinition.name)
+      .sort();
+    expect(outputs).toEqual(
+      decisionPropertiesOf([await winbackWithHubSpot()])
+        .map((p) => p.name)
+        .sort(),
+    );
     expect(Object.keys(action.config.labels.en.outputFieldLabels).sort()).toEqual(outputs);
   });
 

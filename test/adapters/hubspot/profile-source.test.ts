@@ -28,19 +28,44 @@ describe('HubSpotProfileSource', () => {
   });
 
   const source = (overrides: Partial<ConstructorParameters<typeof HubSpotProfileSource>[0]> = {}) =>
-    new HubSpotProfileSource({ crm: env.crm, properties: ['lifetime_orders', 'vip', 'city', 'lifecyclestage'], pacing: env.pacing, searchResultCap: 1000, ...overrides });
+    new HubSpotProfileSource({
+      crm: env.crm,
+      properties: ['lifetime_orders', 'vip', 'city', 'lifecyclestage'],
+      pacing: env.pacing,
+      searchResultCap: 1000,
+      ...overrides,
+    });
 
   it('reads the agent traits, consent and condition traits plus hs_timezone', async () => {
-    expect(contactPropertiesFor([await winbackWithHubSpot()])).toEqual(['city', 'email_subscribed', 'hs_timezone', 'last_category', 'last_order_at', 'lifetime_orders', 'push_enabled', 'sms_opt_in', 'vip']);
+    expect(contactPropertiesFor([await winbackWithHubSpot()])).toEqual([
+      'city',
+      'email_subscribed',
+      'hs_timezone',
+      'last_category',
+      'last_order_at',
+      'lifetime_orders',
+      'push_enabled',
+      'sms_opt_in',
+      'vip',
+    ]);
   });
 
   it('coalesces concurrent getProfile calls into batch reads of at most 100', async () => {
-    env.fake.seedContacts(1, 250, (i) => ({ lifetime_orders: String(i), vip: i % 2 ? 'true' : 'false', city: 'Lyon', hs_timezone: 'europe_slash_paris' }));
+    env.fake.seedContacts(1, 250, (i) => ({
+      lifetime_orders: String(i),
+      vip: i % 2 ? 'true' : 'false',
+      city: 'Lyon',
+      hs_timezone: 'europe_slash_paris',
+    }));
     const ps = source();
     const profiles = await Promise.all(Array.from({ length: 250 }, (_, i) => ps.getProfile(String(i + 1))));
     const reads = env.fake.requestsTo('/crm/v3/objects/contacts/batch/read');
     expect(reads.map((r) => (r.body as { inputs: unknown[] }).inputs.length)).toEqual([100, 100, 50]);
-    expect(profiles[6]).toEqual({ userId: '7', traits: { lifetime_orders: 7, vip: true, city: 'Lyon', hs_timezone: 'europe_slash_paris' }, timezone: 'Europe/Paris' });
+    expect(profiles[6]).toEqual({
+      userId: '7',
+      traits: { lifetime_orders: 7, vip: true, city: 'Lyon', hs_timezone: 'europe_slash_paris' },
+      timezone: 'Europe/Paris',
+    });
   });
 
   it('answers undefined for a contact HubSpot does not know (207) and for a non-numeric id', async () => {
@@ -54,7 +79,10 @@ describe('HubSpotProfileSource', () => {
 
   it('reads a list audience page by page and batch-reads its members', async () => {
     const ids = env.fake.seedContacts(1, 230);
-    env.fake.lists.set('42', ids.filter((id) => Number(id) % 2 === 0));
+    env.fake.lists.set(
+      '42',
+      ids.filter((id) => Number(id) % 2 === 0),
+    );
     const profiles = await all(source().audience('list:42'));
     expect(profiles.map((p) => p.userId)).toEqual(ids.filter((id) => Number(id) % 2 === 0));
     expect(env.fake.requestsTo(/\/memberships$/, 'GET')).toHaveLength(2);
@@ -69,9 +97,14 @@ describe('HubSpotProfileSource', () => {
     expect(searches.every((r) => r.status === 200)).toBe(true);
     expect(searches.every((r) => (r.body as { limit: number }).limit <= 200)).toBe(true);
     // the 1000-result cap was reached, so a second query started above the last id seen
-    const filtersOf = (r: (typeof searches)[number]) => (r.body as { filterGroups: { filters: { propertyName: string; operator: string; value?: string }[] }[] }).filterGroups[0].filters;
-    expect(searches.filter((r) => filtersOf(r).some((f) => f.propertyName === 'hs_object_id' && f.operator === 'GT')).length).toBeGreaterThan(0);
-    for (const r of searches) expect(searches.filter((o) => o.at > r.at - 1000 && o.at <= r.at).length).toBeLessThanOrEqual(5);
+    const filtersOf = (r: (typeof searches)[number]) =>
+      (r.body as { filterGroups: { filters: { propertyName: string; operator: string; value?: string }[] }[] })
+        .filterGroups[0].filters;
+    expect(
+      searches.filter((r) => filtersOf(r).some((f) => f.propertyName === 'hs_object_id' && f.operator === 'GT')).length,
+    ).toBeGreaterThan(0);
+    for (const r of searches)
+      expect(searches.filter((o) => o.at > r.at - 1000 && o.at <= r.at).length).toBeLessThanOrEqual(5);
   });
 
   it.each([

@@ -1,6 +1,12 @@
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureDecisionProperties, HubSpotContactSink, HubSpotOAuth, HubSpotProfileSource, hubspotFromEnv } from '../../../adapters/hubspot/index.ts';
+import {
+  ensureDecisionProperties,
+  HubSpotContactSink,
+  HubSpotOAuth,
+  HubSpotProfileSource,
+  hubspotFromEnv,
+} from '../../../adapters/hubspot/index.ts';
 import { ConfigError } from '../../../adapters/kit/index.ts';
 import { openApiValidators } from '../../fakes/hubspot.ts';
 import { makeDecision, startFake, winbackWithHubSpot } from './setup.ts';
@@ -13,7 +19,11 @@ afterAll(() => nock.enableNetConnect());
 
 describe('request shapes against the official OpenAPI specs', () => {
   it('every call the adapter makes validates against test/fixtures/hubspot-openapi', async () => {
-    const env = await startFake({ clientId: 'cid', clientSecret: 'secret', redirectUri: 'https://n.example.com/oauth/hubspot/callback' });
+    const env = await startFake({
+      clientId: 'cid',
+      clientSecret: 'secret',
+      redirectUri: 'https://n.example.com/oauth/hubspot/callback',
+    });
     try {
       const agent = await winbackWithHubSpot();
       await ensureDecisionProperties(env.crm, [agent]); // group + property create
@@ -23,15 +33,33 @@ describe('request shapes against the official OpenAPI specs', () => {
       await source.getProfile('1'); // batch read
       for await (const _ of source.audience('list:7')); // list memberships
       for await (const _ of source.audience('search:lifecyclestage=customer')); // search
-      await new HubSpotContactSink({ crm: env.crm, agent, delivery: agent.delivery[0], pacing: env.pacing }).deliver(ids.slice(0, 3).map((id) => makeDecision(id))); // batch update
-      const oauth = new HubSpotOAuth({ clientId: 'cid', clientSecret: 'secret', redirectUri: 'https://n.example.com/oauth/hubspot/callback', basePath: env.fake.url, scopes: ['oauth'] });
+      await new HubSpotContactSink({ crm: env.crm, agent, delivery: agent.delivery[0], pacing: env.pacing }).deliver(
+        ids.slice(0, 3).map((id) => makeDecision(id)),
+      ); // batch update
+      const oauth = new HubSpotOAuth({
+        clientId: 'cid',
+        clientSecret: 'secret',
+        redirectUri: 'https://n.example.com/oauth/hubspot/callback',
+        basePath: env.fake.url,
+        scopes: ['oauth'],
+      });
       const reply = await oauth.exchangeCode(env.fake.issueCode()); // token (authorization_code)
       await oauth.refresh(reply.refresh_token); // token (refresh_token)
       const info = await oauth.tokenInfo(reply.access_token);
-      expect(openApiValidators().responseValidator('oauth.json', '#/components/schemas/AccessTokenInfoResponse')(await (await fetch(`${env.fake.url}/oauth/v1/access-tokens/${reply.access_token}`)).json())).toBe(true);
+      expect(
+        openApiValidators().responseValidator(
+          'oauth.json',
+          '#/components/schemas/AccessTokenInfoResponse',
+        )(await (await fetch(`${env.fake.url}/oauth/v1/access-tokens/${reply.access_token}`)).json()),
+      ).toBe(true);
       expect(info.hub_id).toBe(env.fake.options.hubId);
 
-      const seen = new Set(env.fake.requests.map((r) => `${r.method} ${r.path.replace(/\/\d+\//, '/{id}/').replace(/access-tokens\/.+$/, 'access-tokens/{token}')}`));
+      const seen = new Set(
+        env.fake.requests.map(
+          (r) =>
+            `${r.method} ${r.path.replace(/\/\d+\//, '/{id}/').replace(/access-tokens\/.+$/, 'access-tokens/{token}')}`,
+        ),
+      );
       expect([...seen].sort()).toEqual(
         [
           'GET /crm/v3/lists/{id}/memberships',
@@ -53,7 +81,11 @@ describe('request shapes against the official OpenAPI specs', () => {
   it('the validator refuses a body the spec does not allow (it can fail)', async () => {
     const env = await startFake();
     try {
-      const res = await fetch(`${env.fake.url}/crm/v3/objects/contacts/batch/update`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer pat-test-token' }, body: JSON.stringify({ inputs: [{ id: 1, properties: { nb_deliver: true } }] }) });
+      const res = await fetch(`${env.fake.url}/crm/v3/objects/contacts/batch/update`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer pat-test-token' },
+        body: JSON.stringify({ inputs: [{ id: 1, properties: { nb_deliver: true } }] }),
+      });
       expect(res.status).toBe(400);
       expect(env.fake.violations).toHaveLength(1);
       expect(env.fake.violations[0].errors).toContain('/inputs/0/id must be string');
@@ -66,7 +98,15 @@ describe('request shapes against the official OpenAPI specs', () => {
 describe('hubspotFromEnv', () => {
   it.each([
     [{ HUBSPOT_CLIENT_ID: 'a', HUBSPOT_CLIENT_SECRET: 'b' }, 'HUBSPOT_REDIRECT_URI, HUBSPOT_TOKEN_KEY are not set'],
-    [{ HUBSPOT_CLIENT_ID: 'a', HUBSPOT_CLIENT_SECRET: 'b', HUBSPOT_REDIRECT_URI: 'https://x.example.com/oauth/hubspot/callback', HUBSPOT_TOKEN_KEY: 'short' }, 'HUBSPOT_TOKEN_KEY must be a 256-bit key'],
+    [
+      {
+        HUBSPOT_CLIENT_ID: 'a',
+        HUBSPOT_CLIENT_SECRET: 'b',
+        HUBSPOT_REDIRECT_URI: 'https://x.example.com/oauth/hubspot/callback',
+        HUBSPOT_TOKEN_KEY: 'short',
+      },
+      'HUBSPOT_TOKEN_KEY must be a 256-bit key',
+    ],
     [{ HUBSPOT_REDIRECT_URI: 'not a url' }, 'HUBSPOT_REDIRECT_URI: must be an absolute URL'],
     [{ HUBSPOT_PORTAL_ID: 'acme' }, 'HUBSPOT_PORTAL_ID: must be a numeric HubSpot account (hub) id'],
   ])('names the variable of an incomplete or invalid set %#', (env, message) => {
@@ -76,7 +116,10 @@ describe('hubspotFromEnv', () => {
 
   it('builds the ports for a private app and a sink only for hubspot contact_properties deliveries', async () => {
     const agent = await winbackWithHubSpot();
-    const adapter = hubspotFromEnv({ HUBSPOT_PRIVATE_APP_TOKEN: 'pat', HUBSPOT_CLIENT_SECRET: 's' }, { agents: [agent] });
+    const adapter = hubspotFromEnv(
+      { HUBSPOT_PRIVATE_APP_TOKEN: 'pat', HUBSPOT_CLIENT_SECRET: 's' },
+      { agents: [agent] },
+    );
     expect(adapter.extension?.name).toBe('hubspot');
     expect(adapter.sinks(agent, agent.delivery[0])).toBeInstanceOf(HubSpotContactSink);
     expect(adapter.sinks(agent, { to: 'braze', mode: 'attributes', prefix: 'nb_' })).toBeUndefined();

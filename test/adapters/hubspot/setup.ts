@@ -35,7 +35,13 @@ export function makeDecision(userId: string, overrides: Partial<Decision> = {}):
     userId,
     at: new Date(NOW).toISOString(),
     holdout: false,
-    choices: { frequency: { arm: 'send', probability: 0.9 }, channel: { arm: 'email', probability: 0.6 }, send_time: { arm: '18', probability: 0.3 }, subject_line: { arm: 'sl_urgency', probability: 0.5 }, content_block: { arm: 'cb_specs', probability: 0.4 } },
+    choices: {
+      frequency: { arm: 'send', probability: 0.9 },
+      channel: { arm: 'email', probability: 0.6 },
+      send_time: { arm: '18', probability: 0.3 },
+      subject_line: { arm: 'sl_urgency', probability: 0.5 },
+      content_block: { arm: 'cb_specs', probability: 0.4 },
+    },
     probability: 0.0324,
     sendAt: '2026-06-01T18:00:00.000Z',
     deliver: true,
@@ -46,7 +52,9 @@ export function makeDecision(userId: string, overrides: Partial<Decision> = {}):
 }
 
 /** A started fake on a virtual clock, with a private-app token, and a CRM client for it. */
-export async function startFake(options: FakeHubSpotOptions = {}): Promise<{ fake: FakeHubSpot; clock: VirtualClock; crm: HubSpotCrm; pacing: Pacing }> {
+export async function startFake(
+  options: FakeHubSpotOptions = {},
+): Promise<{ fake: FakeHubSpot; clock: VirtualClock; crm: HubSpotCrm; pacing: Pacing }> {
   const clock = new VirtualClock(NOW);
   const fake = await new FakeHubSpot({ clock: clock.now, privateAppToken: PRIVATE_TOKEN, ...options }).start();
   const crm = new HubSpotCrm({ basePath: fake.url, accessToken: async () => PRIVATE_TOKEN });

@@ -129,8 +129,22 @@ describe('HubSpotContactSink', () => {
   });
 
   it('creates exactly the properties attributesOf writes', () => {
-    expect(decisionPropertiesOf([agent]).map((p) => p.name).sort()).toEqual(
-      ['nb_decision_id', 'nb_frequency', 'nb_channel', 'nb_send_time', 'nb_subject_line', 'nb_subject_line_text', 'nb_content_block', 'nb_send_at', 'nb_deliver'].sort(),
+    expect(
+      decisionPropertiesOf([agent])
+        .map((p) => p.name)
+        .sort(),
+    ).toEqual(
+      [
+        'nb_decision_id',
+        'nb_frequency',
+        'nb_channel',
+        'nb_send_time',
+        'nb_subject_line',
+        'nb_subject_line_text',
+        'nb_content_block',
+        'nb_send_at',
+        'nb_deliver',
+      ].sort(),
     );
   });
 });

@@ -10,7 +10,14 @@ import type { AgentConfig, Decision } from '../../../plugin/agent/index.ts';
 import { SegmentDecisionSink } from '../../../adapters/segment/index.ts';
 import { FakeSegment, sendSegmentWebhook } from '../../fakes/segment.ts';
 import { call, NOW } from '../../server/helpers.ts';
-import { exampleAgent, segmentDelivery, segmentTraits, SHARED_SECRET, startSegmentServer, type SegmentServer } from './helpers.ts';
+import {
+  exampleAgent,
+  segmentDelivery,
+  segmentTraits,
+  SHARED_SECRET,
+  startSegmentServer,
+  type SegmentServer,
+} from './helpers.ts';
 
 const HOUR = 3_600_000;
 const USERS = ['seg-1', 'seg-2', 'seg-3'];
@@ -23,7 +30,9 @@ const decisionOf: Record<string, string> = {};
 
 beforeAll(async () => {
   agent = await exampleAgent();
-  fake = await FakeSegment.start({ profiles: Object.fromEntries(USERS.map((u) => [u, segmentTraits({ lifetime_orders: USERS.indexOf(u) * 5 })])) });
+  fake = await FakeSegment.start({
+    profiles: Object.fromEntries(USERS.map((u) => [u, segmentTraits({ lifetime_orders: USERS.indexOf(u) * 5 })])),
+  });
   running = await startSegmentServer(fake, { serve: { clock: () => now } });
 });
 afterAll(async () => {
@@ -32,7 +41,14 @@ afterAll(async () => {
 });
 
 const at = (ms: number) => new Date(ms).toISOString();
-const order = (userId: string, messageId: string, properties: Record<string, unknown>, event = 'Order Completed') => ({ type: 'track', event, userId, messageId, properties, timestamp: at(NOW + HOUR) });
+const order = (userId: string, messageId: string, properties: Record<string, unknown>, event = 'Order Completed') => ({
+  type: 'track',
+  event,
+  userId,
+  messageId,
+  properties,
+  timestamp: at(NOW + HOUR),
+});
 
 describe('Segment end to end', () => {
   it('decides with profiles read from the Segment Profile API (typed ids, Basic auth)', async () => {
@@ -44,7 +60,9 @@ describe('Segment end to end', () => {
     }
     const ids = fake.profileRequests.filter((r) => r.status === 200).map((r) => r.id);
     expect(ids).toEqual(USERS.map((u) => `user_id:${u}`));
-    expect(new Set(fake.profileRequests.map((r) => r.authorization))).toEqual(new Set([`Basic ${Buffer.from(`${fake.profileToken}:`).toString('base64')}`]));
+    expect(new Set(fake.profileRequests.map((r) => r.authorization))).toEqual(
+      new Set([`Basic ${Buffer.from(`${fake.profileToken}:`).toString('base64')}`]),
+    );
   });
 
   it('falls back to the default arms for a user the Profile API does not know', async () => {
@@ -56,17 +74,40 @@ describe('Segment end to end', () => {
   it('attributes outcomes from the signed webhook exactly once, however often Segment delivers them', async () => {
     const [u1, u2] = USERS;
     const first = order(u1, 'order-1', { decision_id: decisionOf[u1], revenue: 80 });
-    expect((await sendSegmentWebhook(running.server.url, SHARED_SECRET, first)).body).toEqual({ success: true, accepted: 1, duplicates: 0 });
+    expect((await sendSegmentWebhook(running.server.url, SHARED_SECRET, first)).body).toEqual({
+      success: true,
+      accepted: 1,
+      duplicates: 0,
+    });
     // Segment retries (same messageId), alone and inside an Actions batch with a new event
-    expect((await sendSegmentWebhook(running.server.url, SHARED_SECRET, first)).body).toEqual({ success: true, accepted: 0, duplicates: 1 });
-    const batch = [first, order(u2, 'open-2', { decision_id: decisionOf[u2] }, 'Email Opened'), order(u2, 'order-2', { revenue: 20 })];
-    expect((await sendSegmentWebhook(running.server.url, SHARED_SECRET, batch)).body).toEqual({ success: true, accepted: 2, duplicates: 1 });
-    expect((await sendSegmentWebhook(running.server.url, SHARED_SECRET, batch)).body).toEqual({ success: true, accepted: 0, duplicates: 3 });
+    expect((await sendSegmentWebhook(running.server.url, SHARED_SECRET, first)).body).toEqual({
+      success: true,
+      accepted: 0,
+      duplicates: 1,
+    });
+    const batch = [
+      first,
+      order(u2, 'open-2', { decision_id: decisionOf[u2] }, 'Email Opened'),
+      order(u2, 'order-2', { revenue: 20 }),
+    ];
+    expect((await sendSegmentWebhook(running.server.url, SHARED_SECRET, batch)).body).toEqual({
+      success: true,
+      accepted: 2,
+      duplicates: 1,
+    });
+    expect((await sendSegmentWebhook(running.server.url, SHARED_SECRET, batch)).body).toEqual({
+      success: true,
+      accepted: 0,
+      duplicates: 3,
+    });
 
     const d1 = await call(running.server, 'GET', `/v1/decisions/${decisionOf[u1]}`);
     expect(d1.body.outcomes).toMatchObject([{ messageId: 'order-1', event: 'Order Completed', value: 1 }]);
     const d2 = await call(running.server, 'GET', `/v1/decisions/${decisionOf[u2]}`);
-    expect(d2.body.outcomes.map((o: { messageId: string; value: number }) => [o.messageId, o.value]).sort()).toEqual([['open-2', 0.1], ['order-2', 1]]);
+    expect(d2.body.outcomes.map((o: { messageId: string; value: number }) => [o.messageId, o.value]).sort()).toEqual([
+      ['open-2', 0.1],
+      ['order-2', 1],
+    ]);
     const d3 = await call(running.server, 'GET', `/v1/decisions/${decisionOf[USERS[2]]}`);
     expect(d3.body.outcomes).toEqual([]);
   });
@@ -75,7 +116,9 @@ describe('Segment end to end', () => {
     now = NOW + 73 * HOUR;
     expect(await running.server.service.learnClosed()).toBe(USERS.length); // the ghost got unlogged defaults
     expect(await running.server.service.learnClosed()).toBe(0);
-    const rewards = await Promise.all(USERS.map(async (u) => (await call(running.server, 'GET', `/v1/decisions/${decisionOf[u]}`)).body.reward));
+    const rewards = await Promise.all(
+      USERS.map(async (u) => (await call(running.server, 'GET', `/v1/decisions/${decisionOf[u]}`)).body.reward),
+    );
     expect(rewards).toEqual([1, 1, 0]);
   });
 
@@ -87,7 +130,11 @@ describe('Segment end to end', () => {
     }
     fake.failBatches({ status: 500 });
     fake.failBatches({ status: 429, headers: { 'Retry-After': '1' } });
-    const sink = new SegmentDecisionSink(agent, segmentDelivery(), { writeKey: fake.writeKey, host: fake.url, flushAt: 50 });
+    const sink = new SegmentDecisionSink(agent, segmentDelivery(), {
+      writeKey: fake.writeKey,
+      host: fake.url,
+      flushAt: 50,
+    });
     try {
       expect((await sink.deliver(decisions)).results).toEqual(USERS.map(() => ({ status: 'ok' })));
       expect(fake.batchRequests.map((r) => r.status)).toEqual([500, 429, 200]);
@@ -105,7 +152,11 @@ describe('Segment end to end', () => {
       const identify = identifies.find((e) => e.userId === d.userId);
       const expectedTraits = Object.fromEntries(Object.entries(d.choices).map(([dim, c]) => [`nb_${dim}`, c.arm]));
       expect(identify.traits).toMatchObject({ nb_decision_id: d.decisionId, nb_deliver: d.deliver, ...expectedTraits });
-      expect(tracks.find((e) => e.userId === d.userId).properties).toMatchObject({ decision_id: d.decisionId, agent_id: 'winback', holdout: d.holdout });
+      expect(tracks.find((e) => e.userId === d.userId).properties).toMatchObject({
+        decision_id: d.decisionId,
+        agent_id: 'winback',
+        holdout: d.holdout,
+      });
     }
     expect(fake.duplicates).toBe(2 * USERS.length);
   });

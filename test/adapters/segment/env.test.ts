@@ -11,7 +11,13 @@ describe('segmentFromEnv', () => {
   });
 
   it('builds every part whose variables are set', () => {
-    const parts = segmentFromEnv({ ...PROFILE, ...WEBHOOK, ...TRACKING, SEGMENT_PROFILE_BASE_URL: 'eu', SEGMENT_HOST: 'http://127.0.0.1:9' });
+    const parts = segmentFromEnv({
+      ...PROFILE,
+      ...WEBHOOK,
+      ...TRACKING,
+      SEGMENT_PROFILE_BASE_URL: 'eu',
+      SEGMENT_HOST: 'http://127.0.0.1:9',
+    });
     expect(parts.profiles).toBeInstanceOf(SegmentProfileSource);
     expect(parts.profiles?.settings.baseUrl).toBe('https://profiles.euw1.segment.com');
     expect(parts.webhook?.name).toBe('segment-webhook');
@@ -31,8 +37,14 @@ describe('segmentFromEnv', () => {
     [{ SEGMENT_SPACE_ID: 'spa_1' }, /SEGMENT_PROFILE_TOKEN: is required when SEGMENT_SPACE_ID is set/],
     [{ SEGMENT_PROFILE_BASE_URL: 'eu' }, /SEGMENT_PROFILE_TOKEN: is required when SEGMENT_PROFILE_BASE_URL is set/],
     [{ SEGMENT_HOST: 'https://api.segment.io' }, /SEGMENT_WRITE_KEY: is required when SEGMENT_HOST is set/],
-    [{ SEGMENT_WEBHOOK_TOKEN: 'a-long-enough-token' }, /SEGMENT_SHARED_SECRET: is required when SEGMENT_WEBHOOK_TOKEN is set/],
-    [{ ...PROFILE, SEGMENT_PROFILE_BASE_URL: 'profiles.segment.com' }, /SEGMENT_PROFILE_BASE_URL: must be "us", "eu" or an http\(s\) URL/],
+    [
+      { SEGMENT_WEBHOOK_TOKEN: 'a-long-enough-token' },
+      /SEGMENT_SHARED_SECRET: is required when SEGMENT_WEBHOOK_TOKEN is set/,
+    ],
+    [
+      { ...PROFILE, SEGMENT_PROFILE_BASE_URL: 'profiles.segment.com' },
+      /SEGMENT_PROFILE_BASE_URL: must be "us", "eu" or an http\(s\) URL/,
+    ],
     [{ ...PROFILE, SEGMENT_SPACE_ID: 'spa 1' }, /SEGMENT_SPACE_ID: must be the Unify space id/],
     [{ ...TRACKING, SEGMENT_HOST: 'api.segment.io' }, /SEGMENT_HOST: must be an http\(s\) URL/],
   ])('refuses an incomplete or invalid set %j, naming the variable', (env, message) => {

@@ -7,9 +7,15 @@ afterEach(() => fake.close());
 
 const basic = (user: string) => `Basic ${Buffer.from(`${user}:`).toString('base64')}`;
 const postBatch = (batch: unknown[], writeKey = FAKE_WRITE_KEY, raw?: string) =>
-  fetch(`${fake.url}/v1/batch`, { method: 'POST', headers: { authorization: basic(writeKey), 'content-type': 'application/json' }, body: raw ?? JSON.stringify({ batch }) });
+  fetch(`${fake.url}/v1/batch`, {
+    method: 'POST',
+    headers: { authorization: basic(writeKey), 'content-type': 'application/json' },
+    body: raw ?? JSON.stringify({ batch }),
+  });
 const getTraits = (id: string, query = '', token = FAKE_PROFILE_TOKEN) =>
-  fetch(`${fake.url}/v1/spaces/${FAKE_SPACE_ID}/collections/users/profiles/${id}/traits${query}`, { headers: { authorization: basic(token) } });
+  fetch(`${fake.url}/v1/spaces/${FAKE_SPACE_ID}/collections/users/profiles/${id}/traits${query}`, {
+    headers: { authorization: basic(token) },
+  });
 
 describe('fake Segment Tracking API', () => {
   it('refuses a wrong write key with 401', async () => {
@@ -26,14 +32,21 @@ describe('fake Segment Tracking API', () => {
 
   it('refuses a batch over 500 KB with 400', async () => {
     fake = await FakeSegment.start();
-    const events = Array.from({ length: 20 }, (_, i) => ({ type: 'track', messageId: `m${i}`, properties: { blob: 'x'.repeat(30 * 1024) } }));
+    const events = Array.from({ length: 20 }, (_, i) => ({
+      type: 'track',
+      messageId: `m${i}`,
+      properties: { blob: 'x'.repeat(30 * 1024) },
+    }));
     expect((await postBatch(events)).status).toBe(400);
     expect(fake.events).toEqual([]);
   });
 
   it('keeps one copy per messageId', async () => {
     fake = await FakeSegment.start();
-    await postBatch([{ type: 'track', messageId: 'm1' }, { type: 'track', messageId: 'm1' }]);
+    await postBatch([
+      { type: 'track', messageId: 'm1' },
+      { type: 'track', messageId: 'm1' },
+    ]);
     await postBatch([{ type: 'track', messageId: 'm1' }]);
     expect(fake.events).toHaveLength(1);
     expect(fake.duplicates).toBe(2);
@@ -68,7 +81,11 @@ describe('fake Segment Profile API', () => {
 
   it('answers 429 rate_limit_error once the bucket is empty, and again after it refills', async () => {
     let now = 0;
-    fake = await FakeSegment.start({ profiles: { u1: { a: 1 } }, profileRate: { perSecond: 2, burst: 2 }, now: () => now });
+    fake = await FakeSegment.start({
+      profiles: { u1: { a: 1 } },
+      profileRate: { perSecond: 2, burst: 2 },
+      now: () => now,
+    });
     expect((await getTraits('user_id:u1')).status).toBe(200);
     expect((await getTraits('user_id:u1')).status).toBe(200);
     const limited = await getTraits('user_id:u1');

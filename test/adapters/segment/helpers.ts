@@ -3,9 +3,21 @@
  * Decision built through the real `decide`, Spec events, and a test server wired with the
  * Segment extension and a profile source pointed at a local fake.
  */
-import { createAgentModel, deliverySchema, loadConfigFile, type AgentConfig, type Decision, type Delivery } from '../../../plugin/agent/index.ts';
+import {
+  createAgentModel,
+  deliverySchema,
+  loadConfigFile,
+  type AgentConfig,
+  type Decision,
+  type Delivery,
+} from '../../../plugin/agent/index.ts';
 import type { RunningServer, ServeOptions } from '../../../plugin/server/index.ts';
-import { SegmentProfileSource, segmentWebhook, type AudiencePersistence, type ProfileSettingsInput } from '../../../adapters/segment/index.ts';
+import {
+  SegmentProfileSource,
+  segmentWebhook,
+  type AudiencePersistence,
+  type ProfileSettingsInput,
+} from '../../../adapters/segment/index.ts';
 import { decideWith, makeProfile } from '../../agent/factories.ts';
 import { FakeSegment } from '../../fakes/segment.ts';
 import { EXAMPLE_AGENT, EXAMPLE_CONFIG, startTestServer } from '../../server/helpers.ts';
@@ -32,17 +44,43 @@ let seq = 0;
 /** A Segment Spec event with a fresh messageId (track `Order Completed` by default). */
 export function specEvent(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   seq += 1;
-  return { type: 'track', event: 'Order Completed', userId: 'user-1', messageId: `seg-msg-${seq}`, properties: {}, ...overrides };
+  return {
+    type: 'track',
+    event: 'Order Completed',
+    userId: 'user-1',
+    messageId: `seg-msg-${seq}`,
+    properties: {},
+    ...overrides,
+  };
 }
 
 /** Traits of a consenting customer in UTC, as the fake's Profile API returns them. */
 export function segmentTraits(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return { email_subscribed: true, sms_opt_in: true, push_enabled: true, lifetime_orders: 4, last_category: 'running', city: 'Lyon', timezone: 'UTC', ...overrides };
+  return {
+    email_subscribed: true,
+    sms_opt_in: true,
+    push_enabled: true,
+    lifetime_orders: 4,
+    last_category: 'running',
+    city: 'Lyon',
+    timezone: 'UTC',
+    ...overrides,
+  };
 }
 
 /** Profile source settings pointing at the fake, with fast retries. */
-export function fakeProfileSettings(fake: FakeSegment, overrides: Partial<ProfileSettingsInput> = {}): ProfileSettingsInput {
-  return { token: fake.profileToken, spaceId: fake.spaceId, baseUrl: fake.url, backoffMs: 1, backoffMaxMs: 5, ...overrides };
+export function fakeProfileSettings(
+  fake: FakeSegment,
+  overrides: Partial<ProfileSettingsInput> = {},
+): ProfileSettingsInput {
+  return {
+    token: fake.profileToken,
+    spaceId: fake.spaceId,
+    baseUrl: fake.url,
+    backoffMs: 1,
+    backoffMaxMs: 5,
+    ...overrides,
+  };
 }
 
 export interface SegmentServer {
@@ -51,10 +89,19 @@ export interface SegmentServer {
 }
 
 /** A test server (examples/agents.yaml, in-memory SQLite) with the Segment webhook and a profile source on the fake. */
-export async function startSegmentServer(fake: FakeSegment, options: { serve?: Partial<ServeOptions>; persistence?: AudiencePersistence; batchToken?: string } = {}): Promise<SegmentServer> {
-  const profiles = new SegmentProfileSource({ settings: fakeProfileSettings(fake), audiencePersistence: options.persistence });
+export async function startSegmentServer(
+  fake: FakeSegment,
+  options: { serve?: Partial<ServeOptions>; persistence?: AudiencePersistence; batchToken?: string } = {},
+): Promise<SegmentServer> {
+  const profiles = new SegmentProfileSource({
+    settings: fakeProfileSettings(fake),
+    audiencePersistence: options.persistence,
+  });
   await profiles.init();
-  const webhook = segmentWebhook({ settings: { sharedSecret: SHARED_SECRET, batchToken: options.batchToken }, profiles });
+  const webhook = segmentWebhook({
+    settings: { sharedSecret: SHARED_SECRET, batchToken: options.batchToken },
+    profiles,
+  });
   const server = await startTestServer({ profileSource: profiles, extensions: [webhook], ...options.serve });
   return { server, profiles };
 }

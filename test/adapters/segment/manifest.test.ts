@@ -10,7 +10,9 @@ describe('manifest/segment/destination.json', () => {
   it('lists the settings an admin fills in, each described', async () => {
     const manifest = JSON.parse(await readFile(DESTINATION_PATH, 'utf8'));
     const properties = manifest.settings.properties as Record<string, { description?: string }>;
-    expect(Object.keys(properties)).toEqual(expect.arrayContaining(['sharedSecret', 'writeKey', 'profileToken', 'spaceId', 'prefix']));
+    expect(Object.keys(properties)).toEqual(
+      expect.arrayContaining(['sharedSecret', 'writeKey', 'profileToken', 'spaceId', 'prefix']),
+    );
     for (const [name, p] of Object.entries(properties)) expect(p.description, name).toMatch(/\w/);
   });
 });

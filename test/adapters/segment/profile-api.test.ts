@@ -37,25 +37,41 @@ afterAll(() => nock.enableNetConnect());
 
 describe('SegmentProfileSource over the Profile API', () => {
   it('reads the traits of a typed user_id with Basic auth (token as username, blank password) and limit=200', async () => {
-    nock(US).get(traitsPath('user_id:u-1')).query({ limit: '200' }).basicAuth({ user: TOKEN, pass: '' }).reply(200, { traits: { lifetime_orders: 4 }, cursor: { has_more: false, next: '' } });
+    nock(US)
+      .get(traitsPath('user_id:u-1'))
+      .query({ limit: '200' })
+      .basicAuth({ user: TOKEN, pass: '' })
+      .reply(200, { traits: { lifetime_orders: 4 }, cursor: { has_more: false, next: '' } });
     const { source } = makeSource();
     expect(await source.getProfile('u-1')).toEqual({ userId: 'u-1', traits: { lifetime_orders: 4 } });
   });
 
   it('URL-encodes the id value (a "+" becomes %2B) and keeps the type prefix', async () => {
-    nock(US).get(traitsPath('user_id:ada%2Btest%40example.com')).query(true).reply(200, { traits: { vip: true } });
+    nock(US)
+      .get(traitsPath('user_id:ada%2Btest%40example.com'))
+      .query(true)
+      .reply(200, { traits: { vip: true } });
     const { source } = makeSource();
     expect((await source.getProfile('ada+test@example.com'))?.traits).toEqual({ vip: true });
   });
 
   it('uses the configured id type', async () => {
-    nock(US).get(traitsPath('email:ada%40example.com')).query(true).reply(200, { traits: { vip: true } });
+    nock(US)
+      .get(traitsPath('email:ada%40example.com'))
+      .query(true)
+      .reply(200, { traits: { vip: true } });
     const { source } = makeSource({ idType: 'email' });
-    expect(await source.getProfile('ada@example.com')).toMatchObject({ userId: 'ada@example.com', traits: { vip: true } });
+    expect(await source.getProfile('ada@example.com')).toMatchObject({
+      userId: 'ada@example.com',
+      traits: { vip: true },
+    });
   });
 
   it('reads from the EU base URL when the region is "eu"', async () => {
-    nock(EU).get(traitsPath('user_id:u-1')).query(true).reply(200, { traits: { city: 'Lyon' } });
+    nock(EU)
+      .get(traitsPath('user_id:u-1'))
+      .query(true)
+      .reply(200, { traits: { city: 'Lyon' } });
     const { source } = makeSource({ baseUrl: 'eu' });
     expect((await source.getProfile('u-1'))?.traits).toEqual({ city: 'Lyon' });
   });
@@ -78,14 +94,22 @@ describe('SegmentProfileSource over the Profile API', () => {
   });
 
   it('answers undefined for a profile Segment does not know (404), and remembers it for the cache TTL', async () => {
-    nock(US).get(traitsPath('user_id:nobody')).query(true).once().reply(404, { error: { code: 'not_found', message: 'profile not found' } });
+    nock(US)
+      .get(traitsPath('user_id:nobody'))
+      .query(true)
+      .once()
+      .reply(404, { error: { code: 'not_found', message: 'profile not found' } });
     const { source } = makeSource();
     expect(await source.getProfile('nobody')).toBeUndefined();
     expect(await source.getProfile('nobody')).toBeUndefined(); // a second request would find no interceptor
   });
 
   it('serves repeated and concurrent reads of one user from one request', async () => {
-    nock(US).get(traitsPath('user_id:u-1')).query(true).once().reply(200, { traits: { vip: true } });
+    nock(US)
+      .get(traitsPath('user_id:u-1'))
+      .query(true)
+      .once()
+      .reply(200, { traits: { vip: true } });
     const { source } = makeSource();
     const [a, b] = await Promise.all([source.getProfile('u-1'), source.getProfile('u-1')]);
     const c = await source.getProfile('u-1');
@@ -94,7 +118,10 @@ describe('SegmentProfileSource over the Profile API', () => {
 
   it('retries a 429 rate_limit_error with exponential backoff and jitter, then succeeds', async () => {
     nock(US).get(traitsPath('user_id:u-1')).query(true).times(2).reply(429, rateLimitError);
-    nock(US).get(traitsPath('user_id:u-1')).query(true).reply(200, { traits: { vip: true } });
+    nock(US)
+      .get(traitsPath('user_id:u-1'))
+      .query(true)
+      .reply(200, { traits: { vip: true } });
     const { source, sleeps } = makeSource();
     expect((await source.getProfile('u-1'))?.traits).toEqual({ vip: true });
     // backoff steps of 100 ms then 200 ms, each with full jitter at random() = 0.5: half the step
@@ -130,8 +157,16 @@ describe('SegmentProfileSource over the Profile API', () => {
   it.each([
     ['traits is not an object', { traits: 'vip' }, /Profile API response: traits: /],
     ['traits is missing', { cursor: { has_more: false } }, /Profile API response: traits: /],
-    ['cursor.has_more is not a boolean', { traits: {}, cursor: { has_more: 'yes' } }, /Profile API response: cursor\.has_more: /],
-    ['cursor.next is missing while has_more is true', { traits: {}, cursor: { has_more: true } }, /cursor\.next: is required when cursor\.has_more is true/],
+    [
+      'cursor.has_more is not a boolean',
+      { traits: {}, cursor: { has_more: 'yes' } },
+      /Profile API response: cursor\.has_more: /,
+    ],
+    [
+      'cursor.next is missing while has_more is true',
+      { traits: {}, cursor: { has_more: true } },
+      /cursor\.next: is required when cursor\.has_more is true/,
+    ],
   ])('rejects a malformed response (%s) with an error naming the field', async (_name, body, message) => {
     nock(US).get(traitsPath('user_id:u-1')).query(true).reply(200, body);
     const { source } = makeSource();
@@ -147,15 +182,26 @@ describe('SegmentProfileSource over the Profile API', () => {
   });
 
   it('stops when the cursor does not advance', async () => {
-    nock(US).get(traitsPath('user_id:u-1')).query({ limit: '200' }).reply(200, { traits: { a: 1 }, cursor: { has_more: true, next: 'c1' } });
-    nock(US).get(traitsPath('user_id:u-1')).query({ limit: '200', next: 'c1' }).reply(200, { traits: { b: 2 }, cursor: { has_more: true, next: 'c1' } });
+    nock(US)
+      .get(traitsPath('user_id:u-1'))
+      .query({ limit: '200' })
+      .reply(200, { traits: { a: 1 }, cursor: { has_more: true, next: 'c1' } });
+    nock(US)
+      .get(traitsPath('user_id:u-1'))
+      .query({ limit: '200', next: 'c1' })
+      .reply(200, { traits: { b: 2 }, cursor: { has_more: true, next: 'c1' } });
     const { source } = makeSource();
     await expect(source.getProfile('u-1')).rejects.toThrow(/cursor\.next: repeats "c1"/);
   });
 
   it.each([
     ['the default trait', {}, { timezone: 'Asia/Tokyo' }, 'Asia/Tokyo'],
-    ['a configured trait', { timezoneTrait: 'tz' }, { tz: 'America/New_York', timezone: 'Asia/Tokyo' }, 'America/New_York'],
+    [
+      'a configured trait',
+      { timezoneTrait: 'tz' },
+      { tz: 'America/New_York', timezone: 'Asia/Tokyo' },
+      'America/New_York',
+    ],
     ['no zone when the value is not an IANA zone', {}, { timezone: 'Mars/Olympus' }, undefined],
   ])('takes the time zone from %s', async (_name, settings, traits, timezone) => {
     nock(US).get(traitsPath('user_id:u-1')).query(true).reply(200, { traits });

@@ -34,7 +34,9 @@ describe('Segment X-Signature', () => {
 
   it('rejects a tampered body', () => {
     const { body, signature } = VECTORS[0];
-    expect(verifySegmentSignature(SECRET, Buffer.from(body.replace('"revenue":80', '"revenue":800')), signature)).toBe(false);
+    expect(verifySegmentSignature(SECRET, Buffer.from(body.replace('"revenue":80', '"revenue":800')), signature)).toBe(
+      false,
+    );
   });
 
   it('rejects a signature made with another secret', () => {

@@ -21,7 +21,11 @@ afterEach(async () => {
 });
 
 function makeSink(overrides: Partial<TrackingSettingsInput> = {}, prefix = 'nb_'): SegmentDecisionSink {
-  const sink = new SegmentDecisionSink(agent, segmentDelivery({ prefix }), { writeKey: fake.writeKey, host: fake.url, ...overrides });
+  const sink = new SegmentDecisionSink(agent, segmentDelivery({ prefix }), {
+    writeKey: fake.writeKey,
+    host: fake.url,
+    ...overrides,
+  });
   sinks.push(sink);
   return sink;
 }
@@ -32,27 +36,47 @@ describe('SegmentDecisionSink through analytics-node', () => {
     const report = await makeSink({}, 'ns_').deliver([d]);
     expect(report.results).toEqual([{ status: 'ok' }]);
     const [identify] = fake.received('identify');
-    expect(identify).toMatchObject({ userId: 'user-1', messageId: 'nb-identify-dec-1', timestamp: d.at, traits: { ns_decision_id: 'dec-1', ns_deliver: d.deliver } });
+    expect(identify).toMatchObject({
+      userId: 'user-1',
+      messageId: 'nb-identify-dec-1',
+      timestamp: d.at,
+      traits: { ns_decision_id: 'dec-1', ns_deliver: d.deliver },
+    });
     for (const [dim, choice] of Object.entries(d.choices)) expect(identify.traits[`ns_${dim}`]).toBe(choice.arm);
     const [track] = fake.received('track', 'Decision Made');
     expect(track).toMatchObject({
       userId: 'user-1',
       messageId: 'nb-decision-dec-1',
-      properties: { decision_id: 'dec-1', agent_id: 'winback', agent_version: d.agentVersion, holdout: d.holdout, send_at: d.sendAt ?? null, probability: d.probability },
+      properties: {
+        decision_id: 'dec-1',
+        agent_id: 'winback',
+        agent_version: d.agentVersion,
+        holdout: d.holdout,
+        send_at: d.sendAt ?? null,
+        probability: d.probability,
+      },
     });
-    for (const [dim, choice] of Object.entries(d.choices)) expect(track.properties).toMatchObject({ [dim]: choice.arm, [`${dim}_probability`]: choice.probability });
+    for (const [dim, choice] of Object.entries(d.choices))
+      expect(track.properties).toMatchObject({ [dim]: choice.arm, [`${dim}_probability`]: choice.probability });
   });
 
   it('authenticates with the write key as the Basic-auth username', async () => {
     await makeSink().deliver([makeDecision(agent, 'user-1', 'dec-auth')]);
-    expect(fake.batchRequests.map((r) => r.authorization)).toEqual([`Basic ${Buffer.from(`${fake.writeKey}:`).toString('base64')}`]);
+    expect(fake.batchRequests.map((r) => r.authorization)).toEqual([
+      `Basic ${Buffer.from(`${fake.writeKey}:`).toString('base64')}`,
+    ]);
   });
 
   it('answers one result per decision, in input order, after Segment accepted them', async () => {
     const decisions = ['a', 'b', 'c'].map((u, i) => makeDecision(agent, `user-${u}`, `dec-order-${i}`));
     const report = await makeSink({ flushAt: 2 }).deliver(decisions);
     expect(report.results).toEqual([{ status: 'ok' }, { status: 'ok' }, { status: 'ok' }]);
-    expect(fake.received('identify').map((e) => e.userId).sort()).toEqual(['user-a', 'user-b', 'user-c']);
+    expect(
+      fake
+        .received('identify')
+        .map((e) => e.userId)
+        .sort(),
+    ).toEqual(['user-a', 'user-b', 'user-c']);
     expect(fake.batchRequests.every((r) => r.events.length <= 2)).toBe(true);
   });
 
@@ -60,7 +84,10 @@ describe('SegmentDecisionSink through analytics-node', () => {
     fake.failBatches({ status: 500 });
     const report = await makeSink().deliver([makeDecision(agent, 'user-1', 'dec-500')]);
     expect(report.results).toEqual([{ status: 'ok' }]);
-    expect(fake.batchRequests.map((r) => [r.status, r.retryCount])).toEqual([[500, 0], [200, 1]]);
+    expect(fake.batchRequests.map((r) => [r.status, r.retryCount])).toEqual([
+      [500, 0],
+      [200, 1],
+    ]);
     expect(fake.received('identify')).toHaveLength(1);
     expect(fake.received('track', 'Decision Made')).toHaveLength(1);
   });
@@ -93,20 +120,29 @@ describe('SegmentDecisionSink through analytics-node', () => {
   it('reports rejected (not retry) when Segment refuses the batch with a 400', async () => {
     fake.failBatches({ status: 400 });
     const report = await makeSink().deliver([makeDecision(agent, 'user-1', 'dec-400')]);
-    expect(report.results).toEqual([{ status: 'rejected', httpStatus: 400, code: 'rejected_by_segment', message: expect.stringMatching(/\[400\]/) }]);
+    expect(report.results).toEqual([
+      { status: 'rejected', httpStatus: 400, code: 'rejected_by_segment', message: expect.stringMatching(/\[400\]/) },
+    ]);
     expect(fake.batchRequests).toHaveLength(1);
   });
 
   it('reports an authentication_error for a write key Segment refuses', async () => {
-    const report = await makeSink({ writeKey: 'not-the-write-key' }).deliver([makeDecision(agent, 'user-1', 'dec-401')]);
-    expect(report.results).toEqual([{ status: 'rejected', httpStatus: 401, code: 'authentication_error', message: expect.any(String) }]);
+    const report = await makeSink({ writeKey: 'not-the-write-key' }).deliver([
+      makeDecision(agent, 'user-1', 'dec-401'),
+    ]);
+    expect(report.results).toEqual([
+      { status: 'rejected', httpStatus: 401, code: 'authentication_error', message: expect.any(String) },
+    ]);
   });
 
   it('rejects a decision without userId alone and delivers the others', async () => {
     const good = makeDecision(agent, 'user-1', 'dec-good');
     const anonymous = { ...makeDecision(agent, 'user-2', 'dec-anon'), userId: '' };
     const report = await makeSink().deliver([anonymous, good]);
-    expect(report.results).toEqual([{ status: 'rejected', code: 'missing_user_id', message: expect.any(String) }, { status: 'ok' }]);
+    expect(report.results).toEqual([
+      { status: 'rejected', code: 'missing_user_id', message: expect.any(String) },
+      { status: 'ok' },
+    ]);
     expect(fake.received('identify').map((e) => e.userId)).toEqual(['user-1']);
   });
 
