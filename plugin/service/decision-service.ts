@@ -11,7 +11,7 @@ import { eraseUser } from './erase.ts';
 import { ingest } from './ingest.ts';
 import type { DecideRequest, SegmentEvent } from './inputs.ts';
 import { userKeyOf } from './keys.ts';
-import { learnClosed } from './learn.ts';
+import { learnClosed, learnerLagSeconds } from './learn.ts';
 import type { Metrics } from './metrics.ts';
 import type { SinkFactory } from './ports.ts';
 import { report, type AgentReport } from './report.ts';
@@ -64,6 +64,7 @@ export class DecisionService {
       targets: new Map(),
       failedOpen: new LRUCache<string, Record<string, AttributeValue>>({ max: 100_000, ttl: 15 * 60_000 }),
     };
+    options.metrics?.measureLagWith(() => learnerLagSeconds(this.state, this.state.clock()));
   }
 
   /** Loads every agent of the workspace from the store, with its latest model snapshot. */

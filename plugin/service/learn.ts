@@ -8,8 +8,14 @@ import { yieldToEventLoop, type AgentRuntime, type ServiceState } from './state.
 const LEARN_BATCH = 200;
 /** Longest stretch of learning between two yields to the event loop. */
 const LEARN_SLICE_MS = 5;
-/** While a backlog lasts, the learner commits (and snapshots the model) at most this often. */
+/** While a backlog lasts, the learner commits (and snapshots the model) at least this often… */
 const COMMIT_EVERY_MS = 1000;
+/**
+ * …and at most this many decisions at a time: marking a decision learned (and counting it in the
+ * report cells) costs about 30 µs inside the commit's transaction, which holds the event loop, so
+ * a commit of 5,000 held it for 60–230 ms (measured by the scale bench).
+ */
+const COMMIT_MAX_DECISIONS = 400;
 
 type Reward = { decisionId: string; reward: number };
 
@@ -47,7 +53,10 @@ async function learnAgent(state: ServiceState, agentId: string, agent: AgentRunt
     const last = closed.at(-1);
     if (last) after = { windowEnd: last.windowEnd, decisionId: last.decisionId };
     const drained = closed.length < LEARN_BATCH;
-    if (pending.length > 0 && (drained || performance.now() - lastCommit > COMMIT_EVERY_MS)) {
+    if (
+      pending.length > 0 &&
+      (drained || pending.length >= COMMIT_MAX_DECISIONS || performance.now() - lastCommit > COMMIT_EVERY_MS)
+    ) {
       await commitLearned(state, agentId, agent, pending, now, restarts);
       total += pending.length;
       pending = [];
@@ -88,11 +97,14 @@ async function commitLearned(
   now: number,
   restartsBefore: number,
 ): Promise<void> {
+  const snapshot = agentModelToJSON(agent.model);
+  // the model's copy and the commit that writes it are the learner's two longest steps: not in one turn
+  await yieldToEventLoop();
   await state.store.commitLearning(state.workspace, agentId, rewards, {
     workspace: state.workspace,
     agentId,
     agentVersion: agent.version,
-    state: agentModelToJSON(agent.model),
+    state: snapshot,
     createdAt: now,
   });
   // counted once the restart is saved with the rewards that caused it
@@ -106,10 +118,16 @@ async function commitLearned(
   }
 }
 
-/** Sets the learner-lag gauge: how long the oldest closed decision not yet learned has been waiting. */
+/** Sets the learner-lag gauge (it is also measured at every scrape: see DecisionService). */
 async function measureLearnerLag(state: ServiceState, now: number): Promise<void> {
+  state.metrics?.learnerLag.set(await learnerLagSeconds(state, now));
+}
+
+/** How long the oldest closed decision not yet learned has waited, in seconds (0: none); one indexed look-up per agent. */
+export async function learnerLagSeconds(state: ServiceState, now: number): Promise<number> {
   let oldest = Infinity;
-  for (const agentId of state.agents.keys())
+  for (const agentId of state.agents.keys()) {
     oldest = Math.min(oldest, (await state.store.oldestUnlearnedWindowEnd(state.workspace, agentId)) ?? Infinity);
-  state.metrics?.learnerLag.set(oldest < now ? (now - oldest) / 1000 : 0);
+  }
+  return oldest < now ? (now - oldest) / 1000 : 0;
 }

@@ -3,6 +3,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** The service's Prometheus metrics, on a registry of its own (so several apps can live in one process). */
 export function createMetrics() {
   const registry = new Registry();
+  /** Who measures the learner's lag at each scrape (each workspace's service). */
+  const lagProbes: (() => Promise<number>)[] = [];
   collectDefaultMetrics({ register: registry, prefix: 'nextbest_' });
   return {
     registry,
@@ -32,9 +34,16 @@ export function createMetrics() {
     }),
     learnerLag: new Gauge({
       name: 'nextbest_learner_lag_seconds',
-      help: 'Age of the oldest closed decision window not yet folded into its model.',
+      help: 'Age of the oldest closed decision window not yet folded into its model, measured at each scrape.',
       registers: [registry],
+      async collect() {
+        if (lagProbes.length > 0) this.set(Math.max(...(await Promise.all(lagProbes.map((probe) => probe())))));
+      },
     }),
+    /** Makes `probe` part of the learner-lag gauge's measure at each scrape. */
+    measureLagWith(probe: () => Promise<number>): void {
+      lagProbes.push(probe);
+    },
     httpRequests: new Counter({
       name: 'nextbest_http_requests_total',
       help: 'HTTP requests by route and status.',

@@ -47,6 +47,13 @@ describe('the learner', () => {
     expect({ during, after: await lagSeconds() }).toEqual({ during: 60, after: 0 });
   });
 
+  it('shows the lag at any scrape, between learner passes too', async () => {
+    expect(await lagSeconds()).toBe(60); // no pass has run since the windows closed
+    await server.service.learnClosed();
+    now += 30_000;
+    expect(await lagSeconds()).toBe(0);
+  });
+
   it('learns every closed decision exactly once, however many commits it takes', async () => {
     expect([await server.service.learnClosed(), await server.service.learnClosed()]).toEqual([BACKLOG, 0]);
     const decisions = await server.store.listDecisions('acme-sports', AGENT, 10_000);
