@@ -7,6 +7,7 @@ import {
   type DecisionRow,
   type LearningCursor,
   type OutcomeRow,
+  type RecentSend,
   type ReportCell,
   type SendRow,
 } from './types.ts';
@@ -125,9 +126,7 @@ export class SqliteDecisionLog {
           'SELECT window_end FROM decision_log WHERE ws = ? AND agent = ? AND learned = 0 ORDER BY window_end LIMIT 1',
         )
         .pluck(),
-      sendsSince: db.prepare(
-        'SELECT s.at, s.channel, d.decision_id FROM send_log s JOIN decision_log d ON d.seq = s.decision WHERE s.ws = ? AND s.user_key = ? AND s.at >= ? ORDER BY s.at',
-      ),
+      sendsSince: db.prepare('SELECT at, channel FROM send_log WHERE ws = ? AND user_key = ? AND at >= ? ORDER BY at'),
       insertOutcome: db.prepare(
         'INSERT OR IGNORE INTO outcome_log (decision, message_id, event, value, at) VALUES (?, ?, ?, ?, ?)',
       ),
@@ -310,15 +309,12 @@ export class SqliteDecisionLog {
     return (this.s.oldestUnlearned.get(ws, agent) as number | undefined) ?? undefined;
   }
 
-  sendsSince(workspace: string, userKey: string, since: number): SendRow[] {
+  sendsSince(workspace: string, userKey: string, since: number): RecentSend[] {
     const ws = this.labels.find(workspace);
     if (ws === undefined) return [];
     return (this.s.sendsSince.all(ws, keyBytes(userKey), since) as Row[]).map((r) => ({
-      workspace,
-      userKey,
-      channel: r.channel === null ? null : this.labels.text(r.channel as number),
       at: r.at as number,
-      decisionId: idText(r.decision_id),
+      channel: r.channel === null ? null : this.labels.text(r.channel as number),
     }));
   }
 
@@ -379,9 +375,11 @@ export class SqliteDecisionLog {
       if ((r.window_end as number) >= before) continue;
       const seq = r.seq as number;
       this.s.pruneOutcomes.run(seq);
+      // a send is logged at the decision's send time, or at its time when it has none
       const { body } = decodeBody(r.body as Buffer, this.labels);
       const sendAt = Date.parse((body as { sendAt?: string }).sendAt ?? '');
-      if (Number.isFinite(sendAt)) this.s.pruneSend.run(r.ws, r.user_key, sendAt, seq);
+      const removed = Number.isFinite(sendAt) ? this.s.pruneSend.run(r.ws, r.user_key, sendAt, seq).changes : 0;
+      if (removed === 0) this.s.pruneSend.run(r.ws, r.user_key, r.at, seq);
       this.s.pruneDecision.run(seq);
       deleted += 1;
     }

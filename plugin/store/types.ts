@@ -139,6 +139,12 @@ export interface ReportCell {
   rewardSquares: number;
 }
 
+/** A send as frequency caps count it. */
+export interface RecentSend {
+  at: number;
+  channel: string | null;
+}
+
 export interface SnapshotRow {
   workspace: string;
   agentId: string;
@@ -211,9 +217,13 @@ export interface DeliveryUpdate {
 
 /** A unit of work that sees and changes one user's rows atomically (see `Store.withUser`). */
 export interface UserTransaction {
-  /** This user's sends at or after `since`, across agents. */
-  sendsSince(since: number): Promise<SendRow[]>;
-  /** Inserts the decision (and its send, when given). */
+  /**
+   * This user's sends at or after `since`, across agents, oldest first: when and on which channel
+   * (what frequency caps count). Read from the send log alone, without the decisions they came
+   * from, so that a heavy user's week of sends costs one range of one index.
+   */
+  sendsSince(since: number): Promise<RecentSend[]>;
+  /** Inserts the decision (and its send, when given: at the decision's send time, or its time when it has none). */
   insertDecision(decision: DecisionRow, send?: SendRow): Promise<void>;
 }
 

@@ -390,7 +390,7 @@ describe('SqliteStore decision log', () => {
       tables: [],
       decisions: [learned, open],
       byRequest: learned,
-      sends: [{ workspace: WS, userKey: USER_KEY, channel: 'email', at: T0, decisionId: UUID_ID }],
+      sends: [{ channel: 'email', at: T0 }],
       outcomes: [['m-1', 'Order Completed', 1]],
       cells: [
         [false, 'channel', 'email', 1, 1, 1],
