@@ -17,11 +17,9 @@ export function answerErrors(logger: Logger) {
     }
     const e = err as { type?: string; status?: number; message?: string; limit?: number };
     if (e?.type === 'entity.too.large') {
-      res
-        .status(413)
-        .json({
-          error: { code: 'body_too_large', message: `the body is larger than the ${e.limit} bytes this route accepts` },
-        });
+      res.status(413).json({
+        error: { code: 'body_too_large', message: `the body is larger than the ${e.limit} bytes this route accepts` },
+      });
       return;
     }
     if (e?.type === 'entity.parse.failed') {
