@@ -169,15 +169,13 @@ function hubspotRouter(ctx: ServerContext, options: HubSpotExtensionOptions): Ro
         { portalId, created: report.created.length, existing: report.existing.length },
         'hubspot portal installed',
       );
-      res
-        .status(200)
-        .json({
-          installed: true,
-          portalId,
-          propertyGroupCreated: report.groupCreated,
-          propertiesCreated: report.created,
-          propertiesExisting: report.existing,
-        });
+      res.status(200).json({
+        installed: true,
+        portalId,
+        propertyGroupCreated: report.groupCreated,
+        propertiesCreated: report.created,
+        propertiesExisting: report.existing,
+      });
     }),
   );
 

@@ -47,12 +47,10 @@ const NON_KEYWORD = new RegExp(`^(?!(?:${CONDITION_KEYWORDS.join('|')})$).+$`);
 
 const choiceConditionInputSchema = z
   .record(
-    z
-      .string()
-      .regex(NON_KEYWORD, {
-        error: (iss) =>
-          `${JSON.stringify(iss.input)} is a condition keyword, not a dimension; check the spelling of the condition`,
-      }),
+    z.string().regex(NON_KEYWORD, {
+      error: (iss) =>
+        `${JSON.stringify(iss.input)} is a condition keyword, not a dimension; check the spelling of the condition`,
+    }),
     z.union([nonEmptyString(), z.array(nonEmptyString()).min(1)], {
       error: 'must be an arm id or a non-empty list of arm ids',
     }),
