@@ -15,7 +15,7 @@ const COMMIT_EVERY_MS = 1000;
  * report cells) costs about 30 µs inside the commit's transaction, which holds the event loop, so
  * a commit of 5,000 held it for 60–230 ms (measured by the scale bench).
  */
-const COMMIT_MAX_DECISIONS = 400;
+const COMMIT_MAX_DECISIONS = 200;
 
 type Reward = { decisionId: string; reward: number };
 
