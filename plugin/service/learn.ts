@@ -25,10 +25,9 @@ type Reward = { decisionId: string; reward: number };
  * Holdout and suppressed decisions get their reward recorded but teach nothing. Returns the
  * number of decisions closed.
  *
- * It never holds the event loop for long: it folds in slices of LEARN_SLICE_MS and yields between
- * them, reading ahead of its last commit, and commits (a snapshot of the model, whose
- * serialisation is the one longer step) at most every COMMIT_EVERY_MS while a backlog lasts, and
- * once at the end.
+ * It holds the event loop only in short steps: it folds in slices of LEARN_SLICE_MS and yields
+ * between them, reading ahead of its last commit, and commits every COMMIT_MAX_DECISIONS decisions
+ * (or every COMMIT_EVERY_MS, and once at the end), the model's copy and the transaction in two turns.
  */
 export async function learnClosed(state: ServiceState): Promise<number> {
   const now = state.clock();
