@@ -13,6 +13,8 @@ const shared = {
 
 export default defineConfig({
   test: {
+    // both cores: the default (cores − 1) runs one file at a time on a 2-core machine
+    maxWorkers: 2,
     projects: [
       {
         test: {

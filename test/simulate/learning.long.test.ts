@@ -44,3 +44,51 @@ describe('the drift scenario at 50,000 decisions', () => {
     expect(stuck.afterChange!.recoveredAfter).toBeNull();
   }, 600_000);
 });
+
+/** The simulator's learning checks at 10,000 decisions: seconds each, so they run here rather than in npm test. */
+describe('the simulator at 10,000 decisions', () => {
+  /** A short run, for the checks of a policy parameter that fail before anything is simulated. */
+  const small = { scenario: 'retail' as const, decisions: 3000, seed: 7, policies: ['random'] };
+
+  it('runs the focused agent, each dimension seeing only the traits that drive it, which learns faster than the one seeing everything', () => {
+    const r = simulate({
+      scenario: 'retail',
+      decisions: 10_000,
+      seed: 1,
+      policies: ['logistic-ts', 'logistic-ts:features=focused'],
+    });
+    const [all, focused] = r.policies;
+    expect(focused.name).toBe('logistic-ts:features=focused');
+    expect(focused.last.reward).toBeGreaterThan(all.last.reward);
+    expect(() => simulate({ ...small, policies: ['lin-ts:features=some'] })).toThrow(
+      /features must be all or focused, got "some"/,
+    );
+  });
+
+  it('reports the restarts of a policy with detect=on: one after the drift, none without a change', () => {
+    const spec = 'logistic-ts:features=focused:detect=on';
+    const drift = simulate({ scenario: 'drift', decisions: 10_000, seed: 1, policies: [spec] }).policies[0];
+    expect(drift.restarts).toBe(1);
+    // after the change at 5,000, once its first outcomes (72 h = 1,500 decisions later) fall short
+    expect(drift.restartedAt![0]).toBeGreaterThan(6500);
+    expect(simulate({ scenario: 'retail', decisions: 10_000, seed: 1, policies: [spec] }).policies[0].restarts).toBe(0);
+    expect(simulate({ ...small, policies: ['lin-ts'] }).policies[0].restarts).toBeUndefined();
+  });
+
+  it('takes what a restart keeps from retain=<outcomes>: the same run until the restart, another after it', () => {
+    const spec = 'logistic-ts:features=focused:detect=on';
+    const [kept, prior] = simulate({
+      scenario: 'drift',
+      decisions: 10_000,
+      seed: 1,
+      bucket: 500,
+      policies: [spec, `${spec}:retain=0`],
+    }).policies;
+    expect(prior.restartedAt).toEqual(kept.restartedAt);
+    const block = Math.floor(kept.restartedAt![0] / 500);
+    expect(prior.curve.slice(0, block)).toEqual(kept.curve.slice(0, block));
+    expect(prior.curve.slice(block + 1)).not.toEqual(kept.curve.slice(block + 1));
+    expect(() => simulate({ ...small, policies: ['lin-ts:retain=5'] })).toThrow(/retain needs detect/);
+    expect(() => simulate({ ...small, policies: ['lin-ts:detect=on:retain=-1'] })).toThrow(/retain/);
+  });
+});
