@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two projects: `unit` is `npm test` (the whole behaviour, in about a minute and a half on an idle
- * 2-core machine); `learning` holds the long checks (`*.long.test.ts`: learning at full length,
- * 100,000 members through a SIGKILL), run by `npm run test:learning` and by CI.
+ * Two projects: `unit` is `npm test` (the whole behaviour, in about two minutes on an idle 2-core
+ * machine); `learning` holds the long checks (`*.long.test.ts`: learning at full length and at
+ * 10,000 decisions, the learning run over HTTP, 100,000 members through a SIGKILL), run by
+ * `npm run test:learning` and by CI.
  */
 const shared = {
   setupFiles: ['test/fast-check-seed.ts'],
