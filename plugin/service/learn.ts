@@ -34,7 +34,7 @@ export async function learnClosed(state: ServiceState): Promise<number> {
   await measureLearnerLag(state, now);
   let total = 0;
   for (const [agentId, agent] of state.agents) total += await learnAgent(state, agentId, agent, now);
-  await measureLearnerLag(state, now);
+  await measureLearnerLag(state, state.clock());
   return total;
 }
 
@@ -47,7 +47,8 @@ async function learnAgent(state: ServiceState, agentId: string, agent: AgentRunt
   // restarts of the change detector already saved: those after it are counted with the commit that saves them
   let restarts = agent.model.change.restarts;
   for (;;) {
-    const closed = await state.store.closedUnlearned(state.workspace, agentId, now, LEARN_BATCH, after);
+    // up to the current time, not the pass's start: what closes while a backlog is folded is folded with it
+    const closed = await state.store.closedUnlearned(state.workspace, agentId, state.clock(), LEARN_BATCH, after);
     for await (const reward of foldInSlices(agent, closed)) pending.push(reward);
     const last = closed.at(-1);
     if (last) after = { windowEnd: last.windowEnd, decisionId: last.decisionId };
