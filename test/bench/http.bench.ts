@@ -37,22 +37,21 @@ const WORKSPACE = 'acme-sports';
 const TARGET_THROUGHPUT = 0.6;
 const TARGET_P99 = 2;
 
-/** A customer of the example agent (examples/agents.yaml); `[<id>]` becomes a fresh id per request. */
+/** Traits of a customer of the example agent (examples/agents.yaml) with consent to email and SMS. */
+export const EXAMPLE_TRAITS = {
+  lifetime_orders: 4,
+  last_category: 'running',
+  city: 'Lyon',
+  last_order_at: '2025-11-02T10:00:00Z',
+  email_subscribed: true,
+  sms_opt_in: true,
+  push_enabled: false,
+  vip: false,
+};
+
+/** A customer of the example agent; `[<id>]` becomes a fresh id per request. */
 function decideBody(userId: string): string {
-  return JSON.stringify({
-    userId,
-    timezone: 'Europe/Paris',
-    traits: {
-      lifetime_orders: 4,
-      last_category: 'running',
-      city: 'Lyon',
-      last_order_at: '2025-11-02T10:00:00Z',
-      email_subscribed: true,
-      sms_opt_in: true,
-      push_enabled: false,
-      vip: false,
-    },
-  });
+  return JSON.stringify({ userId, timezone: 'Europe/Paris', traits: EXAMPLE_TRAITS });
 }
 
 /** A JSON text of exactly `bytes` UTF-8 bytes. */

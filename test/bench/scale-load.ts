@@ -1,5 +1,6 @@
 import autocannon from 'autocannon';
 import { Rng } from '../../plugin/bandit/index.ts';
+import { EXAMPLE_TRAITS } from './http.bench.ts';
 import { HEAVY_IDS, heavyUserId, pickRegular, userIdOf, type Population } from './scale-fill.ts';
 
 /**
@@ -19,16 +20,7 @@ export const EVENT_MIX = { active: 0.6, existing: 0.3, heavy: 0.1 };
 /** Share of `Order Completed` among the events (the rest are `Email Opened`). */
 const ORDER_SHARE = 0.3;
 
-const TRAITS = {
-  lifetime_orders: 4,
-  last_category: 'running',
-  city: 'Lyon',
-  last_order_at: '2025-11-02T10:00:00Z',
-  email_subscribed: true,
-  sms_opt_in: true,
-  push_enabled: false,
-  vip: false,
-};
+const TRAITS = EXAMPLE_TRAITS;
 
 /** Who the requests are for, drawn from the store's population. */
 export class Traffic {
