@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
  * `npm run test:learning` and by CI.
  */
 const shared = {
-  setupFiles: ['test/fast-check-seed.ts'],
+  setupFiles: ['test/setup/fast-check-seed.ts', 'test/setup/destinations.ts'],
   testTimeout: 60_000,
   hookTimeout: 60_000,
 };

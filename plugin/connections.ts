@@ -1,8 +1,8 @@
 import { brazeAdapter } from '../adapters/braze/index.ts';
 import { hubspotAdapter } from '../adapters/hubspot/index.ts';
-import type { Adapter, Connection, DeliveryModes, Env } from '../adapters/kit/index.ts';
+import type { Adapter, Connection, Env } from '../adapters/kit/index.ts';
 import { segmentAdapter } from '../adapters/segment/index.ts';
-import type { AgentConfig, ProfileSource } from './agent/index.ts';
+import { declareDestinations, type AgentConfig, type ProfileSource } from './agent/index.ts';
 import { FileAudience } from './run/index.ts';
 import type { ServerExtension, SinkFactory } from './service/index.ts';
 
@@ -26,12 +26,8 @@ export interface Connections {
 /** Every adapter this build knows, each defined by its folder's index.ts. */
 export const ADAPTERS: readonly Adapter[] = [brazeAdapter, segmentAdapter, hubspotAdapter];
 
-/** The delivery entries the adapters serve: destination → its modes (`braze: [attributes, …]`). */
-export function deliveryModes(): Readonly<Record<string, readonly string[]>> {
-  return Object.fromEntries(
-    ADAPTERS.map((a): [string, DeliveryModes['modes']] => [a.deliveryModes.to, a.deliveryModes.modes]),
-  );
-}
+// Delivery entries may name what these adapters declare, in every process that connects them.
+declareDestinations(ADAPTERS.map((a) => a.destination));
 
 interface Connected extends Connection {
   name: string;

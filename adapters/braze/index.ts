@@ -1,3 +1,4 @@
+import { brazeDestination } from './destination.ts';
 import { z } from 'zod';
 import type { AgentConfig, DecisionSink, Delivery } from '../../plugin/agent/index.ts';
 import type { Adapter } from '../kit/index.ts';
@@ -71,7 +72,7 @@ export function brazeConnection(
 export const brazeAdapter: Adapter = {
   name: 'braze',
   envSchema: brazeEnvSchema,
-  deliveryModes: { to: 'braze', modes: ['attributes', 'campaign_trigger', 'canvas_trigger'] },
+  destination: brazeDestination,
   connect(env) {
     const braze = brazeFromEnv(env);
     return braze && { sinks: braze.sinkFor };

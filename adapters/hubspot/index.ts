@@ -1,3 +1,4 @@
+import { hubspotDestination } from './destination.ts';
 import type { AgentConfig, DecisionSink, Delivery } from '../../plugin/agent/index.ts';
 import type { ServerExtension, SinkFactory } from '../../plugin/service/index.ts';
 import { realPacing, type Adapter, type Pacing } from '../kit/index.ts';
@@ -132,7 +133,7 @@ const HUBSPOT_VARS = ['HUBSPOT_PRIVATE_APP_TOKEN', 'HUBSPOT_CLIENT_ID', 'HUBSPOT
 export const hubspotAdapter: Adapter = {
   name: 'hubspot',
   envSchema: hubspotEnvSchema,
-  deliveryModes: { to: 'hubspot', modes: ['contact_properties'] },
+  destination: hubspotDestination,
   connect(env, ctx) {
     if (!HUBSPOT_VARS.some((v) => env[v])) return undefined;
     const h = hubspotFromEnv(env, { agents: ctx.agents });

@@ -1,15 +1,9 @@
 import type { z } from 'zod';
-import type { AgentConfig, ProfileSource } from '../../plugin/agent/index.ts';
+import type { AgentConfig, Destination, ProfileSource } from '../../plugin/agent/index.ts';
 import type { ServerExtension, SinkFactory } from '../../plugin/service/ports.ts';
 
 /** The environment an adapter reads its variables from (`process.env`). */
 export type Env = Readonly<Record<string, string | undefined>>;
-
-/** The delivery entries an adapter serves: `{to, mode}` of an agent's `delivery`. */
-export interface DeliveryModes {
-  to: string;
-  modes: readonly string[];
-}
 
 /** What `connect` may use besides the environment. */
 export interface ConnectContext {
@@ -39,7 +33,8 @@ export interface Adapter {
   readonly name: string;
   /** The environment variables the adapter reads, with their rules and descriptions. */
   readonly envSchema: z.ZodType;
-  readonly deliveryModes: DeliveryModes;
+  /** The delivery entries it serves: `to` in an agent's `delivery`, and the modes it writes in. */
+  readonly destination: Destination;
   /**
    * The ports the environment configures, or undefined when none of the adapter's variables is
    * set. Throws, naming the variable, on an incomplete or invalid set.

@@ -1,3 +1,4 @@
+import { segmentDestination } from './destination.ts';
 import type { ProfileSource } from '../../plugin/agent/index.ts';
 import type { ServerExtension, SinkFactory } from '../../plugin/service/ports.ts';
 import type { Adapter } from '../kit/index.ts';
@@ -62,7 +63,7 @@ export function segmentFromEnv(
 export const segmentAdapter: Adapter = {
   name: 'segment',
   envSchema: segmentEnvSchema,
-  deliveryModes: { to: 'segment', modes: ['identify'] },
+  destination: segmentDestination,
   connect(env) {
     const parts = segmentFromEnv(env);
     if (!parts.profiles && !parts.webhook && !parts.sinks) return undefined;

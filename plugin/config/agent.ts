@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { checkAgent } from './agent-rules.ts';
-import { deliverySchema, PROFILE_MODES } from './delivery.ts';
+import { deliverySchema, writesProfile } from './delivery.ts';
 import { dimensionSchema } from './dimensions.ts';
 import { featureSpecSchema } from './features.ts';
 import { goalSchema } from './goal.ts';
@@ -78,7 +78,7 @@ export function profileNameClashes(agents: readonly AgentConfig[]): Clash[] {
   agents.forEach((agent, i) => {
     const mine: [string, string][] = [];
     agent.delivery.forEach((d, k) => {
-      if (!PROFILE_MODES.includes(d.mode)) return;
+      if (!writesProfile(d.to, d.mode)) return;
       const names = profileNames(agent, d.prefix);
       const taken = written.get(d.to);
       const shared = taken ? names.filter((n) => taken.has(n)) : [];

@@ -1,47 +1,84 @@
-/** Delivery: where each decision goes (a destination, and how it is written there). */
+/**
+ * Delivery: where each decision goes (a destination, and how it is written there).
+ *
+ * The config names no vendor. Each adapter declares the destination it serves and its modes
+ * (`Destination`); the composition root declares them here (`declareDestinations`) before any
+ * config is parsed, and a delivery entry is checked against them at parse time.
+ */
 import { z } from 'zod';
 import { nonEmptyString } from './primitives.ts';
 
-// ---------------------------------------------------------------------------------------------
-// Destinations and their modes
-//
-// The only place in plugin/config that names vendors. The core should not know its adapters:
-// each adapter (adapters/<vendor>) will declare the modes it delivers in, and this table will
-// go. Everything below derives from it.
+/** One mode of a destination, as its adapter declares it. */
+export interface DeliveryMode {
+  name: string;
+  /** Writes the decision onto the destination's profiles, where agents' names would collide. */
+  writesProfile: boolean;
+  /** The key of the id this mode needs in the entry (a campaign to trigger), with its description. */
+  requires?: { key: string; description: string };
+}
 
-const MODES_BY_DESTINATION = {
-  braze: ['attributes', 'campaign_trigger', 'canvas_trigger'],
-  hubspot: ['contact_properties'],
-  segment: ['identify'],
-} as const;
+/** A destination and the modes it delivers in: `{to: 'braze', modes: [attributes, …]}`. */
+export interface Destination {
+  to: string;
+  modes: readonly DeliveryMode[];
+}
 
-type Destination = keyof typeof MODES_BY_DESTINATION;
-type Mode = (typeof MODES_BY_DESTINATION)[Destination][number];
+let destinations: readonly Destination[] = [];
 
-const DESTINATIONS = Object.keys(MODES_BY_DESTINATION) as [Destination, ...Destination[]];
-const MODES = [...new Set(Object.values(MODES_BY_DESTINATION).flat())] as [Mode, ...Mode[]];
+/** Declares the destinations delivery entries may name (the adapters this build has). */
+export function declareDestinations(declared: readonly Destination[]): void {
+  destinations = declared;
+}
 
-/** The modes' description: each destination with its modes, "<destination>: <mode> | <mode>; ...". */
-const MODES_TEXT = `${Object.entries(MODES_BY_DESTINATION)
-  .map(([to, modes]) => `${to}: ${modes.join(' | ')}`)
-  .join('; ')}.`;
+/** The destinations declared so far. */
+export function declaredDestinations(): readonly Destination[] {
+  return destinations;
+}
 
-/** Delivery modes that write the decision onto the profile, where agents' names would collide. */
-export const PROFILE_MODES: readonly Mode[] = ['attributes', 'contact_properties', 'identify'];
+/** Whether `mode` of `to` writes onto profiles (false for an undeclared one). */
+export function writesProfile(to: string, mode: string): boolean {
+  return destinationNamed(to)?.modes.find((m) => m.name === mode)?.writesProfile ?? false;
+}
 
-// ---------------------------------------------------------------------------------------------
-// Delivery
+function destinationNamed(to: string): Destination | undefined {
+  return destinations.find((d) => d.to === to);
+}
 
-/** The ids a triggering mode needs: each is required with its mode and refused with any other. */
-const TRIGGER_IDS = [
-  ['campaign_id', 'campaign_trigger'],
-  ['canvas_id', 'canvas_trigger'],
-] as const;
+const identifier = (what: string): z.ZodString =>
+  z.string().regex(/^[a-z][a-z0-9_]*$/, { error: `must be a ${what} name (lower-case letters, digits and "_")` });
+
+const BASE_KEYS = new Set(['to', 'mode', 'prefix']);
+
+type Ctx = z.core.$RefinementCtx<Record<string, string>>;
+
+function issue(ctx: Ctx, key: string, message: string, input: unknown): void {
+  ctx.addIssue({ code: 'custom', path: [key], message, input });
+}
+
+/** The entry's destination and mode are declared, and it carries exactly the ids its mode needs. */
+function checkEntry(d: Record<string, string>, ctx: Ctx): void {
+  const destination = destinationNamed(d.to!);
+  if (!destination) {
+    const known = destinations.map((x) => x.to).join(', ') || '(none)';
+    return issue(ctx, 'to', `unknown destination ${JSON.stringify(d.to)}; known: ${known}`, d.to);
+  }
+  const mode = destination.modes.find((m) => m.name === d.mode);
+  if (!mode) {
+    const names = destination.modes.map((m) => m.name).join(', ');
+    return issue(ctx, 'mode', `${d.to} supports ${names}, got ${JSON.stringify(d.mode)}`, d.mode);
+  }
+  if (mode.requires && d[mode.requires.key] === undefined)
+    issue(ctx, mode.requires.key, `required when mode is ${mode.name}`, undefined);
+  for (const key of Object.keys(d).filter((k) => !BASE_KEYS.has(k) && k !== mode.requires?.key)) {
+    const owner = destination.modes.find((m) => m.requires?.key === key);
+    issue(ctx, key, owner ? `only used when mode is ${owner.name}` : 'unknown key', d[key]);
+  }
+}
 
 export const deliverySchema = z
-  .strictObject({
-    to: z.enum(DESTINATIONS).describe('Destination system.'),
-    mode: z.enum(MODES).describe(MODES_TEXT),
+  .object({
+    to: identifier('destination').describe('Destination system: one an adapter of this build declares.'),
+    mode: identifier('mode').describe('How it is written there; each destination declares its modes.'),
     prefix: z
       .string()
       .regex(/^[A-Za-z0-9_]*$/, {
@@ -49,25 +86,8 @@ export const deliverySchema = z
       })
       .default('nb_')
       .describe('Prefix of the attribute / property names written, e.g. nb_subject_line.'),
-    campaign_id: nonEmptyString().optional().describe('API-triggered campaign id (mode campaign_trigger).'),
-    canvas_id: nonEmptyString().optional().describe('API-triggered canvas id (mode canvas_trigger).'),
   })
-  .superRefine((d, ctx) => {
-    const modes: readonly string[] = MODES_BY_DESTINATION[d.to];
-    if (!modes.includes(d.mode)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['mode'],
-        message: `${d.to} supports ${modes.join(', ')}, got ${JSON.stringify(d.mode)}`,
-        input: d.mode,
-      });
-    }
-    for (const [key, mode] of TRIGGER_IDS) {
-      if (d.mode === mode && d[key] === undefined)
-        ctx.addIssue({ code: 'custom', path: [key], message: `required when mode is ${mode}`, input: undefined });
-      if (d.mode !== mode && d[key] !== undefined)
-        ctx.addIssue({ code: 'custom', path: [key], message: `only used when mode is ${mode}`, input: d[key] });
-    }
-  })
+  .catchall(nonEmptyString().describe('An id the mode needs, e.g. campaign_id of a campaign to trigger.'))
+  .superRefine(checkEntry)
   .describe('Where decisions go.');
 export type Delivery = z.output<typeof deliverySchema>;

@@ -31,7 +31,14 @@ export {
   type ConditionInput,
 } from './conditions.ts';
 export { ConfigError } from './config-error.ts';
-export { deliverySchema, type Delivery } from './delivery.ts';
+export {
+  declareDestinations,
+  declaredDestinations,
+  deliverySchema,
+  type Delivery,
+  type DeliveryMode,
+  type Destination,
+} from './delivery.ts';
 export { armSchema, dimensionSchema, type Arm, type Dimension } from './dimensions.ts';
 export { parseDuration } from './duration.ts';
 export { featureSpecSchema, type FeatureSpec } from './features.ts';

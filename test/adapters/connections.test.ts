@@ -6,10 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { BrazeAttributesSink } from '../../adapters/braze/index.ts';
 import { HubSpotContactSink, HubSpotProfileSource } from '../../adapters/hubspot/index.ts';
 import { SegmentProfileSource } from '../../adapters/segment/index.ts';
-import { deliverySchema } from '../../plugin/agent/index.ts';
-import { connectFromEnv, deliveryModes } from '../../plugin/connections.ts';
+import { declaredDestinations, deliverySchema, validateAgentConfig } from '../../plugin/agent/index.ts';
+import { connectFromEnv } from '../../plugin/connections.ts';
 import { FileAudience } from '../../plugin/run/index.ts';
-import { makeAgent } from '../agent/factories.ts';
+import { makeAgent, makeAgentInput } from '../agent/factories.ts';
 
 const BRAZE = { BRAZE_REST_ENDPOINT: 'https://rest.iad-01.braze.com', BRAZE_API_KEY: 'braze-key' };
 const SEGMENT = { SEGMENT_PROFILE_TOKEN: 'sgp_token', SEGMENT_SPACE_ID: 'spa_1', SEGMENT_SHARED_SECRET: 'shh' };
@@ -73,22 +73,37 @@ describe('connectFromEnv', () => {
   });
 });
 
-describe('deliveryModes', () => {
-  it('is the union of what the adapters declare', () => {
-    expect(deliveryModes()).toEqual({
+describe('delivery destinations', () => {
+  it('are what the adapters declare, once this module is loaded', () => {
+    const modes = Object.fromEntries(declaredDestinations().map((d) => [d.to, d.modes.map((m) => m.name)]));
+    expect(modes).toEqual({
       braze: ['attributes', 'campaign_trigger', 'canvas_trigger'],
       segment: ['identify'],
       hubspot: ['contact_properties'],
     });
   });
 
-  it('names only modes the agent config accepts for that destination', () => {
-    for (const [to, modes] of Object.entries(deliveryModes())) {
-      for (const mode of modes) {
-        const ids =
-          mode === 'campaign_trigger' ? { campaign_id: 'c' } : mode === 'canvas_trigger' ? { canvas_id: 'c' } : {};
-        expect(() => deliverySchema.parse({ to, mode, ...ids }), `${to}: ${mode}`).not.toThrow();
+  it('each declared mode is accepted with the id it requires, and refused without it', () => {
+    for (const { to, modes } of declaredDestinations()) {
+      for (const { name, requires } of modes) {
+        const ids = requires ? { [requires.key]: 'c' } : {};
+        expect(() => deliverySchema.parse({ to, mode: name, ...ids }), `${to}: ${name}`).not.toThrow();
+        if (requires) expect(() => deliverySchema.parse({ to, mode: name })).toThrow(/required when mode is/);
       }
     }
+  });
+
+  it('an undeclared destination or mode, or an id of another mode, is refused by name', () => {
+    expect(validateAgentConfig({ ...makeAgentInput(), delivery: [{ to: 'iterable', mode: 'x' }] })).toMatchObject({
+      ok: false,
+      errors: ['delivery[0].to: unknown destination "iterable"; known: braze, segment, hubspot'],
+    });
+    expect(
+      validateAgentConfig({ ...makeAgentInput(), delivery: [{ to: 'braze', mode: 'attributes', campaign_id: 'c' }] }),
+    ).toMatchObject({ ok: false, errors: ['delivery[0].campaign_id: only used when mode is campaign_trigger'] });
+    expect(validateAgentConfig({ ...makeAgentInput(), delivery: [{ to: 'segment', mode: 'track' }] })).toMatchObject({
+      ok: false,
+      errors: ['delivery[0].mode: segment supports identify, got "track"'],
+    });
   });
 });

@@ -7,6 +7,7 @@
  * name: `npm run bench -- scale` (env NEXTBEST_SCALE_SIZES=0,100000 to run it small).
  */
 import os from 'node:os';
+import '../setup/destinations.ts';
 import { benchDecide } from './decide.bench.ts';
 import { benchHttp } from './http.bench.ts';
 import { benchRun } from './run.bench.ts';
