@@ -1,16 +1,21 @@
 /**
  * The Braze client's own transport (node:http with keep-alive), against a bare HTTP server. Kept
- * apart from the nock tests: nock replaces node:http's requests, connection reuse included.
+ * apart from the nock tests: nock replaces node:http's requests, connection reuse included, so
+ * it is switched off here (test files share a worker, and another file may have loaded it).
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import nock from 'nock';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BrazeClient, type BrazeClientOptions } from '../../../adapters/braze/index.ts';
 import { RetryableError } from '../../../adapters/kit/index.ts';
 
 function clientFor(url: string, overrides: Partial<BrazeClientOptions> = {}): BrazeClient {
   return new BrazeClient({ baseUrl: url, apiKey: 'braze-test-key', backoffBaseMs: 2, ...overrides });
 }
+
+beforeAll(() => nock.restore());
+afterAll(() => nock.activate());
 
 describe('the Braze client on node:http', () => {
   let server: Server;
