@@ -5,6 +5,7 @@ import { EVENTS_BODY_LIMIT, RequestError, type DecisionService, type Metrics } f
 import type { Store } from '../store/index.ts';
 import { bearerAuth } from './auth.ts';
 import { answerErrors } from './errors.ts';
+import type { Rate } from './rate-limit.ts';
 import {
   adminRoutes,
   agentRoutes,
@@ -32,6 +33,8 @@ export interface AppOptions {
    * `*` allows any. Empty (the default): no CORS headers, so browsers refuse cross-origin calls.
    */
   corsOrigins?: string[];
+  /** Rate limits of public-key decisions, per key and per user (default PUBLIC_DECIDE_RATES). */
+  publicRates?: { perKey: Rate; perUser: Rate };
   /** Batch runs started over HTTP; without it the runs routes answer 501. */
   runs?: BackgroundRuns;
 }
@@ -57,6 +60,7 @@ export function createApp(options: AppOptions): express.Express {
     json: express.json({ limit: options.bodyLimit ?? '1mb', strict: false, type: () => true }),
     eventsJson: express.json({ limit: EVENTS_BODY_LIMIT, strict: false, type: () => true }),
     corsOrigins: options.corsOrigins ?? [],
+    publicRates: options.publicRates,
     runs: options.runs,
   };
   for (const routes of [operationRoutes, decisionRoutes, eventRoutes, agentRoutes, runRoutes, adminRoutes])

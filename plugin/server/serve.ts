@@ -11,7 +11,7 @@ import {
   type ServerExtension,
 } from '../service/index.ts';
 import type { Store } from '../store/index.ts';
-import { createApp } from './app.ts';
+import { createApp, type AppOptions } from './app.ts';
 
 export interface ServeOptions extends Omit<OpenOptions, 'ensureKey'> {
   port?: number;
@@ -24,6 +24,8 @@ export interface ServeOptions extends Omit<OpenOptions, 'ensureKey'> {
   extensions?: ServerExtension[];
   /** Web origins allowed to call decide from a browser (see AppOptions.corsOrigins). */
   corsOrigins?: string[];
+  /** Rate limits of public-key decisions (see AppOptions.publicRates). */
+  publicRates?: AppOptions['publicRates'];
   /** Folder of the NDJSON audiences a run started over HTTP may name as `file:NAME` (default ./data/audiences). */
   audienceDir?: string;
   /** The profile source serving a run's audience reference (default: `profileSource`). */
@@ -81,6 +83,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     metrics,
     routers,
     corsOrigins: options.corsOrigins,
+    publicRates: options.publicRates,
     runs,
   });
   const server: Server = await new Promise((resolve, reject) => {

@@ -3,12 +3,15 @@ import { attributePrefix, defaultDecision, type AttributeValue } from '../agent/
 import { decide } from './decide.ts';
 import { toResponse } from './decision-record.ts';
 import { RequestError } from './errors.ts';
-import { userKeyOf } from './keys.ts';
+import { requestKeyOf, userKeyOf } from './keys.ts';
 import { agentOf, type ServiceState } from './state.ts';
 
-/** The fail-open cache's key: the user's keyed hash first (never the raw id), so that erasure finds the user's entries. */
-export function failedOpenKey(userKey: string, agentId: string, requestId: string): string {
-  return `${userKey}\u0000${agentId}\u0000${requestId}`;
+/**
+ * The fail-open cache's key: the user's keyed hash first, so that erasure finds the user's
+ * entries, and the request's (request ids often hold the user id): never a raw id.
+ */
+export function failedOpenKey(userKey: string, agentId: string, requestKey: string): string {
+  return `${userKey}\u0000${agentId}\u0000${requestKey}`;
 }
 
 /** How long Connected Content waits for a profile before answering the defaults (Braze gives up at 2 s). */
@@ -33,7 +36,7 @@ export async function connectedContent(
   // A fail-open answer is not logged, so it is remembered here: the other renders of the same
   // message (HTML, text, retries) must show the same defaults rather than a fresh decision.
   const sticky = options.requestId
-    ? failedOpenKey(userKeyOf(state.secret, userId), agentId, options.requestId)
+    ? failedOpenKey(userKeyOf(state.secret, userId), agentId, requestKeyOf(state.secret, options.requestId))
     : undefined;
   const remembered = sticky ? state.failedOpen.get(sticky) : undefined;
   if (remembered) return remembered;
@@ -46,7 +49,9 @@ export async function connectedContent(
     if (r.reason !== 'error') return { ...r.attributes, [`${prefix}reason`]: r.reason };
     answer = { ...r.attributes, [`${prefix}reason`]: 'error', [`${prefix}deliver`]: true };
   } catch (err) {
-    if (err instanceof RequestError) throw err;
+    // an unknown agent is the template's error; anything else (a requestId already used for
+    // another user) must not break the send
+    if (err instanceof RequestError && err.status === 404) throw err;
     state.log.error({ err, agentId }, 'connected content failed; answering with defaults');
     const d = defaultDecision(agent.config, agent.version, { userId, traits: {} }, state.clock(), randomUUID(), false);
     answer = { ...toResponse(d, agent.config).attributes, [`${prefix}reason`]: 'error', [`${prefix}deliver`]: true };

@@ -4,16 +4,19 @@ import { unitHash } from '../bandit/index.ts';
 import { AlreadyStoredError, type DecisionRow } from '../store/index.ts';
 import { ConflictError } from './errors.ts';
 import type { DecideRequest } from './inputs.ts';
-import { decisionIdFor, timeOrderedId, userKeyOf } from './keys.ts';
+import { decisionIdFor, requestKeyOf, timeOrderedId, userKeyOf, type DecisionKind } from './keys.ts';
 import { responseFromRow, rowFromDecision, toResponse, type DecisionResponse } from './decision-record.ts';
 import { agentOf, type AgentRuntime, type ServiceState } from './state.ts';
 
 export interface DecideOptions {
   /** Longest wait for the profile source before answering the default arms (none: wait). */
   profileBudgetMs?: number;
-  /** Count the decision as a send for frequency caps when it delivers (default true). */
-  recordSend?: boolean;
-  /** The caller's `userKey(req.userId)`, when it has it already. */
+  /**
+   * `public` for a public key's (an onsite render): logged under the user's public key and request
+   * namespace, and never counted as a send for frequency caps (it is not a message). Default `server`.
+   */
+  kind?: DecisionKind;
+  /** The caller's `userKey(req.userId)`, when it has it already (server kind). */
   userKey?: string;
   /**
    * The requestId is most likely new (a batch run's members): skip the lookup before deciding;
@@ -38,17 +41,19 @@ export async function decide(
 ): Promise<DecisionResponse> {
   const agent = agentOf(state, agentId);
   const started = process.hrtime.bigint();
-  const userKey = options.userKey ?? userKeyOf(state.secret, req.userId);
-  if (req.requestId && !options.likelyNew) {
-    const existing = await state.store.findDecisionByRequest(state.workspace, agentId, req.requestId);
+  const kind = options.kind ?? 'server';
+  const userKey = options.userKey ?? userKeyOf(state.secret, req.userId, kind);
+  const request = req.requestId === undefined ? undefined : requestOf(state, agentId, req.requestId, kind);
+  if (request && !options.likelyNew) {
+    const existing = await state.store.findDecisionByRequest(state.workspace, agentId, request.key);
     if (existing) return replay(existing, userKey, agent);
   }
   let outcome: Outcome;
   try {
-    outcome = await decideAndLog(state, agent, req, userKey, options);
+    outcome = await decideAndLog(state, agent, req, { userKey, kind, request }, options.profileBudgetMs);
   } catch (err) {
-    if (req.requestId && err instanceof AlreadyStoredError) {
-      const existing = await state.store.findDecisionByRequest(state.workspace, agentId, req.requestId);
+    if (request && err instanceof AlreadyStoredError) {
+      const existing = await loggedFor(state, agentId, request);
       if (existing) return replay(existing, userKey, agent);
     }
     state.log.error({ err, agentId, userKey }, 'decision failed; answering with the default arms');
@@ -72,20 +77,52 @@ export async function decide(
   return response;
 }
 
+/** A requestId as the log knows it: its keyed hash, and the decision id it maps to. */
+interface LoggedRequest {
+  key: string;
+  decisionId: string;
+}
+
+function requestOf(state: ServiceState, agentId: string, requestId: string, kind: DecisionKind): LoggedRequest {
+  return {
+    key: requestKeyOf(state.secret, requestId, kind),
+    decisionId: decisionIdFor(state.workspace, agentId, requestId, kind),
+  };
+}
+
+/** The decision logged for a request: by its keyed hash, else by its id (logged before request ids were hashed). */
+async function loggedFor(
+  state: ServiceState,
+  agentId: string,
+  request: LoggedRequest,
+): Promise<DecisionRow | undefined> {
+  return (
+    (await state.store.findDecisionByRequest(state.workspace, agentId, request.key)) ??
+    (await state.store.getDecision(state.workspace, request.decisionId))
+  );
+}
+
+/** Who the decision is for, as the log keys it. */
+interface Asker {
+  userKey: string;
+  kind: DecisionKind;
+  request?: LoggedRequest;
+}
+
 /** Reads the profile, decides under the user's lock (frequency caps stay exact) and logs the decision with its send. */
 async function decideAndLog(
   state: ServiceState,
   agent: AgentRuntime,
   req: DecideRequest,
-  userKey: string,
-  options: DecideOptions,
+  { userKey, kind, request }: Asker,
+  profileBudgetMs: number | undefined,
 ): Promise<Outcome> {
   const now = state.clock();
-  const profile = await profileFor(state, req, options.profileBudgetMs);
+  const profile = await profileFor(state, req, profileBudgetMs);
   if (profile === TIMED_OUT || !profile) {
     const error =
       profile === TIMED_OUT
-        ? { code: 'profile_timeout', message: `the profile source did not answer within ${options.profileBudgetMs} ms` }
+        ? { code: 'profile_timeout', message: `the profile source did not answer within ${profileBudgetMs} ms` }
         : {
             code: 'profile_not_found',
             message: `no traits in the request and the profile source has no profile for this user`,
@@ -105,7 +142,7 @@ async function decideAndLog(
     };
   }
   const agentId = agent.config.id;
-  const decisionId = req.requestId ? decisionIdFor(state.workspace, agentId, req.requestId) : timeOrderedId(now);
+  const decisionId = request?.decisionId ?? timeOrderedId(now);
   const caps = agent.config.guardrails.frequency_caps;
   const horizon = caps.length > 0 ? Math.max(...caps.map((c) => c.perMs)) : 0;
   const decision = await state.store.withUser(state.workspace, userKey, async (tx) => {
@@ -119,9 +156,9 @@ async function decideAndLog(
       context: req.context,
       explain: req.explain ?? false,
     });
-    const row = rowFromDecision(state.workspace, d, userKey, req.requestId ?? null, agent.config.goal.windowMs);
+    const row = rowFromDecision(state.workspace, d, userKey, request?.key ?? null, agent.config.goal.windowMs);
     const send =
-      d.deliver && options.recordSend !== false
+      d.deliver && kind === 'server'
         ? {
             workspace: state.workspace,
             userKey,

@@ -1,6 +1,7 @@
 import { attribute } from '../measure/index.ts';
 import type { EventRow, OutcomeRow } from '../store/index.ts';
 import type { SegmentEvent } from './inputs.ts';
+import { storedEventBody } from './event-body.ts';
 import { userKeyOf } from './keys.ts';
 import type { ServiceState } from './state.ts';
 
@@ -33,14 +34,8 @@ export async function ingest(
   return { accepted: result.inserted.length, duplicates };
 }
 
-/** The event as stored: keyed by the user's keyed hash, its raw identifiers left out. */
+/** The event as stored: keyed by the user's keyed hash, its body without what identifies the person (event-body.ts). */
 function eventRow(workspace: string, e: SegmentEvent, userKey: string, timestamp: number, now: number): EventRow {
-  const {
-    userId: _userId,
-    anonymousId: _anonymousId,
-    previousId: _previousId,
-    ...body
-  } = e as SegmentEvent & { anonymousId?: unknown; previousId?: unknown };
   return {
     workspace,
     messageId: e.messageId,
@@ -49,11 +44,15 @@ function eventRow(workspace: string, e: SegmentEvent, userKey: string, timestamp
     event: e.event ?? null,
     timestamp,
     receivedAt: now,
-    body,
+    body: storedEventBody(e),
   };
 }
 
-/** The outcomes a track event earns: one look-up of the named decision, or one per agent of the user's latest. */
+/**
+ * The outcomes a track event earns: for the decision it names, else for the user's latest decision
+ * of each agent, of each kind (a public key's decisions are logged under the user's other key, so
+ * one a stranger asked for never takes the credit of the message that was sent).
+ */
 async function outcomesOf(
   state: ServiceState,
   e: SegmentEvent,
@@ -61,18 +60,23 @@ async function outcomesOf(
   userKey: string,
   timestamp: number,
 ): Promise<OutcomeRow[]> {
+  const keys = [userKey, userKeyOf(state.secret, e.userId, 'public')];
+  const outcome = { event, timestamp, properties: e.properties };
+  const goalOf = (id: string) => state.agents.get(id)?.config.goal;
   const named =
     typeof e.properties.decision_id === 'string'
       ? await state.store.getDecision(state.workspace, e.properties.decision_id)
       : undefined;
-  const candidates = named
-    ? [named]
-    : await state.store.latestDecisions(state.workspace, userKey, [...state.agents.keys()], timestamp);
-  return attribute(
-    { event, timestamp, userKey, properties: e.properties },
-    candidates,
-    (id) => state.agents.get(id)?.config.goal,
-  ).map((hit) => ({
+  const hits = [];
+  if (named) {
+    if (keys.includes(named.userKey)) hits.push(...attribute({ ...outcome, userKey: named.userKey }, [named], goalOf));
+  } else {
+    for (const key of keys) {
+      const latest = await state.store.latestDecisions(state.workspace, key, [...state.agents.keys()], timestamp);
+      hits.push(...attribute({ ...outcome, userKey: key }, latest, goalOf));
+    }
+  }
+  return hits.map((hit) => ({
     workspace: state.workspace,
     decisionId: hit.decisionId,
     messageId: e.messageId,

@@ -17,14 +17,45 @@ export function generateSecret(): string {
   return randomBytes(32).toString('base64url');
 }
 
-/** The keyed hash that stands for a user id in every stored row and log line. */
-export function userKeyOf(secret: string, userId: string): string {
-  return createHmac('sha256', secret).update(userId).digest('base64url');
+/**
+ * Who asked for a decision. `server`: a key of scope admin or decide (campaigns, Connected Content,
+ * batch runs). `public`: a public key from a web page, which anyone can read; its decisions are
+ * their own kind, logged under a user key and request ids of their own (see `userKeyOf`).
+ */
+export type DecisionKind = 'server' | 'public';
+
+/**
+ * The keyed hash that stands for a user id in every stored row and log line. Public-key decisions
+ * get a key of their own for the same user, so that one a stranger asks for is never the user's
+ * latest decision when an outcome is attributed to the message that was sent.
+ */
+export function userKeyOf(secret: string, userId: string, kind: DecisionKind = 'server'): string {
+  return createHmac('sha256', secret)
+    .update(kind === 'public' ? `public\u0000${userId}` : userId)
+    .digest('base64url');
 }
 
-/** A decision id derived from an idempotency key, so the same requestId always maps to the same id. */
-export function decisionIdFor(workspace: string, agentId: string, requestId: string): string {
-  const h = createHash('sha256').update(`${workspace}\u0000${agentId}\u0000${requestId}`).digest('hex');
+/**
+ * The keyed hash that stands for a requestId in the log (request ids often hold the user id:
+ * `crm-run-42/u-123`), in the namespace of its kind, so that a public key cannot take a request
+ * id a campaign will use.
+ */
+export function requestKeyOf(secret: string, requestId: string, kind: DecisionKind = 'server'): string {
+  return createHmac('sha256', secret).update(`request\u0000${kind}\u0000${requestId}`).digest('base64url');
+}
+
+/**
+ * A decision id derived from an idempotency key, so the same requestId always maps to the same id
+ * (public-key requests in a namespace of their own).
+ */
+export function decisionIdFor(
+  workspace: string,
+  agentId: string,
+  requestId: string,
+  kind: DecisionKind = 'server',
+): string {
+  const key = kind === 'public' ? `public\u0000${requestId}` : requestId;
+  const h = createHash('sha256').update(`${workspace}\u0000${agentId}\u0000${key}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../plugin/store/index.ts';
 import { startFakeBraze, type FakeBraze } from '../fakes/braze.ts';
 import { pollUntil } from '../helpers/poll.ts';
-import { decisionsRequested, tempDir } from '../server/helpers.ts';
+import { decisionsOfRun, tempDir } from '../server/helpers.ts';
 import { audience, BRAZE_KEY, writeAudience } from './helpers.ts';
 
 /**
@@ -124,7 +124,8 @@ describe('nextbest run, killed and resumed', () => {
 
     // What the store says must be delivered: every decision of the run that delivers.
     const store = new SqliteStore(`${dir.path}/nextbest.db`);
-    const ofRun = await decisionsRequested(store, 'acme-sports', 'winback', `run:${runId}:`);
+    const memberIds = Array.from({ length: MEMBERS }, (_, i) => `member-${i}`);
+    const ofRun = await decisionsOfRun(store, 'acme-sports', 'winback', runId, memberIds);
     const rows = ofRun.filter((d) => d.deliver).map((d) => ({ decision_id: d.decisionId }));
     const decided = ofRun.length;
     const refused = store.db

@@ -9,7 +9,7 @@ import { runAudience, RunError } from '../../plugin/run/index.ts';
 import type { RunningServer } from '../../plugin/server/index.ts';
 import { startFakeBraze, type FakeBraze } from '../fakes/braze.ts';
 import {
-  decisionsRequested,
+  decisionsOfRun,
   EXAMPLE_AGENT as AGENT,
   EXAMPLE_WORKSPACE as WS,
   NOW,
@@ -33,7 +33,8 @@ async function deliverable(
   members: { userId: string }[],
 ): Promise<Map<string, string>> {
   const byKey = new Map(members.map((m) => [server.service.userKey(m.userId), m.userId]));
-  const rows = (await decisionsRequested(server.store, WS, AGENT, `run:${runId}:`)).filter((d) => d.deliver);
+  const ids = members.map((m) => m.userId);
+  const rows = (await decisionsOfRun(server.store, WS, AGENT, runId, ids)).filter((d) => d.deliver);
   return new Map(rows.map((d) => [d.decisionId, byKey.get(d.userKey)!]));
 }
 

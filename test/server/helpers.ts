@@ -12,7 +12,7 @@ import { stringify } from 'yaml';
 import { loadConfigFile } from '../../plugin/agent/index.ts';
 import { unitHash } from '../../plugin/bandit/index.ts';
 import { startServer, type RunningServer, type ServeOptions } from '../../plugin/server/index.ts';
-import { hashApiKey } from '../../plugin/service/index.ts';
+import { hashApiKey, requestKeyOf, userKeyOf } from '../../plugin/service/index.ts';
 import type { DecisionRow, KeyScope, SqliteStore, Store } from '../../plugin/store/index.ts';
 import { keyBytes } from '../../plugin/store/decision-log.ts';
 import { makeAgentInput, makeProfile, NOW } from '../agent/factories.ts';
@@ -191,14 +191,20 @@ export async function storeCounts(
 /** SQL for the label (small integer) the SQLite store uses for the workspace bound to the first `?`. */
 const WORKSPACE_LABEL = '(SELECT id FROM labels WHERE text = ?)';
 
-/** The decisions of an agent whose requestId starts with `prefix` (a batch run's: `run:<runId>:`). */
-export async function decisionsRequested(
+/**
+ * The decisions a batch run logged for `userIds`: those whose requestId is the run's
+ * (`run:<runId>:<userKey>`), found by its keyed hash, as the log keeps it.
+ */
+export async function decisionsOfRun(
   store: Store,
   workspace: string,
   agentId: string,
-  prefix: string,
+  runId: string,
+  userIds: readonly string[],
 ): Promise<DecisionRow[]> {
-  return (await store.listDecisions(workspace, agentId, 10_000_000)).filter((d) => d.requestId?.startsWith(prefix));
+  const { secret } = (await store.getWorkspace(workspace))!;
+  const ours = new Set(userIds.map((id) => requestKeyOf(secret, `run:${runId}:${userKeyOf(secret, id)}`)));
+  return (await store.listDecisions(workspace, agentId, 10_000_000)).filter((d) => ours.has(d.requestId ?? ''));
 }
 
 /** The SQLite store behind a test server (every test server runs on SQLite). */

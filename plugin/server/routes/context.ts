@@ -4,6 +4,7 @@ import type { BackgroundRuns } from '../../run/index.ts';
 import type { DecisionService, Metrics } from '../../service/index.ts';
 import type { Store } from '../../store/index.ts';
 import type { Guard } from '../auth.ts';
+import type { Rate } from '../rate-limit.ts';
 
 /** What every router gets from createApp. */
 export interface RouteContext {
@@ -18,5 +19,7 @@ export interface RouteContext {
   /** JSON bodies of /v1/events (Segment's 500 KB). */
   eventsJson: RequestHandler;
   corsOrigins: string[];
+  /** Rate limits of public-key decisions (default PUBLIC_DECIDE_RATES). */
+  publicRates?: { perKey: Rate; perUser: Rate };
   runs?: BackgroundRuns;
 }

@@ -1,4 +1,5 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
 import {
   AuthError,
   connectedContentQuerySchema,
@@ -8,25 +9,36 @@ import {
   parseBody,
   PUBLIC_CONTEXT_FIELDS,
   PUBLIC_DECIDE_FIELDS,
+  RequestError,
+  type DecideRequest,
+  type DecisionService,
 } from '../../service/index.ts';
-import { ADMIN, ANY, DECIDERS } from '../auth.ts';
+import { ADMIN, ANY, DECIDERS, type Authed } from '../auth.ts';
+import { PUBLIC_DECIDE_RATES, RateLimit } from '../rate-limit.ts';
 import type { RouteContext } from './context.ts';
+
+/** The trailer of a decide:batch stream: `complete`, or `incomplete; undecided=N` (the error lines name them). */
+export const BATCH_STATUS_TRAILER = 'Nextbest-Batch-Status';
 
 /** Decide (one, a batch), Braze Connected Content, and reading a logged decision back. */
 export function decisionRoutes(ctx: RouteContext): Router {
   const router = Router();
   const cors = corsFor(new Set(ctx.corsOrigins));
+  const throttle = publicThrottle(ctx.publicRates ?? PUBLIC_DECIDE_RATES);
   router.options('/v1/agents/:agentId/decide', cors);
 
   router.post(
     '/v1/agents/:agentId/decide',
     cors,
     ctx.json,
-    ctx.authed(DECIDERS, async (req, res, { service, scope }) => {
-      if (scope === 'public') refuseWhatAPublicKeyMayNotSend(req.body);
+    ctx.authed(DECIDERS, async (req, res, auth) => {
+      if (auth.scope === 'public') refuseWhatAPublicKeyMayNotSend(req.body);
       const body = parseBody(decideRequestSchema, req.body);
-      // An onsite render is not a message: it must not use up the customer's frequency caps.
-      res.json(await service.decide(String(req.params.agentId), body, { recordSend: scope !== 'public' }));
+      if (auth.scope === 'public') throttle(res, auth, body);
+      // A public key's decision is its own kind (see DecideOptions.kind): an onsite render is not a
+      // message, and anyone can ask for one.
+      const kind = auth.scope === 'public' ? 'public' : 'server';
+      res.json(await auth.service.decide(String(req.params.agentId), body, { kind }));
     }),
   );
 
@@ -38,9 +50,7 @@ export function decisionRoutes(ctx: RouteContext): Router {
       const agentId = decodeURIComponent((req.params as Record<string, string>)[0]!);
       const body = parseBody(decideBatchSchema, req.body);
       service.getAgent(agentId); // 404 before streaming starts
-      res.status(200).type('application/x-ndjson');
-      for (const user of body.users) res.write(`${JSON.stringify(await service.decide(agentId, user))}\n`);
-      res.end();
+      await streamBatch(service, agentId, body.users, res, ctx.logger);
     }),
   );
 
@@ -63,6 +73,69 @@ export function decisionRoutes(ctx: RouteContext): Router {
     }),
   );
   return router;
+}
+
+/**
+ * Decides for each user in order, one NDJSON line each. A user who cannot be decided (a requestId
+ * already used for another user, …) gets a line `{userId, error}` and the batch goes on; a failure
+ * that stops the batch ends it with a line `{error: {code, message, undecided: [userIds]}}`. The
+ * trailer says whether every user got a decision. Decisions already made stay logged: the same
+ * requestIds sent again are answered with them.
+ */
+async function streamBatch(
+  service: DecisionService,
+  agentId: string,
+  users: readonly DecideRequest[],
+  res: Response,
+  logger: Logger,
+): Promise<void> {
+  res.status(200).type('application/x-ndjson').setHeader('Trailer', BATCH_STATUS_TRAILER);
+  let next = 0;
+  let undecided = 0;
+  try {
+    for (; next < users.length && !res.destroyed; next++) {
+      const line = await decisionLine(service, agentId, users[next]!);
+      if ('error' in line) undecided += 1;
+      res.write(`${JSON.stringify(line)}\n`);
+    }
+  } catch (err) {
+    logger.error({ err, agentId, decided: next - undecided }, 'decide:batch failed');
+    const rest = users.slice(next).map((u) => u.userId);
+    undecided += rest.length;
+    const message = 'the batch stopped; the users in `undecided` got no decision (send them again)';
+    res.write(`${JSON.stringify({ error: { code: 'batch_failed', message, undecided: rest } })}\n`);
+  }
+  res.addTrailers({ [BATCH_STATUS_TRAILER]: undecided === 0 ? 'complete' : `incomplete; undecided=${undecided}` });
+  res.end();
+}
+
+/** One user's line: the decision, or the client error that kept this user from one. */
+async function decisionLine(service: DecisionService, agentId: string, user: DecideRequest): Promise<object> {
+  try {
+    return await service.decide(agentId, user);
+  } catch (err) {
+    if (!(err instanceof RequestError) || err.status >= 500) throw err;
+    return { userId: user.userId, error: { code: err.code, message: err.message } };
+  }
+}
+
+/** Rate limits of public-key decisions, per key and per user; over either, a 429 with Retry-After. */
+function publicThrottle(rates: typeof PUBLIC_DECIDE_RATES) {
+  const perKey = new RateLimit(rates.perKey);
+  const perUser = new RateLimit(rates.perUser);
+  return (res: Response, auth: Authed, body: DecideRequest): void => {
+    const now = auth.service.now();
+    const wait =
+      perKey.take(`${auth.service.workspace}\u0000${auth.keyLabel}`, now) ??
+      perUser.take(auth.service.userKey(body.userId), now);
+    if (wait === undefined) return;
+    res.set('Retry-After', String(wait));
+    throw new RequestError(
+      429,
+      'rate_limited',
+      `too many decisions for this public key or this user; retry in ${wait} s`,
+    );
+  };
 }
 
 /** A browser asks first (preflight) whether it may send the Authorization header cross-origin. */
