@@ -38,6 +38,15 @@ export const HUBSPOT_SIGNATURE_MAX_AGE_MS = 5 * 60_000;
 export const TOKEN_REFRESH_MARGIN_MS = 5 * 60_000;
 /** How long the signed OAuth `state` of an install stays valid. */
 export const INSTALL_STATE_TTL_MS = 10 * 60_000;
+/** How long a one-time install link an admin minted can be opened. */
+export const INSTALL_LINK_TTL_MS = 15 * 60_000;
+
+/**
+ * How long HubSpot keeps sending a workflow request it got no 2xx for (a timeout, a 429, a 5xx):
+ * its workflow documentation retries over the next 3 days, then fails the step for good. A v2
+ * signature (no timestamp) older than this is never HubSpot's.
+ */
+export const HUBSPOT_WORKFLOW_RETRY_HORIZON_MS = 3 * 86_400_000;
 
 /** The contact property group the decision properties live in. */
 export const PROPERTY_GROUP_NAME = 'nextbest';

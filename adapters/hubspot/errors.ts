@@ -1,12 +1,5 @@
 import { z } from 'zod';
-import {
-  errorForStatus,
-  familyOf,
-  PermanentError,
-  retryAfterMs,
-  RetryableError,
-  type AdapterError,
-} from '../kit/index.ts';
+import { AdapterError, errorForStatus, familyOf, PermanentError, retryAfterMs, RetryableError } from '../kit/index.ts';
 import { HUBSPOT_BURST_WINDOW_MS, POLICY_DAILY, POLICY_TEN_SECONDLY } from './constants.ts';
 
 /** The account's daily request cap is spent: nothing more can be sent until it resets (midnight, account time zone). */
@@ -66,9 +59,12 @@ export function readFailure(err: unknown): HubSpotFailure {
 /**
  * A failed HubSpot call as the kit's error for its status, with HubSpot's own cases: a 429 of the
  * DAILY policy stops everything (DailyLimitError), other 429s wait what HubSpot names, and the
- * error's `category` (e.g. VALIDATION_ERROR) is the code of a permanent error.
+ * error's `category` (e.g. VALIDATION_ERROR) is the code of a permanent error. An error the
+ * adapter already classified (no portal installed, a token key that does not open the tokens, an
+ * OAuth refusal) keeps its class: a permanent one is never retried as if the network had failed.
  */
 export function hubspotError(err: unknown, now = Date.now()): AdapterError {
+  if (err instanceof AdapterError) return err;
   const f = readFailure(err);
   if (f.status === undefined)
     return new RetryableError(`network error: ${f.message}`, undefined, undefined, { cause: err });

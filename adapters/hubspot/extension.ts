@@ -1,15 +1,12 @@
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, { type Request, type Response, type Router } from 'express';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
-import { validateAgentConfig, type AgentConfig } from '../../plugin/agent/index.ts';
 import { RequestError, parseBody, type ServerContext, type ServerExtension } from '../../plugin/service/index.ts';
-import { HubSpotCrm } from './client.ts';
-import { INSTALL_STATE_TTL_MS } from './constants.ts';
-import { ensureDecisionProperties, type EnsureReport } from './properties.ts';
-import type { HubSpotOAuth, TokenVault } from './oauth.ts';
-import { InstallState } from './sealing.ts';
-import { verifyHubSpotSignature, type SignatureFailure } from './signatures.ts';
+import { InstallGate } from './install.ts';
+import { addInstallRoutes, handled, type OAuthInstall } from './install-routes.ts';
 import { toPropertyValue } from './mapping.ts';
+import { ReplayGuard, settlesWorkflowRequest } from './replays.ts';
+import { checkHubSpotSignature, signV2, type SignatureFailure, type VerifiedSignature } from './signatures.ts';
 
 /** Largest vendor body accepted on the webhook and workflow-action routes. */
 const VENDOR_BODY_LIMIT = '1mb';
@@ -70,7 +67,7 @@ export type WorkflowActionRequest = z.infer<typeof workflowActionRequestSchema>;
 export interface HubSpotExtensionOptions {
   clientSecret: string;
   /** Present for OAuth (marketplace) installs; without it the install routes answer 404. */
-  oauth?: { client: HubSpotOAuth; vault: TokenVault; basePath: string };
+  oauth?: OAuthInstall;
   /**
    * Public origin HubSpot calls (e.g. `https://nextbest.example.com`): the signed URI is built
    * from it. Default: the request's own protocol and Host header.
@@ -86,10 +83,18 @@ const FAILURE_MESSAGES: Record<SignatureFailure, string> = {
   bad_signature: 'the HubSpot signature does not match this request',
 };
 
+/** A request HubSpot signed, as the routes read it. */
+interface SignedBody {
+  rawBody: string;
+  verified: VerifiedSignature;
+  /** The full URL the signature covers. */
+  uri: string;
+}
+
 /**
- * The HubSpot routes: OAuth install (`/oauth/hubspot/install`, `/oauth/hubspot/callback`), the
- * webhook receiver (`POST /v1/webhooks/hubspot`) and the custom workflow action
- * (`POST /v1/hubspot/workflow-actions/decide`).
+ * The HubSpot routes: OAuth install (`POST /v1/hubspot/install-links`, `/oauth/hubspot/install`,
+ * `/oauth/hubspot/callback`; install-routes.ts), the webhook receiver (`POST /v1/webhooks/hubspot`)
+ * and the custom workflow action (`POST /v1/hubspot/workflow-actions/decide`).
  */
 export function hubspotExtension(options: HubSpotExtensionOptions): ServerExtension {
   return {
@@ -100,91 +105,74 @@ export function hubspotExtension(options: HubSpotExtensionOptions): ServerExtens
 
 function hubspotRouter(ctx: ServerContext, options: HubSpotExtensionOptions): Router {
   const router = express.Router();
-  const raw = express.raw({ type: () => true, limit: VENDOR_BODY_LIMIT });
-  const states = new InstallState(options.clientSecret, INSTALL_STATE_TTL_MS);
-  const seenEvents = new LRUCache<number, true>({ max: 50_000 });
+  const gate = new InstallGate({ clientSecret: options.clientSecret, clock: ctx.clock });
+  addInstallRoutes(router, ctx, gate, options.oauth);
+  const signed = new SignedRequests(ctx, options);
+  addWebhookRoute(router, ctx, signed);
+  addWorkflowActionRoute(router, ctx, signed);
+  return router;
+}
 
-  const verified = (req: Request, versions: readonly ('v3' | 'v2')[]): string => {
+/** HubSpot's signed requests: verified, and refused when replayed. */
+class SignedRequests {
+  readonly replays: ReplayGuard;
+
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly options: HubSpotExtensionOptions,
+  ) {
+    this.replays = new ReplayGuard({ clock: ctx.clock });
+  }
+
+  /** The request as signed, once its signature is valid and (v3) was not used before; else a 401. */
+  read(req: Request, versions: readonly ('v3' | 'v2')[]): SignedBody {
     const rawBody = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
-    const base = options.publicBaseUrl?.replace(/\/$/, '') ?? `${req.protocol}://${req.get('host')}`;
-    const failure = verifyHubSpotSignature(
-      { method: req.method, uri: `${base}${req.originalUrl}`, rawBody, headers: { get: (n) => req.get(n) } },
-      { secret: options.clientSecret, now: ctx.clock(), versions },
+    const base = this.options.publicBaseUrl?.replace(/\/$/, '') ?? `${req.protocol}://${req.get('host')}`;
+    const uri = `${base}${req.originalUrl}`;
+    const checked = checkHubSpotSignature(
+      { method: req.method, uri, rawBody, headers: { get: (n) => req.get(n) } },
+      { secret: this.options.clientSecret, now: this.ctx.clock(), versions },
     );
-    if (failure) throw new RequestError(401, failure, FAILURE_MESSAGES[failure]);
-    return rawBody;
-  };
+    if (!checked.ok) throw new RequestError(401, checked.failure, FAILURE_MESSAGES[checked.failure]);
+    const { verified } = checked;
+    if (verified.version === 'v3' && !this.replays.firstUseOfV3(verified.signature, verified.timestamp))
+      throw replayed('this X-HubSpot-Signature-v3 was already used');
+    return { rawBody, verified, uri };
+  }
 
-  const jsonOf = (text: string): unknown => {
-    try {
-      return JSON.parse(text);
-    } catch (err) {
-      throw new RequestError(400, 'malformed_json', `the body is not valid JSON: ${(err as Error).message}`);
-    }
-  };
+  /**
+   * The v2 signature of a workflow-action request, whichever version signed it: what HubSpot's
+   * retries repeat byte for byte, and what a replay stripped of its v3 headers would carry.
+   */
+  workflowActionKey(req: Request, body: SignedBody): string {
+    return body.verified.version === 'v2'
+      ? body.verified.signature
+      : signV2(this.options.clientSecret, req.method, body.uri, body.rawBody);
+  }
+}
 
-  const handle =
-    (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) => {
-      fn(req, res).catch(next);
-    };
+function replayed(why: string): RequestError {
+  return new RequestError(401, 'replayed_request', `${why}: a replayed request is refused and changes nothing`);
+}
 
-  router.get(
-    '/oauth/hubspot/install',
-    handle(async (_req, res) => {
-      if (!options.oauth)
-        throw new RequestError(
-          404,
-          'not_found',
-          'OAuth install is not configured (set HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET, HUBSPOT_REDIRECT_URI, HUBSPOT_TOKEN_KEY)',
-        );
-      res.redirect(302, options.oauth.client.authorizeUrl(states.issue(ctx.clock())));
-    }),
-  );
+function jsonOf(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new RequestError(400, 'malformed_json', `the body is not valid JSON: ${(err as Error).message}`);
+  }
+}
 
-  router.get(
-    '/oauth/hubspot/callback',
-    handle(async (req, res) => {
-      const oauth = options.oauth;
-      if (!oauth) throw new RequestError(404, 'not_found', 'OAuth install is not configured');
-      const query = parseBody(callbackQuerySchema, req.query, 'query');
-      if (query.error)
-        throw new RequestError(
-          400,
-          'install_refused',
-          `HubSpot did not grant access: ${query.error}${query.error_description ? ` (${query.error_description})` : ''}`,
-        );
-      const why = states.check(query.state, ctx.clock());
-      if (why) throw new RequestError(401, 'invalid_state', `the install callback was refused: ${why}`);
-      if (!query.code) throw new RequestError(400, 'invalid_request', 'code: required');
-      const reply = await vendorCall(() => oauth.client.exchangeCode(query.code!), 'token exchange');
-      const info = await vendorCall(() => oauth.client.tokenInfo(reply.access_token), 'token info');
-      const portalId = String(info.hub_id);
-      await oauth.vault.save(portalId, reply, info.scopes);
-      const crm = new HubSpotCrm({ basePath: oauth.basePath, accessToken: () => oauth.vault.accessToken(portalId) });
-      const report: EnsureReport = await vendorCall(
-        () => ensureDecisionProperties(crm, agentsOf(ctx)),
-        'property creation',
-      );
-      ctx.logger.info(
-        { portalId, created: report.created.length, existing: report.existing.length },
-        'hubspot portal installed',
-      );
-      res.status(200).json({
-        installed: true,
-        portalId,
-        propertyGroupCreated: report.groupCreated,
-        propertiesCreated: report.created,
-        propertiesExisting: report.existing,
-      });
-    }),
-  );
-
+/** Contact events forget the cached profile, so the next decision reads fresh traits. */
+function addWebhookRoute(router: Router, ctx: ServerContext, signed: SignedRequests): void {
+  const raw = express.raw({ type: () => true, limit: VENDOR_BODY_LIMIT });
+  const seenEvents = new LRUCache<number, true>({ max: 50_000 });
   router.post(
     '/v1/webhooks/hubspot',
     raw,
-    handle(async (req, res) => {
-      const body = verified(req, ['v3']);
-      const events = parseBody(webhookBatchSchema, jsonOf(body));
+    handled(async (req, res) => {
+      const { rawBody } = signed.read(req, ['v3']);
+      const events = parseBody(webhookBatchSchema, jsonOf(rawBody));
       let forgotten = 0;
       for (const e of events) {
         if (seenEvents.has(e.eventId)) continue;
@@ -198,59 +186,49 @@ function hubspotRouter(ctx: ServerContext, options: HubSpotExtensionOptions): Ro
       res.status(200).json({ received: events.length, profilesInvalidated: forgotten });
     }),
   );
+}
 
+/**
+ * The workflow action decides for the enrolled contact (the callbackId is the requestId, so
+ * HubSpot's retries get the same decision). A v2-signed request is refused once HubSpot got a
+ * final answer to it, or when first seen longer ago than HubSpot retries (replays.ts).
+ */
+function addWorkflowActionRoute(router: Router, ctx: ServerContext, signed: SignedRequests): void {
+  const raw = express.raw({ type: () => true, limit: VENDOR_BODY_LIMIT });
   router.post(
     '/v1/hubspot/workflow-actions/decide',
     raw,
-    handle(async (req, res) => {
-      const body = verified(req, ['v3', 'v2']);
-      const action = parseBody(workflowActionRequestSchema, jsonOf(body));
-      const agentId = action.inputFields.agentId;
-      if (!ctx.service.agentIds().includes(agentId)) {
-        throw new RequestError(
-          400,
-          'invalid_request',
-          `inputFields.agentId: no agent "${agentId}" in this workspace (agents: ${ctx.service.agentIds().join(', ')})`,
-          [{ path: 'inputFields.agentId', message: `unknown agent "${agentId}"` }],
-        );
+    handled(async (req, res) => {
+      const body = signed.read(req, ['v3', 'v2']);
+      const key = signed.workflowActionKey(req, body);
+      if (body.verified.version === 'v2') {
+        const why = signed.replays.workflowActionReplay(key);
+        if (why) throw replayed(why);
       }
-      const decision = await ctx.service.decide(agentId, {
-        userId: String(action.object.objectId),
-        requestId: action.callbackId,
+      res.on('finish', () => {
+        if (settlesWorkflowRequest(res.statusCode)) signed.replays.workflowActionSettled(key);
       });
-      const outputFields: Record<string, string> = {};
-      for (const [name, value] of Object.entries(decision.attributes)) outputFields[name] = toPropertyValue(value);
-      outputFields.hs_execution_state = 'SUCCESS';
-      res.status(200).json({ outputFields });
+      await answerWorkflowAction(ctx, parseBody(workflowActionRequestSchema, jsonOf(body.rawBody)), res);
     }),
   );
-
-  return router;
 }
 
-const callbackQuerySchema = z.object({
-  code: z.string().min(1).optional(),
-  state: z.string({ error: 'required' }).min(1),
-  error: z.string().optional(),
-  error_description: z.string().optional(),
-});
-
-/** The workspace's agents, parsed (an agent whose stored config no longer validates is skipped). */
-function agentsOf(ctx: ServerContext): AgentConfig[] {
-  const out: AgentConfig[] = [];
-  for (const id of ctx.service.agentIds()) {
-    const parsed = validateAgentConfig(ctx.service.getAgent(id).config);
-    if (parsed.ok) out.push(parsed.config);
+async function answerWorkflowAction(ctx: ServerContext, action: WorkflowActionRequest, res: Response): Promise<void> {
+  const agentId = action.inputFields.agentId;
+  if (!ctx.service.agentIds().includes(agentId)) {
+    throw new RequestError(
+      400,
+      'invalid_request',
+      `inputFields.agentId: no agent "${agentId}" in this workspace (agents: ${ctx.service.agentIds().join(', ')})`,
+      [{ path: 'inputFields.agentId', message: `unknown agent "${agentId}"` }],
+    );
   }
-  return out;
-}
-
-/** A vendor failure during install becomes a 502 that says which step failed. */
-async function vendorCall<T>(call: () => Promise<T>, step: string): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    if (err instanceof RequestError) throw err;
-    throw new RequestError(502, 'hubspot_error', `HubSpot ${step} failed: ${(err as Error).message}`);
-  }
+  const decision = await ctx.service.decide(agentId, {
+    userId: String(action.object.objectId),
+    requestId: action.callbackId,
+  });
+  const outputFields: Record<string, string> = {};
+  for (const [name, value] of Object.entries(decision.attributes)) outputFields[name] = toPropertyValue(value);
+  outputFields.hs_execution_state = 'SUCCESS';
+  res.status(200).json({ outputFields });
 }

@@ -1,7 +1,7 @@
 import { hubspotDestination } from './destination.ts';
 import type { AgentConfig, DecisionSink, Delivery } from '../../plugin/agent/index.ts';
 import type { ServerExtension, SinkFactory } from '../../plugin/service/index.ts';
-import { realPacing, type Adapter, type Pacing } from '../kit/index.ts';
+import { ConfigError, realPacing, type Adapter, type Pacing } from '../kit/index.ts';
 import { HubSpotCrm } from './client.ts';
 import { HUBSPOT_OPTIONAL_SCOPES, HUBSPOT_REQUIRED_SCOPES } from './constants.ts';
 import { hubspotExtension } from './extension.ts';
@@ -17,11 +17,13 @@ export * from './client.ts';
 export * from './constants.ts';
 export * from './errors.ts';
 export * from './extension.ts';
+export * from './install.ts';
 export * from './mapping.ts';
 export * from './oauth.ts';
 export * from './portal-tokens.ts';
 export * from './profile-source.ts';
 export * from './properties.ts';
+export * from './replays.ts';
 export * from './retry.ts';
 export * from './sealing.ts';
 export * from './settings.ts';
@@ -87,7 +89,7 @@ export function hubspotFromEnv(
     accessToken = async () => token;
   } else {
     accessToken = async () => {
-      throw new Error(
+      throw new ConfigError(
         'HubSpot is not connected: set HUBSPOT_PRIVATE_APP_TOKEN or the OAuth variables (docs/hubspot.md)',
       );
     };
@@ -111,7 +113,10 @@ export function hubspotFromEnv(
     ? hubspotExtension({
         clientSecret: secret,
         publicBaseUrl: e.HUBSPOT_PUBLIC_URL,
-        oauth: oauth && vault ? { client: oauth, vault, basePath: e.HUBSPOT_BASE_PATH } : undefined,
+        oauth:
+          oauth && vault
+            ? { client: oauth, vault, basePath: e.HUBSPOT_BASE_PATH, portalId: e.HUBSPOT_PORTAL_ID }
+            : undefined,
       })
     : undefined;
   return {

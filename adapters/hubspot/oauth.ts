@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AuthError, PayloadValidationError, RetryableError } from '../kit/index.ts';
+import { AuthError, ConfigError, PayloadValidationError, RetryableError } from '../kit/index.ts';
 import { HUBSPOT_AUTHORIZE_URL, TOKEN_REFRESH_MARGIN_MS } from './constants.ts';
 import { hubspotError, readFailure } from './errors.ts';
 import type { PortalTokens } from './portal-tokens.ts';
@@ -45,6 +45,11 @@ export class HubSpotOAuth {
 
   constructor(private readonly settings: OAuthSettings) {
     this.fetch = settings.fetch ?? ((url, init) => fetch(url, init));
+  }
+
+  /** The callback URL HubSpot sends the installer back to (HUBSPOT_REDIRECT_URI). */
+  get redirectUri(): string {
+    return this.settings.redirectUri;
   }
 
   authorizeUrl(state: string): string {
@@ -161,23 +166,28 @@ export class TokenVault {
     await this.tokens.put({ portalId, sealed, expiresAt, scopes, updatedAt: now });
   }
 
-  /** The portal to act for: `portalId` when given, else the only installed one. */
+  /**
+   * The portal to act for: `portalId` (HUBSPOT_PORTAL_ID) when given, else the portal installed
+   * first, so installing another portal never changes which one is read and written. With none
+   * installed, an AuthError (permanent: it is answered at once, never retried).
+   */
   async resolvePortal(portalId?: string): Promise<string> {
     if (portalId) return portalId;
-    const all = await this.tokens.portals();
-    if (all.length === 1) return all[0];
-    if (all.length === 0) throw new AuthError('no HubSpot portal is installed: open /oauth/hubspot/install first');
-    throw new AuthError(
-      `several HubSpot portals are installed (${all.join(', ')}); set HUBSPOT_PORTAL_ID to choose one`,
-    );
+    const [first] = await this.tokens.portals();
+    if (first === undefined)
+      throw new AuthError('no HubSpot portal is installed: an admin starts the install (docs/hubspot.md, "Install")');
+    return first;
   }
 
   /** A valid access token for the portal, refreshed first when it is about to expire. */
   async accessToken(portalId?: string): Promise<string> {
     const id = await this.resolvePortal(portalId);
     const row = await this.tokens.get(id);
-    if (!row) throw new AuthError(`HubSpot portal ${id} is not installed: open /oauth/hubspot/install`);
-    const opened = sealedTokensSchema.parse(JSON.parse(this.box.open(row.sealed, id)));
+    if (!row)
+      throw new AuthError(
+        `HubSpot portal ${id} (HUBSPOT_PORTAL_ID) is not installed: install it, or unset the variable`,
+      );
+    const opened = this.openTokens(row.sealed, id);
     if (opened.expiresAt - this.marginMs > this.clock()) return opened.accessToken;
     let pending = this.refreshing.get(id);
     if (!pending) {
@@ -191,5 +201,17 @@ export class TokenVault {
       this.refreshing.set(id, pending);
     }
     return pending;
+  }
+
+  /** The portal's tokens in clear; a ConfigError when HUBSPOT_TOKEN_KEY is not the key they were sealed with. */
+  private openTokens(sealed: Uint8Array, portalId: string): z.infer<typeof sealedTokensSchema> {
+    try {
+      return sealedTokensSchema.parse(JSON.parse(this.box.open(sealed, portalId)));
+    } catch (cause) {
+      throw new ConfigError(
+        `the stored tokens of HubSpot portal ${portalId} do not open with HUBSPOT_TOKEN_KEY (was the key changed?): install the portal again`,
+        { cause },
+      );
+    }
   }
 }

@@ -18,8 +18,9 @@ export interface SealedPortalTokens {
 /** Where sealed tokens live: one row per portal. */
 export interface PortalTokens {
   get(portalId: string): Promise<SealedPortalTokens | undefined>;
+  /** Stores a portal's tokens; a portal installed again (or refreshed) keeps its place in the install order. */
   put(row: SealedPortalTokens): Promise<void>;
-  /** Every installed portal id. */
+  /** Every installed portal id, first installed first. */
   portals(): Promise<string[]>;
   close?(): Promise<void>;
 }
@@ -33,6 +34,7 @@ export class InMemoryPortalTokens implements PortalTokens {
   }
 
   async put(row: SealedPortalTokens): Promise<void> {
+    // a Map keeps the order of first insertion when a key is set again: the install order
     this.rows.set(row.portalId, { ...row, sealed: Buffer.from(row.sealed), scopes: [...row.scopes] });
   }
 
@@ -58,8 +60,21 @@ export class SqlitePortalTokens implements PortalTokens {
       sealed BLOB NOT NULL,
       expires_at INTEGER NOT NULL,
       scopes TEXT NOT NULL,
-      updated_at INTEGER NOT NULL
+      updated_at INTEGER NOT NULL,
+      installed_at INTEGER
     )`);
+    this.addInstallOrder();
+  }
+
+  /**
+   * Files written before the install order was kept get an `installed_at` column; their rows take
+   * their last update as install time (the order of those is then only approximate).
+   */
+  private addInstallOrder(): void {
+    const columns = this.db.prepare('PRAGMA table_info(hubspot_portal_tokens)').all() as { name: string }[];
+    if (columns.some((c) => c.name === 'installed_at')) return;
+    this.db.exec('ALTER TABLE hubspot_portal_tokens ADD COLUMN installed_at INTEGER');
+    this.db.exec('UPDATE hubspot_portal_tokens SET installed_at = updated_at');
   }
 
   async get(portalId: string): Promise<SealedPortalTokens | undefined> {
@@ -82,15 +97,24 @@ export class SqlitePortalTokens implements PortalTokens {
   async put(row: SealedPortalTokens): Promise<void> {
     this.db
       .prepare(
-        `INSERT INTO hubspot_portal_tokens (portal_id, sealed, expires_at, scopes, updated_at) VALUES (?, ?, ?, ?, ?)
+        `INSERT INTO hubspot_portal_tokens (portal_id, sealed, expires_at, scopes, updated_at, installed_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (portal_id) DO UPDATE SET sealed = excluded.sealed, expires_at = excluded.expires_at, scopes = excluded.scopes, updated_at = excluded.updated_at`,
       )
-      .run(row.portalId, Buffer.from(row.sealed), row.expiresAt, JSON.stringify(row.scopes), row.updatedAt);
+      .run(
+        row.portalId,
+        Buffer.from(row.sealed),
+        row.expiresAt,
+        JSON.stringify(row.scopes),
+        row.updatedAt,
+        row.updatedAt,
+      );
   }
 
   async portals(): Promise<string[]> {
     return (
-      this.db.prepare('SELECT portal_id FROM hubspot_portal_tokens ORDER BY portal_id').all() as { portal_id: string }[]
+      this.db.prepare('SELECT portal_id FROM hubspot_portal_tokens ORDER BY installed_at, rowid').all() as {
+        portal_id: string;
+      }[]
     ).map((r) => r.portal_id);
   }
 

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ConfigError } from '../kit/index.ts';
 
 const KEY_BYTES = 32;
@@ -60,10 +60,15 @@ export class SecretBox {
   }
 }
 
+/** How far in the future a state may be dated (clock skew between processes). */
+export const STATE_FUTURE_SKEW_MS = 60_000;
+
 /**
- * The OAuth `state` of an install: `<issuedAt>.<nonce>.<hmac>`, HMAC-SHA256 under a key derived
- * from the client secret. A callback whose state was not issued here, or is older than `ttlMs`,
- * is refused.
+ * The OAuth `state` of an install: `<issuedAt>.<browser>.<hmac>`, HMAC-SHA256 under a key derived
+ * from the client secret, where `<browser>` is the SHA-256 of the random nonce the browser that
+ * started the install holds in a cookie. A callback whose state was not issued here, is older than
+ * `ttlMs`, or comes from a browser without that nonce is refused. (That a state is used once is
+ * kept by InstallGate.)
  */
 export class InstallState {
   private readonly key: Buffer;
@@ -75,28 +80,38 @@ export class InstallState {
     this.key = createHmac('sha256', secret).update('nextbest/hubspot/install-state').digest();
   }
 
-  issue(now: number): string {
-    const payload = `${now}.${randomBytes(16).toString('base64url')}`;
+  issue(now: number, browserNonce: string): string {
+    const payload = `${now}.${browserDigest(browserNonce)}`;
     return `${payload}.${this.mac(payload)}`;
   }
 
-  /** Undefined when valid, else why not. */
-  check(state: string, now: number): string | undefined {
+  /** Undefined when valid for the browser holding `browserNonce`, else why not. */
+  check(state: string, now: number, browserNonce: string | undefined): string | undefined {
     const parts = state.split('.');
     if (parts.length !== 3) return 'state is malformed';
-    const [issued, nonce, mac] = parts;
-    const expected = this.mac(`${issued}.${nonce}`);
-    const a = Buffer.from(mac);
-    const b = Buffer.from(expected);
-    if (a.length !== b.length || !timingSafeEqual(a, b)) return 'state was not issued by this server';
+    const [issued, browser, mac] = parts;
+    if (!sameBytes(mac, this.mac(`${issued}.${browser}`))) return 'state was not issued by this server';
     const at = Number(issued);
     if (!Number.isSafeInteger(at)) return 'state is malformed';
     if (now - at > this.ttlMs) return 'state has expired; start the install again';
-    if (at - now > 60_000) return 'state is from the future';
+    if (at - now > STATE_FUTURE_SKEW_MS) return 'state is from the future';
+    if (browserNonce === undefined || !sameBytes(browser, browserDigest(browserNonce)))
+      return 'the install was not started in this browser (its install cookie is missing or different); start it again';
     return undefined;
   }
 
   private mac(payload: string): string {
     return createHmac('sha256', this.key).update(payload).digest('base64url');
   }
+}
+
+/** What the state carries of the browser's nonce: its SHA-256, never the nonce itself. */
+function browserDigest(nonce: string): string {
+  return createHash('sha256').update(nonce).digest('base64url');
+}
+
+function sameBytes(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }

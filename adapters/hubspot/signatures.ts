@@ -9,8 +9,9 @@ import { HUBSPOT_SIGNATURE_MAX_AGE_MS } from './constants.ts';
  *     `X-HubSpot-Request-Timestamp` in epoch ms, refused when older than 5 minutes. `uri` is the
  *     full URL (scheme, host, path, query) with the percent-encodings listed in the docs decoded.
  * v2: `X-HubSpot-Signature` = hex SHA-256(client secret + method + uri + body), with
- *     `X-HubSpot-Signature-Version: v2`; no timestamp. HubSpot documents v2 for custom workflow
- *     action calls.
+ *     `X-HubSpot-Signature-Version: v2`; no timestamp, so a v2 signature never expires: the
+ *     workflow-action route remembers what it answered (replays.ts). HubSpot documents v2 for
+ *     custom workflow action calls.
  */
 
 /** Percent-encodings HubSpot decodes in the URI before signing (v3). */
@@ -61,31 +62,41 @@ export interface VerifyOptions {
   maxAgeMs?: number;
 }
 
-/** Undefined when the request carries a valid signature of an accepted version, else the reason. */
-export function verifyHubSpotSignature(req: SignedRequest, options: VerifyOptions): SignatureFailure | undefined {
+/** The signature a request was accepted with: v3 carries its timestamp (epoch ms); v2 has none. */
+export type VerifiedSignature =
+  { version: 'v3'; signature: string; timestamp: number } | { version: 'v2'; signature: string };
+
+export type SignatureCheck = { ok: true; verified: VerifiedSignature } | { ok: false; failure: SignatureFailure };
+
+/** The valid signature of an accepted version the request carries, or why there is none. */
+export function checkHubSpotSignature(req: SignedRequest, options: VerifyOptions): SignatureCheck {
   const v3 = req.headers.get('x-hubspot-signature-v3');
-  if (v3 !== undefined && options.versions.includes('v3')) {
-    const timestamp = req.headers.get('x-hubspot-request-timestamp');
-    if (timestamp === undefined || !/^\d{1,16}$/.test(timestamp)) return 'bad_timestamp';
-    const age = options.now - Number(timestamp);
-    // a timestamp from the future beyond the same window is as suspicious as a stale one
-    if (
-      age > (options.maxAgeMs ?? HUBSPOT_SIGNATURE_MAX_AGE_MS) ||
-      age < -(options.maxAgeMs ?? HUBSPOT_SIGNATURE_MAX_AGE_MS)
-    )
-      return 'stale_timestamp';
-    return sameText(v3, signV3(options.secret, req.method, req.uri, req.rawBody, timestamp))
-      ? undefined
-      : 'bad_signature';
-  }
+  if (v3 !== undefined && options.versions.includes('v3')) return checkV3(req, v3, options);
   const v2 = req.headers.get('x-hubspot-signature');
   const version = (req.headers.get('x-hubspot-signature-version') ?? 'v2').toLowerCase();
-  if (v2 !== undefined && options.versions.includes('v2') && version === 'v2') {
-    return sameText(v2.toLowerCase(), signV2(options.secret, req.method, req.uri, req.rawBody))
-      ? undefined
-      : 'bad_signature';
-  }
-  return 'missing_signature';
+  if (v2 === undefined || !options.versions.includes('v2') || version !== 'v2')
+    return { ok: false, failure: 'missing_signature' };
+  const signature = v2.toLowerCase();
+  return sameText(signature, signV2(options.secret, req.method, req.uri, req.rawBody))
+    ? { ok: true, verified: { version: 'v2', signature } }
+    : { ok: false, failure: 'bad_signature' };
+}
+
+/** Undefined when the request carries a valid signature of an accepted version, else the reason. */
+export function verifyHubSpotSignature(req: SignedRequest, options: VerifyOptions): SignatureFailure | undefined {
+  const checked = checkHubSpotSignature(req, options);
+  return checked.ok ? undefined : checked.failure;
+}
+
+function checkV3(req: SignedRequest, v3: string, options: VerifyOptions): SignatureCheck {
+  const timestamp = req.headers.get('x-hubspot-request-timestamp');
+  if (timestamp === undefined || !/^\d{1,16}$/.test(timestamp)) return { ok: false, failure: 'bad_timestamp' };
+  const maxAge = options.maxAgeMs ?? HUBSPOT_SIGNATURE_MAX_AGE_MS;
+  // a timestamp from the future beyond the same window is as suspicious as a stale one
+  if (Math.abs(options.now - Number(timestamp)) > maxAge) return { ok: false, failure: 'stale_timestamp' };
+  return sameText(v3, signV3(options.secret, req.method, req.uri, req.rawBody, timestamp))
+    ? { ok: true, verified: { version: 'v3', signature: v3, timestamp: Number(timestamp) } }
+    : { ok: false, failure: 'bad_signature' };
 }
 
 /** Constant-time comparison of two strings of any length (their SHA-256 digests are compared). */

@@ -54,6 +54,8 @@ export interface RecordedRequest {
   body: unknown;
   status: number;
   at: number;
+  /** The portal (hub id) the bearer token acts for; undefined for OAuth endpoints and refused tokens. */
+  hubId?: number;
 }
 
 export interface Violation {
@@ -148,6 +150,8 @@ interface Token {
   accessToken: string;
   refreshToken: string;
   expiresAt: number;
+  /** The portal that granted it. */
+  hubId: number;
 }
 
 export class FakeHubSpot {
@@ -161,7 +165,8 @@ export class FakeHubSpot {
   readonly updates: { id: string; properties: Record<string, string> }[][] = [];
   readonly options: Required<Omit<FakeHubSpotOptions, 'privateAppToken'>> & { privateAppToken?: string };
   private readonly failures: InjectedFailure[] = [];
-  private readonly codes = new Map<string, true>();
+  /** Authorization codes not yet exchanged, with the portal that granted each. */
+  private readonly codes = new Map<string, number>();
   private readonly tokens = new Map<string, Token>();
   private readonly refreshTokens = new Map<string, string>();
   private readonly burst: number[] = [];
@@ -198,10 +203,13 @@ export class FakeHubSpot {
     return ids;
   }
 
-  /** An authorization code the OAuth callback can exchange (what HubSpot appends to the redirect). */
-  issueCode(): string {
+  /**
+   * An authorization code the OAuth callback can exchange (what HubSpot appends to the redirect),
+   * granted by portal `hubId` (default: the fake's own).
+   */
+  issueCode(hubId = this.options.hubId): string {
     const code = `code-${++this.seq}`;
-    this.codes.set(code, true);
+    this.codes.set(code, hubId);
     return code;
   }
 
@@ -270,7 +278,9 @@ export class FakeHubSpot {
       if (req.path.startsWith('/oauth/')) return next();
       const auth = /^Bearer (.+)$/.exec(req.get('authorization') ?? '');
       const token = auth ? this.tokens.get(auth[1]) : undefined;
-      const valid = (auth && auth[1] === this.options.privateAppToken) || (token && token.expiresAt > now);
+      const privateApp = auth !== null && auth[1] === this.options.privateAppToken;
+      const valid = privateApp || (token !== undefined && token.expiresAt > now);
+      if (valid) entry.hubId = privateApp ? this.options.hubId : token!.hubId;
       if (!valid)
         return error(
           res,
@@ -526,15 +536,19 @@ export class FakeHubSpot {
       if (form.client_id !== this.options.clientId || form.client_secret !== this.options.clientSecret)
         return oauthError(res, 'BAD_CLIENT_ID', 'missing or unknown client id / secret');
       let refreshToken: string;
+      let hubId: number;
       if (form.grant_type === 'authorization_code') {
         if (form.redirect_uri !== this.options.redirectUri)
           return oauthError(res, 'BAD_REDIRECT_URI', 'redirect_uri does not match');
-        if (!form.code || !this.codes.delete(form.code))
-          return oauthError(res, 'BAD_AUTH_CODE', 'missing or unknown auth code');
+        const granted = form.code ? this.codes.get(form.code) : undefined;
+        if (granted === undefined) return oauthError(res, 'BAD_AUTH_CODE', 'missing or unknown auth code');
+        this.codes.delete(form.code);
+        hubId = granted;
         refreshToken = `refresh-${++this.seq}`;
       } else if (form.grant_type === 'refresh_token') {
-        if (!form.refresh_token || !this.refreshTokens.has(form.refresh_token))
-          return oauthError(res, 'BAD_REFRESH_TOKEN', 'missing or unknown refresh token');
+        const previous = form.refresh_token ? this.refreshTokens.get(form.refresh_token) : undefined;
+        if (previous === undefined) return oauthError(res, 'BAD_REFRESH_TOKEN', 'missing or unknown refresh token');
+        hubId = this.tokens.get(previous)!.hubId;
         refreshToken = form.refresh_token;
       } else return oauthError(res, 'BAD_GRANT_TYPE', `unsupported grant_type ${form.grant_type}`);
       const accessToken = `access-${++this.seq}-${'x'.repeat(24)}`;
@@ -542,6 +556,7 @@ export class FakeHubSpot {
         accessToken,
         refreshToken,
         expiresAt: this.options.clock() + this.options.tokenTtlSeconds * 1000,
+        hubId,
       });
       this.refreshTokens.set(refreshToken, accessToken);
       res.json({
@@ -561,7 +576,7 @@ export class FakeHubSpot {
         user: 'admin@example.com',
         hub_domain: 'example.com',
         scopes: ['oauth', 'crm.objects.contacts.read', 'crm.objects.contacts.write', 'crm.schemas.contacts.write'],
-        hub_id: this.options.hubId,
+        hub_id: t.hubId,
         app_id: 777,
         expires_in: Math.round((t.expiresAt - this.options.clock()) / 1000),
         user_id: 12,

@@ -8,6 +8,7 @@ import {
   HubSpotProfileSource,
   hubspotExtension,
   HUBSPOT_OPTIONAL_SCOPES,
+  INSTALL_COOKIE,
   HUBSPOT_REQUIRED_SCOPES,
   parseKey,
   SecretBox,
@@ -18,8 +19,8 @@ import {
 } from '../../../adapters/hubspot/index.ts';
 import type { RunningServer } from '../../../plugin/server/index.ts';
 import { FakeHubSpot, VirtualClock } from '../../fakes/hubspot.ts';
-import { call, startTestServer, tempDir } from '../../server/helpers.ts';
-import { CLIENT_SECRET, NOW, pacingOn, PRIVATE_TOKEN } from './setup.ts';
+import { addApiKey, call, startTestServer, tempDir } from '../../server/helpers.ts';
+import { CLIENT_SECRET, installCallback, installPortal, NOW, pacingOn, PRIVATE_TOKEN, startInstall } from './setup.ts';
 
 const TOKEN_KEY = '0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0';
 const REDIRECT = 'https://nextbest.example.com/oauth/hubspot/callback';
@@ -111,31 +112,73 @@ describe('HubSpot OAuth install', () => {
     expect(h.fake.violations).toEqual([]);
   });
 
-  const install = async () => {
-    const res = await fetch(`${h.server.url}/oauth/hubspot/install`, { redirect: 'manual' });
-    return { status: res.status, location: new URL(res.headers.get('location')!) };
-  };
+  const exchanges = () => h.fake.requestsTo('/oauth/v1/token');
 
-  it('redirects the installer to HubSpot with client id, redirect URL, scopes and a signed state', async () => {
-    const { status, location } = await install();
+  it('redirects an admin to HubSpot with client id, redirect URL, scopes and a state bound to an HttpOnly install cookie', async () => {
+    const { status, location, setCookie, state } = await startInstall(h.server);
     expect(status).toBe(302);
-    expect(`${location.origin}${location.pathname}`).toBe('https://app.hubspot.com/oauth/authorize');
-    expect(location.searchParams.get('client_id')).toBe('app-client');
-    expect(location.searchParams.get('redirect_uri')).toBe(REDIRECT);
-    expect(location.searchParams.get('scope')!.split(' ')).toEqual([...HUBSPOT_REQUIRED_SCOPES]);
-    expect(location.searchParams.get('state')).toMatch(/^\d+\.[\w-]+\.[\w-]+$/);
+    expect(`${location!.origin}${location!.pathname}`).toBe('https://app.hubspot.com/oauth/authorize');
+    expect(location!.searchParams.get('client_id')).toBe('app-client');
+    expect(location!.searchParams.get('redirect_uri')).toBe(REDIRECT);
+    expect(location!.searchParams.get('scope')!.split(' ')).toEqual([...HUBSPOT_REQUIRED_SCOPES]);
+    expect(state).toMatch(/^\d+\.[\w-]+\.[\w-]+$/);
+    expect(setCookie).toMatch(new RegExp(`^${INSTALL_COOKIE}=[\\w-]{43};`));
+    expect(setCookie).toContain('HttpOnly');
+    expect(setCookie).toContain('SameSite=Lax');
+    expect(setCookie).toContain('Secure'); // the callback is https
+    expect(setCookie).toContain('Path=/oauth/hubspot/');
+  });
+
+  it.each([
+    ['no key', null, 401, 'missing_api_key'],
+    ['a decide key', 'nb_decide_key', 403, 'forbidden'],
+    ['an unknown key', 'nb_nobody', 401, 'invalid_api_key'],
+  ])('refuses to start an install with %s', async (_name, key, status, code) => {
+    await addApiKey(h.server, 'nb_decide_key', 'decide');
+    const res = await startInstall(h.server, { key });
+    expect(res.status).toBe(status);
+    expect(res.body.error.code).toBe(code);
+    expect(res.location).toBeUndefined();
+    expect(res.setCookie).toBeNull();
+  });
+
+  it('mints a one-time install link with an admin key, which starts one install, once', async () => {
+    const minted = await call(h.server, 'POST', '/v1/hubspot/install-links');
+    expect(minted.status).toBe(201);
+    expect(minted.body.url).toMatch(/^https:\/\/nextbest\.example\.com\/oauth\/hubspot\/install\?link=[\w-]{43}$/);
+    expect(minted.body.expiresAt).toBe(new Date(NOW + 15 * 60_000).toISOString());
+    const first = await startInstall(h.server, { link: minted.body.url });
+    expect(first.status).toBe(302);
+    const done = await installCallback(h.server, { code: h.fake.issueCode(), state: first.state! }, first.nonce);
+    expect(done).toMatchObject({ status: 200, body: { installed: true, portalId: '4242424' } });
+    const again = await startInstall(h.server, { link: minted.body.url });
+    expect(again.status).toBe(401);
+    expect(again.body.error.code).toBe('invalid_install_link');
+  });
+
+  it('refuses an install link opened after 15 minutes', async () => {
+    const minted = await call(h.server, 'POST', '/v1/hubspot/install-links');
+    h.clock.current += 15 * 60_000 + 1;
+    const res = await startInstall(h.server, { link: minted.body.url });
+    expect(res.status).toBe(401);
+    expect(res.body.error.code).toBe('invalid_install_link');
+  });
+
+  it('mints install links only for an admin key', async () => {
+    await addApiKey(h.server, 'nb_decide_key', 'decide');
+    expect((await call(h.server, 'POST', '/v1/hubspot/install-links', { key: null })).status).toBe(401);
+    expect((await call(h.server, 'POST', '/v1/hubspot/install-links', { key: 'nb_decide_key' })).status).toBe(403);
   });
 
   it('exchanges the code, stores the tokens encrypted and creates the property group and nb_ properties', async () => {
-    const { location } = await install();
-    const res = await call(
-      h.server,
-      'GET',
-      `/oauth/hubspot/callback?code=${h.fake.issueCode()}&state=${encodeURIComponent(location.searchParams.get('state')!)}`,
-      { key: null },
-    );
+    const res = await installPortal(h.server, h.fake);
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ installed: true, portalId: '4242424', propertyGroupCreated: true });
+    expect(res.body).toMatchObject({
+      installed: true,
+      portalId: '4242424',
+      profilePortalId: '4242424',
+      propertyGroupCreated: true,
+    });
     expect(h.fake.groups.has('nextbest')).toBe(true);
     expect([...h.fake.properties.keys()]).toEqual(
       expect.arrayContaining([
@@ -157,8 +200,7 @@ describe('HubSpot OAuth install', () => {
     ]);
     expect(bytes.includes(Buffer.from(token))).toBe(false);
     expect(bytes.includes(Buffer.from('refresh-'))).toBe(false);
-    const token2 = h.fake.requestsTo('/oauth/v1/token')[0].body as Record<string, string>;
-    expect(token2).toMatchObject({
+    expect(exchanges()[0].body as Record<string, string>).toMatchObject({
       grant_type: 'authorization_code',
       client_id: 'app-client',
       client_secret: CLIENT_SECRET,
@@ -167,13 +209,7 @@ describe('HubSpot OAuth install', () => {
   });
 
   it('refreshes the access token before it expires, with the refresh_token grant', async () => {
-    const { location } = await install();
-    await call(
-      h.server,
-      'GET',
-      `/oauth/hubspot/callback?code=${h.fake.issueCode()}&state=${encodeURIComponent(location.searchParams.get('state')!)}`,
-      { key: null },
-    );
+    await installPortal(h.server, h.fake);
     const first = await h.vault.accessToken();
     h.clock.current += 1400 * 1000; // 23 of the token's 30 minutes: still outside the 5-minute margin
     expect(await h.vault.accessToken()).toBe(first);
@@ -181,19 +217,15 @@ describe('HubSpot OAuth install', () => {
     const [a, b] = await Promise.all([h.vault.accessToken(), h.vault.accessToken()]);
     expect(a).not.toBe(first);
     expect(b).toBe(a);
-    const grants = h.fake.requestsTo('/oauth/v1/token').map((r) => (r.body as Record<string, string>).grant_type);
-    expect(grants).toEqual(['authorization_code', 'refresh_token']);
+    expect(exchanges().map((r) => (r.body as Record<string, string>).grant_type)).toEqual([
+      'authorization_code',
+      'refresh_token',
+    ]);
   });
 
   it('creates nothing twice when the app is installed again', async () => {
     for (let i = 0; i < 2; i++) {
-      const { location } = await install();
-      const res = await call(
-        h.server,
-        'GET',
-        `/oauth/hubspot/callback?code=${h.fake.issueCode()}&state=${encodeURIComponent(location.searchParams.get('state')!)}`,
-        { key: null },
-      );
+      const res = await installPortal(h.server, h.fake);
       expect(res.status).toBe(200);
       if (i === 1) expect(res.body).toMatchObject({ propertyGroupCreated: false, propertiesCreated: [] });
     }
@@ -202,21 +234,41 @@ describe('HubSpot OAuth install', () => {
     expect(creates.filter((r) => r.status === 409)).toHaveLength(h.fake.properties.size + 1);
   });
 
+  it('refuses a second callback with the same state: one state installs one portal', async () => {
+    const start = await startInstall(h.server);
+    const first = await installCallback(h.server, { code: h.fake.issueCode(), state: start.state! }, start.nonce);
+    expect(first.status).toBe(200);
+    const second = await installCallback(h.server, { code: h.fake.issueCode(777), state: start.state! }, start.nonce);
+    expect(second.status).toBe(401);
+    expect(second.body.error).toMatchObject({ code: 'invalid_state' });
+    expect(second.body.error.message).toContain('already used');
+    expect(exchanges()).toHaveLength(1);
+    expect(await h.tokens.portals()).toEqual(['4242424']);
+  });
+
+  it.each([
+    ['without the install cookie', undefined],
+    ['with the install cookie of another browser', 'another-browsers-nonce'],
+  ])('refuses a callback %s and exchanges nothing', async (_name, nonce) => {
+    const start = await startInstall(h.server);
+    const res = await installCallback(h.server, { code: h.fake.issueCode(), state: start.state! }, nonce);
+    expect(res.status).toBe(401);
+    expect(res.body.error).toMatchObject({ code: 'invalid_state' });
+    expect(res.body.error.message).toContain('not started in this browser');
+    expect(exchanges()).toEqual([]);
+    expect(await h.tokens.portals()).toEqual([]);
+  });
+
   it.each([
     ['a forged state', (s: string) => s.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')), 0],
     ['an expired state', (s: string) => s, 11 * 60_000],
   ])('refuses a callback with %s', async (_name, mangle, advance) => {
-    const { location } = await install();
+    const start = await startInstall(h.server);
     h.clock.current += advance;
-    const res = await call(
-      h.server,
-      'GET',
-      `/oauth/hubspot/callback?code=${h.fake.issueCode()}&state=${encodeURIComponent(mangle(location.searchParams.get('state')!))}`,
-      { key: null },
-    );
+    const res = await installCallback(h.server, { code: h.fake.issueCode(), state: mangle(start.state!) }, start.nonce);
     expect(res.status).toBe(401);
     expect(res.body.error.code).toBe('invalid_state');
-    expect(h.fake.requestsTo('/oauth/v1/token')).toEqual([]);
+    expect(exchanges()).toEqual([]);
   });
 });
 
@@ -260,6 +312,26 @@ describe('POST /v1/webhooks/hubspot', () => {
     expect(res).toEqual({ status: 200, body: { received: 1, profilesInvalidated: 1 } });
     await call(h.server, 'POST', '/v1/agents/winback/decide', { body: { userId: '101' } });
     expect(reads()).toBe(2);
+  });
+
+  it('refuses the same v3-signed delivery a second time (401) and changes nothing', async () => {
+    const body = event();
+    const first = await signedPost(h, '/v1/webhooks/hubspot', body);
+    expect(first.status).toBe(200);
+    await call(h.server, 'POST', '/v1/agents/winback/decide', { body: { userId: '101' } });
+    const replay = await signedPost(h, '/v1/webhooks/hubspot', body);
+    expect(replay.status).toBe(401);
+    expect(replay.body.error).toMatchObject({ code: 'replayed_request' });
+    await call(h.server, 'POST', '/v1/agents/winback/decide', { body: { userId: '101' } });
+    expect(reads()).toBe(1); // the profile read after the first delivery is still cached
+  });
+
+  it("accepts HubSpot's retry of a delivery, which it signs again with a new timestamp", async () => {
+    const body = event();
+    expect((await signedPost(h, '/v1/webhooks/hubspot', body)).status).toBe(200);
+    h.clock.current += 120_000;
+    const retry = await signedPost(h, '/v1/webhooks/hubspot', body);
+    expect(retry).toEqual({ status: 200, body: { received: 1, profilesInvalidated: 0 } }); // the event was seen
   });
 
   it.each([
@@ -336,11 +408,49 @@ describe('POST /v1/hubspot/workflow-actions/decide', () => {
     expect(h.fake.requestsTo('/crm/v3/objects/contacts/batch/read')).toHaveLength(1); // traits read from HubSpot
   });
 
-  it('answers the same decision for the same callbackId (HubSpot retries)', async () => {
+  it('answers the same decision to a retry HubSpot signs again (same callbackId, new timestamp)', async () => {
     const a = await signedPost(h, '/v1/hubspot/workflow-actions/decide', action());
-    const b = await signedPost(h, '/v1/hubspot/workflow-actions/decide', action(), { version: 'v2' });
+    h.clock.current += 60_000;
+    const b = await signedPost(h, '/v1/hubspot/workflow-actions/decide', action());
     expect(b.status).toBe(200);
     expect(b.body.outputFields).toEqual(a.body.outputFields);
+  });
+
+  const reads = () => h.fake.requestsTo('/crm/v3/objects/contacts/batch/read').length;
+
+  it('refuses a replayed v3-signed action (401) and decides nothing', async () => {
+    expect((await signedPost(h, '/v1/hubspot/workflow-actions/decide', action())).status).toBe(200);
+    const replay = await signedPost(h, '/v1/hubspot/workflow-actions/decide', action());
+    expect(replay.status).toBe(401);
+    expect(replay.body.error).toMatchObject({ code: 'replayed_request' });
+    expect(reads()).toBe(1);
+  });
+
+  it('refuses a v2-signed action once it was answered, even days later, and decides nothing', async () => {
+    const first = await signedPost(h, '/v1/hubspot/workflow-actions/decide', action(), { version: 'v2' });
+    expect(first.status).toBe(200);
+    for (const later of [0, 30 * 86_400_000]) {
+      h.clock.current += later;
+      const replay = await signedPost(h, '/v1/hubspot/workflow-actions/decide', action(), { version: 'v2' });
+      expect(replay.status).toBe(401);
+      expect(replay.body.error).toMatchObject({ code: 'replayed_request' });
+    }
+    expect(reads()).toBe(1);
+  });
+
+  it('refuses an answered v3-signed action replayed with its v2 signature alone', async () => {
+    expect((await signedPost(h, '/v1/hubspot/workflow-actions/decide', action())).status).toBe(200);
+    const stripped = await signedPost(h, '/v1/hubspot/workflow-actions/decide', action(), { version: 'v2' });
+    expect(stripped.status).toBe(401);
+    expect(stripped.body.error).toMatchObject({ code: 'replayed_request' });
+  });
+
+  it('answers another action of the same contact (another callbackId) signed v2', async () => {
+    expect((await signedPost(h, '/v1/hubspot/workflow-actions/decide', action(), { version: 'v2' })).status).toBe(200);
+    const next = await signedPost(h, '/v1/hubspot/workflow-actions/decide', action({ callbackId: 'ap-123-457' }), {
+      version: 'v2',
+    });
+    expect(next.status).toBe(200);
   });
 
   it('answers 400 naming inputFields.agentId for an unknown agent', async () => {

@@ -5,7 +5,7 @@ import { loadConfigFile } from '../../../plugin/agent/index.ts';
 import { runAudience } from '../../../plugin/run/index.ts';
 import { FakeHubSpot, VirtualClock } from '../../fakes/hubspot.ts';
 import { call, EXAMPLE_CONFIG, startTestServer } from '../../server/helpers.ts';
-import { CLIENT_SECRET, NOW, pacingOn } from './setup.ts';
+import { CLIENT_SECRET, installPortal, NOW, pacingOn } from './setup.ts';
 
 const REDIRECT = 'https://nextbest.example.com/oauth/hubspot/callback';
 
@@ -46,15 +46,8 @@ describe('HubSpot end to end: install → audience → run → contact propertie
         body: { ...input, delivery: [{ to: 'hubspot', mode: 'contact_properties', prefix: 'nb_' }] },
       });
 
-      // install: authorize redirect, then HubSpot's callback with a code
-      const start = await fetch(`${server.url}/oauth/hubspot/install`, { redirect: 'manual' });
-      const state = new URL(start.headers.get('location')!).searchParams.get('state')!;
-      const installed = await call(
-        server,
-        'GET',
-        `/oauth/hubspot/callback?code=${fake.issueCode()}&state=${encodeURIComponent(state)}`,
-        { key: null },
-      );
+      // install, started by an admin: authorize redirect with the install cookie, then HubSpot's callback with a code
+      const installed = await installPortal(server, fake);
       expect(installed.status).toBe(200);
       expect(fake.properties.has('nb_subject_line')).toBe(true);
 

@@ -1,13 +1,14 @@
 /**
  * Shared pieces of the HubSpot adapter tests: the example agent with a HubSpot delivery, decision
- * factories, a seeded RNG for jitter and a virtual clock shared by the adapter and the fake.
+ * factories, a seeded RNG for jitter, a virtual clock shared by the adapter and the fake, and an
+ * admin's browser going through the OAuth install.
  */
 import { loadConfigFile, type AgentConfig, type Decision } from '../../../plugin/agent/index.ts';
 import { Rng } from '../../../plugin/bandit/index.ts';
-import { HubSpotCrm } from '../../../adapters/hubspot/index.ts';
+import { HubSpotCrm, INSTALL_COOKIE } from '../../../adapters/hubspot/index.ts';
 import type { Pacing } from '../../../adapters/kit/index.ts';
 import { FakeHubSpot, VirtualClock, type FakeHubSpotOptions } from '../../fakes/hubspot.ts';
-import { EXAMPLE_CONFIG, NOW } from '../../server/helpers.ts';
+import { API_KEY, EXAMPLE_CONFIG, NOW } from '../../server/helpers.ts';
 
 export { NOW };
 export const CLIENT_SECRET = 'yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy';
@@ -59,4 +60,67 @@ export async function startFake(
   const fake = await new FakeHubSpot({ clock: clock.now, privateAppToken: PRIVATE_TOKEN, ...options }).start();
   const crm = new HubSpotCrm({ basePath: fake.url, accessToken: async () => PRIVATE_TOKEN });
   return { fake, clock, crm, pacing: pacingOn(clock) };
+}
+
+/** What starting an install answered: the redirect to HubSpot, the browser's install cookie and the OAuth state. */
+export interface InstallStart {
+  status: number;
+  /** The whole Set-Cookie header. */
+  setCookie: string | null;
+  /** The nonce the install cookie holds. */
+  nonce?: string;
+  location?: URL;
+  state?: string;
+  body: any;
+}
+
+/**
+ * Opens `/oauth/hubspot/install` as an admin's browser does: with an admin key (default
+ * `API_KEY`), or with an install link (`link`: the URL `POST /v1/hubspot/install-links` answered,
+ * opened on the test server).
+ */
+export async function startInstall(
+  server: { url: string },
+  how: { key?: string | null; link?: string } = {},
+): Promise<InstallStart> {
+  const headers: Record<string, string> = {};
+  const key = how.key === undefined && how.link === undefined ? API_KEY : how.key;
+  if (key) headers.authorization = `Bearer ${key}`;
+  const path = how.link ? `${new URL(how.link).pathname}${new URL(how.link).search}` : '/oauth/hubspot/install';
+  const res = await fetch(`${server.url}${path}`, { redirect: 'manual', headers });
+  const setCookie = res.headers.get('set-cookie');
+  const location = res.headers.get('location') ? new URL(res.headers.get('location')!) : undefined;
+  const json = (res.headers.get('content-type') ?? '').includes('json');
+  return {
+    status: res.status,
+    setCookie,
+    nonce: setCookie ? new RegExp(`${INSTALL_COOKIE}=([^;]+)`).exec(setCookie)?.[1] : undefined,
+    location,
+    state: location?.searchParams.get('state') ?? undefined,
+    body: json ? await res.json() : await res.text(),
+  };
+}
+
+/** HubSpot's redirect back to the callback with `code` and `state`, in the browser holding the install cookie `nonce`. */
+export async function installCallback(
+  server: { url: string },
+  query: { code: string; state: string },
+  nonce: string | undefined,
+): Promise<{ status: number; body: any }> {
+  const q = new URLSearchParams(query);
+  const res = await fetch(`${server.url}/oauth/hubspot/callback?${q.toString()}`, {
+    headers: nonce === undefined ? {} : { cookie: `other=1; ${INSTALL_COOKIE}=${nonce}` },
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+/** A whole install by an admin of portal `hubId` (default: the fake's own). */
+export async function installPortal(
+  server: { url: string },
+  fake: FakeHubSpot,
+  hubId?: number,
+): Promise<{ status: number; body: any }> {
+  const start = await startInstall(server);
+  if (start.status !== 302) throw new Error(`install did not start: ${start.status} ${JSON.stringify(start.body)}`);
+  return installCallback(server, { code: fake.issueCode(hubId), state: start.state! }, start.nonce);
 }
