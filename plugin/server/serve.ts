@@ -86,9 +86,13 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     publicRates: options.publicRates,
     runs,
   });
-  const server: Server = await new Promise((resolve, reject) => {
+  const server: Server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(options.port ?? 8787, options.host ?? '127.0.0.1', () => resolve(s));
     s.on('error', reject);
+  }).catch(async (err: unknown) => {
+    // a port in use: release the database (and its writer lock) before saying so
+    await store.close();
+    throw err;
   });
   const port = (server.address() as AddressInfo).port;
   const interval = options.learnerIntervalMs ?? 1000;

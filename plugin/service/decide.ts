@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { decide as decideArms, defaultDecision, type Decision, type Profile } from '../agent/index.ts';
 import { unitHash } from '../bandit/index.ts';
-import { AlreadyStoredError, type DecisionRow } from '../store/index.ts';
+import { AlreadyStoredError, StorageFault, type DecisionRow } from '../store/index.ts';
 import { ConflictError } from './errors.ts';
 import type { DecideRequest } from './inputs.ts';
 import { decisionIdFor, requestKeyOf, timeOrderedId, userKeyOf, type DecisionKind } from './keys.ts';
@@ -67,7 +67,10 @@ export async function decide(
     );
     outcome = {
       decision,
-      error: { code: 'decision_failed', message: 'the decision could not be made or logged; default arms returned' },
+      error:
+        err instanceof StorageFault
+          ? { code: err.code, message: `the decision could not be logged (${err.message}); default arms returned` }
+          : { code: 'decision_failed', message: 'the decision could not be made or logged; default arms returned' },
     };
   }
   state.metrics?.decisions.inc({ agent: agentId, reason: outcome.decision.reason });

@@ -3,6 +3,7 @@ import type { Store } from './types.ts';
 
 export * from './types.ts';
 export { SqliteStore } from './sqlite.ts';
+export { StorageFault, type StorageFaultCode } from './storage-fault.ts';
 
 /**
  * Opens the store named by a URL: `sqlite:./data/nextbest.db`, `sqlite::memory:` or a bare path.

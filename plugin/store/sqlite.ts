@@ -7,7 +7,10 @@ import { KeyedMutex } from './keyed-mutex.ts';
 import { WalCheckpointer } from './checkpointer.ts';
 import { SqliteDecisionLog, Tally, type PreparedDecision } from './decision-log.ts';
 import { SqliteLabels } from './labels.ts';
-import { holdWriterLock } from './writer-lock.ts';
+import { holdWriterLock, WriterLockHeldError } from './writer-lock.ts';
+import { openFailure } from './open-failure.ts';
+import { StorageFault } from './storage-fault.ts';
+import { StorageWatch } from './storage-watch.ts';
 import type {
   AgentConfigRow,
   ApiKeyRow,
@@ -24,6 +27,7 @@ import type {
   RunRow,
   SendRow,
   SnapshotRow,
+  StorageHealth,
   Store,
   UserTransaction,
   WorkspaceRow,
@@ -85,12 +89,82 @@ const WRITER_CHECKPOINT_PAGES = 10_000;
  */
 const PAGE_CACHE_KIB = 64 * 1024;
 
+/** TRUNCATE checkpoints an erasure asks for before it gives up (each waits up to the thread's busy timeout). */
+const ERASURE_TRUNCATE_ATTEMPTS = 3;
+
+/**
+ * Opens the file (creating it and its folder when absent) under its writer lock, with the
+ * store's settings and schema. A failure says the path and the cause (see openFailure).
+ */
+function openDatabase(path: string): { db: Database.Database; releaseWriterLock?: () => void } {
+  let releaseWriterLock: (() => void) | undefined;
+  let db: Database.Database | undefined;
+  try {
+    if (path !== ':memory:') {
+      mkdirSync(dirname(path), { recursive: true });
+      releaseWriterLock = holdWriterLock(path);
+    }
+    db = new Database(path);
+    configure(db);
+    applyMigrations(db);
+    return { db, releaseWriterLock };
+  } catch (err) {
+    if (db?.open) db.close();
+    releaseWriterLock?.();
+    throw err instanceof WriterLockHeldError ? err : openFailure(path, err);
+  }
+}
+
+/**
+ * WAL with synchronous=NORMAL (see SqliteStore). secure_delete: a deleted row's bytes are
+ * overwritten with zeros in its page, and freed pages are zeroed, so that an erased user's data
+ * is not left in the file's free space (it costs the writes of the freed pages).
+ */
+function configure(db: Database.Database): void {
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('secure_delete = ON');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
+}
+
+function applyMigrations(db: Database.Database): void {
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+  );
+  const applied = new Set(
+    (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+  );
+  for (const m of SQLITE_MIGRATIONS) {
+    if (applied.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      m.up?.(db);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        m.version,
+        m.name,
+        Date.now(),
+      );
+    })();
+  }
+}
+
+/** Reports a fault of the store (and its end) where the operator sees it. */
+function warn(message: string): void {
+  process.emitWarning(message, 'NextbestStoreWarning');
+}
+
 /**
  * The embedded default store: one SQLite file through better-sqlite3, in WAL mode with
  * synchronous=NORMAL (a committed transaction survives a process crash; only an OS crash or power
  * loss can drop the last ones). One process owns the file; a worker thread checkpoints the WAL
  * (see WalCheckpointer). Statements are synchronous, so each method's work is atomic with respect
  * to other requests of the same process.
+ *
+ * Every write goes through `write`: it is refused with a StorageFault while the file is gone or
+ * unwritable, and a failure for want of space or of a working disk becomes one (see
+ * StorageWatch). Reads keep working from the file the process has open.
  */
 export class SqliteStore implements Store {
   readonly db: Database.Database;
@@ -106,37 +180,55 @@ export class SqliteStore implements Store {
   private readonly labels: SqliteLabels;
   private readonly log: SqliteDecisionLog;
   private readonly releaseWriterLock?: () => void;
+  private readonly watch: StorageWatch;
 
   /**
    * `path` is a file path or `:memory:`. A file has one writer process: opening one that another
-   * process has open throws (see writer-lock.ts).
+   * process has open throws (see writer-lock.ts). Any other failure to open throws
+   * `cannot open the database <path>: <cause>`.
    */
-  constructor(path: string) {
-    if (path !== ':memory:') {
-      mkdirSync(dirname(path), { recursive: true });
-      this.releaseWriterLock = holdWriterLock(path);
-    }
-    try {
-      this.db = new Database(path);
-    } catch (err) {
-      this.releaseWriterLock?.();
-      throw err;
-    }
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
-    this.migrateSync();
+  constructor(private readonly path: string) {
+    ({ db: this.db, releaseWriterLock: this.releaseWriterLock } = openDatabase(path));
+    this.watch = new StorageWatch(this.db, path === ':memory:' ? undefined : path, warn);
     this.s = this.prepare();
     this.labels = new SqliteLabels(this.db);
     this.log = new SqliteDecisionLog(this.db, this.labels);
     if (path !== ':memory:') {
       this.db.pragma(`wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES}`);
       this.checkpointer = new WalCheckpointer(path, CHECKPOINT_INTERVAL_MS, (message) =>
-        process.emitWarning(`${path}: the WAL checkpoint failed: ${message}`, 'NextbestStoreWarning'),
+        warn(`${path}: the WAL checkpoint failed: ${message}`),
       );
     }
+  }
+
+  /**
+   * Runs a write: refused while the file is gone or not writable, checked again after the commit
+   * (before its caller hears of it), and a failure for want of space or of a working disk thrown
+   * as a StorageFault.
+   */
+  private write<T>(fn: () => T): T {
+    this.watch.beforeWrite();
+    let result: T;
+    try {
+      result = fn();
+    } catch (err) {
+      throw this.watch.failedWrite(err);
+    }
+    this.watch.afterWrite();
+    return result;
+  }
+
+  /** Runs `fn` (which may write a new label), throwing a failure for want of space or of a working disk as a StorageFault. */
+  private faultsOf<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw this.watch.failedWrite(err);
+    }
+  }
+
+  async health(): ReturnType<StorageHealth['health']> {
+    return this.watch.health();
   }
 
   /** Resolves after the checkpointer thread next copies committed pages into the file (never for `:memory:`). */
@@ -149,25 +241,6 @@ export class SqliteStore implements Store {
     return Object.fromEntries(
       [...Object.entries(this.s), ...Object.entries(this.log.s)].map(([name, statement]) => [name, statement.source]),
     );
-  }
-
-  private migrateSync(): void {
-    this.db.exec(
-      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
-    );
-    const applied = new Set(
-      (this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
-    );
-    for (const m of SQLITE_MIGRATIONS) {
-      if (applied.has(m.version)) continue;
-      this.db.transaction(() => {
-        this.db.exec(m.sql);
-        m.up?.(this.db);
-        this.db
-          .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
-          .run(m.version, m.name, Date.now());
-      })();
-    }
   }
 
   private prepare() {
@@ -253,17 +326,18 @@ export class SqliteStore implements Store {
   }
 
   async migrate(): Promise<void> {
-    this.migrateSync();
+    this.write(() => applyMigrations(this.db));
   }
 
   async close(): Promise<void> {
+    this.watch.stop();
     await this.checkpointer?.close();
     if (this.db.open) this.db.close();
     this.releaseWriterLock?.();
   }
 
   async ensureWorkspace(id: string, secret: string, now: number): Promise<WorkspaceRow> {
-    this.s.insertWorkspace.run(id, secret, now);
+    this.write(() => this.s.insertWorkspace.run(id, secret, now));
     return (await this.getWorkspace(id))!;
   }
 
@@ -273,7 +347,7 @@ export class SqliteStore implements Store {
   }
 
   async addApiKey(key: ApiKeyRow): Promise<void> {
-    this.s.insertKey.run(key.keyHash, key.workspace, key.scope, key.label, key.createdAt);
+    this.write(() => this.s.insertKey.run(key.keyHash, key.workspace, key.scope, key.label, key.createdAt));
   }
 
   async findApiKey(keyHash: string): Promise<ApiKeyRow | undefined> {
@@ -301,6 +375,16 @@ export class SqliteStore implements Store {
     now: number,
   ): Promise<{ row: AgentConfigRow; changed: boolean }> {
     const text = JSON.stringify(config);
+    return this.write(() => this.putAgentConfigSync(workspace, agentId, text, actor, now));
+  }
+
+  private putAgentConfigSync(
+    workspace: string,
+    agentId: string,
+    text: string,
+    actor: string,
+    now: number,
+  ): { row: AgentConfigRow; changed: boolean } {
     return this.db.transaction(() => {
       const latest = this.s.latestConfig.get(workspace, agentId) as Row | undefined;
       if (latest && latest.config === text) return { row: configFrom(latest), changed: false };
@@ -351,7 +435,7 @@ export class SqliteStore implements Store {
       const tx: UserTransaction = {
         sendsSince: async (since) => this.log.sendsSince(workspace, userKey, since),
         insertDecision: async (d, send) => {
-          writes.push(this.log.prepare(d, send));
+          writes.push(this.faultsOf(() => this.log.prepare(d, send)));
         },
       };
       const result = await fn(tx);
@@ -386,18 +470,27 @@ export class SqliteStore implements Store {
     const batch = this.pendingUnits.splice(0);
     // Optimistic: the whole batch in one transaction. Only if a unit fails is the batch written
     // again with a savepoint per unit, so that the failing unit rolls back alone (units are plain
-    // writes, safe to run again after the rollback).
+    // writes, safe to run again after the rollback). A storage fault fails every unit alike.
     try {
-      this.db.transaction(() => {
-        const tally = new Tally();
-        for (const p of batch) p.unit(tally);
-        this.log.applyTally(tally);
-      })();
+      this.write(() =>
+        this.db.transaction(() => {
+          const tally = new Tally();
+          for (const p of batch) p.unit(tally);
+          this.log.applyTally(tally);
+        })(),
+      );
       for (const p of batch) p.resolve();
       return;
-    } catch {
-      // fall through to unit by unit
+    } catch (err) {
+      if (err instanceof StorageFault) {
+        for (const p of batch) p.reject(err);
+        return;
+      }
     }
+    this.flushUnitByUnit(batch);
+  }
+
+  private flushUnitByUnit(batch: SqliteStore['pendingUnits']): void {
     const outcomes: (unknown | undefined)[] = [];
     const savepoint = this.db.transaction((u: (tally: Tally) => void) => {
       const tally = new Tally();
@@ -405,16 +498,18 @@ export class SqliteStore implements Store {
       this.log.applyTally(tally);
     });
     try {
-      this.db.transaction(() => {
-        for (const p of batch) {
-          try {
-            savepoint(p.unit);
-            outcomes.push(undefined);
-          } catch (err) {
-            outcomes.push(err ?? new Error('write failed'));
+      this.write(() =>
+        this.db.transaction(() => {
+          for (const p of batch) {
+            try {
+              savepoint(p.unit);
+              outcomes.push(undefined);
+            } catch (err) {
+              outcomes.push(this.watch.failedWrite(err ?? new Error('write failed')));
+            }
           }
-        }
-      })();
+        })(),
+      );
     } catch (err) {
       for (const p of batch) p.reject(err);
       return;
@@ -423,12 +518,14 @@ export class SqliteStore implements Store {
   }
 
   async insertDecisions(rows: { decision: DecisionRow; send?: SendRow }[]): Promise<void> {
-    const prepared = rows.map((r) => this.log.prepare(r.decision, r.send));
-    this.db.transaction(() => {
-      const tally = new Tally();
-      for (const p of prepared) this.log.insert(p, tally);
-      this.log.applyTally(tally);
-    })();
+    const prepared = this.faultsOf(() => rows.map((r) => this.log.prepare(r.decision, r.send)));
+    this.write(() =>
+      this.db.transaction(() => {
+        const tally = new Tally();
+        for (const p of prepared) this.log.insert(p, tally);
+        this.log.applyTally(tally);
+      })(),
+    );
   }
 
   async getDecision(workspace: string, decisionId: string): Promise<DecisionRow | undefined> {
@@ -460,7 +557,15 @@ export class SqliteStore implements Store {
     events: EventRow[],
     outcomes: OutcomeRow[],
   ): Promise<{ inserted: string[]; duplicates: string[] }> {
-    const eventLabels = this.log.prepareOutcomes(outcomes);
+    const eventLabels = this.faultsOf(() => this.log.prepareOutcomes(outcomes));
+    return this.write(() => this.recordEventsSync(events, outcomes, eventLabels));
+  }
+
+  private recordEventsSync(
+    events: EventRow[],
+    outcomes: OutcomeRow[],
+    eventLabels: ReturnType<SqliteDecisionLog['prepareOutcomes']>,
+  ): { inserted: string[]; duplicates: string[] } {
     return this.db.transaction(() => {
       const inserted: string[] = [];
       const duplicates: string[] = [];
@@ -513,15 +618,17 @@ export class SqliteStore implements Store {
     snapshot: Omit<SnapshotRow, 'seq'>,
   ): Promise<number> {
     const state = JSON.stringify(snapshot.state);
-    return this.db.transaction(() => {
-      const tally = new Tally();
-      this.log.markLearned(workspace, rewards, tally);
-      this.log.applyTally(tally);
-      const seq = (this.s.nextSeq.get(workspace, agentId) as { seq: number }).seq;
-      this.s.insertSnapshot.run(workspace, agentId, seq, snapshot.agentVersion, state, snapshot.createdAt);
-      this.s.pruneSnapshots.run(workspace, agentId, seq - SNAPSHOTS_KEPT);
-      return seq;
-    })();
+    return this.write(() =>
+      this.db.transaction(() => {
+        const tally = new Tally();
+        this.log.markLearned(workspace, rewards, tally);
+        this.log.applyTally(tally);
+        const seq = (this.s.nextSeq.get(workspace, agentId) as { seq: number }).seq;
+        this.s.insertSnapshot.run(workspace, agentId, seq, snapshot.agentVersion, state, snapshot.createdAt);
+        this.s.pruneSnapshots.run(workspace, agentId, seq - SNAPSHOTS_KEPT);
+        return seq;
+      })(),
+    );
   }
 
   async latestSnapshot(workspace: string, agentId: string): Promise<SnapshotRow | undefined> {
@@ -543,10 +650,12 @@ export class SqliteStore implements Store {
   }
 
   async prune(before: number, limit: number): Promise<{ decisions: number; events: number }> {
-    return this.db.transaction(() => ({
-      decisions: this.log.prune(before, limit),
-      events: this.pruneEventsSync(before, limit),
-    }))();
+    return this.write(() =>
+      this.db.transaction(() => ({
+        decisions: this.log.prune(before, limit),
+        events: this.pruneEventsSync(before, limit),
+      }))(),
+    );
   }
 
   private pruneEventsSync(before: number, limit: number): number {
@@ -558,13 +667,36 @@ export class SqliteStore implements Store {
     return deleted;
   }
 
+  /**
+   * Deletes the user's rows (secure_delete zeroes their bytes in the pages), then has the WAL
+   * checkpointed and truncated, so that no older copy of those pages stays in it: the erasure is
+   * answered once it has reached the database file.
+   */
   async eraseUser(workspace: string, userKey: string): Promise<EraseReport> {
-    return this.users.run(`${workspace}\u0000${userKey}`, async () =>
-      this.db.transaction(() => ({
-        ...this.log.erase(workspace, userKey),
-        events: this.s.eraseEvents.run(workspace, userKey).changes,
-        deliveries: this.eraseDeliveriesSync(workspace, userKey),
-      }))(),
+    const report = await this.users.run(`${workspace}\u0000${userKey}`, async () =>
+      this.write(() =>
+        this.db.transaction(() => ({
+          ...this.log.erase(workspace, userKey),
+          events: this.s.eraseEvents.run(workspace, userKey).changes,
+          deliveries: this.eraseDeliveriesSync(workspace, userKey),
+        }))(),
+      ),
+    );
+    await this.truncateWal();
+    return report;
+  }
+
+  /** A TRUNCATE checkpoint (see WalCheckpointer.truncate), tried a few times; a StorageFault when it never succeeds. */
+  private async truncateWal(): Promise<void> {
+    if (!this.checkpointer) return;
+    let outcome = '';
+    for (let attempt = 0; attempt < ERASURE_TRUNCATE_ATTEMPTS; attempt++) {
+      outcome = await this.checkpointer.truncate();
+      if (outcome === 'done') return;
+    }
+    throw new StorageFault(
+      'storage_unavailable',
+      `the erasure is committed, but the WAL of ${this.path} could not be checkpointed and truncated (${outcome}): older copies of the erased rows may remain in it; erase again`,
     );
   }
 
@@ -575,11 +707,12 @@ export class SqliteStore implements Store {
   }
 
   async createRun(run: RunRow): Promise<void> {
-    this.s.insertRun.run({
+    const row = {
       ...run,
       checkpoint: run.checkpoint === null ? null : JSON.stringify(run.checkpoint),
       summary: run.summary === null ? null : JSON.stringify(run.summary),
-    });
+    };
+    this.write(() => this.s.insertRun.run(row));
   }
 
   async getRun(workspace: string, runId: string): Promise<RunRow | undefined> {
@@ -597,14 +730,15 @@ export class SqliteStore implements Store {
     patch: Partial<Pick<RunRow, 'status' | 'checkpoint' | 'summary'>>,
     now: number,
   ): Promise<void> {
-    this.s.updateRun.run({
+    const change = {
       workspace,
       runId,
       now,
       status: patch.status ?? null,
       checkpoint: patch.checkpoint === undefined ? null : JSON.stringify(patch.checkpoint),
       summary: patch.summary === undefined ? null : JSON.stringify(patch.summary),
-    });
+    };
+    this.write(() => this.s.updateRun.run(change));
   }
 
   async advanceRun(
@@ -614,6 +748,16 @@ export class SqliteStore implements Store {
     checkpoint: unknown,
     now: number,
   ): Promise<number> {
+    return this.write(() => this.advanceRunSync(workspace, runId, deliveries, checkpoint, now));
+  }
+
+  private advanceRunSync(
+    workspace: string,
+    runId: string,
+    deliveries: DeliveryRow[],
+    checkpoint: unknown,
+    now: number,
+  ): number {
     return this.db.transaction(() => {
       let queued = 0;
       // The rows of one decision carrying the same payload (one row per sink) share one stored
@@ -679,8 +823,11 @@ export class SqliteStore implements Store {
     range: { from: number; to: number } | null,
     now: number,
   ): Promise<void> {
-    if (range) this.s.setInFlight.run(workspace, runId, sink, range.from, range.to, now);
-    else this.s.clearInFlight.run(workspace, runId, sink);
+    this.write(() =>
+      range
+        ? this.s.setInFlight.run(workspace, runId, sink, range.from, range.to, now)
+        : this.s.clearInFlight.run(workspace, runId, sink),
+    );
   }
 
   async getInFlight(workspace: string, runId: string, sink: string): Promise<{ from: number; to: number } | undefined> {
@@ -698,18 +845,20 @@ export class SqliteStore implements Store {
       group.ids.push(u.decisionId);
       groups.set(key, group);
     }
-    this.db.transaction(() => {
-      for (const g of groups.values())
-        this.s.setDeliveries.run({
-          workspace,
-          sink,
-          now,
-          status: g.status,
-          error: g.error,
-          attempt: g.attempt,
-          ids: JSON.stringify(g.ids),
-        });
-    })();
+    this.write(() =>
+      this.db.transaction(() => {
+        for (const g of groups.values())
+          this.s.setDeliveries.run({
+            workspace,
+            sink,
+            now,
+            status: g.status,
+            error: g.error,
+            attempt: g.attempt,
+            ids: JSON.stringify(g.ids),
+          });
+      })(),
+    );
   }
 
   async deliveryCounts(

@@ -387,11 +387,22 @@ export interface Erasure {
   eraseUser(workspace: string, userKey: string): Promise<EraseReport>;
 }
 
+/** Whether the store can keep what it acknowledges (what `/healthz` answers). */
+export interface StorageHealth {
+  /**
+   * Undefined while writes are kept. Otherwise why they are not: `storage_unavailable` (the
+   * database is gone, unwritable or failing; writes are refused) or `storage_full` (no room; a
+   * probe write is tried on each call, and the first write or probe that succeeds ends it).
+   */
+  health(): Promise<{ code: 'storage_unavailable' | 'storage_full'; message: string } | undefined>;
+}
+
 /**
  * The storage port: every role above, plus the store's lifecycle. The conformance suite
  * (test/store/conformance.ts) is the contract every implementation passes.
  */
-export interface Store extends KeyStore, ConfigStore, DecisionLog, EventStore, LearningStore, RunStore, Erasure {
+export interface Store
+  extends KeyStore, ConfigStore, DecisionLog, EventStore, LearningStore, RunStore, Erasure, StorageHealth {
   /** Applies pending numbered migrations. Idempotent. */
   migrate(): Promise<void>;
   close(): Promise<void>;

@@ -1,5 +1,13 @@
 import Database from 'better-sqlite3';
 
+/** Thrown when another process (or another store of this one) holds the file's writer lock. */
+export class WriterLockHeldError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'WriterLockHeldError';
+  }
+}
+
 /**
  * One writer process per SQLite file. Two processes serving one file would both learn, fold the
  * same outcomes twice and overwrite each other's model snapshots, so the second one must not
@@ -19,7 +27,7 @@ export function holdWriterLock(path: string): () => void {
   } catch (err) {
     lock.close();
     if ((err as { code?: string }).code === 'SQLITE_BUSY') {
-      throw new Error(
+      throw new WriterLockHeldError(
         `${path} is already open in another nextbest process (it holds ${path}.lock): one process writes to a SQLite file; stop the other one, or give this one its own --db`,
         { cause: err },
       );

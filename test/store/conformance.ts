@@ -1459,5 +1459,12 @@ export function describeStoreConformance<S extends Store>(
         expect((await store.lastDelivered(WS, 'other', ['user-a'])).size).toBe(0);
       });
     });
+
+    describe('health', () => {
+      it('reports no fault while writes are kept', async () => {
+        await store.recordEvents([makeEvent()], []);
+        expect(await store.health()).toBeUndefined();
+      });
+    });
   });
 }

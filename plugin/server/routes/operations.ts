@@ -1,11 +1,20 @@
 import { Router } from 'express';
 import type { RouteContext } from './context.ts';
 
-/** GET /healthz and GET /metrics (Prometheus): no key. */
+/**
+ * GET /healthz and GET /metrics (Prometheus): no key. /healthz answers 503 with the store's fault
+ * while the store cannot keep writes (see Store.health).
+ */
 export function operationRoutes(ctx: RouteContext): Router {
   const router = Router();
-  router.get('/healthz', async (_req, res) => {
-    res.json({ status: 'ok', workspaces: [...ctx.services.keys()] });
+  router.get('/healthz', async (_req, res, next) => {
+    try {
+      const fault = await ctx.store.health();
+      if (fault) res.status(503).json({ status: 'unavailable', error: { code: fault.code, message: fault.message } });
+      else res.json({ status: 'ok', workspaces: [...ctx.services.keys()] });
+    } catch (err) {
+      next(err);
+    }
   });
   router.get('/metrics', async (_req, res, next) => {
     try {
