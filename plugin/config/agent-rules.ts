@@ -11,6 +11,8 @@ import type { Condition } from './conditions.ts';
 import type { Dimension } from './dimensions.ts';
 import type { FeatureSpec } from './features.ts';
 import type { EligibilityRule, Guardrails } from './guardrails.ts';
+import { checkCosts } from './limits.ts';
+import type { PolicyConfig } from './policy.ts';
 import { hasIssues } from './primitives.ts';
 
 type Path = (string | number)[];
@@ -22,6 +24,7 @@ type Issue = (path: Path, message: string) => void;
  * output type cannot be named here: it is inferred from the schema these rules belong to.)
  */
 type AgentDraft = {
+  policy?: PolicyConfig;
   features?: FeatureSpec[];
   dimensions?: Dimension[];
   guardrails?: Guardrails;
@@ -191,11 +194,18 @@ export function checkAgent(agent: AgentDraft, ctx: z.core.$RefinementCtx<AgentDr
   // Issue paths here are relative to the agent; a part with issues of its own may not be
   // normalized yet, so rules that read it wait until it is valid.
   const broken = (key: string) => hasIssues(ctx, key);
-  const issue: Issue = (path, message) => ctx.addIssue({ code: 'custom', path, message, input: undefined });
+  let found = 0;
+  const issue: Issue = (path, message) => {
+    found++;
+    ctx.addIssue({ code: 'custom', path, message, input: undefined });
+  };
 
   if (!broken('features') && Array.isArray(agent.features)) checkFeatureNames(agent.features, issue);
   if (broken('dimensions') || !Array.isArray(agent.dimensions)) return;
   checkDimensions(agent.dimensions, broken('features') ? undefined : (agent.features ?? []), issue);
+  // the budgets count what the model will hold: only once every part it is built from is right
+  if (found === 0 && !broken('policy') && !broken('features') && agent.policy)
+    checkCosts({ policy: agent.policy, features: agent.features ?? [], dimensions: agent.dimensions }, issue);
   if (broken('guardrails') || !agent.guardrails) return;
   checkGuardrails(agent.guardrails, agent.dimensions, issue);
 }

@@ -9,6 +9,16 @@ import { dimensionSchema } from './dimensions.ts';
 import { featureSpecSchema } from './features.ts';
 import { goalSchema } from './goal.ts';
 import { guardrailsSchema } from './guardrails.ts';
+import {
+  MAX_AGENTS,
+  MAX_CONTEXT_SLOTS,
+  MAX_DELIVERIES,
+  MAX_DIMENSIONS,
+  MAX_FEATURES,
+  MAX_MODEL_WEIGHTS,
+  MAX_THOMPSON_SCORES,
+  MAX_TOTAL_ARMS,
+} from './limits.ts';
 import { policyConfigSchema } from './policy.ts';
 import { idSchema, nonEmptyString } from './primitives.ts';
 
@@ -30,18 +40,26 @@ export const agentConfigSchema = z
     policy: policyConfigSchema,
     features: z
       .array(featureSpecSchema)
+      .max(MAX_FEATURES, `must have at most ${MAX_FEATURES} features`)
       .default([])
-      .describe('Profile traits used as context, and how each is encoded.'),
+      .describe(`Profile traits used as context, and how each is encoded; at most ${MAX_FEATURES}.`),
     dimensions: z
       .array(dimensionSchema)
       .min(1)
-      .describe('What the agent decides, in this order; a later dimension sees earlier choices as context.'),
+      .max(MAX_DIMENSIONS, `must have at most ${MAX_DIMENSIONS} dimensions`)
+      .describe(
+        `What the agent decides, in this order; a later dimension sees earlier choices as context. At most ${MAX_DIMENSIONS}, with at most ${MAX_TOTAL_ARMS} arms in all. Budgets that keep saving, deciding and learning fast: each dimension sees at most ${MAX_CONTEXT_SLOTS} context slots (1 for the intercept, 2 per numeric, boolean, recency or derived feature, values + 1 per categorical one, buckets per hashed one, and one per arm of each earlier dimension it sees); the models of a contextual policy hold at most ${MAX_MODEL_WEIGHTS.toLocaleString('en-US')} weights (arms × slots² per dimension; with share: tags, (slots × groups + arms)²); a Thompson policy draws at most ${MAX_THOMPSON_SCORES.toLocaleString('en-US')} scores per decision (draws × all arms).`,
+      ),
     guardrails: guardrailsSchema
       .prefault({})
       .describe(
         'What may never happen: quiet hours, frequency caps, consent, eligibility and forbidden combinations. They mask arms before the policy chooses.',
       ),
-    delivery: z.array(deliverySchema).default([]).describe('Where each decision is delivered.'),
+    delivery: z
+      .array(deliverySchema)
+      .max(MAX_DELIVERIES, `must have at most ${MAX_DELIVERIES} entries`)
+      .default([])
+      .describe(`Where each decision is delivered; at most ${MAX_DELIVERIES} entries.`),
   })
   .superRefine(checkAgent, { when: (payload) => typeof payload.value === 'object' && payload.value !== null })
   .transform((a) => ({ ...a, salt: a.salt ?? a.id }))
@@ -99,7 +117,11 @@ export const workspaceConfigSchema = z
   .strictObject({
     $schema: z.string().optional().describe('Optional JSON Schema reference for editors; ignored.'),
     workspace: idSchema().describe('Workspace id.'),
-    agents: z.array(agentConfigSchema).min(1).describe('The agents of this workspace; ids unique.'),
+    agents: z
+      .array(agentConfigSchema)
+      .min(1)
+      .max(MAX_AGENTS, `must have at most ${MAX_AGENTS} agents`)
+      .describe(`The agents of this workspace; ids unique; at most ${MAX_AGENTS}.`),
   })
   .superRefine(
     (w, ctx) => {

@@ -8,6 +8,7 @@
  * `normalizeCondition` converts between their inferred types and `conditionSchema` wires it in.
  */
 import { z } from 'zod';
+import { MAX_CONDITION_ITEMS, MAX_CONDITION_VALUES } from './limits.ts';
 import { nonEmptyString } from './primitives.ts';
 
 /** Keys with a meaning in a condition; a dimension may not use them as its id. */
@@ -24,8 +25,9 @@ const traitConditionInputSchema = z
     in: z
       .array(scalarSchema)
       .min(1)
+      .max(MAX_CONDITION_VALUES, `must have at most ${MAX_CONDITION_VALUES} values`)
       .optional()
-      .describe('Holds when the trait is strictly equal to one of these values.'),
+      .describe(`Holds when the trait is strictly equal to one of these values (at most ${MAX_CONDITION_VALUES}).`),
     gte: z.number().optional().describe('Holds when the trait is a number >= this.'),
     lte: z.number().optional().describe('Holds when the trait is a number <= this.'),
     exists: z.boolean().optional().describe('true: the trait is present and not null; false: it is absent or null.'),
@@ -51,7 +53,7 @@ const choiceConditionInputSchema = z
       error: (iss) =>
         `${JSON.stringify(iss.input)} is a condition keyword, not a dimension; check the spelling of the condition`,
     }),
-    z.union([nonEmptyString(), z.array(nonEmptyString()).min(1)], {
+    z.union([nonEmptyString(), z.array(nonEmptyString()).min(1).max(MAX_CONDITION_VALUES)], {
       error: 'must be an arm id or a non-empty list of arm ids',
     }),
   )
@@ -69,14 +71,22 @@ export const conditionInputSchema = z
       z
         .strictObject({
           get all() {
-            return z.array(conditionInputSchema).min(1).describe('Holds when every condition holds.');
+            return z
+              .array(conditionInputSchema)
+              .min(1)
+              .max(MAX_CONDITION_ITEMS, `must have at most ${MAX_CONDITION_ITEMS} conditions`)
+              .describe(`Holds when every condition holds (at most ${MAX_CONDITION_ITEMS}).`);
           },
         })
         .describe('{all: [...]}'),
       z
         .strictObject({
           get any() {
-            return z.array(conditionInputSchema).min(1).describe('Holds when at least one condition holds.');
+            return z
+              .array(conditionInputSchema)
+              .min(1)
+              .max(MAX_CONDITION_ITEMS, `must have at most ${MAX_CONDITION_ITEMS} conditions`)
+              .describe(`Holds when at least one condition holds (at most ${MAX_CONDITION_ITEMS}).`);
           },
         })
         .describe('{any: [...]}'),

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { CONDITION_KEYWORDS, conditionSchema } from './conditions.ts';
+import { MAX_ARMS, MAX_ARM_TAGS, MAX_DIMENSIONS, MAX_FEATURES } from './limits.ts';
 import { boundedNumber, hasIssues, idSchema, nonEmptyString } from './primitives.ts';
 
 const HOUR_PATTERN = /^(?:[01]?[0-9]|2[0-3])$/;
@@ -13,8 +14,9 @@ const armObjectSchema = z.strictObject({
   text: z.string().optional().describe('The approved content (subject line, block copy), for reference and delivery.'),
   tags: z
     .array(nonEmptyString())
+    .max(MAX_ARM_TAGS, `must have at most ${MAX_ARM_TAGS} tags`)
     .default([])
-    .describe('Free-form labels (urgency, discount, ...) for reports and rules.'),
+    .describe(`Free-form labels (urgency, discount, ...) for reports and rules; at most ${MAX_ARM_TAGS}.`),
   hour: boundedNumber({ min: 0, max: 23, int: true })
     .optional()
     .describe('Local send hour 0–23 (local_hour dimensions only; defaults to the id when that is an hour).'),
@@ -46,7 +48,13 @@ export const dimensionSchema = z
       .enum(['categorical', 'local_hour'])
       .default('categorical')
       .describe("categorical (default), or local_hour: arms are send hours in the customer's time zone."),
-    arms: z.array(armSchema).min(1).describe('The approved variants to choose among.'),
+    arms: z
+      .array(armSchema)
+      .min(1)
+      .max(MAX_ARMS, `must have at most ${MAX_ARMS} arms`)
+      .describe(
+        `The approved variants to choose among; at most ${MAX_ARMS} (and the agent's model within its budget, see \`dimensions\`).`,
+      ),
     default: z
       .union([nonEmptyString(), z.number()], { error: 'must be an arm id' })
       .transform(String)
@@ -58,6 +66,7 @@ export const dimensionSchema = z
       ),
     features: z
       .array(nonEmptyString())
+      .max(MAX_FEATURES + MAX_DIMENSIONS)
       .optional()
       .describe(
         "What this dimension's policy sees: names of the agent's features (a trait, or local_hour / local_weekday) and ids of earlier dimensions (their choice). Default: all of them; [] leaves only the intercept (no context). Fewer inputs, fewer weights to learn: a dimension given only the traits that matter to it learns faster.",

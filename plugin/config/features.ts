@@ -1,5 +1,6 @@
 /** Features: the profile traits (or derived values) a policy sees as context, and how each is encoded. */
 import { z } from 'zod';
+import { MAX_CATEGORY_VALUES, MAX_HASH_BUCKETS } from './limits.ts';
 import { boundedNumber, nonEmptyString } from './primitives.ts';
 
 const traitName = () => nonEmptyString().describe('Profile trait to read.');
@@ -26,7 +27,11 @@ const traitFeatureSchema = z.discriminatedUnion('type', [
     .strictObject({
       trait: traitName(),
       type: z.literal('categorical').describe('One-hot over the listed values, plus one slot for anything else.'),
-      values: z.array(nonEmptyString()).min(1).describe('The categories to encode, unique.'),
+      values: z
+        .array(nonEmptyString())
+        .min(1)
+        .max(MAX_CATEGORY_VALUES, `must have at most ${MAX_CATEGORY_VALUES} values`)
+        .describe(`The categories to encode, unique; at most ${MAX_CATEGORY_VALUES}.`),
     })
     .superRefine((f, ctx) => {
       f.values.forEach((v, i) => {
@@ -42,8 +47,8 @@ const traitFeatureSchema = z.discriminatedUnion('type', [
   z.strictObject({
     trait: traitName(),
     type: z.literal('hashed').describe('Hashed one-hot for high-cardinality strings (city, product id).'),
-    buckets: boundedNumber({ min: 2, max: 4096, int: true }).describe(
-      'Number of hash buckets, an integer in [2, 4096].',
+    buckets: boundedNumber({ min: 2, max: MAX_HASH_BUCKETS, int: true }).describe(
+      `Number of hash buckets, an integer in [2, ${MAX_HASH_BUCKETS}].`,
     ),
   }),
   z.strictObject({

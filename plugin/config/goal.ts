@@ -1,7 +1,12 @@
 /** The goal: which outcome events earn reward, how much, and within which attribution window. */
 import { z } from 'zod';
 import { durationSchema, parseDuration } from './duration.ts';
+import { MAX_REWARD_RULES } from './limits.ts';
 import { boundedNumber, nonEmptyString } from './primitives.ts';
+
+/** How long after a goal window closes its events are still accepted, unless the goal says otherwise. */
+export const LATE_MARGIN_DEFAULT = '7d';
+export const LATE_MARGIN_DEFAULT_MS = parseDuration(LATE_MARGIN_DEFAULT)!;
 
 export const rewardRuleSchema = z.strictObject({
   event: nonEmptyString().describe(
@@ -31,12 +36,27 @@ export const goalSchema = z
     window: durationSchema().describe(
       'Attribution window: an outcome counts if it comes within this time of the decision, e.g. 72h.',
     ),
-    rewards: z.array(rewardRuleSchema).min(1).describe('Which outcome events earn reward, and how much.'),
+    rewards: z
+      .array(rewardRuleSchema)
+      .min(1)
+      .max(MAX_REWARD_RULES, `must have at most ${MAX_REWARD_RULES} rules`)
+      .describe(`Which outcome events earn reward, and how much; at most ${MAX_REWARD_RULES} rules.`),
     combine: z
       .enum(['first', 'sum', 'max'])
       .default('max')
       .describe(
         'How several rewarded events of one decision combine: the first, the sum capped at 1, or the largest (default).',
       ),
+    late_margin: durationSchema()
+      .default(LATE_MARGIN_DEFAULT)
+      .describe(
+        `How late after the window an event may still arrive (Segment retries, replays, offline devices), default ${LATE_MARGIN_DEFAULT}. Events dated before the longest window plus late_margin of the workspace's agents, or more than a day ahead of the service's clock, can earn nothing: the Segment webhook refuses them (400).`,
+      ),
   })
-  .transform((g) => ({ window: g.window, windowMs: parseDuration(g.window)!, rewards: g.rewards, combine: g.combine }));
+  .transform((g) => ({
+    window: g.window,
+    windowMs: parseDuration(g.window)!,
+    rewards: g.rewards,
+    combine: g.combine,
+    lateMarginMs: parseDuration(g.late_margin)!,
+  }));

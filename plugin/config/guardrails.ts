@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { clockMinutes, clockSchema } from './clock.ts';
 import { conditionSchema } from './conditions.ts';
 import { durationSchema, parseDuration } from './duration.ts';
+import { MAX_ELIGIBILITY_RULES, MAX_FORBIDDEN_COMBINATIONS, MAX_FREQUENCY_CAPS } from './limits.ts';
 import { boundedNumber, hasIssues, nonEmptyString } from './primitives.ts';
 
 const armRefSchema = () => z.record(nonEmptyString(), nonEmptyString());
@@ -65,8 +66,9 @@ export const guardrailsSchema = z
     quiet_hours: quietHoursSchema.optional(),
     frequency_caps: z
       .array(frequencyCapSchema)
+      .max(MAX_FREQUENCY_CAPS, `must have at most ${MAX_FREQUENCY_CAPS} caps`)
       .default([])
-      .describe('Maximum sends per rolling window, globally or per channel.'),
+      .describe(`Maximum sends per rolling window, globally or per channel; at most ${MAX_FREQUENCY_CAPS} caps.`),
     consent: z
       .record(nonEmptyString(), nonEmptyString())
       .optional()
@@ -75,8 +77,11 @@ export const guardrailsSchema = z
       ),
     eligibility: z
       .array(eligibilityRuleSchema)
+      .max(MAX_ELIGIBILITY_RULES, `must have at most ${MAX_ELIGIBILITY_RULES} rules`)
       .default([])
-      .describe('Rules that allow an arm only if, or mask it unless, a condition holds.'),
+      .describe(
+        `Rules that allow an arm only if, or mask it unless, a condition holds; at most ${MAX_ELIGIBILITY_RULES}.`,
+      ),
     forbid: z
       .array(
         armRefSchema()
@@ -85,8 +90,9 @@ export const guardrailsSchema = z
           })
           .describe('{dimension: arm, ...}: a combination of arms never sent together.'),
       )
+      .max(MAX_FORBIDDEN_COMBINATIONS, `must have at most ${MAX_FORBIDDEN_COMBINATIONS} combinations`)
       .default([])
-      .describe('Forbidden arm combinations (brand rules).'),
+      .describe(`Forbidden arm combinations (brand rules); at most ${MAX_FORBIDDEN_COMBINATIONS}.`),
   })
   .describe('What may never happen: these mask arms before the policy chooses.');
 export type Guardrails = z.output<typeof guardrailsSchema>;

@@ -11,8 +11,9 @@
  * Cross-field rules (arm references, dimension order, consent channels, ...) are `superRefine`s
  * with exact paths (agent-rules.ts).
  *
- * This folder imports nothing of the project but the bandit's list of policies; the agent and
- * the guardrails import it. The names below are the contract; the files' other exports are not.
+ * This folder imports nothing of the project but the bandit's list of policies and its feature
+ * layout (the size budgets count slots as the model does, limits.ts); the agent and the
+ * guardrails import it. The names below are the contract; the files' other exports are not.
  */
 export {
   agentConfigSchema,
@@ -42,7 +43,7 @@ export {
 export { armSchema, dimensionSchema, type Arm, type Dimension } from './dimensions.ts';
 export { parseDuration } from './duration.ts';
 export { featureSpecSchema, type FeatureSpec } from './features.ts';
-export { goalSchema, rewardRuleSchema, type RewardRule } from './goal.ts';
+export { goalSchema, LATE_MARGIN_DEFAULT, LATE_MARGIN_DEFAULT_MS, rewardRuleSchema, type RewardRule } from './goal.ts';
 export {
   eligibilityRuleSchema,
   frequencyCapSchema,
@@ -54,6 +55,27 @@ export {
   type QuietHours,
 } from './guardrails.ts';
 export { formatIssues } from './issues.ts';
+export {
+  MAX_AGENTS,
+  MAX_ARM_TAGS,
+  MAX_ARMS,
+  MAX_CATEGORY_VALUES,
+  MAX_CONDITION_ITEMS,
+  MAX_CONDITION_VALUES,
+  MAX_CONTEXT_SLOTS,
+  MAX_DELIVERIES,
+  MAX_DIMENSIONS,
+  MAX_ELIGIBILITY_RULES,
+  MAX_FEATURES,
+  MAX_FORBIDDEN_COMBINATIONS,
+  MAX_FREQUENCY_CAPS,
+  MAX_HASH_BUCKETS,
+  MAX_MODEL_WEIGHTS,
+  MAX_REWARD_RULES,
+  MAX_THOMPSON_SCORES,
+  MAX_TOTAL_ARMS,
+  modelCost,
+} from './limits.ts';
 export { loadConfigFile, parseConfigSource, parseConfigText, readConfigFile } from './load.ts';
 export {
   changeDetection,

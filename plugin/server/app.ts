@@ -1,9 +1,17 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
 import type { BackgroundRuns } from '../run/index.ts';
-import { EVENTS_BODY_LIMIT, RequestError, type DecisionService, type Metrics } from '../service/index.ts';
+import {
+  EVENTS_BODY_LIMIT,
+  idFlaw,
+  RequestError,
+  ValidationError,
+  type DecisionService,
+  type Metrics,
+} from '../service/index.ts';
 import type { Store } from '../store/index.ts';
 import { bearerAuth } from './auth.ts';
+import { jsonBody } from './body.ts';
 import { answerErrors } from './errors.ts';
 import type { Rate } from './rate-limit.ts';
 import {
@@ -24,7 +32,7 @@ export interface AppOptions {
   services: Map<string, DecisionService>;
   logger: Logger;
   metrics: Metrics;
-  /** Largest JSON body accepted outside /v1/events (which follows Segment's 500 KB). */
+  /** Largest JSON body accepted outside /v1/events (which follows Segment's 500 KB); default 1mb. */
   bodyLimit?: string;
   /** Routes added by adapters (see ServerExtension), mounted before the 404 handler. */
   routers?: Router[];
@@ -41,8 +49,9 @@ export interface AppOptions {
 
 /**
  * The HTTP API (docs/service.md): one router per resource (routes/), the bearer-key check
- * (auth.ts) and the one error mapping (errors.ts). Every body is parsed with zod and rejected with
- * a 400 naming the field; errors are `{error: {code, message, issues?}}`.
+ * (auth.ts) and the one error mapping (errors.ts). Paths are checked before any route (body.ts
+ * reads bodies); every body is parsed with zod and rejected with a 400 naming the field; errors
+ * are `{error: {code, message, issues?}}`.
  */
 export function createApp(options: AppOptions): express.Express {
   const { store, services, logger, metrics } = options;
@@ -50,15 +59,16 @@ export function createApp(options: AppOptions): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(accessLog(logger, metrics));
+  app.use(refuseMalformedPath);
+  app.use(PATH_IDS, refuseMalformedPathIds);
   const ctx: RouteContext = {
     store,
     services,
     logger,
     metrics,
     authed: bearerAuth(store, services),
-    // Bodies are JSON whatever the Content-Type says (curl -d sends form encoding by default).
-    json: express.json({ limit: options.bodyLimit ?? '1mb', strict: false, type: () => true }),
-    eventsJson: express.json({ limit: EVENTS_BODY_LIMIT, strict: false, type: () => true }),
+    json: jsonBody(options.bodyLimit ?? '1mb'),
+    eventsJson: jsonBody(EVENTS_BODY_LIMIT),
     corsOrigins: options.corsOrigins ?? [],
     publicRates: options.publicRates,
     runs: options.runs,
@@ -71,6 +81,40 @@ export function createApp(options: AppOptions): express.Express {
   );
   app.use(answerErrors(logger));
   return app;
+}
+
+/** A path that is not valid percent-encoding is refused before any route tries to decode it. */
+function refuseMalformedPath(req: Request, _res: Response, next: NextFunction) {
+  try {
+    decodeURIComponent(req.path);
+  } catch {
+    return next(
+      new RequestError(
+        400,
+        'malformed_path',
+        'the path is not valid percent-encoding (a % not followed by two hex digits, or not UTF-8)',
+      ),
+    );
+  }
+  next();
+}
+
+/** The routes whose path names an id a caller chose (a user's, or an id echoed back into logs and answers). */
+const PATH_IDS = [
+  '/v1/agents/:agentId',
+  '/v1/connected-content/:agentId',
+  '/v1/decisions/:decisionId',
+  '/v1/users/:userId',
+  '/v1/runs/:runId',
+];
+
+/** Ids in the path follow the rules of ids in bodies (`idFlaw`): a 400 naming the parameter. */
+function refuseMalformedPathIds(req: Request, _res: Response, next: NextFunction) {
+  for (const [name, value] of Object.entries(req.params as Record<string, string>)) {
+    const flaw = idFlaw(value);
+    if (flaw) return next(new ValidationError(`${name}: ${flaw}`, [{ path: name, message: flaw }]));
+  }
+  next();
 }
 
 /** Access log and request counts without raw user ids: the route pattern, never the URL. */

@@ -1,11 +1,64 @@
 import { z } from 'zod';
+import { LATE_MARGIN_DEFAULT_MS } from '../config/index.ts';
+import { isValidTimeZone } from '../guardrails/index.ts';
+import { RequestError, ValidationError, formatPath } from './errors.ts';
 
-/** Bodies and queries of the HTTP API (docs/service.md, "Routes"). */
+/** Bodies and queries of the HTTP API (docs/service.md, "Routes" and "Limits"). */
 
-const userId = z
-  .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
-  .min(1, 'must not be empty')
-  .max(256, 'must be at most 256 characters');
+/**
+ * Characters no id may hold: C0 and C1 controls (NUL included) and the bidirectional embedding,
+ * override and isolate controls, which make an id display as another one in logs and tools.
+ */
+const FORBIDDEN_IN_IDS = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u;
+
+/** `String.prototype.isWellFormed` (Node 20; newer than this project's TypeScript lib). */
+function isWellFormed(text: string): boolean {
+  return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
+/**
+ * Why `text` cannot be an id, or undefined when it can. A lone surrogate has no UTF-8 form: two
+ * ids differing only in one would hash (userKey) and store alike.
+ */
+export function idFlaw(text: string): string | undefined {
+  if (!isWellFormed(text)) return 'must be well-formed Unicode (it contains a lone surrogate)';
+  const found = FORBIDDEN_IN_IDS.exec(text)?.[0];
+  if (found === undefined) return undefined;
+  const code = found.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+  return `must not contain control or bidirectional-override characters (found U+${code})`;
+}
+
+/**
+ * A caller's id (userId, messageId, requestId…): a non-empty string of at most `max` characters,
+ * well-formed, without control or bidi characters. Each failure says which rule it broke.
+ */
+function callerId(max: number, required = 'is required') {
+  return z
+    .string({
+      error: (i) => (i.code !== 'invalid_type' ? undefined : i.input === undefined ? required : 'must be a string'),
+    })
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    .superRefine((text, ctx) => {
+      const flaw = idFlaw(text);
+      if (flaw) ctx.addIssue({ code: 'custom', message: flaw, input: text });
+    });
+}
+
+/** Lengths of the ids callers send. */
+export const USER_ID_MAX = 256;
+export const MESSAGE_ID_MAX = 200;
+export const REQUEST_ID_MAX = 512;
+
+const userId = callerId(USER_ID_MAX);
+
+/** An IANA time zone name that this runtime knows (checked with Intl.DateTimeFormat, cached per name). */
+const timeZone = z
+  .string({ error: (i) => (i.code === 'invalid_type' ? 'must be a string' : undefined) })
+  .max(64, 'must be at most 64 characters')
+  .refine(isValidTimeZone, {
+    error: (i) => `must be an IANA time zone such as Europe/Paris, got ${JSON.stringify(i.input)}`,
+  });
 
 export const decideRequestSchema = z.strictObject({
   userId: userId.describe('Your id for the customer (Segment userId, HubSpot contact id, Braze external_id).'),
@@ -13,16 +66,13 @@ export const decideRequestSchema = z.strictObject({
     .record(z.string(), z.unknown())
     .optional()
     .describe('Profile traits; when absent they are read through the ProfileSource.'),
-  timezone: z.string().max(64).optional().describe('IANA time zone of the customer, e.g. Europe/Paris.'),
+  timezone: timeZone.optional().describe('IANA time zone of the customer, e.g. Europe/Paris.'),
   consent: z
     .record(z.string(), z.boolean())
     .optional()
     .describe('Explicit consent per channel, overriding consent traits.'),
   context: z.record(z.string(), z.unknown()).optional().describe('Request-time context merged over the traits.'),
-  requestId: z
-    .string()
-    .min(1)
-    .max(512)
+  requestId: callerId(REQUEST_ID_MAX)
     .optional()
     .describe('Idempotency key: the same requestId returns the same decision.'),
   explain: z
@@ -43,14 +93,32 @@ export const decideBatchSchema = z.strictObject({
     .max(DECIDE_BATCH_MAX, `must contain at most ${DECIDE_BATCH_MAX} users`),
 });
 
-const isoTimestamp = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const t = typeof v === 'number' ? v : Date.parse(v);
-  if (!Number.isFinite(t)) {
-    ctx.addIssue({ code: 'custom', message: `is not a valid ISO-8601 timestamp: ${JSON.stringify(v)}` });
-    return z.NEVER;
-  }
-  return t;
-});
+/**
+ * The range any event time must fall in, whatever the workspace: it refuses what no clock means
+ * (1e20, -1e15, 9999-12-31) and seconds sent as milliseconds. The workspace's own window, from
+ * its agents' goals, is narrower (`eventTimeWindow`).
+ */
+export const EVENT_TIME_RANGE = { from: Date.UTC(2000, 0, 1), to: Date.UTC(2100, 0, 1) } as const;
+
+const dayText = (t: number) => new Date(t).toISOString().slice(0, 10);
+
+const isoTimestamp = z
+  .union([z.string(), z.number()], { error: 'must be an ISO-8601 string or epoch milliseconds' })
+  .transform((v, ctx) => {
+    const t = typeof v === 'number' ? v : Date.parse(v);
+    if (!Number.isFinite(t)) {
+      ctx.addIssue({ code: 'custom', message: `is not a valid ISO-8601 timestamp: ${JSON.stringify(v)}` });
+      return z.NEVER;
+    }
+    if (t < EVENT_TIME_RANGE.from || t >= EVENT_TIME_RANGE.to) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be between ${dayText(EVENT_TIME_RANGE.from)} and ${dayText(EVENT_TIME_RANGE.to)} (epoch milliseconds, not seconds), got ${JSON.stringify(v)}`,
+      });
+      return z.NEVER;
+    }
+    return t;
+  });
 
 /**
  * One Segment-spec event (https://segment.com/docs/connections/spec/common/). `messageId` is
@@ -60,20 +128,11 @@ const isoTimestamp = z.union([z.string(), z.number()]).transform((v, ctx) => {
 export const segmentEventSchema = z
   .looseObject({
     type: z.enum(['track', 'identify', 'page', 'screen', 'group', 'alias']).default('track'),
-    messageId: z
-      .string({
-        error: (i) =>
-          i.input === undefined ? 'is required (it is how duplicates are recognised)' : 'must be a string',
-      })
-      .min(1)
-      .max(200),
-    userId: z
-      .string({
-        error: (i) => (i.input === undefined ? 'is required: an outcome must belong to a user' : 'must be a string'),
-      })
-      .min(1)
-      .max(256),
-    event: z.string().min(1).max(200).optional(),
+    messageId: callerId(MESSAGE_ID_MAX, 'is required (it is how duplicates are recognised)'),
+    userId: callerId(USER_ID_MAX, 'is required: an outcome must belong to a user'),
+    anonymousId: callerId(USER_ID_MAX).optional(),
+    previousId: callerId(USER_ID_MAX).optional(),
+    event: z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
     properties: z.record(z.string(), z.unknown()).default({}),
     traits: z.record(z.string(), z.unknown()).optional(),
     timestamp: isoTimestamp.optional(),
@@ -81,7 +140,17 @@ export const segmentEventSchema = z
   .superRefine((e, ctx) => {
     if (e.type === 'track' && e.event === undefined)
       ctx.addIssue({ code: 'custom', path: ['event'], message: 'is required for a track event' });
+    const decisionId = e.properties.decision_id;
+    const flaw = typeof decisionId === 'string' ? decisionIdFlaw(decisionId) : undefined;
+    if (flaw) ctx.addIssue({ code: 'custom', path: ['properties', 'decision_id'], message: flaw });
   });
+
+/** Decision ids are UUIDs (36 characters); a longer or malformed one names no decision. */
+const DECISION_ID_MAX = 64;
+
+function decisionIdFlaw(text: string): string | undefined {
+  return text.length > DECISION_ID_MAX ? `must be at most ${DECISION_ID_MAX} characters` : idFlaw(text);
+}
 export type SegmentEvent = z.output<typeof segmentEventSchema>;
 
 /** Segment's HTTP API batch limit is 500 KB per request and 32 KB per event. */
@@ -98,7 +167,7 @@ export const eventBatchSchema = z.looseObject({
 export const connectedContentQuerySchema = z.object({
   user_id: userId,
   /** Braze renders a message several times (HTML, text, retries); the same request_id gets the same decision. */
-  request_id: z.string().min(1).max(512).optional(),
+  request_id: callerId(REQUEST_ID_MAX).optional(),
 });
 
 /** `POST /v1/keys`: a new API key of the workspace. */
@@ -128,5 +197,131 @@ export const runRequestSchema = z.strictObject({
     .max(500)
     .describe('Audience reference: file:NAME.ndjson (in the audience folder), a HubSpot list, a Segment audience key.'),
   dryRun: z.boolean().optional().describe('Decide and log, deliver nothing.'),
-  resume: z.string().min(1).max(100).optional().describe('The id of an interrupted run to continue.'),
+  resume: callerId(100).optional().describe('The id of an interrupted run to continue.'),
 });
+
+/**
+ * How deep a JSON body may nest: far beyond any event, decide body or agent config (the example
+ * agent's is 6), and shallow enough that nothing recursive (zod, JSON.stringify in the store,
+ * conditions) can overflow the stack.
+ */
+export const JSON_DEPTH_MAX = 64;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+
+/** The index of the quote that closes the JSON string opened at `open` (or past the end). */
+function stringEnd(bytes: Uint8Array, open: number): number {
+  let at = bytes.indexOf(QUOTE, open + 1);
+  while (at > 0) {
+    let escapes = 0;
+    while (bytes[at - 1 - escapes] === BACKSLASH) escapes++;
+    if (escapes % 2 === 0) return at;
+    at = bytes.indexOf(QUOTE, at + 1);
+  }
+  return bytes.length;
+}
+
+/**
+ * Whether JSON `bytes` (UTF-8, whose multi-byte characters never hold an ASCII byte) open more
+ * than `max` arrays or objects inside each other: one pass that skips strings, no recursion.
+ */
+export function nestsDeeperThan(bytes: Uint8Array, max: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (c === QUOTE) i = stringEnd(bytes, i);
+    else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+      if (++depth > max) return true;
+    } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) depth--;
+  }
+  return false;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A JSON body's bytes → its value: UTF-8 (400 `malformed_body` otherwise), at most JSON_DEPTH_MAX
+ * levels deep (400 `body_too_deep`, checked before parsing), valid JSON (400 `malformed_json`).
+ */
+export function parseJsonBytes(bytes: Uint8Array): unknown {
+  if (nestsDeeperThan(bytes, JSON_DEPTH_MAX))
+    throw new RequestError(400, 'body_too_deep', `the body is nested deeper than ${JSON_DEPTH_MAX} levels`);
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw new RequestError(400, 'malformed_body', 'the body is not valid UTF-8 (JSON bodies are UTF-8)');
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new RequestError(400, 'malformed_json', `the body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** How far ahead of the service's clock an event may be dated (device clocks drift; a day is plenty). */
+export const EVENT_AHEAD_MAX_MS = 86_400_000;
+
+/** The event times a workspace accepts: from `now - maxAgeMs` to `now + EVENT_AHEAD_MAX_MS`. */
+export interface EventTimeWindow {
+  now: number;
+  maxAgeMs: number;
+}
+
+/** What the window is computed from: each agent's goal window and the lateness it tolerates after it. */
+export interface GoalTimes {
+  windowMs: number;
+  lateMarginMs: number;
+}
+
+/** A workspace's service as the window needs it (DecisionService). */
+export interface WorkspaceGoals {
+  now(): number;
+  agentIds(): string[];
+  agentConfig(agentId: string): { goal: GoalTimes };
+}
+
+/**
+ * The workspace's window now: an event older than every agent's goal window plus its
+ * `late_margin` can earn no reward and is refused; with no agent, LATE_MARGIN_DEFAULT_MS.
+ */
+export function eventTimeWindow(service: WorkspaceGoals): EventTimeWindow {
+  const ages = service.agentIds().map((id) => {
+    const goal = service.agentConfig(id).goal;
+    return goal.windowMs + goal.lateMarginMs;
+  });
+  return { now: service.now(), maxAgeMs: ages.length > 0 ? Math.max(...ages) : LATE_MARGIN_DEFAULT_MS };
+}
+
+const durationText = (ms: number) => (ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : `${ms / 3_600_000}h`);
+
+function eventTimeFlaw(t: number, window: EventTimeWindow): string | undefined {
+  if (t > window.now + EVENT_AHEAD_MAX_MS)
+    return `is more than ${durationText(EVENT_AHEAD_MAX_MS)} ahead of the server's clock (${new Date(window.now).toISOString()}), got ${new Date(t).toISOString()}`;
+  if (t < window.now - window.maxAgeMs)
+    return `is older than ${durationText(window.maxAgeMs)} (the longest goal window plus its late_margin), got ${new Date(t).toISOString()}`;
+  return undefined;
+}
+
+/**
+ * Refuses the events whose `timestamp` is outside the workspace's window, naming each: `list` is
+ * the path of the list the events came in (`['batch']`, `[]` for a JSON array), undefined for a
+ * body of one event.
+ */
+export function refuseEventsOutOfTime(
+  events: readonly SegmentEvent[],
+  window: EventTimeWindow,
+  list?: readonly (string | number)[],
+): void {
+  const issues = events.flatMap((e, i) => {
+    const flaw = e.timestamp === undefined ? undefined : eventTimeFlaw(e.timestamp, window);
+    const path = list === undefined ? ['timestamp'] : [...list, i, 'timestamp'];
+    return flaw ? [{ path: formatPath(path), message: flaw }] : [];
+  });
+  if (issues.length > 0) throw new ValidationError(issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues);
+}

@@ -8,6 +8,16 @@ describe('goal', () => {
     expect(agent.goal).toMatchObject({ window: '72h', windowMs: 72 * 3_600_000, combine: 'max' });
   });
 
+  it('accepts events up to 7 days after the window by default (late_margin)', () => {
+    expect(agent.goal.lateMarginMs).toBe(7 * 86_400_000);
+  });
+
+  it('takes late_margin as a duration', () => {
+    expect(errorsOf(makeWorkspace((a) => (a.goal.late_margin = 'a week')))).toEqual([
+      'agents[0].goal.late_margin: must be a duration like 72h, 7d, 30m, 90s or 2w, got "a week"',
+    ]);
+  });
+
   it.each<[string, (agent: Json) => void, string[]]>([
     [
       'a malformed window and combine',

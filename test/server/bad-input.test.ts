@@ -32,6 +32,22 @@ const DECIDE = '/v1/agents/winback/decide';
 const BATCH = '/v1/agents/winback/decide:batch';
 const EVENTS = '/v1/events';
 
+/** A JSON value nested `depth` arrays deep: `[[[…1…]]]`. */
+const nested = (depth: number) => `${'['.repeat(depth)}1${']'.repeat(depth)}`;
+/** An event of about 10 KB whose properties nest 5,000 levels deep. */
+const DEEP_EVENT = JSON.stringify(makeEvent()).replace('"properties":{}', `"properties":{"deep":${nested(5000)}}`);
+const ID_DEFECTS: [string, string, string][] = [
+  ['a NUL', 'user\u0000-1', 'must not contain control or bidirectional-override characters (found U+0000)'],
+  [
+    'a right-to-left override',
+    'user-\u202Etxt.exe',
+    'must not contain control or bidirectional-override characters (found U+202E)',
+  ],
+  ['a bidi isolate', 'user-\u2066x', 'must not contain control or bidirectional-override characters (found U+2066)'],
+  ['a C1 control', 'user-\u0085', 'must not contain control or bidirectional-override characters (found U+0085)'],
+  ['a lone surrogate', 'user-\uD800', 'must be well-formed Unicode (it contains a lone surrogate)'],
+];
+
 const rows: BadInputRow[] = [
   // not JSON
   {
@@ -396,7 +412,244 @@ const rows: BadInputRow[] = [
     issuePaths: ['batch'],
   },
 
+  // bodies nested too deep: refused while parsing, before anything recursive sees them
+  {
+    name: 'rejects an event nested 5,000 levels deep (10 KB)',
+    method: 'POST',
+    path: EVENTS,
+    raw: DEEP_EVENT,
+    status: 400,
+    code: 'body_too_deep',
+    names: 'nested deeper than 64 levels',
+  },
+  {
+    name: 'rejects a decide body nested 65 levels deep (its traits 63)',
+    method: 'POST',
+    path: DECIDE,
+    raw: JSON.stringify(makeDecideBody()).replace('"traits":{', `"traits":{"deep":${nested(63)},`),
+    status: 400,
+    code: 'body_too_deep',
+    names: 'nested deeper than 64 levels',
+  },
+  {
+    name: 'rejects an agent config nested 5,000 levels deep',
+    method: 'PUT',
+    path: '/v1/agents/winback',
+    raw: JSON.stringify({ ...WINBACK, holdout: 0.2 }).replace('"guardrails":{', `"guardrails":{"x":${nested(5000)},`),
+    status: 400,
+    code: 'body_too_deep',
+    names: 'nested deeper than 64 levels',
+  },
+
+  // the path
+  {
+    name: 'rejects a path that is not valid percent-encoding',
+    method: 'POST',
+    path: '/v1/agents/win%ZZback/decide',
+    body: makeDecideBody(),
+    status: 400,
+    code: 'malformed_path',
+    names: 'percent-encoding',
+  },
+  {
+    name: 'rejects a path whose percent-encoding is not UTF-8',
+    method: 'DELETE',
+    path: '/v1/users/%C0%AF',
+    status: 400,
+    code: 'malformed_path',
+    names: 'percent-encoding',
+  },
+  {
+    name: 'rejects a decide:batch path that is not valid percent-encoding',
+    method: 'POST',
+    path: '/v1/agents/%E0%A4%A/decide:batch',
+    body: { users: [makeDecideBody()] },
+    status: 400,
+    code: 'malformed_path',
+    names: 'percent-encoding',
+  },
+  {
+    name: 'rejects a user id in the path with a control character, naming it',
+    method: 'DELETE',
+    path: '/v1/users/user%00-1',
+    status: 400,
+    code: 'invalid_request',
+    names: 'userId: must not contain control',
+    issuePaths: ['userId'],
+  },
+  {
+    name: 'rejects a decision id in the path with a bidi override, naming it',
+    method: 'GET',
+    path: '/v1/decisions/%E2%80%AE00000000',
+    status: 400,
+    code: 'invalid_request',
+    names: 'decisionId: must not contain control',
+    issuePaths: ['decisionId'],
+  },
+
+  // field limits say what the limit is
+  {
+    name: 'rejects a 201-character messageId saying what the limit is',
+    method: 'POST',
+    path: EVENTS,
+    body: makeEvent({ messageId: 'm'.repeat(201) }),
+    status: 400,
+    code: 'invalid_request',
+    names: 'messageId: must be at most 200 characters',
+    issuePaths: ['messageId'],
+  },
+  {
+    name: 'rejects a 513-character requestId saying what the limit is',
+    method: 'POST',
+    path: DECIDE,
+    body: makeDecideBody({ requestId: 'r'.repeat(513) }),
+    status: 400,
+    code: 'invalid_request',
+    names: 'requestId: must be at most 512 characters',
+    issuePaths: ['requestId'],
+  },
+
+  // timestamps no clock means
+  ...(
+    [
+      ['1e20', 1e20],
+      ['-1e15', -1e15],
+      ['9999-12-31', '9999-12-31'],
+      ['seconds instead of milliseconds', 1_780_000_000],
+    ] as const
+  ).map(([what, timestamp]): BadInputRow => ({
+    name: `rejects an event dated ${what}`,
+    method: 'POST',
+    path: EVENTS,
+    body: { batch: [makeEvent(), makeEvent({ timestamp })] },
+    status: 400,
+    code: 'invalid_request',
+    names: 'batch[1].timestamp: must be between 2000-01-01 and 2100-01-01',
+    issuePaths: ['batch[1].timestamp'],
+  })),
+  {
+    name: 'rejects an event dated at an infinite time',
+    method: 'POST',
+    path: EVENTS,
+    raw: JSON.stringify(makeEvent({ timestamp: 0 })).replace('"timestamp":0', '"timestamp":1e999'),
+    status: 400,
+    code: 'invalid_request',
+    names: 'timestamp: must be an ISO-8601 string or epoch milliseconds',
+    issuePaths: ['timestamp'],
+  },
+
+  // ids: well-formed Unicode without control or bidi characters
+  ...ID_DEFECTS.flatMap(([what, id, message]): BadInputRow[] => [
+    {
+      name: `rejects a decide userId with ${what}`,
+      method: 'POST',
+      path: DECIDE,
+      body: makeDecideBody({ userId: id }),
+      status: 400,
+      code: 'invalid_request',
+      names: `userId: ${message}`,
+      issuePaths: ['userId'],
+    },
+    {
+      name: `rejects an event messageId with ${what}`,
+      method: 'POST',
+      path: EVENTS,
+      body: { batch: [makeEvent(), makeEvent({ messageId: id })] },
+      status: 400,
+      code: 'invalid_request',
+      names: `batch[1].messageId: ${message}`,
+      issuePaths: ['batch[1].messageId'],
+    },
+  ]),
+  {
+    name: 'rejects an event userId with a lone surrogate (two of them would hash alike)',
+    method: 'POST',
+    path: EVENTS,
+    body: makeEvent({ userId: 'user-\uDC00' }),
+    status: 400,
+    code: 'invalid_request',
+    names: 'userId: must be well-formed Unicode',
+    issuePaths: ['userId'],
+  },
+  {
+    name: 'rejects an event anonymousId with a NUL',
+    method: 'POST',
+    path: EVENTS,
+    body: makeEvent({ anonymousId: 'anon\u0000' }),
+    status: 400,
+    code: 'invalid_request',
+    names: 'anonymousId: must not contain control',
+    issuePaths: ['anonymousId'],
+  },
+  {
+    name: 'rejects an event whose properties.decision_id holds a control character',
+    method: 'POST',
+    path: EVENTS,
+    body: makeEvent({ properties: { decision_id: 'abc\u0007' } }),
+    status: 400,
+    code: 'invalid_request',
+    names: 'properties.decision_id: must not contain control',
+    issuePaths: ['properties.decision_id'],
+  },
+  {
+    name: 'rejects a decide requestId with a bidi override',
+    method: 'POST',
+    path: DECIDE,
+    body: makeDecideBody({ requestId: 'run-1/\u202Duser-1' }),
+    status: 400,
+    code: 'invalid_request',
+    names: 'requestId: must not contain control',
+    issuePaths: ['requestId'],
+  },
+  {
+    name: 'rejects a decide:batch whose second user has a lone surrogate in its userId',
+    method: 'POST',
+    path: BATCH,
+    body: { users: [makeDecideBody(), makeDecideBody({ userId: '\uD83D' })] },
+    status: 400,
+    code: 'invalid_request',
+    names: 'users[1].userId: must be well-formed Unicode',
+    issuePaths: ['users[1].userId'],
+  },
+  {
+    name: 'rejects a connected-content user_id with a NUL',
+    method: 'GET',
+    path: '/v1/connected-content/winback?user_id=user%00-1',
+    status: 400,
+    code: 'invalid_request',
+    names: 'user_id: must not contain control',
+    issuePaths: ['user_id'],
+  },
+
+  // time zones
+  {
+    name: 'rejects a timezone that is not an IANA time zone instead of deciding in UTC',
+    method: 'POST',
+    path: DECIDE,
+    body: makeDecideBody({ timezone: 'Mars/Olympus' }),
+    status: 400,
+    code: 'invalid_request',
+    names: 'timezone: must be an IANA time zone such as Europe/Paris, got "Mars/Olympus"',
+    issuePaths: ['timezone'],
+  },
+
   // agent configs
+  {
+    name: 'rejects an agent of 20,000 arms, naming the limit',
+    method: 'PUT',
+    path: '/v1/agents/huge',
+    body: {
+      ...WINBACK,
+      id: 'huge',
+      delivery: [],
+      dimensions: [{ id: 'offer', arms: Array.from({ length: 20_000 }, (_, i) => `o${i}`), default: 'o0' }],
+      guardrails: {},
+    },
+    status: 400,
+    code: 'invalid_request',
+    names: 'dimensions[0].arms: must have at most 100 arms',
+    issuePaths: ['dimensions[0].arms'],
+  },
   {
     name: 'rejects an invalid agent config listing every bad path',
     method: 'PUT',
