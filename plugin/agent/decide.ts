@@ -1,4 +1,4 @@
-import { sampleArm, unitHash, type Rng } from '../bandit/index.ts';
+import { sampleArm, unitHash, type Rng, type SparseContext } from '../bandit/index.ts';
 import type { AgentConfig } from '../config/index.ts';
 import {
   CHANNEL_DIMENSION,
@@ -206,7 +206,7 @@ function explainDimension(
   agent: AgentConfig,
   model: AgentModel,
   j: number,
-  x: Float64Array,
+  x: SparseContext,
   chosen: number,
 ): DimensionExplanation {
   const dim = model.dimensions[j];

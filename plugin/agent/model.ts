@@ -4,12 +4,25 @@ import {
   groupsOf,
   policyFromJSON,
   remapPolicy,
+  sparseContext,
   type ArmGroups,
+  type FeatureBlock,
+  type SparseContext,
   type Policy,
   type PolicyState,
 } from '../bandit/index.ts';
 import { changeDetection, type AgentConfig } from '../config/index.ts';
 import type { MaskReason } from '../guardrails/index.ts';
+import { partWidth } from './context.ts';
+
+/** One side of a declared interaction: a feature's slots, or an earlier dimension's choice (its arms). */
+export type InteractionPart = { feature: FeatureBlock } | { dimension: number; arms: number };
+
+/** A declared interaction a dimension sees: its two parts, and the first of its slots in the dimension's context. */
+export interface Interaction {
+  parts: [InteractionPart, InteractionPart];
+  offset: number;
+}
 
 /** The learned model of one dimension: its arms, its feature layout and its policy. */
 export interface DimensionModel {
@@ -21,6 +34,8 @@ export interface DimensionModel {
   columns: Int32Array;
   /** The earlier dimensions (by index) whose choice it sees. */
   sees: number[];
+  /** The declared interactions it sees (`policy.interactions`), laid out after the earlier choices. */
+  interactions: Interaction[];
   /** With `share: tags` in a dimension where arms have a tag in common: the groups (tags, or `arm:<id>` for an untagged arm) and each arm's. */
   groups?: { names: string[] } & ArmGroups;
   policy: Policy;
@@ -43,7 +58,8 @@ export interface AgentModel {
   readonly scratch: {
     /** The encoded features, before each dimension takes what it sees. */
     base: Float64Array;
-    x: Float64Array[];
+    /** Each dimension's context, sparse (see context.ts). */
+    x: SparseContext[];
     eligible: Uint8Array[];
     probabilities: Float64Array[];
     reasons: (MaskReason | undefined)[][];
@@ -67,8 +83,15 @@ export interface ChangeState {
 
 /** The parameters the bandit policies take: the agent's policy config without what the agent itself reads. */
 function banditParams(agent: AgentConfig): AgentConfig['policy'] {
-  if (!('detect' in agent.policy)) return agent.policy;
-  const { detect: _detect, ...params } = agent.policy;
+  if (!('detect' in agent.policy) && !('interactions' in agent.policy)) return agent.policy;
+  const {
+    detect: _detect,
+    interactions: _interactions,
+    ...params
+  } = agent.policy as AgentConfig['policy'] & {
+    detect?: unknown;
+    interactions?: unknown;
+  };
   return params as AgentConfig['policy'];
 }
 
@@ -105,18 +128,62 @@ function layout(agent: AgentConfig, encoder: FeatureEncoder): Layout[] {
       sees.push(i);
       for (const arm of agent.dimensions[i].arms) featureNames.push(`${agent.dimensions[i].id}=${arm.id}`);
     }
+    const interactions = interactionsSeen(agent, encoder, j, seen, featureNames);
     const l: Layout = {
       id: dim.id,
       armIds: dim.arms.map((a) => a.id),
       featureNames,
       columns: Int32Array.from(columns),
       sees,
+      interactions,
     };
     // the schema allows `share` only on the policies that can share (SHAREABLE)
     const groups = 'share' in agent.policy && agent.policy.share === 'tags' ? tagGroups(dim.arms) : undefined;
     if (groups) l.groups = groups;
     return l;
   });
+}
+
+/**
+ * The declared interactions dimension `j` sees (both parts seen, a dimension's only when decided
+ * before it), each laid out after what `featureNames` holds so far, whose names it appends:
+ * `a*b` for every pair of the parts' slot names.
+ */
+function interactionsSeen(
+  agent: AgentConfig,
+  encoder: FeatureEncoder,
+  j: number,
+  seen: (name: string) => boolean,
+  featureNames: string[],
+): Interaction[] {
+  const declared = 'interactions' in agent.policy ? (agent.policy.interactions ?? []) : [];
+  const result: Interaction[] = [];
+  for (const pair of declared) {
+    const parts = pair.map((name) => interactionPart(agent, encoder, name)) as [InteractionPart, InteractionPart];
+    const visible = parts.every((p, k) => seen(pair[k]) && (!('dimension' in p) || p.dimension < j));
+    if (!visible) continue;
+    result.push({ parts, offset: featureNames.length });
+    const [a, b] = parts.map((p) => partNames(agent, encoder, p));
+    for (const na of a) for (const nb of b) featureNames.push(`${na}*${nb}`);
+  }
+  return result;
+}
+
+/** The part an interaction's name refers to: a feature of the agent, else a dimension. */
+function interactionPart(agent: AgentConfig, encoder: FeatureEncoder, name: string): InteractionPart {
+  const feature = encoder.blocks.find((b) => b.name === name);
+  if (feature) return { feature };
+  const dimension = agent.dimensions.findIndex((d) => d.id === name);
+  if (dimension < 0)
+    throw new Error(`policy.interactions: ${JSON.stringify(name)} is neither a feature nor a dimension of the agent`);
+  return { dimension, arms: agent.dimensions[dimension].arms.length };
+}
+
+/** The slot names of an interaction's part, as a dimension's context names them. */
+function partNames(agent: AgentConfig, encoder: FeatureEncoder, part: InteractionPart): string[] {
+  if ('feature' in part) return encoder.names.slice(part.feature.start, part.feature.start + partWidth(part));
+  const dim = agent.dimensions[part.dimension];
+  return dim.arms.map((arm) => `${dim.id}=${arm.id}`);
 }
 
 /**
@@ -156,7 +223,7 @@ function withScratch(
     change: { ...change },
     scratch: {
       base: new Float64Array(encoder.dim),
-      x: dimensions.map((d) => new Float64Array(d.featureNames.length)),
+      x: dimensions.map((d) => sparseContext(d.featureNames.length, d.featureNames.length)),
       eligible: dimensions.map((d) => new Uint8Array(d.armIds.length)),
       probabilities: dimensions.map((d) => new Float64Array(d.armIds.length)),
       reasons: dimensions.map((d) => new Array(d.armIds.length).fill(undefined)),

@@ -111,6 +111,24 @@ export function applyFloor(out: Float64Array, eligible: Uint8Array, floor: numbe
   for (let a = 0; a < out.length; a++) out[a] = eligible[a] ? (1 - floor) * out[a] + floor / k : 0;
 }
 
+/** Outcomes per arm a dimension learns before its floor starts to shrink (see `currentFloor`). */
+export const FLOOR_EVIDENCE = 100;
+
+/**
+ * The exploration floor after `observations` outcomes over `arms` arms: `floor` until there are
+ * FLOOR_EVIDENCE per arm, then floor·√(FLOOR_EVIDENCE·arms/observations), never below
+ * `floorMin` (absent: no shrinking). It shrinks as SquareCB's greediness grows (√n), so the share
+ * of decisions spent on the floor's exploration falls with the evidence while every eligible arm
+ * keeps at least floorMin/K: importance weights stay at most K/floorMin.
+ */
+export function currentFloor(params: { floor: number; floorMin?: number }, observations: number, arms: number): number {
+  const { floor, floorMin } = params;
+  if (floorMin === undefined || floorMin >= floor) return floor;
+  const needed = FLOOR_EVIDENCE * arms;
+  if (!(observations > needed)) return floor;
+  return Math.max(floorMin, floor * Math.sqrt(needed / observations));
+}
+
 /** Samples an arm index from `probabilities` with one uniform draw. */
 export function sampleArm(probabilities: Float64Array, rng: Rng): number {
   const u = rng.next();

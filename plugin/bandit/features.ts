@@ -38,6 +38,13 @@ export interface EncodeInput {
 const HOUR_MS = 3_600_000;
 const TWO_PI = 2 * Math.PI;
 
+/** Where one feature's slots are in the encoding: its name (trait or derived), first slot and count. */
+export interface FeatureBlock {
+  name: string;
+  start: number;
+  length: number;
+}
+
 export class FeatureEncoder {
   /** Number of slots written by `encode`. */
   readonly dim: number;
@@ -45,6 +52,8 @@ export class FeatureEncoder {
   readonly names: readonly string[];
   /** Per slot, the feature it encodes: its trait or derived name (`intercept` for the first slot). */
   readonly sources: readonly string[];
+  /** Per feature, in order, its slots (the intercept is slot 0, in no block). */
+  readonly blocks: readonly FeatureBlock[];
   private readonly specs: readonly FeatureSpecLike[];
   private readonly categoryIndex: (Map<string, number> | undefined)[];
 
@@ -52,11 +61,16 @@ export class FeatureEncoder {
     this.specs = specs;
     const names = ['intercept'];
     const sources = ['intercept'];
+    const blocks: FeatureBlock[] = [];
     this.categoryIndex = specs.map((spec) => {
+      const start = names.length;
       const index = this.slots(spec, names);
-      while (sources.length < names.length) sources.push('derived' in spec ? spec.derived : spec.trait);
+      const name = 'derived' in spec ? spec.derived : spec.trait;
+      while (sources.length < names.length) sources.push(name);
+      blocks.push({ name, start, length: names.length - start });
       return index;
     });
+    this.blocks = blocks;
     this.names = names;
     this.dim = names.length;
     this.sources = sources;

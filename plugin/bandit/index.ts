@@ -7,4 +7,5 @@ export * from './features.ts';
 export * from './hash.ts';
 export * from './policies/index.ts';
 export * from './rng.ts';
+export * from './sparse.ts';
 export * from './distributions.ts';

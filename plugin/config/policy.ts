@@ -7,13 +7,18 @@
  */
 import { z } from 'zod';
 import { POLICY_NAMES, type PolicyName } from '../bandit/index.ts';
-import { boundedNumber } from './primitives.ts';
+import { boundedNumber, nonEmptyString } from './primitives.ts';
 
 const policyCommon = {
   floor: boundedNumber({ min: 0, max: 1, maxOpen: true })
     .default(0.05)
     .describe(
       'Exploration floor in [0, 1): every eligible arm keeps at least floor / K probability, so propensities stay usable for evaluation.',
+    ),
+  floorMin: boundedNumber({ min: 0, max: 1, maxOpen: true })
+    .optional()
+    .describe(
+      'The least the floor shrinks to as evidence accumulates: the floor stays at `floor` until a dimension has learned 100 outcomes per arm, then falls as 1/sqrt(outcomes), never below floorMin. Absent: the floor never shrinks. Lower floors waste fewer decisions on exploration but make importance weights (K / floor at most) larger for off-policy evaluation.',
     ),
   forgetting: boundedNumber({ min: 0, minOpen: true, max: 1 })
     .default(1)
@@ -74,6 +79,24 @@ const share = () =>
       "How arms share what is learned. none: one model per arm. tags: in a dimension where two or more arms have a tag in common, one model learns a weight vector per tag (summed over an arm's tags) and an offset per arm, so variants learn from each other's data; an arm without tags is a group of its own. Costs memory and learn time in (features × tags)².",
     );
 
+const covariance = () =>
+  z
+    .enum(['auto', 'full', 'diagonal'])
+    .optional()
+    .describe(
+      'Covariance of the per-arm model. full: exact ridge / Laplace posterior, learning costs grow with the square of the context slots. diagonal: one variance per weight, deciding and learning cost linear in the nonzero context slots (for wide contexts: hashed traits, interactions). auto (the default): diagonal when a dimension sees more than 128 context slots.',
+    );
+/** A feature of the agent (trait or derived name) or an earlier dimension (its id). */
+const interactionPart = () => nonEmptyString().describe('A feature (its trait or derived name) or a dimension id.');
+const interactions = () =>
+  z
+    .array(z.tuple([interactionPart(), interactionPart()]))
+    .max(50, 'must have at most 50 interactions')
+    .optional()
+    .describe(
+      "Declared interactions, as pairs: two features (every pair of their encoded slots becomes one input, their product), or a feature and a dimension (the feature's slots once per arm of that dimension: a weight for the trait under each earlier choice). A dimension sees an interaction when it sees both parts (a dimension's choice only once decided before it). Encoded sparsely: a cross of a 64-bucket hashed trait and a 10-value categorical adds 704 slots but 1 nonzero input.",
+    );
+
 /** The policy kinds, in the bandit's order: its list, not a copy. */
 export const POLICY_KINDS = POLICY_NAMES;
 
@@ -98,6 +121,8 @@ const POLICY_BRANCHES = {
       .describe('Share of probability spread uniformly over eligible arms.'),
     lambda: lambda(),
     share: share(),
+    covariance: covariance(),
+    interactions: interactions(),
   }),
   linucb: z.strictObject({
     kind: z.literal('linucb').describe('LinUCB: optimism in the face of uncertainty over a per-arm ridge regression.'),
@@ -108,6 +133,8 @@ const POLICY_BRANCHES = {
       .describe('Width of the confidence bonus; larger explores more.'),
     lambda: lambda(),
     share: share(),
+    covariance: covariance(),
+    interactions: interactions(),
   }),
   'lin-ts': z.strictObject({
     kind: z.literal('lin-ts').describe('Linear Thompson sampling.'),
@@ -116,6 +143,8 @@ const POLICY_BRANCHES = {
     v: boundedNumber({ min: 0, minOpen: true }).default(0.5).describe('Posterior scale; larger explores more.'),
     lambda: lambda(),
     share: share(),
+    covariance: covariance(),
+    interactions: interactions(),
     draws: draws(),
   }),
   'logistic-ts': z.strictObject({
@@ -128,6 +157,8 @@ const POLICY_BRANCHES = {
       .default(1)
       .describe('Variance of the Gaussian prior on the weights.'),
     share: share(),
+    covariance: covariance(),
+    interactions: interactions(),
     draws: draws(),
   }),
   squarecb: z.strictObject({
@@ -141,6 +172,8 @@ const POLICY_BRANCHES = {
       .describe('Learning-rate-like greediness; larger exploits more.'),
     lambda: lambda(),
     share: share(),
+    covariance: covariance(),
+    interactions: interactions(),
   }),
 } satisfies { [K in PolicyName]: z.ZodType<{ kind: K }> };
 

@@ -11,7 +11,13 @@ import {
   type Decision,
 } from '../agent/index.ts';
 import { maskArms, suppressed, type GuardrailContext, type MaskReason } from '../guardrails/index.ts';
-import { retailAgentInput, SCENARIOS, SIMULATION_POLICY_DEFAULTS, type ScenarioName } from './scenarios.ts';
+import {
+  retailAgentInput,
+  SCENARIOS,
+  SIMULATION_CROSSES,
+  SIMULATION_POLICY_DEFAULTS,
+  type ScenarioName,
+} from './scenarios.ts';
 import {
   CHANNELS,
   conversionProbability,
@@ -352,9 +358,13 @@ function banditChooser(
   overrides: Record<string, number | string>,
   seed: string,
 ): { chooser: Chooser; agents: (phase: PhaseWorld) => AgentConfig } {
-  const { features = 'all', restart, detect, retain, ...params } = overrides;
+  const { features = 'all', restart, detect, retain, crosses = 'off', ...params } = overrides;
   if (features !== 'all' && features !== 'focused')
     throw new Error(`policy "${kind}": features must be all or focused, got ${JSON.stringify(features)}`);
+  // crosses=on: the policy declares SIMULATION_CROSSES as interactions
+  if (crosses !== 'on' && crosses !== 'off')
+    throw new Error(`policy "${kind}": crosses must be on or off, got ${JSON.stringify(crosses)}`);
+
   // A diagnostic, not a policy: at each change of phase, these dimensions start again from the
   // prior, as if the policy knew exactly when and where preferences changed.
   const restarted = restart === undefined ? [] : String(restart).split('+');
@@ -366,7 +376,8 @@ function banditChooser(
     detect === undefined || detect === 'off'
       ? {}
       : { detect: { ...(detect === 'on' ? {} : { threshold: detect }), ...(retain === undefined ? {} : { retain }) } };
-  const policy = { kind, ...SIMULATION_POLICY_DEFAULTS[kind], ...params, ...detector };
+  const interactions = crosses === 'on' ? { interactions: SIMULATION_CROSSES } : {};
+  const policy = { kind, ...SIMULATION_POLICY_DEFAULTS[kind], ...params, ...detector, ...interactions };
   let agent: AgentConfig | undefined;
   let model: AgentModel | undefined;
   // the next decision's index: outcomes are learned just before it is made

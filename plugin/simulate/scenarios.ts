@@ -142,6 +142,18 @@ export const FOCUSED_FEATURES: Record<string, string[]> = {
 };
 
 /**
+ * The declared interactions of the crossed agent (`--policies kind:crosses=on`): two pairs of
+ * traits and two traits crossed with the channel chosen before, as a marketer might declare them
+ * (the true model has no such interactions: they test what the extra width costs).
+ */
+export const SIMULATION_CROSSES: [string, string][] = [
+  ['last_category', 'discount_share'],
+  ['last_engaged_channel', 'age'],
+  ['active_daypart', 'channel'],
+  ['last_category', 'channel'],
+];
+
+/**
  * The agent the simulator runs: the shape of the example agent (examples/agents.yaml), over
  * this world's variants. Returned in the config's input form and validated by the real schema.
  * `focused`: each dimension sees only its FOCUSED_FEATURES.

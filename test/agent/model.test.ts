@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { learn } from '../../plugin/agent/learn.ts';
 import { agentModelFromJSON, agentModelToJSON, createAgentModel, type AgentModel } from '../../plugin/agent/model.ts';
 import type { Decision } from '../../plugin/agent/types.ts';
-import { isGaussianArm, Rng, type ArmState } from '../../plugin/bandit/index.ts';
+import { isGaussianArm, Rng, toDense, type ArmState } from '../../plugin/bandit/index.ts';
 import { POLICY_KINDS, type AgentConfig } from '../../plugin/config/index.ts';
 import {
   CHANNEL,
@@ -358,7 +358,7 @@ describe("a dimension's features", () => {
     for (const dim of model.dimensions) {
       const distribution = dim.policy.distribution.bind(dim.policy);
       dim.policy.distribution = (x, eligible, rng, out) => {
-        seen[dim.id] = Array.from(x);
+        seen[dim.id] = Array.from(toDense(x));
         distribution(x, eligible, rng, out);
       };
     }

@@ -9,6 +9,11 @@ export const POLICY_CASES: PolicyParams[] = [
   { kind: 'lin-ts', floor: 0.05, forgetting: 1, v: 0.3, lambda: 1, draws: 300 },
   { kind: 'logistic-ts', floor: 0.05, forgetting: 1, priorVariance: 1, draws: 300 },
   { kind: 'squarecb', floor: 0.05, forgetting: 1, gamma: 20, lambda: 1 },
+  // the linear-cost variants (diagonal covariance) of the linear policies
+  { kind: 'linucb', floor: 0.05, forgetting: 1, alpha: 0.5, lambda: 1, covariance: 'diagonal' },
+  { kind: 'lin-ts', floor: 0.05, forgetting: 1, v: 0.3, lambda: 1, draws: 300, covariance: 'diagonal' },
+  { kind: 'logistic-ts', floor: 0.05, forgetting: 1, priorVariance: 1, draws: 300, covariance: 'diagonal' },
+  { kind: 'squarecb', floor: 0.05, forgetting: 1, gamma: 20, lambda: 1, covariance: 'diagonal' },
 ];
 
 export const LEARNING_CASES = POLICY_CASES.filter((p) => p.kind !== 'random');

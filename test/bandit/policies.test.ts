@@ -13,7 +13,7 @@ import { expectClose, sum } from '../helpers/index.ts';
 import { CONTEXTUAL_CASES, LEARNING_CASES, POLICY_CASES } from './cases.ts';
 import { noContext, oneHotContext, play } from './play.ts';
 
-const title = (p: PolicyParams) => p.kind;
+const title = (p: PolicyParams) => (p.covariance ? `${p.kind} (${p.covariance} covariance)` : p.kind);
 
 describe.each(LEARNING_CASES.map((p) => [title(p), p] as const))('%s', (_name, params) => {
   it('converges on the better of two arms', () => {

@@ -21,7 +21,9 @@ function oneHot(group: number, dim = 4): Float64Array {
   return x;
 }
 
-describe.each(CONTEXTUAL_CASES.map((p) => [p.kind, p] as const))('%s, shared by tags', (_name, params) => {
+describe.each(
+  CONTEXTUAL_CASES.map((p) => [p.covariance ? `${p.kind} (${p.covariance} covariance)` : p.kind, p] as const),
+)('%s, shared by tags', (_name, params) => {
   it('teaches an arm what was learned about another arm with the same tag', () => {
     const shared = createPolicy(params, 4, 4, GROUPS);
     const disjoint = createPolicy(params, 4, 4);

@@ -49,7 +49,7 @@ describe('policy', () => {
       (a) => {
         a.policy = { kind: 'random', detect: {} };
       },
-      ['agents[0].policy.detect: unknown key; allowed keys are kind, floor, forgetting'],
+      ['agents[0].policy.detect: unknown key; allowed keys are kind, floor, floorMin, forgetting'],
     ],
     [
       'a change-detection threshold of 0',
@@ -84,7 +84,9 @@ describe('policy', () => {
       (a) => {
         a.policy = { kind: 'linucb', epsilon: 0.1 };
       },
-      ['agents[0].policy.epsilon: unknown key; allowed keys are kind, floor, forgetting, detect, alpha, lambda, share'],
+      [
+        'agents[0].policy.epsilon: unknown key; allowed keys are kind, floor, floorMin, forgetting, detect, alpha, lambda, share, covariance, interactions',
+      ],
     ],
     [
       'an unknown policy kind',

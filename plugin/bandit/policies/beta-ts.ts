@@ -1,5 +1,6 @@
-import { applyFloor } from '../explore.ts';
+import { applyFloor, currentFloor } from '../explore.ts';
 import type { Rng } from '../rng.ts';
+import type { Context } from '../sparse.ts';
 import {
   checkRetainedShare,
   type ArmExplanation,
@@ -44,7 +45,7 @@ export class BetaTs implements Policy {
     });
   }
 
-  distribution(_x: Float64Array, eligible: Uint8Array, rng: Rng, out: Float64Array): void {
+  distribution(_x: Context, eligible: Uint8Array, rng: Rng, out: Float64Array): void {
     const draws = this.params.draws ?? 300;
     out.fill(0);
     for (let m = 0; m < draws; m++) {
@@ -61,7 +62,7 @@ export class BetaTs implements Policy {
       out[best] += 1;
     }
     for (let a = 0; a < this.arms; a++) out[a] /= draws;
-    applyFloor(out, eligible, this.params.floor);
+    applyFloor(out, eligible, currentFloor(this.params, this.observations(), this.arms));
   }
 
   /** Discount factor accumulated by arm `a` since its state was last brought up to date. */
@@ -76,7 +77,7 @@ export class BetaTs implements Policy {
     return 1 + (this.beta[a] - 1) * this.discount(a);
   }
 
-  update(_x: Float64Array, arm: number, reward: number, _probability: number): void {
+  update(_x: Context, arm: number, reward: number, _probability: number): void {
     if (this.params.forgetting < 1) {
       this.steps++;
       this.alpha[arm] = this.alphaOf(arm);
@@ -89,7 +90,7 @@ export class BetaTs implements Policy {
     this.n[arm] += 1;
   }
 
-  expected(_x: Float64Array, arm: number): number {
+  expected(_x: Context, arm: number): number {
     return this.alphaOf(arm) / (this.alphaOf(arm) + this.betaOf(arm));
   }
 
@@ -109,7 +110,7 @@ export class BetaTs implements Policy {
     }
   }
 
-  explain(_x: Float64Array, eligible: Uint8Array): ArmExplanation[] {
+  explain(_x: Context, eligible: Uint8Array): ArmExplanation[] {
     const result: ArmExplanation[] = [];
     for (let a = 0; a < this.arms; a++) {
       if (!eligible[a]) continue;

@@ -1,5 +1,7 @@
-import { cholesky, choleskySolve, shermanMorrison, scaleBlock, setScaledIdentity } from '../linalg.ts';
+import { currentFloor } from '../explore.ts';
+import { cholesky, choleskySolve, shermanMorrison, setScaledIdentity } from '../linalg.ts';
 import type { Rng } from '../rng.ts';
+import { isSparse, type Context } from '../sparse.ts';
 import {
   isGaussianArm,
   checkRetainedShare,
@@ -49,7 +51,23 @@ import {
  * steps of the model: about 450 at γ = 0.9995). In between, the variance of a score is capped at
  * the prior's for that context, and an arm not learned for long is capped at WINDUP_LIMIT × the
  * prior variance until its next learning step restores it.
+ *
+ * Two shapes of the covariance, fixed at construction (`params.covariance`):
+ * - **full**: a D×D block per model, as above. Deciding costs O(K·nnz²) and learning O(D²) per
+ *   observation, whatever the context's sparsity; 211 features make a learning step about 100
+ *   times as costly as 21.
+ * - **diagonal**: D variances per model, the precision kept on its diagonal only (Chapelle & Li
+ *   2011 did the same for logistic regression). Deciding and learning touch only the context's
+ *   nonzero entries, O(K·nnz) and O(nnz). The learning step is the full one's with the
+ *   off-diagonal entries dropped: t = diag(C)φ, θ ← θ + t (r − prediction)/(1 + w φᵀt), and
+ *   C_ii ← C_ii/(1 + w φ_i² C_ii); each weight gets its own step size, shrinking as 1/(its
+ *   evidence), and the prediction moves by φᵀt/(1 + wφᵀt) < 1 of the residual, as in the full
+ *   step, so correlated features cannot overshoot together. What it loses is the correlation
+ *   between weights (the full model's exact least squares solution): measured in docs/algorithms.md.
+ * `auto` (the default) is diagonal for contexts wider than AUTO_DIAGONAL_WIDTH slots.
  */
+/** Context slots above which `covariance: auto` keeps a diagonal covariance (see docs/algorithms.md, "Width"). */
+export const AUTO_DIAGONAL_WIDTH = 128;
 /** Largest variance, in multiples of the prior's, that lazy discounting may inflate any direction to. */
 export const WINDUP_LIMIT = 1e4;
 /** Share of the prior precision that may be lost to discounting before it is restored. */
@@ -64,6 +82,10 @@ export abstract class GaussianPolicy implements Policy {
   readonly groups: ArmGroups | undefined;
   /** Size of one model's weight vector: d (disjoint) or d·G + K (shared). */
   protected readonly size: number;
+  /** Whether each model keeps only the diagonal of its covariance (see above). */
+  readonly diagonal: boolean;
+  /** Entries of one model's covariance: D² (full) or D (diagonal). */
+  protected readonly block: number;
   protected readonly priorVariance: number;
   protected readonly cov: Float64Array;
   protected readonly mean: Float64Array;
@@ -82,6 +104,8 @@ export abstract class GaussianPolicy implements Policy {
   protected readonly means: Float64Array;
   protected readonly sds: Float64Array;
   protected readonly nonzero: Int32Array;
+  /** The values of the context's nonzero entries, beside `nonzero`. */
+  protected readonly nonzeroValue: Float64Array;
   /** One arm's φ as sparse (index, value) pairs, filled by `armFeatures`. */
   protected readonly index: Int32Array;
   protected readonly value: Float64Array;
@@ -102,7 +126,9 @@ export abstract class GaussianPolicy implements Policy {
     const models = this.groups ? 1 : arms;
     const size = this.groups ? dim * this.groups.count + arms : dim;
     this.size = size;
-    this.cov = new Float64Array(models * size * size);
+    this.diagonal = useDiagonal(params.covariance, dim);
+    this.block = this.diagonal ? size : size * size;
+    this.cov = new Float64Array(models * this.block);
     this.mean = new Float64Array(models * size);
     this.n = new Float64Array(arms);
     this.stamp = new Float64Array(models);
@@ -112,55 +138,86 @@ export abstract class GaussianPolicy implements Policy {
     this.means = new Float64Array(arms);
     this.sds = new Float64Array(arms);
     this.nonzero = new Int32Array(dim);
+    this.nonzeroValue = new Float64Array(dim);
     const widest = this.groups ? Math.max(0, ...this.groups.of.map((g) => g.length)) : 1;
     this.index = new Int32Array(dim * widest + 1);
     this.value = new Float64Array(dim * widest + 1);
     for (let a = 0; a < arms; a++) this.n[a] = state?.[a]?.n ?? 0;
     if (this.groups) {
       if (shared?.cov && shared.mean) {
-        this.cov.set(shared.cov);
+        this.cov.set(covarianceAs(shared.cov, size, this.diagonal));
         this.mean.set(shared.mean);
         this.stamp[0] = -(shared.age ?? 0);
         this.priorStamp[0] = -(shared.priorAge ?? 0);
       } else {
-        setScaledIdentity(this.cov, 0, size, priorVariance);
+        this.setPrior(0);
       }
       return;
     }
     for (let a = 0; a < arms; a++) {
       const s = state?.[a];
       if (s && isGaussianArm(s)) {
-        this.cov.set(s.cov, a * size * size);
+        this.cov.set(covarianceAs(s.cov, size, this.diagonal), a * this.block);
         this.mean.set(s.mean, a * size);
         this.stamp[a] = -(s.age ?? 0);
         this.priorStamp[a] = -(s.priorAge ?? 0);
       } else {
-        setScaledIdentity(this.cov, a * size * size, size, priorVariance);
+        this.setPrior(a);
       }
     }
   }
 
-  abstract distribution(x: Float64Array, eligible: Uint8Array, rng: Rng, out: Float64Array): void;
+  /** Model m's covariance at the prior: v·I (its diagonal alone, v everywhere, when diagonal). */
+  private setPrior(m: number): void {
+    if (this.diagonal) this.cov.fill(this.priorVariance, m * this.block, (m + 1) * this.block);
+    else setScaledIdentity(this.cov, m * this.block, this.size, this.priorVariance);
+  }
+
+  abstract distribution(x: Context, eligible: Uint8Array, rng: Rng, out: Float64Array): void;
+
+  /**
+   * The exploration floor now: `floor` until the dimension has learned FLOOR_EVIDENCE outcomes
+   * per arm, then shrinking as 1/√(observations), never below `floorMin` (see explore.ts).
+   */
+  protected floorNow(): number {
+    return currentFloor(this.params, this.observations(), this.arms);
+  }
 
   /** The model arm `a` is scored by. */
   protected modelOf(a: number): number {
     return this.groups ? 0 : a;
   }
 
-  /** Collects the nonzero entries of x into `nonzero`; returns how many. Contexts are mostly one-hot blocks. */
-  protected collectNonzero(x: Float64Array): number {
+  /**
+   * Collects the nonzero entries of x into `nonzero` / `nonzeroValue`; returns how many. Contexts
+   * are mostly one-hot blocks; a sparse one is read in O(nnz), a dense one in O(d).
+   */
+  protected collectNonzero(x: Context): number {
     let nnz = 0;
-    for (let i = 0; i < this.dim; i++) if (x[i] !== 0) this.nonzero[nnz++] = i;
+    if (isSparse(x)) {
+      for (let p = 0; p < x.nnz; p++) {
+        if (x.value[p] === 0) continue;
+        this.nonzero[nnz] = x.index[p];
+        this.nonzeroValue[nnz++] = x.value[p];
+      }
+      return nnz;
+    }
+    for (let i = 0; i < this.dim; i++) {
+      if (x[i] === 0) continue;
+      this.nonzero[nnz] = i;
+      this.nonzeroValue[nnz++] = x[i];
+    }
     return nnz;
   }
 
-  /** Writes arm a's φ(x, a) into `index`/`value` from x's `nnz` nonzero entries; returns its length. */
-  protected armFeatures(a: number, x: Float64Array, nnz: number): number {
+  /** Writes arm a's φ(x, a) into `index`/`value` from the context's `nnz` collected nonzero entries; returns its length. */
+  protected armFeatures(a: number, nnz: number): number {
     const nz = this.nonzero;
+    const nv = this.nonzeroValue;
     if (!this.groups) {
       for (let p = 0; p < nnz; p++) {
         this.index[p] = nz[p];
-        this.value[p] = x[nz[p]];
+        this.value[p] = nv[p];
       }
       return nnz;
     }
@@ -169,7 +226,7 @@ export abstract class GaussianPolicy implements Policy {
     for (const g of this.groups.of[a]) {
       for (let p = 0; p < nnz; p++) {
         this.index[k] = g * d + nz[p];
-        this.value[k++] = x[nz[p]];
+        this.value[k++] = nv[p];
       }
     }
     this.index[k] = d * this.groups.count + a;
@@ -186,17 +243,35 @@ export abstract class GaussianPolicy implements Policy {
   }
 
   /** Fills `means` with each eligible arm's φᵀθ: O(K·nnz). */
-  protected scoreMeans(x: Float64Array, eligible: Uint8Array): void {
+  protected scoreMeans(x: Context, eligible: Uint8Array): void {
     const nnz = this.collectNonzero(x);
     for (let a = 0; a < this.arms; a++)
-      this.means[a] = eligible[a] ? this.score(this.modelOf(a), this.armFeatures(a, x, nnz)) : 0;
+      this.means[a] = eligible[a] ? this.score(this.modelOf(a), this.armFeatures(a, nnz)) : 0;
   }
 
-  /** Fills `means` and `sds` (√(φᵀ cov φ)) for the eligible arms: O(K·nnz²), over φ's nonzero entries only. */
-  protected scoreMoments(x: Float64Array, eligible: Uint8Array): void {
-    const D = this.size;
-    const nnz = this.collectNonzero(x);
+  /** φᵀ cov φ of model m over the `k` pairs in `index`/`value`: O(k²), or O(k) when diagonal. */
+  private quadratic(m: number, k: number): number {
     const idx = this.index;
+    const val = this.value;
+    const m0 = m * this.block;
+    let q = 0;
+    if (this.diagonal) {
+      for (let p = 0; p < k; p++) q += val[p] * val[p] * this.cov[m0 + idx[p]];
+      return q;
+    }
+    const D = this.size;
+    for (let p = 0; p < k; p++) {
+      const row = m0 + idx[p] * D;
+      let s = 0;
+      for (let r = 0; r < k; r++) s += this.cov[row + idx[r]] * val[r];
+      q += val[p] * s;
+    }
+    return q;
+  }
+
+  /** Fills `means` and `sds` (√(φᵀ cov φ)) for the eligible arms: O(K·nnz²) (O(K·nnz) diagonal), over φ's nonzero entries only. */
+  protected scoreMoments(x: Context, eligible: Uint8Array): void {
+    const nnz = this.collectNonzero(x);
     const val = this.value;
     const forgets = this.params.forgetting < 1;
     // one model for all arms in the shared layout: its O(D) inflation is found once, not per arm
@@ -208,17 +283,10 @@ export abstract class GaussianPolicy implements Policy {
         continue;
       }
       const m = this.modelOf(a);
-      const k = this.armFeatures(a, x, nnz);
-      const m0 = m * D * D;
-      let q = 0;
+      const k = this.armFeatures(a, nnz);
+      let q = this.quadratic(m, k);
       let norm = 0;
-      for (let p = 0; p < k; p++) {
-        const row = m0 + idx[p] * D;
-        let s = 0;
-        for (let r = 0; r < k; r++) s += this.cov[row + idx[r]] * val[r];
-        q += val[p] * s;
-        norm += val[p] * val[p];
-      }
+      for (let p = 0; p < k; p++) norm += val[p] * val[p];
       this.means[a] = this.score(m, k);
       if (forgets) q = Math.min(q * (this.groups ? sharedInflation : this.inflation(m)), this.priorVariance * norm);
       this.sds[a] = Math.sqrt(q > 0 ? q : 0);
@@ -237,9 +305,10 @@ export abstract class GaussianPolicy implements Policy {
     const k = this.steps - this.stamp[m];
     if (g >= 1 || k === 0) return 1;
     const D = this.size;
-    const m0 = m * D * D;
+    const m0 = m * this.block;
+    const stride = this.diagonal ? 1 : D + 1;
     let maxDiag = 0;
-    for (let i = 0; i < D; i++) maxDiag = Math.max(maxDiag, this.cov[m0 + i * D + i]);
+    for (let i = 0; i < D; i++) maxDiag = Math.max(maxDiag, this.cov[m0 + i * stride]);
     return Math.max(1, Math.min(Math.pow(g, -k), (WINDUP_LIMIT * this.priorVariance) / maxDiag));
   }
 
@@ -250,7 +319,7 @@ export abstract class GaussianPolicy implements Policy {
     this.steps++;
     const model = this.modelOf(arm);
     const m = this.inflation(model);
-    if (m !== 1) scaleBlock(this.cov, model * this.size * this.size, this.size, m);
+    if (m !== 1) this.scaleCovariance(model, m);
     this.stamp[model] = this.steps;
     const lost = 1 - Math.pow(g, this.steps - this.priorStamp[model]);
     if (lost > PRIOR_REFRESH) {
@@ -267,6 +336,10 @@ export abstract class GaussianPolicy implements Policy {
    * each row of C is solved in place.
    */
   private restorePrior(m: number, c: number): boolean {
+    if (this.diagonal) {
+      this.restoreDiagonalPrior(m, c);
+      return true;
+    }
     const D = this.size;
     const m0 = m * D * D;
     const S = (this.solver ??= new Float64Array(D * D));
@@ -286,6 +359,23 @@ export abstract class GaussianPolicy implements Policy {
     return true;
   }
 
+  /** `restorePrior` for a diagonal precision: each Λ_ii + c exactly, C_ii ← C_ii/(1 + cC_ii), μ_i ← μ_i/(1 + cC_ii). O(D). */
+  private restoreDiagonalPrior(m: number, c: number): void {
+    const c0 = m * this.block;
+    const v0 = m * this.size;
+    for (let i = 0; i < this.size; i++) {
+      const shrink = 1 / (1 + c * this.cov[c0 + i]);
+      this.cov[c0 + i] *= shrink;
+      this.mean[v0 + i] *= shrink;
+    }
+  }
+
+  /** Scales model m's covariance by c. */
+  private scaleCovariance(m: number, c: number): void {
+    const end = (m + 1) * this.block;
+    for (let i = m * this.block; i < end; i++) this.cov[i] *= c;
+  }
+
   /**
    * The power posterior (see `Policy.retain`). Model m's precision is Λ = qΛ₀ + E: the evidence E
    * and the part q of the prior that forgetting has left (1 without forgetting). The target
@@ -298,17 +388,17 @@ export abstract class GaussianPolicy implements Policy {
     if (share === 1) return;
     const D = this.size;
     const g = this.params.forgetting;
-    for (let m = 0; m < this.cov.length / (D * D); m++) {
+    for (let m = 0; m < this.cov.length / this.block; m++) {
       const inflate = this.inflation(m);
-      if (inflate !== 1) scaleBlock(this.cov, m * D * D, D, inflate);
+      if (inflate !== 1) this.scaleCovariance(m, inflate);
       const q = g < 1 ? Math.pow(g, this.steps - this.priorStamp[m]) : 1;
       // share 0, or (numerically) no factor of I + aC: the prior
       const prior = share === 0 || !this.restorePrior(m, (1 - share * q) / (share * this.priorVariance));
       if (prior) {
-        setScaledIdentity(this.cov, m * D * D, D, this.priorVariance);
+        this.setPrior(m);
         this.mean.fill(0, m * D, (m + 1) * D);
       } else {
-        scaleBlock(this.cov, m * D * D, D, 1 / share);
+        this.scaleCovariance(m, 1 / share);
       }
       this.stamp[m] = this.steps;
       this.priorStamp[m] = this.steps;
@@ -333,11 +423,37 @@ export abstract class GaussianPolicy implements Policy {
    * recursive least squares; for the logistic loss it is one Newton step (see logistic-ts.ts).
    * cov_new φ = cov φ / (1 + w φᵀcov φ), so one product suffices.
    */
-  update(x: Float64Array, arm: number, reward: number, _probability: number): void {
+  update(x: Context, arm: number, reward: number, _probability: number): void {
     this.beginStep(arm);
-    const D = this.size;
     const m = this.modelOf(arm);
-    const k = this.armFeatures(arm, x, this.collectNonzero(x));
+    const k = this.armFeatures(arm, this.collectNonzero(x));
+    if (this.diagonal) this.learnDiagonal(m, k, reward);
+    else this.learnFull(m, k, reward);
+    this.n[arm] += 1;
+  }
+
+  /** The diagonal learning step over φ's `k` nonzero entries: O(k) (see the class comment). */
+  private learnDiagonal(m: number, k: number, reward: number): void {
+    const z = this.score(m, k);
+    const w = this.curvature(z);
+    const c0 = m * this.block;
+    const v0 = m * this.size;
+    let q = 0;
+    for (let p = 0; p < k; p++) {
+      this.t[p] = this.cov[c0 + this.index[p]] * this.value[p];
+      q += this.value[p] * this.t[p];
+    }
+    const step = (reward - this.predict(z)) / (1 + w * q);
+    for (let p = 0; p < k; p++) {
+      const i = this.index[p];
+      this.mean[v0 + i] += this.t[p] * step;
+      this.cov[c0 + i] /= 1 + w * this.value[p] * this.t[p];
+    }
+  }
+
+  /** The full learning step: a Sherman–Morrison update and the mean's step, O(D·k + D²). */
+  private learnFull(m: number, k: number, reward: number): void {
+    const D = this.size;
     const z = this.score(m, k);
     // t = cov·φ over φ's nonzero entries: O(D·k)
     const m0 = m * D * D;
@@ -353,7 +469,6 @@ export abstract class GaussianPolicy implements Policy {
     const step = (reward - this.predict(z)) / denom;
     const v0 = m * D;
     for (let i = 0; i < D; i++) this.mean[v0 + i] += this.t[i] * step;
-    this.n[arm] += 1;
   }
 
   /** Maps a raw score to an estimated reward and its sd (identity for ridge models). */
@@ -361,8 +476,8 @@ export abstract class GaussianPolicy implements Policy {
     return { mean, sd: sd * 0.5 };
   }
 
-  expected(x: Float64Array, arm: number): number {
-    const k = this.armFeatures(arm, x, this.collectNonzero(x));
+  expected(x: Context, arm: number): number {
+    const k = this.armFeatures(arm, this.collectNonzero(x));
     return this.toReward(this.score(this.modelOf(arm), k), 0).mean;
   }
 
@@ -371,16 +486,20 @@ export abstract class GaussianPolicy implements Policy {
    * the arm's effective weight on context feature i (its own, or the sum over its groups; an arm's
    * own offset in the shared layout is in the estimate, not in the contributions).
    */
-  explain(x: Float64Array, eligible: Uint8Array): ArmExplanation[] {
+  explain(x: Context, eligible: Uint8Array): ArmExplanation[] {
     this.scoreMoments(x, eligible);
     const d = this.dim;
+    const nnz = this.collectNonzero(x);
     const result: ArmExplanation[] = [];
     for (let a = 0; a < this.arms; a++) {
       if (!eligible[a]) continue;
       const contributions = new Float64Array(d);
       const v0 = this.modelOf(a) * this.size;
       for (const g of this.groups ? this.groups.of[a] : [0]) {
-        for (let i = 0; i < d; i++) contributions[i] += x[i] * this.mean[v0 + g * d + i];
+        for (let p = 0; p < nnz; p++) {
+          const i = this.nonzero[p];
+          contributions[i] += this.nonzeroValue[p] * this.mean[v0 + g * d + i];
+        }
       }
       result.push({ arm: a, ...this.toReward(this.means[a], this.sds[a]), contributions });
     }
@@ -409,7 +528,7 @@ export abstract class GaussianPolicy implements Policy {
     for (let a = 0; a < this.arms; a++) {
       arms.push({
         n: this.n[a],
-        cov: Array.from(this.cov.subarray(a * D * D, (a + 1) * D * D)),
+        cov: Array.from(this.cov.subarray(a * this.block, (a + 1) * this.block)),
         mean: Array.from(this.mean.subarray(a * D, (a + 1) * D)),
         ...ages(a),
       });
@@ -431,6 +550,26 @@ export interface SharedInput {
   mean?: ArrayLike<number>;
   age?: number;
   priorAge?: number;
+}
+
+/** Whether a context of `dim` slots gets a diagonal covariance under `covariance`. */
+export function useDiagonal(covariance: PolicyParams['covariance'], dim: number): boolean {
+  return covariance === 'diagonal' || (covariance !== 'full' && dim > AUTO_DIAGONAL_WIDTH);
+}
+
+/**
+ * A saved covariance in the layout asked for: as it is when it already is; the diagonal of a
+ * full block (each weight's marginal variance); or a full block with a saved diagonal on its
+ * diagonal (no correlation, which is what the diagonal belief held). A config that switches
+ * `covariance` keeps what was learned that way.
+ */
+function covarianceAs(cov: ArrayLike<number>, size: number, diagonal: boolean): ArrayLike<number> {
+  const isFull = cov.length === size * size && size > 1;
+  if (isFull !== diagonal) return cov;
+  if (diagonal) return Float64Array.from({ length: size }, (_, i) => cov[i * size + i]);
+  const full = new Float64Array(size * size);
+  for (let i = 0; i < size; i++) full[i * size + i] = cov[i];
+  return full;
 }
 
 function checkGroups(groups: ArmGroups, arms: number): ArmGroups {

@@ -18,7 +18,7 @@ import {
 
 export * from './types.ts';
 export { BetaTs, EpsGreedy, LinTs, LinUcb, LogisticTs, RandomPolicy, SquareCb };
-export { PRIOR_REFRESH, WINDUP_LIMIT } from './gaussian.ts';
+export { AUTO_DIAGONAL_WIDTH, PRIOR_REFRESH, useDiagonal, WINDUP_LIMIT } from './gaussian.ts';
 
 type PolicyClass = new (
   params: PolicyParams,
@@ -163,7 +163,9 @@ function sharedWeightsFrom(
 
 /**
  * Copies a Gaussian belief's mean and covariance entries to their new positions: `from[i]` is the
- * old index of new weight i (−1 keeps the target's prior). Both covariances are square, row-major.
+ * old index of new weight i (−1 keeps the target's prior). Each covariance is square, row-major,
+ * or diagonal (as long as its mean), and either may be either: a diagonal target keeps the
+ * source's variances, a full one gets a diagonal source's on its diagonal.
  */
 function copyGaussian(
   source: { cov: ArrayLike<number>; mean: ArrayLike<number> },
@@ -172,13 +174,21 @@ function copyGaussian(
 ): void {
   const size = from.length;
   const oldSize = source.mean.length;
+  const sourceDiagonal = source.cov.length === oldSize;
+  const targetDiagonal = target.cov.length === size;
+  const entry = (r: number, c: number) =>
+    sourceDiagonal ? (r === c ? source.cov[r]! : 0) : source.cov[r * oldSize + c]!;
   for (let row = 0; row < size; row++) {
     const oldRow = from[row]!;
     if (oldRow < 0) continue;
     target.mean[row] = source.mean[oldRow]!;
+    if (targetDiagonal) {
+      target.cov[row] = entry(oldRow, oldRow);
+      continue;
+    }
     for (let col = 0; col < size; col++) {
       const oldCol = from[col]!;
-      if (oldCol >= 0) target.cov[row * size + col] = source.cov[oldRow * oldSize + oldCol]!;
+      if (oldCol >= 0) target.cov[row * size + col] = entry(oldRow, oldCol);
     }
   }
 }

@@ -1,5 +1,6 @@
 import { applyFloor, gaussianThompson } from '../explore.ts';
 import type { Rng } from '../rng.ts';
+import type { Context } from '../sparse.ts';
 import { GaussianPolicy, type SharedInput } from './gaussian.ts';
 import type { ArmState, PolicyParams } from './types.ts';
 
@@ -16,12 +17,12 @@ export class LinTs extends GaussianPolicy {
   constructor(params: PolicyParams, arms: number, dim: number, state?: ArmState[], shared?: SharedInput) {
     super(params, arms, dim, 1 / (params.lambda ?? 1), state, shared);
   }
-  distribution(x: Float64Array, eligible: Uint8Array, rng: Rng, out: Float64Array): void {
+  distribution(x: Context, eligible: Uint8Array, rng: Rng, out: Float64Array): void {
     this.scoreMoments(x, eligible);
     const v = this.params.v ?? 0.5;
     for (let a = 0; a < this.arms; a++) this.sds[a] *= v;
     gaussianThompson(this.means, this.sds, eligible, this.params.draws ?? 300, rng, out);
-    applyFloor(out, eligible, this.params.floor);
+    applyFloor(out, eligible, this.floorNow());
   }
   protected override toReward(mean: number, sd: number) {
     return { mean, sd: sd * (this.params.v ?? 0.5) };

@@ -1,5 +1,6 @@
 import { applyFloor, greedy } from '../explore.ts';
 import type { Rng } from '../rng.ts';
+import type { Context } from '../sparse.ts';
 import { GaussianPolicy, type SharedInput } from './gaussian.ts';
 import type { ArmState, PolicyParams } from './types.ts';
 
@@ -13,11 +14,11 @@ export class LinUcb extends GaussianPolicy {
   constructor(params: PolicyParams, arms: number, dim: number, state?: ArmState[], shared?: SharedInput) {
     super(params, arms, dim, 1 / (params.lambda ?? 1), state, shared);
   }
-  distribution(x: Float64Array, eligible: Uint8Array, _rng: Rng, out: Float64Array): void {
+  distribution(x: Context, eligible: Uint8Array, _rng: Rng, out: Float64Array): void {
     this.scoreMoments(x, eligible);
     const alpha = this.params.alpha ?? 1;
     for (let a = 0; a < this.arms; a++) this.means[a] += alpha * this.sds[a];
     greedy(this.means, eligible, out);
-    applyFloor(out, eligible, this.params.floor);
+    applyFloor(out, eligible, this.floorNow());
   }
 }

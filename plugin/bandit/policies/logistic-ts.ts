@@ -1,5 +1,6 @@
 import { applyFloor, gaussianThompson } from '../explore.ts';
 import type { Rng } from '../rng.ts';
+import type { Context } from '../sparse.ts';
 import { GaussianPolicy, type SharedInput } from './gaussian.ts';
 import type { ArmState, PolicyParams } from './types.ts';
 
@@ -21,10 +22,10 @@ export class LogisticTs extends GaussianPolicy {
   constructor(params: PolicyParams, arms: number, dim: number, state?: ArmState[], shared?: SharedInput) {
     super(params, arms, dim, params.priorVariance ?? 1, state, shared);
   }
-  distribution(x: Float64Array, eligible: Uint8Array, rng: Rng, out: Float64Array): void {
+  distribution(x: Context, eligible: Uint8Array, rng: Rng, out: Float64Array): void {
     this.scoreMoments(x, eligible);
     gaussianThompson(this.means, this.sds, eligible, this.params.draws ?? 300, rng, out);
-    applyFloor(out, eligible, this.params.floor);
+    applyFloor(out, eligible, this.floorNow());
   }
   protected override predict(z: number): number {
     return sigmoid(z);

@@ -1,5 +1,6 @@
 import { uniform } from '../explore.ts';
 import type { Rng } from '../rng.ts';
+import type { Context } from '../sparse.ts';
 import {
   checkRetainedShare,
   type ArmExplanation,
@@ -24,10 +25,10 @@ export class RandomPolicy implements Policy {
     this.n = new Float64Array(arms);
     state?.forEach((s, a) => (this.n[a] = s.n));
   }
-  distribution(_x: Float64Array, eligible: Uint8Array, _rng: Rng, out: Float64Array): void {
+  distribution(_x: Context, eligible: Uint8Array, _rng: Rng, out: Float64Array): void {
     uniform(eligible, out);
   }
-  update(_x: Float64Array, arm: number): void {
+  update(_x: Context, arm: number): void {
     this.n[arm] += 1;
   }
   expected(): number {
@@ -43,7 +44,7 @@ export class RandomPolicy implements Policy {
     checkRetainedShare(share);
     for (let a = 0; a < this.arms; a++) this.n[a] *= share;
   }
-  explain(_x: Float64Array, eligible: Uint8Array): ArmExplanation[] {
+  explain(_x: Context, eligible: Uint8Array): ArmExplanation[] {
     const result: ArmExplanation[] = [];
     for (let a = 0; a < this.arms; a++) if (eligible[a]) result.push({ arm: a, mean: NaN, sd: NaN });
     return result;

@@ -1,5 +1,6 @@
 import { applyFloor, inverseGap } from '../explore.ts';
 import type { Rng } from '../rng.ts';
+import type { Context } from '../sparse.ts';
 import { GaussianPolicy, type SharedInput } from './gaussian.ts';
 import type { ArmState, PolicyParams } from './types.ts';
 
@@ -14,10 +15,10 @@ export class SquareCb extends GaussianPolicy {
   constructor(params: PolicyParams, arms: number, dim: number, state?: ArmState[], shared?: SharedInput) {
     super(params, arms, dim, 1 / (params.lambda ?? 1), state, shared);
   }
-  distribution(x: Float64Array, eligible: Uint8Array, _rng: Rng, out: Float64Array): void {
+  distribution(x: Context, eligible: Uint8Array, _rng: Rng, out: Float64Array): void {
     this.scoreMeans(x, eligible);
     const gamma = (this.params.gamma ?? 50) * Math.sqrt(1 + this.observations() / this.arms);
     inverseGap(this.means, eligible, gamma, out);
-    applyFloor(out, eligible, this.params.floor);
+    applyFloor(out, eligible, this.floorNow());
   }
 }

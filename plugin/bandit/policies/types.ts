@@ -1,4 +1,5 @@
 import type { Rng } from '../rng.ts';
+import type { Context } from '../sparse.ts';
 
 /** The policies, in order: the one list of them (the config's `policy.kind`, plugin/config/policy.ts, takes it from here). */
 export const POLICY_NAMES = ['random', 'beta-ts', 'eps-greedy', 'linucb', 'lin-ts', 'logistic-ts', 'squarecb'] as const;
@@ -10,8 +11,20 @@ export type PolicyName = (typeof POLICY_NAMES)[number];
  */
 export interface PolicyParams {
   kind: PolicyName;
-  /** Exploration floor: every eligible arm gets at least floor/K. */
+  /** Exploration floor: every eligible arm gets at least floor/K (see `floorMin` for one that shrinks). */
   floor: number;
+  /**
+   * The least the floor shrinks to with evidence (see `currentFloor`, explore.ts); absent or at
+   * least `floor`: the floor stays at `floor`.
+   */
+  floorMin?: number;
+  /**
+   * Covariance of the Gaussian policies' belief: `full` (a D×D block per model, O(D²) per update),
+   * `diagonal` (D variances per model: decide and learn in time linear in the context's nonzero
+   * entries), or `auto` (the default: diagonal when the context has more than
+   * AUTO_DIAGONAL_WIDTH slots, full otherwise). See gaussian.ts.
+   */
+  covariance?: 'auto' | 'full' | 'diagonal';
   /** Forgetting factor in (0, 1]; 1 = never forget. Every learning step of the policy discounts all its evidence once. */
   forgetting: number;
   epsilon?: number;
@@ -40,7 +53,7 @@ export interface ArmGroups {
 export interface SharedState {
   groups: number[][];
   groupCount: number;
-  /** D×D, row-major, D = dim·groupCount + arms. */
+  /** D×D, row-major, D = dim·groupCount + arms; or the D variances (diagonal). */
   cov: number[];
   mean: number[];
   age?: number;
@@ -66,6 +79,7 @@ export interface ArmExplanation {
  */
 export interface GaussianArmState {
   n: number;
+  /** D×D row-major (full covariance), or the D variances (diagonal). */
   cov: number[];
   mean: number[];
   age?: number;
@@ -99,8 +113,9 @@ export interface PolicyState {
 }
 
 /**
- * One interface for every algorithm. `x` has length `dim`; `eligible` and `out` have length
- * `arms`. Nothing here allocates on the `distribution`/`update` path.
+ * One interface for every algorithm. `x` is a context of `dim` slots, dense or sparse (its
+ * nonzero entries only: see sparse.ts); `eligible` and `out` have length `arms`. Nothing here
+ * allocates on the `distribution`/`update` path.
  */
 export interface Policy {
   readonly name: PolicyName;
@@ -112,13 +127,13 @@ export interface Policy {
    * 0 for ineligible arms, the eligible ones summing to 1, none below floor/K. Thompson-sampling
    * policies estimate it by Monte Carlo from `rng`; the others do not draw from it.
    */
-  distribution(x: Float64Array, eligible: Uint8Array, rng: Rng, out: Float64Array): void;
+  distribution(x: Context, eligible: Uint8Array, rng: Rng, out: Float64Array): void;
   /** Learns that `arm`, chosen with `probability` in context `x`, earned `reward` ∈ [0, 1]. */
-  update(x: Float64Array, arm: number, reward: number, probability: number): void;
+  update(x: Context, arm: number, reward: number, probability: number): void;
   /** Each eligible arm's estimated reward, uncertainty and feature contributions. */
-  explain(x: Float64Array, eligible: Uint8Array): ArmExplanation[];
+  explain(x: Context, eligible: Uint8Array): ArmExplanation[];
   /** `arm`'s estimated reward for context `x` (the posterior mean); NaN for a policy without estimates (random). Allocates nothing. */
-  expected(x: Float64Array, arm: number): number;
+  expected(x: Context, arm: number): number;
   /** How many observations the policy has learned, each weighed by what forgetting and `retain` left of it. */
   observations(): number;
   /**
