@@ -95,7 +95,7 @@ export class Tally {
 }
 
 export class SqliteDecisionLog {
-  /** Every statement, by name (the query-plan test reads their SQL). */
+  /** @internal Every statement, by name (the query-plan test reads their SQL). */
   readonly s;
 
   constructor(
