@@ -1,7 +1,13 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
-import { RequestError, parseBody, type ServerContext, type ServerExtension } from '../../plugin/service/index.ts';
+import {
+  parseBody,
+  parseJsonBytes,
+  RequestError,
+  type ServerContext,
+  type ServerExtension,
+} from '../../plugin/service/index.ts';
 import { InstallGate } from './install.ts';
 import { addInstallRoutes, handled, type OAuthInstall } from './install-routes.ts';
 import { toPropertyValue } from './mapping.ts';
@@ -155,12 +161,9 @@ function replayed(why: string): RequestError {
   return new RequestError(401, 'replayed_request', `${why}: a replayed request is refused and changes nothing`);
 }
 
+/** The body's JSON, with the API's limits: nesting depth checked before parsing (400 body_too_deep). */
 function jsonOf(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new RequestError(400, 'malformed_json', `the body is not valid JSON: ${(err as Error).message}`);
-  }
+  return parseJsonBytes(Buffer.from(text, 'utf8'));
 }
 
 /** Contact events forget the cached profile, so the next decision reads fresh traits. */

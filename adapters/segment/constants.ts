@@ -28,11 +28,6 @@ export const TRACKING_FLUSH_AT_DEFAULT = 15;
 export const WEBHOOK_PATH = '/v1/webhooks/segment';
 /** Hex HMAC-SHA1 of the body with the shared secret. https://segment.com/docs/connections/destinations/catalog/webhooks/ */
 export const SIGNATURE_HEADER = 'x-signature';
-/**
- * Webhooks (Actions) batches hold up to 4,000 events (https://segment.com/docs/connections/destinations/catalog/actions-webhook/);
- * at a few hundred bytes each that is a few MB.
- */
-export const WEBHOOK_BODY_LIMIT = '8mb';
 
 /** The track event each delivered decision becomes. */
 export const DECISION_EVENT = 'Decision Made';

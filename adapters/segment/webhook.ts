@@ -5,11 +5,8 @@ import type { ServerContext, ServerExtension } from '../../plugin/service/ports.
 import {
   EVENTS_BATCH_MAX,
   EVENTS_BODY_LIMIT,
-  eventTimeWindow,
   parseJsonBytes,
-  refuseEventsOutOfTime,
   segmentEventSchema,
-  type EventTimeWindow,
   type SegmentEvent,
 } from '../../plugin/service/inputs.ts';
 import { SIGNATURE_HEADER, WEBHOOK_PATH } from './constants.ts';
@@ -61,7 +58,7 @@ export function segmentWebhook(options: SegmentWebhookOptions): ServerExtension 
           try {
             const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
             authenticate(settings, raw, req);
-            const events = parseEvents(raw, eventTimeWindow(ctx.service));
+            const events = parseEvents(raw);
             for (const e of events) {
               if (e.type !== 'identify') continue;
               await profiles?.applyIdentify({
@@ -72,7 +69,7 @@ export function segmentWebhook(options: SegmentWebhookOptions): ServerExtension 
               });
               ctx.service.forgetProfile(e.userId);
             }
-            const result = await ingestInSlices(ctx.service, events);
+            const result = await ctx.service.ingest(events);
             res.status(200).json({ success: true, ...result });
           } catch (err) {
             next(err);
@@ -82,28 +79,6 @@ export function segmentWebhook(options: SegmentWebhookOptions): ServerExtension 
       return router;
     },
   };
-}
-
-/**
- * Events stored per turn of the event loop. Attributing an event costs a look-up per agent, so a
- * batch of 2,500 in one go held the loop for a few hundred ms; a slice of 100 holds it for about
- * 10 ms (measured by `npm run bench -- blocking`).
- */
-export const INGEST_SLICE = 100;
-
-/** Stores `events` INGEST_SLICE at a time, letting waiting requests run before each slice. */
-async function ingestInSlices(
-  service: ServerContext['service'],
-  events: SegmentEvent[],
-): Promise<{ accepted: number; duplicates: number }> {
-  const total = { accepted: 0, duplicates: 0 };
-  for (let i = 0; i < events.length; i += INGEST_SLICE) {
-    await new Promise((resolve) => setImmediate(resolve));
-    const result = await service.ingest(events.slice(i, i + INGEST_SLICE));
-    total.accepted += result.accepted;
-    total.duplicates += result.duplicates;
-  }
-  return total;
 }
 
 function authenticate(settings: WebhookSettings, raw: Buffer, req: Request): void {
@@ -133,16 +108,10 @@ function authenticate(settings: WebhookSettings, raw: Buffer, req: Request): voi
   );
 }
 
-/** The body's events, each valid and dated inside the workspace's window, or a 4xx naming what is not. */
-function parseEvents(raw: Buffer, window: EventTimeWindow): SegmentEvent[] {
+/** The body's events, each valid, or a 4xx naming what is not. */
+function parseEvents(raw: Buffer): SegmentEvent[] {
   const json = parseJsonBytes(raw);
   // Parsed by shape, so an error names the field: `[2].messageId: is required`.
-  if (!Array.isArray(json)) {
-    const event = parseBody(segmentEventSchema, json);
-    refuseEventsOutOfTime([event], window);
-    return [event];
-  }
-  const events = parseBody(webhookBatchSchema, json);
-  refuseEventsOutOfTime(events, window, []);
-  return events;
+  if (!Array.isArray(json)) return [parseBody(segmentEventSchema, json)];
+  return parseBody(webhookBatchSchema, json);
 }

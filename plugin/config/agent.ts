@@ -12,6 +12,7 @@ import { guardrailsSchema } from './guardrails.ts';
 import {
   MAX_AGENTS,
   MAX_CONTEXT_SLOTS,
+  MAX_DIAGONAL_SLOTS,
   MAX_DELIVERIES,
   MAX_DIMENSIONS,
   MAX_FEATURES,
@@ -48,7 +49,7 @@ export const agentConfigSchema = z
       .min(1)
       .max(MAX_DIMENSIONS, `must have at most ${MAX_DIMENSIONS} dimensions`)
       .describe(
-        `What the agent decides, in this order; a later dimension sees earlier choices as context. At most ${MAX_DIMENSIONS}, with at most ${MAX_TOTAL_ARMS} arms in all. Budgets that keep saving, deciding and learning fast: each dimension sees at most ${MAX_CONTEXT_SLOTS} context slots (1 for the intercept, 2 per numeric, boolean, recency or derived feature, values + 1 per categorical one, buckets per hashed one, and one per arm of each earlier dimension it sees); the models of a contextual policy hold at most ${MAX_MODEL_WEIGHTS.toLocaleString('en-US')} weights (arms × slots² per dimension; with share: tags, (slots × groups + arms)²); a Thompson policy draws at most ${MAX_THOMPSON_SCORES.toLocaleString('en-US')} scores per decision (draws × all arms).`,
+        `What the agent decides, in this order; a later dimension sees earlier choices as context. At most ${MAX_DIMENSIONS}, with at most ${MAX_TOTAL_ARMS} arms in all. Budgets that keep saving, deciding and learning fast: each dimension sees at most ${MAX_CONTEXT_SLOTS} context slots with a full covariance, ${MAX_DIAGONAL_SLOTS.toLocaleString('en-US')} with a diagonal one (1 for the intercept, 2 per numeric, boolean, recency or derived feature, values + 1 per categorical one, buckets per hashed one, one per arm of each earlier dimension it sees, and one per pair of an interaction's slots); the models of a contextual policy hold at most ${MAX_MODEL_WEIGHTS.toLocaleString('en-US')} covariance entries (arms × slots² per dimension, arms × slots when diagonal; with share: tags, (slots × groups + arms)², or slots × groups + arms); a Thompson policy draws at most ${MAX_THOMPSON_SCORES.toLocaleString('en-US')} scores per decision (draws × all arms).`,
       ),
     guardrails: guardrailsSchema
       .prefault({})

@@ -13,7 +13,7 @@
  * The largest config within them saves in milliseconds and decides in a few (test/config/limits.test.ts
  * holds the counts to the real model; `npm run bench -- blocking` measures it).
  */
-import { FeatureEncoder, SHAREABLE } from '../bandit/index.ts';
+import { FeatureEncoder, SHAREABLE, useDiagonal } from '../bandit/index.ts';
 import type { Dimension } from './dimensions.ts';
 import type { FeatureSpec } from './features.ts';
 import type { PolicyConfig } from './policy.ts';
@@ -26,7 +26,7 @@ export const MAX_TOTAL_ARMS = 200;
 export const MAX_ARM_TAGS = 20;
 export const MAX_FEATURES = 50;
 export const MAX_CATEGORY_VALUES = 100;
-export const MAX_HASH_BUCKETS = 256;
+export const MAX_HASH_BUCKETS = 4_096;
 export const MAX_REWARD_RULES = 50;
 export const MAX_FREQUENCY_CAPS = 20;
 export const MAX_ELIGIBILITY_RULES = 50;
@@ -37,8 +37,10 @@ export const MAX_CONDITION_ITEMS = 100;
 /** Values of one `in` test, or arms of one choice test. */
 export const MAX_CONDITION_VALUES = 1000;
 
-/** Context slots one dimension's policy sees (its model is slots × slots per arm; learning is O(slots³) at times). */
+/** Context slots one dimension's policy sees with a full covariance (slots × slots per arm; learning is O(slots³) at times). */
 export const MAX_CONTEXT_SLOTS = 256;
+/** Context slots with a diagonal covariance (slots variances per arm; deciding and learning linear in the nonzero slots). */
+export const MAX_DIAGONAL_SLOTS = 8_192;
 /** Weights of all the agent's models together (2 MB as numbers; the example agent has about 91,000). */
 export const MAX_MODEL_WEIGHTS = 250_000;
 /** Monte Carlo scores Thompson sampling draws per decision: draws × the arms of all dimensions (the default 300 × MAX_TOTAL_ARMS). */
@@ -59,6 +61,8 @@ export interface CostedAgent {
 /** What one dimension's model costs: the context it sees and the weights it holds. */
 interface DimensionCost {
   slots: number;
+  /** Whether its model has a diagonal covariance (policy.covariance, or auto above its width). */
+  diagonal: boolean;
   weights: number;
 }
 
@@ -67,12 +71,24 @@ function slotSources(features: FeatureSpec[]): readonly string[] {
   return new FeatureEncoder(features).sources;
 }
 
-/** Slots dimension `j` sees: the intercept, the features it lists (all by default), and earlier dimensions' arms. */
-function contextSlots(dims: Dimension[], j: number, sources: readonly string[]): number {
+/**
+ * Slots dimension `j` sees: the intercept, the features it lists (all by default), earlier
+ * dimensions' arms, and the declared interactions whose two parts it sees (one slot per pair of
+ * their slots).
+ */
+function contextSlots(agent: CostedAgent, j: number, sources: readonly string[]): number {
+  const dims = agent.dimensions;
   const seen = (name: string) => !dims[j].features || dims[j].features.includes(name);
+  const partSlots = (name: string): number => {
+    const earlier = dims.slice(0, j).find((d) => d.id === name);
+    if (earlier) return seen(name) ? earlier.arms.length : 0;
+    return seen(name) ? sources.filter((s) => s === name).length : 0;
+  };
   let slots = 1;
   for (let s = 1; s < sources.length; s++) if (seen(sources[s])) slots++;
   for (let i = 0; i < j; i++) if (seen(dims[i].id)) slots += dims[i].arms.length;
+  const crosses = 'interactions' in agent.policy ? (agent.policy.interactions ?? []) : [];
+  for (const [a, b] of crosses) slots += partSlots(a) * partSlots(b);
   return slots;
 }
 
@@ -89,25 +105,30 @@ function sharedGroups(dim: Dimension): number {
 
 function dimensionCost(agent: CostedAgent, j: number, sources: readonly string[]): DimensionCost {
   const dim = agent.dimensions[j];
-  const slots = contextSlots(agent.dimensions, j, sources);
+  const slots = contextSlots(agent, j, sources);
   const arms = dim.arms.length;
   const groups = 'share' in agent.policy && agent.policy.share === 'tags' ? sharedGroups(dim) : 0;
   const size = slots * groups + arms;
-  return { slots, weights: groups > 0 ? size * size : arms * slots * slots };
+  const covariance = 'covariance' in agent.policy ? agent.policy.covariance : undefined;
+  // what grows: a covariance of one variance per slot (diagonal), or a slots × slots matrix (full)
+  const diagonal = useDiagonal(covariance, slots);
+  if (diagonal) return { slots, diagonal, weights: groups > 0 ? size : arms * slots };
+  return { slots, diagonal, weights: groups > 0 ? size * size : arms * slots * slots };
 }
 
 /** Each dimension's context within MAX_CONTEXT_SLOTS, the agent's weights within MAX_MODEL_WEIGHTS. */
 function checkModelSize(agent: CostedAgent, issue: Issue): void {
   const sources = slotSources(agent.features);
   const costs = agent.dimensions.map((_, j) => dimensionCost(agent, j, sources));
+  const cap = (c: DimensionCost) => (c.diagonal ? MAX_DIAGONAL_SLOTS : MAX_CONTEXT_SLOTS);
   costs.forEach((c, j) => {
-    if (c.slots > MAX_CONTEXT_SLOTS)
+    if (c.slots > cap(c))
       issue(
         ['dimensions', j],
-        `sees ${count(c.slots)} context slots (the intercept, each feature's encoded slots, one per arm of each earlier dimension); at most ${MAX_CONTEXT_SLOTS}: list fewer in its \`features\`, or use fewer hashed buckets or categorical values`,
+        `sees ${count(c.slots)} context slots (the intercept, each feature's encoded slots, one per arm of each earlier dimension, one per pair of an interaction's slots); at most ${count(cap(c))} with a ${c.diagonal ? 'diagonal' : 'full'} covariance: list fewer in its \`features\`, or use fewer hashed buckets, categorical values or interactions${c.diagonal ? '' : ', or set policy.covariance: diagonal'}`,
       );
   });
-  if (costs.some((c) => c.slots > MAX_CONTEXT_SLOTS)) return;
+  if (costs.some((c) => c.slots > cap(c))) return;
   const total = costs.reduce((s, c) => s + c.weights, 0);
   if (total <= MAX_MODEL_WEIGHTS) return;
   const largest = costs.reduce((best, c, j) => (c.weights > costs[best].weights ? j : best), 0);

@@ -3,6 +3,7 @@ import {
   agentModelToJSON,
   changeDetection,
   createAgentModel,
+  MAX_AGENTS,
   profileNameClashes,
   validateAgentConfig,
   type AgentModelJSON,
@@ -69,8 +70,13 @@ function checkedConfig(state: ServiceState, agentId: string, input: unknown) {
     throw new ValidationError(`id: "${parsed.config.id}" does not match the agent in the URL ("${agentId}")`, [
       { path: 'id', message: `must be "${agentId}"` },
     ]);
-  // the workspace rule of the config file: no two agents write the same names onto the same profiles
+  // the workspace rules of the config file: at most MAX_AGENTS agents, and no two agents writing
+  // the same names onto the same profiles
   const others = [...state.agents.values()].map((a) => a.config).filter((c) => c.id !== agentId);
+  if (others.length >= MAX_AGENTS)
+    throw new ValidationError(`the workspace already has ${MAX_AGENTS} agents, the most it may have`, [
+      { path: '', message: `a workspace has at most ${MAX_AGENTS} agents` },
+    ]);
   const clash = profileNameClashes([...others, parsed.config]).find((c) => c.agent === others.length);
   if (clash) {
     const path = `delivery[${clash.delivery}].prefix`;

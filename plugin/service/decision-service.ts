@@ -8,7 +8,7 @@ import { connectedContent } from './connected-content.ts';
 import { decide, type DecideOptions } from './decide.ts';
 import { responseFromRow, type DecisionResponse } from './decision-record.ts';
 import { eraseUser } from './erase.ts';
-import { ingest } from './ingest.ts';
+import { ingest, type IngestResult } from './ingest.ts';
 import type { DecideRequest, SegmentEvent } from './inputs.ts';
 import { userKeyOf } from './keys.ts';
 import { learnClosed, learnerLagSeconds } from './learn.ts';
@@ -125,7 +125,7 @@ export class DecisionService {
     return { ...responseFromRow(row, agent?.config), userKey: row.userKey, reward: row.reward, outcomes };
   }
 
-  ingest(events: SegmentEvent[]): Promise<{ accepted: number; duplicates: number }> {
+  ingest(events: SegmentEvent[]): Promise<IngestResult> {
     return ingest(this.state, events);
   }
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { LATE_MARGIN_DEFAULT_MS } from '../config/index.ts';
 import { isValidTimeZone } from '../guardrails/index.ts';
-import { RequestError, ValidationError, formatPath } from './errors.ts';
+import { RequestError } from './errors.ts';
 
 /** Bodies and queries of the HTTP API (docs/service.md, "Routes" and "Limits"). */
 
@@ -300,28 +300,11 @@ export function eventTimeWindow(service: WorkspaceGoals): EventTimeWindow {
 
 const durationText = (ms: number) => (ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : `${ms / 3_600_000}h`);
 
-function eventTimeFlaw(t: number, window: EventTimeWindow): string | undefined {
+/** Why an event of time `t` is outside the workspace's window, or undefined when it is inside. */
+export function eventTimeFlaw(t: number, window: EventTimeWindow): string | undefined {
   if (t > window.now + EVENT_AHEAD_MAX_MS)
     return `is more than ${durationText(EVENT_AHEAD_MAX_MS)} ahead of the server's clock (${new Date(window.now).toISOString()}), got ${new Date(t).toISOString()}`;
   if (t < window.now - window.maxAgeMs)
     return `is older than ${durationText(window.maxAgeMs)} (the longest goal window plus its late_margin), got ${new Date(t).toISOString()}`;
   return undefined;
-}
-
-/**
- * Refuses the events whose `timestamp` is outside the workspace's window, naming each: `list` is
- * the path of the list the events came in (`['batch']`, `[]` for a JSON array), undefined for a
- * body of one event.
- */
-export function refuseEventsOutOfTime(
-  events: readonly SegmentEvent[],
-  window: EventTimeWindow,
-  list?: readonly (string | number)[],
-): void {
-  const issues = events.flatMap((e, i) => {
-    const flaw = e.timestamp === undefined ? undefined : eventTimeFlaw(e.timestamp, window);
-    const path = list === undefined ? ['timestamp'] : [...list, i, 'timestamp'];
-    return flaw ? [{ path: formatPath(path), message: flaw }] : [];
-  });
-  if (issues.length > 0) throw new ValidationError(issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues);
 }

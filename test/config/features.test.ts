@@ -28,7 +28,7 @@ describe('features', () => {
       (a) => {
         a.features[2].buckets = 1;
       },
-      ['agents[0].features[2].buckets: must be an integer in [2, 256], got 1'],
+      ['agents[0].features[2].buckets: must be an integer in [2, 4096], got 1'],
     ],
     [
       'an unknown feature type',

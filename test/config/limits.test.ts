@@ -4,6 +4,7 @@ import {
   agentConfigSchema,
   MAX_AGENTS,
   MAX_CONTEXT_SLOTS,
+  MAX_DIAGONAL_SLOTS,
   MAX_MODEL_WEIGHTS,
   MAX_THOMPSON_SCORES,
   MAX_TOTAL_ARMS,
@@ -64,11 +65,11 @@ describe('config size limits: each list has a cap, and the message names it', ()
       'agents[0].features[1].values: must have at most 100 values',
     ],
     [
-      '257 hash buckets',
+      '4097 hash buckets',
       (a) => {
-        a.features[2].buckets = 257;
+        a.features[2].buckets = 4097;
       },
-      'agents[0].features[2].buckets: must be an integer in [2, 256], got 257',
+      'agents[0].features[2].buckets: must be an integer in [2, 4096], got 4097',
     ],
     [
       'an arm with 21 tags',
@@ -147,17 +148,34 @@ describe('config size budgets: what the model costs', () => {
     ]);
   });
 
-  it(`refuses a dimension that sees more than ${MAX_CONTEXT_SLOTS} context slots, naming what to cut`, () => {
+  it(`refuses a dimension that sees more than ${MAX_CONTEXT_SLOTS} context slots with a full covariance, naming what to cut`, () => {
     const workspace = makeWorkspace((a) => {
       a.features.push({ trait: 'sku', type: 'hashed', buckets: 200 });
+      a.policy = { ...a.policy, covariance: 'full' };
     });
-    expect(errorsOf(workspace)).toEqual([
-      "agents[0].dimensions[0]: sees 275 context slots (the intercept, each feature's encoded slots, one per arm of each earlier dimension); at most 256: list fewer in its `features`, or use fewer hashed buckets or categorical values",
-      ...range(4).map(
-        (j) =>
-          `agents[0].dimensions[${j + 1}]: sees ${[277, 280, 284, 286][j]} context slots (the intercept, each feature's encoded slots, one per arm of each earlier dimension); at most 256: list fewer in its \`features\`, or use fewer hashed buckets or categorical values`,
-      ),
-    ]);
+    const message = (slots: number) =>
+      `sees ${slots} context slots (the intercept, each feature's encoded slots, one per arm of each earlier dimension, one per pair of an interaction's slots); at most 256 with a full covariance: list fewer in its \`features\`, or use fewer hashed buckets, categorical values or interactions, or set policy.covariance: diagonal`;
+    expect(errorsOf(workspace)).toEqual(
+      [275, 277, 280, 284, 286].map((slots, j) => `agents[0].dimensions[${j}]: ${message(slots)}`),
+    );
+  });
+
+  it('accepts the same wide dimensions with a diagonal covariance (auto above 128 slots)', () => {
+    const workspace = makeWorkspace((a) => a.features.push({ trait: 'sku', type: 'hashed', buckets: 200 }));
+    expect(errorsOf(workspace)).toEqual([]);
+  });
+
+  it(`refuses a dimension that sees more than ${MAX_DIAGONAL_SLOTS.toLocaleString('en-US')} context slots with a diagonal covariance`, () => {
+    const workspace = makeWorkspace((a) => {
+      a.features.push({ trait: 'sku', type: 'hashed', buckets: 4096 });
+      a.policy = { ...a.policy, interactions: [['sku', 'last_category']] };
+    });
+    const errors = errorsOf(workspace);
+    expect(errors).toHaveLength(5);
+    for (const e of errors)
+      expect(e).toMatch(
+        /^agents\[0\]\.dimensions\[\d\]: sees [\d,]+ context slots .* at most 8,192 with a diagonal covariance/,
+      );
   });
 
   it(`refuses a model of more than ${MAX_MODEL_WEIGHTS.toLocaleString('en-US')} weights, naming the largest dimension`, () => {
@@ -218,6 +236,25 @@ describe('the budgets count what the model holds', () => {
           id,
           tags: i === 2 ? [] : ['content', `t${i}`],
         }));
+        return a;
+      },
+    ],
+    [
+      'an agent with a diagonal covariance',
+      () => ({ ...makeWorkspace().agents[0], policy: { kind: 'logistic-ts', covariance: 'diagonal' } }),
+    ],
+    [
+      'an agent with a wide hashed trait (auto: diagonal above 128 slots) and declared interactions',
+      () => {
+        const a = makeWorkspace().agents[0];
+        a.features.push({ trait: 'sku', type: 'hashed', buckets: 1024 });
+        a.policy = {
+          kind: 'squarecb',
+          interactions: [
+            ['sku', 'channel'],
+            ['lifetime_orders', 'last_category'],
+          ],
+        };
         return a;
       },
     ],

@@ -2,7 +2,17 @@ import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../plugin/server/index.ts';
 import { largestAgent, largestTraits } from '../config/largest.ts';
-import { API_KEY, call, makeDecideBody, makeEvent, startTestServer, storeCounts } from './helpers.ts';
+import { MAX_AGENTS } from '../../plugin/config/index.ts';
+import {
+  API_KEY,
+  call,
+  makeAgentInput,
+  makeDecideBody,
+  makeEvent,
+  NOW,
+  startTestServer,
+  storeCounts,
+} from './helpers.ts';
 
 /** POSTs `body` bytes as they are, with `headers`: what a client with its own idea of encodings sends. */
 async function postBytes(
@@ -131,5 +141,51 @@ describe('the largest allowed agent config', () => {
     });
     expect(decided.status).toBe(200);
     expect(Object.keys(decided.body.choices)).toHaveLength(10);
+  });
+});
+
+describe('agents of a workspace', () => {
+  let server: RunningServer;
+  beforeAll(async () => (server = await startTestServer()));
+  afterAll(() => server.close());
+
+  it(`are at most ${MAX_AGENTS}, through PUT as in the config file`, async () => {
+    // the example workspace has one agent already
+    for (let i = 1; i < MAX_AGENTS; i++) {
+      const res = await call(server, 'PUT', `/v1/agents/a${i}`, { body: makeAgentInput({ id: `a${i}` }) });
+      expect(res.status, `agent ${i}`).toBeLessThan(300);
+    }
+    const before = await storeCounts(server);
+    const refused = await call(server, 'PUT', '/v1/agents/one-too-many', {
+      body: makeAgentInput({ id: 'one-too-many' }),
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.message).toContain(`already has ${MAX_AGENTS} agents`);
+    expect(await storeCounts(server)).toEqual(before);
+    // an existing agent can still change
+    expect(
+      (await call(server, 'PUT', '/v1/agents/a1', { body: makeAgentInput({ id: 'a1', holdout: 0.2 }) })).status,
+    ).toBe(200);
+  });
+});
+
+describe('POST /v1/events with an event outside the workspace window', () => {
+  let server: RunningServer;
+  beforeAll(async () => (server = await startTestServer()));
+  afterAll(() => server.close());
+
+  it('stores the rest of the batch and names the event left out', async () => {
+    const before = await storeCounts(server);
+    const fresh = makeEvent({ timestamp: new Date(NOW).toISOString() });
+    const stale = makeEvent({ timestamp: new Date(NOW - 30 * 86_400_000).toISOString() });
+    const res = await call(server, 'POST', '/v1/events', { body: { batch: [fresh, stale] } });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      success: true,
+      accepted: 1,
+      duplicates: 0,
+      outOfWindow: [{ messageId: stale.messageId, message: expect.stringContaining('timestamp is older than 10d') }],
+    });
+    expect((await storeCounts(server)).events).toBe(before.events + 1);
   });
 });

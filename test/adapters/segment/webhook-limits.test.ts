@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EVENTS_BATCH_MAX } from '../../../plugin/service/index.ts';
-import { INGEST_SLICE } from '../../../adapters/segment/webhook.ts';
+import { INGEST_SLICE } from '../../../plugin/service/ingest.ts';
 import { FakeSegment, sendSegmentWebhook } from '../../fakes/segment.ts';
 import { makeAgentInput, NOW, storeCounts, tempDir, writeConfigYaml } from '../../server/helpers.ts';
 import {
@@ -112,13 +112,20 @@ describe('POST /v1/webhooks/segment: event times', () => {
   it.each<[string, number, string]>([
     ['more than a day ahead of the clock', NOW + 2 * DAY, "is more than 1d ahead of the server's clock"],
     ['older than the longest window plus its late_margin', NOW - 11 * DAY, 'is older than 10d'],
-  ])('refuses a batch with an event %s, naming it, and stores nothing', async (_name, timestamp, message) => {
+  ])('leaves out an event %s, naming it, and stores the rest of its batch', async (_name, timestamp, message) => {
     const { server } = await start();
     const before = await storeCounts(server);
-    const res = await sendBatch(server, [specEvent({ timestamp: at(NOW) }), specEvent({ timestamp: at(timestamp) })]);
-    expect(res.status).toBe(400);
-    expect(res.body.error.issues).toEqual([{ path: '[1].timestamp', message: expect.stringContaining(message) }]);
-    expect(await storeCounts(server)).toEqual(before);
+    const fresh = specEvent({ timestamp: at(NOW) });
+    const stale = specEvent({ timestamp: at(timestamp) });
+    const res = await sendBatch(server, [fresh, stale]);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      success: true,
+      accepted: 1,
+      duplicates: 0,
+      outOfWindow: [{ messageId: stale.messageId, message: expect.stringContaining(message) }],
+    });
+    expect((await storeCounts(server)).events).toBe(before.events + 1);
   });
 
   it('refuses one event of 9999-12-31, naming its timestamp', async () => {
@@ -145,8 +152,8 @@ describe('POST /v1/webhooks/segment: event times', () => {
       const res = await sendBatch(server, [specEvent({ timestamp: at(NOW - 32 * DAY) })]);
       expect(res.body).toEqual({ success: true, accepted: 1, duplicates: 0 });
       const older = await sendBatch(server, [specEvent({ timestamp: at(NOW - 34 * DAY) })]);
-      expect(older.body.error.issues).toEqual([
-        { path: '[0].timestamp', message: expect.stringContaining('is older than 33d') },
+      expect(older.body.outOfWindow).toEqual([
+        { messageId: expect.any(String), message: expect.stringContaining('is older than 33d') },
       ]);
     } finally {
       await dir.remove();
