@@ -49,7 +49,7 @@ const SHOP_PATH = '/shop/running-shoes';
 /** The visitor's time zone: 14:00 there at the server's fixed clock (12:00 UTC), outside quiet hours. */
 const VISITOR_TIMEZONE = 'Europe/Paris';
 /** A fixed requestId makes the decision reproducible (its randomness is forked by the decision id derived from it). */
-const MAIN_REQUEST_ID = 'pv-running-shoes-1';
+const MAIN_REQUEST_ID = 'pv-running-shoes-7';
 
 type Json = any;
 
