@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { CONFIG_PATH } from './scale-fill.ts';
+import { freePort } from '../helpers/free-port.ts';
 
 /**
  * The service under the scale bench runs in a process of its own (`node bin/nextbest.js serve`),
@@ -23,17 +23,6 @@ export interface ServerProcess {
 const TAIL_LINES = 40;
 const READY_TIMEOUT_MS = 300_000;
 const STOP_TIMEOUT_MS = 60_000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** The environment of the child: this one without vendor connections, with the bench's admin key. */
 function serverEnv(apiKey: string): NodeJS.ProcessEnv {
