@@ -66,9 +66,16 @@ interface DimensionCost {
   weights: number;
 }
 
-/** Per slot of the encoded features, the feature it belongs to (as the agent's model lays them out). */
-function slotSources(features: FeatureSpec[]): readonly string[] {
-  return new FeatureEncoder(features).sources;
+/**
+ * Slots of each encoded feature, by its name (as the agent's model lays them out; the first slot,
+ * the intercept, belongs to none). Counted once per agent, so each dimension's sum is over its
+ * features, not over every slot.
+ */
+function slotSources(features: FeatureSpec[]): ReadonlyMap<string, number> {
+  const slots = new Map<string, number>();
+  const sources = new FeatureEncoder(features).sources;
+  for (let s = 1; s < sources.length; s++) slots.set(sources[s]!, (slots.get(sources[s]!) ?? 0) + 1);
+  return slots;
 }
 
 /**
@@ -76,16 +83,16 @@ function slotSources(features: FeatureSpec[]): readonly string[] {
  * dimensions' arms, and the declared interactions whose two parts it sees (one slot per pair of
  * their slots).
  */
-function contextSlots(agent: CostedAgent, j: number, sources: readonly string[]): number {
+function contextSlots(agent: CostedAgent, j: number, sources: ReadonlyMap<string, number>): number {
   const dims = agent.dimensions;
   const seen = (name: string) => !dims[j].features || dims[j].features.includes(name);
   const partSlots = (name: string): number => {
+    if (!seen(name)) return 0;
     const earlier = dims.slice(0, j).find((d) => d.id === name);
-    if (earlier) return seen(name) ? earlier.arms.length : 0;
-    return seen(name) ? sources.filter((s) => s === name).length : 0;
+    return earlier ? earlier.arms.length : (sources.get(name) ?? 0);
   };
   let slots = 1;
-  for (let s = 1; s < sources.length; s++) if (seen(sources[s])) slots++;
+  for (const [name, n] of sources) if (seen(name)) slots += n;
   for (let i = 0; i < j; i++) if (seen(dims[i].id)) slots += dims[i].arms.length;
   const crosses = 'interactions' in agent.policy ? (agent.policy.interactions ?? []) : [];
   for (const [a, b] of crosses) slots += partSlots(a) * partSlots(b);
@@ -103,7 +110,7 @@ function sharedGroups(dim: Dimension): number {
   return tagged.size + dim.arms.filter((a) => a.tags.length === 0).length;
 }
 
-function dimensionCost(agent: CostedAgent, j: number, sources: readonly string[]): DimensionCost {
+function dimensionCost(agent: CostedAgent, j: number, sources: ReadonlyMap<string, number>): DimensionCost {
   const dim = agent.dimensions[j];
   const slots = contextSlots(agent, j, sources);
   const arms = dim.arms.length;
