@@ -1,10 +1,11 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { AuthError, parseBody } from '../../plugin/service/errors.ts';
+import { AuthError, parseBody, parseListInSlices } from '../../plugin/service/errors.ts';
 import type { ServerContext, ServerExtension } from '../../plugin/service/ports.ts';
 import {
   EVENTS_BATCH_MAX,
   EVENTS_BODY_LIMIT,
+  eventListSchema,
   parseJsonBytes,
   segmentEventSchema,
   type SegmentEvent,
@@ -27,10 +28,9 @@ export interface SegmentWebhookOptions {
  * segmentEventSchema), with the caps of `POST /v1/events`: what one request makes the service
  * parse and store is bounded whichever route it comes by.
  */
-const webhookBatchSchema = z
-  .array(segmentEventSchema)
-  .min(1, 'must contain at least one event')
-  .max(EVENTS_BATCH_MAX, `must contain at most ${EVENTS_BATCH_MAX} events (set the mapping's batch size lower)`);
+const webhookBatchSchema = eventListSchema(
+  `must contain at most ${EVENTS_BATCH_MAX} events (set the mapping's batch size lower)`,
+);
 
 /** An identify's `context.timezone`, when it has one. */
 const identifyContextSchema = z.object({ context: z.object({ timezone: z.string() }).partial().optional() });
@@ -58,7 +58,7 @@ export function segmentWebhook(options: SegmentWebhookOptions): ServerExtension 
           try {
             const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
             authenticate(settings, raw, req);
-            const events = parseEvents(raw);
+            const events = await parseEvents(raw);
             for (const e of events) {
               if (e.type !== 'identify') continue;
               await profiles?.applyIdentify({
@@ -109,9 +109,9 @@ function authenticate(settings: WebhookSettings, raw: Buffer, req: Request): voi
 }
 
 /** The body's events, each valid, or a 4xx naming what is not. */
-function parseEvents(raw: Buffer): SegmentEvent[] {
+async function parseEvents(raw: Buffer): Promise<SegmentEvent[]> {
   const json = parseJsonBytes(raw);
   // Parsed by shape, so an error names the field: `[2].messageId: is required`.
   if (!Array.isArray(json)) return [parseBody(segmentEventSchema, json)];
-  return parseBody(webhookBatchSchema, json);
+  return parseListInSlices(segmentEventSchema, parseBody(webhookBatchSchema, json), []);
 }

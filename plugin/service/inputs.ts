@@ -157,12 +157,12 @@ export type SegmentEvent = z.output<typeof segmentEventSchema>;
 export const EVENTS_BODY_LIMIT = '512kb';
 export const EVENTS_BATCH_MAX = 2500;
 
-export const eventBatchSchema = z.looseObject({
-  batch: z
-    .array(segmentEventSchema)
-    .min(1, 'must contain at least one event')
-    .max(EVENTS_BATCH_MAX, `must contain at most ${EVENTS_BATCH_MAX} events`),
-});
+/** A list of events, each to be parsed with segmentEventSchema (see parseListInSlices). */
+export const eventListSchema = (tooMany = `must contain at most ${EVENTS_BATCH_MAX} events`) =>
+  z.array(z.unknown()).min(1, 'must contain at least one event').max(EVENTS_BATCH_MAX, tooMany);
+
+/** `{batch: [...]}` as in Segment's HTTP API; its events are parsed one by one, a slice per turn. */
+export const eventBatchSchema = z.looseObject({ batch: eventListSchema() });
 
 export const connectedContentQuerySchema = z.object({
   user_id: userId,

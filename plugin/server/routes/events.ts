@@ -1,5 +1,11 @@
 import { Router } from 'express';
-import { eventBatchSchema, parseBody, segmentEventSchema, type SegmentEvent } from '../../service/index.ts';
+import {
+  eventBatchSchema,
+  parseBody,
+  parseListInSlices,
+  segmentEventSchema,
+  type SegmentEvent,
+} from '../../service/index.ts';
 import { ANY } from '../auth.ts';
 import type { RouteContext } from './context.ts';
 
@@ -12,7 +18,7 @@ export function eventRoutes(ctx: RouteContext): Router {
     ctx.authed(ANY, async (req, res, { service }) => {
       const isBatch = typeof req.body === 'object' && req.body !== null && 'batch' in req.body;
       const events: SegmentEvent[] = isBatch
-        ? parseBody(eventBatchSchema, req.body).batch
+        ? await parseListInSlices(segmentEventSchema, parseBody(eventBatchSchema, req.body).batch, ['batch'])
         : [parseBody(segmentEventSchema, req.body)];
       const result = await service.ingest(events);
       res.status(200).json({ success: true, ...result });
