@@ -1,14 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import { pino } from 'pino';
-import { segmentWebhook } from '../../adapters/segment/index.ts';
-import { startServer, type RunningServer } from '../../plugin/server/index.ts';
 import { DECIDE_BATCH_MAX, EVENTS_BATCH_MAX, generateApiKey } from '../../plugin/service/index.ts';
 import { largestAgent } from '../config/largest.ts';
 import { EXAMPLE_TRAITS } from './http.bench.ts';
+import { Sampler, startServerProcess, type ServerProcess } from './scale-server.ts';
 import { summarize } from './stats.ts';
 
 /**
@@ -18,10 +15,11 @@ import { summarize } from './stats.ts';
  * when that takes longer) until the load ends: a Segment webhook batch of EVENTS_BATCH_MAX events
  * just under the 512 KB body limit (orders of customers decided before, so each is attributed),
  * a decide:batch of DECIDE_BATCH_MAX users, and a PUT of the largest allowed agent config
- * (test/config/largest.ts; an update, so its model is carried over). It prints decide's p99 beside them next to the idle p99 of the same run (target
- * ≤ 2×), each heavy request's time, and the event loop's longest stall. Every body is built
- * before the load starts; client and server share one process, as in http.bench.ts. Figures are
- * printed, never asserted.
+ * (test/config/largest.ts; an update, so its model is carried over). It prints decide's p99
+ * beside them next to the idle p99 of the same run (target ≤ 2×), each heavy request's time, and
+ * the service's longest event-loop stall (from its /metrics). Every body is built before the load
+ * starts; the service runs in a process of its own (as in the scale bench), so the load generator
+ * never stalls its event loop. Figures are printed, never asserted.
  */
 
 export interface BlockingBenchOptions {
@@ -142,15 +140,6 @@ function decideLoad(url: string, apiKey: string, connections: number, duration: 
   });
 }
 
-/** Runs `fn` and reports the event loop's longest stall during it, in ms. */
-async function withLoopDelay<T>(fn: () => Promise<T>): Promise<{ result: T; maxStallMs: number }> {
-  const delay = monitorEventLoopDelay({ resolution: 10 });
-  delay.enable();
-  const result = await fn();
-  delay.disable();
-  return { result, maxStallMs: delay.max / 1e6 };
-}
-
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
@@ -163,15 +152,11 @@ function heavyLine(h: Heavy): string {
   return `  ${h.name.padEnd(42)} ${String(h.ms.length).padStart(3)} sent   median ${fmt(t.median).padStart(5)} ms   max ${fmt(Math.max(...h.ms)).padStart(5)} ms`;
 }
 
-async function startBenchServer(dir: string, apiKey: string): Promise<RunningServer> {
-  return startServer({
-    db: `sqlite:${join(dir, 'nextbest.db')}`,
-    port: 0,
-    configPath: 'examples/agents.yaml',
-    apiKey,
-    learnerIntervalMs: 0,
-    logger: pino({ level: 'silent' }),
-    extensions: [segmentWebhook({ settings: { sharedSecret: 'blocking-bench-secret', batchToken: BATCH_TOKEN } })],
+/** The service in a process of its own, with the Segment webhook taking batches by token. */
+function startBenchServer(dir: string, apiKey: string): Promise<ServerProcess> {
+  return startServerProcess(join(dir, 'nextbest.db'), apiKey, {
+    SEGMENT_SHARED_SECRET: 'blocking-bench-secret',
+    SEGMENT_WEBHOOK_TOKEN: BATCH_TOKEN,
   });
 }
 
@@ -182,6 +167,7 @@ export async function benchBlocking(options: BlockingBenchOptions = {}): Promise
   const dir = mkdtempSync(join(tmpdir(), 'nextbest-blocking-bench-'));
   const apiKey = generateApiKey();
   const server = await startBenchServer(dir, apiKey);
+  const sampler = new Sampler(server.url, server.pid, 250);
   const lines: string[] = [];
   try {
     const heavies = heavyRequests(apiKey, Date.now());
@@ -190,26 +176,29 @@ export async function benchBlocking(options: BlockingBenchOptions = {}): Promise
     await send(server.url, put, JSON.stringify(largestAgent())); // created now: the load measures updates
     for (const h of heavies) h.ms.length = 0;
     lines.push(
-      `blocking: decide ${DECIDE_PATH}, ${connections} connections × ${duration} s, idle and then beside the largest requests the limits allow (each sent once a second, or again as soon as answered when slower); client and server in one process`,
+      `blocking: decide ${DECIDE_PATH}, ${connections} connections × ${duration} s, idle and then beside the largest requests the limits allow (each sent once a second, or again as soon as answered when slower); the service in its own process, its event loop's longest stall from its /metrics`,
     );
     if (warmup > 0) await decideLoad(server.url, apiKey, connections, warmup);
-    const idle = await withLoopDelay(() => decideLoad(server.url, apiKey, connections, duration));
+    sampler.start();
+    await sampler.phase('idle');
+    const idle = await decideLoad(server.url, apiKey, connections, duration);
+    await sampler.phase('loaded');
     let over = false;
-    const loaded = await withLoopDelay(async () => {
-      const loops = Promise.all(heavies.map((h) => heavyLoop(server.url, h, () => over)));
-      const load = await decideLoad(server.url, apiKey, connections, duration);
-      over = true;
-      await loops;
-      return load;
-    });
-    const ratio = loaded.result.latency.p99 / idle.result.latency.p99;
-    lines.push(decideLine('decide, idle', idle.result, idle.maxStallMs));
-    lines.push(decideLine('decide, beside the largest requests', loaded.result, loaded.maxStallMs));
+    const loops = Promise.all(heavies.map((h) => heavyLoop(server.url, h, () => over)));
+    const loaded = await decideLoad(server.url, apiKey, connections, duration);
+    over = true;
+    await loops;
+    await sampler.stop();
+    const stallMs = (phase: string) => (sampler.max('loopMax', [phase]) ?? NaN) * 1000;
+    const ratio = loaded.latency.p99 / idle.latency.p99;
+    lines.push(decideLine('decide, idle', idle, stallMs('idle')));
+    lines.push(decideLine('decide, beside the largest requests', loaded, stallMs('loaded')));
     lines.push(`${'decide p99 beside them vs idle'.padEnd(44)} ×${fmt(ratio, 2)} (target ≤ ×${TARGET_RATIO})`);
     lines.push('the largest requests during the load (the last of each may end after it):');
     for (const h of heavies) lines.push(heavyLine(h));
   } finally {
-    await server.close();
+    await sampler.stop();
+    await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
   return lines;

@@ -61,15 +61,22 @@ function waitForListening(child: ChildProcess, lines: string[]): Promise<string>
   });
 }
 
-/** `node bin/nextbest.js serve --config examples/agents.yaml --db sqlite:<dbPath> --port <free>` with `apiKey` as its admin key. */
-export async function startServerProcess(dbPath: string, apiKey: string): Promise<ServerProcess> {
+/**
+ * `node bin/nextbest.js serve --config examples/agents.yaml --db sqlite:<dbPath> --port <free>` with
+ * `apiKey` as its admin key, and `env` over the environment (a vendor's variables, say).
+ */
+export async function startServerProcess(
+  dbPath: string,
+  apiKey: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<ServerProcess> {
   const port = await freePort();
   const started = process.hrtime.bigint();
   const child = spawn(
     process.execPath,
     ['bin/nextbest.js', 'serve', '--config', CONFIG_PATH, '--db', `sqlite:${dbPath}`, '--port', String(port)],
     {
-      env: serverEnv(apiKey),
+      env: { ...serverEnv(apiKey), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
