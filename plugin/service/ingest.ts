@@ -50,11 +50,8 @@ export async function ingest(state: ServiceState, events: SegmentEvent[]): Promi
 }
 
 function inWindow(state: ServiceState, events: SegmentEvent[]): { kept: SegmentEvent[]; outOfWindow: OutOfWindow[] } {
-  const window = eventTimeWindow({
-    agentIds: () => [...state.agents.keys()],
-    agentConfig: (id) => state.agents.get(id)!.config,
-    now: state.clock,
-  });
+  const goals = [...state.agents.values()].map((a) => a.config.goal);
+  const window = eventTimeWindow(state.clock(), goals);
   const kept: SegmentEvent[] = [];
   const outOfWindow: OutOfWindow[] = [];
   for (const e of events) {

@@ -279,23 +279,13 @@ export interface GoalTimes {
   lateMarginMs: number;
 }
 
-/** A workspace's service as the window needs it (DecisionService). */
-export interface WorkspaceGoals {
-  now(): number;
-  agentIds(): string[];
-  agentConfig(agentId: string): { goal: GoalTimes };
-}
-
 /**
- * The workspace's window now: an event older than every agent's goal window plus its
- * `late_margin` can earn no reward and is refused; with no agent, LATE_MARGIN_DEFAULT_MS.
+ * The workspace's window at `now`: an event older than every agent's goal window plus its
+ * `late_margin` can earn no reward and is left out; with no agent, LATE_MARGIN_DEFAULT_MS.
  */
-export function eventTimeWindow(service: WorkspaceGoals): EventTimeWindow {
-  const ages = service.agentIds().map((id) => {
-    const goal = service.agentConfig(id).goal;
-    return goal.windowMs + goal.lateMarginMs;
-  });
-  return { now: service.now(), maxAgeMs: ages.length > 0 ? Math.max(...ages) : LATE_MARGIN_DEFAULT_MS };
+export function eventTimeWindow(now: number, goals: readonly GoalTimes[]): EventTimeWindow {
+  const ages = goals.map((goal) => goal.windowMs + goal.lateMarginMs);
+  return { now, maxAgeMs: ages.length > 0 ? Math.max(...ages) : LATE_MARGIN_DEFAULT_MS };
 }
 
 const durationText = (ms: number) => (ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : `${ms / 3_600_000}h`);
