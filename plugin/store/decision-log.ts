@@ -4,6 +4,7 @@ import { choicePairs, choicesOfBody, decodeBody, encodeBody } from './decision-c
 import type { SqliteLabels } from './labels.ts';
 import {
   AlreadyStoredError,
+  type DecisionHead,
   type DecisionRow,
   type LearningCursor,
   type OutcomeRow,
@@ -112,7 +113,7 @@ export class SqliteDecisionLog {
       get: db.prepare('SELECT * FROM decision_log WHERE ws = ? AND decision_id = ?'),
       byRequest: db.prepare('SELECT * FROM decision_log WHERE ws = ? AND agent = ? AND request = ?'),
       latest: db.prepare(
-        'SELECT * FROM decision_log WHERE ws = ? AND user_key = ? AND agent = ? AND at <= ? ORDER BY at DESC, seq DESC LIMIT 1',
+        'SELECT decision_id, at, window_end FROM decision_log WHERE ws = ? AND user_key = ? AND agent = ? AND at <= ? ORDER BY at DESC, seq DESC LIMIT 1',
       ),
       list: db.prepare('SELECT * FROM decision_log WHERE ws = ? AND agent = ? ORDER BY seq DESC LIMIT ?'),
       closedUnlearned: db.prepare(
@@ -250,15 +251,22 @@ export class SqliteDecisionLog {
     return row.requestId === requestId ? row : undefined;
   }
 
-  latest(workspace: string, userKey: string, agentIds: readonly string[], at: number): DecisionRow[] {
+  latest(workspace: string, userKey: string, agentIds: readonly string[], at: number): DecisionHead[] {
     const ws = this.labels.find(workspace);
     if (ws === undefined) return [];
     const key = keyBytes(userKey);
-    const out: DecisionRow[] = [];
+    const out: DecisionHead[] = [];
     for (const agentId of agentIds) {
       const agent = this.labels.find(agentId);
       const r = agent === undefined ? undefined : (this.s.latest.get(ws, key, agent, at) as Row | undefined);
-      if (r && (r.window_end as number) > at) out.push(this.rowFrom(r));
+      if (!r || (r.window_end as number) <= at) continue;
+      out.push({
+        decisionId: idText(r.decision_id),
+        agentId,
+        userKey,
+        at: r.at as number,
+        windowEnd: r.window_end as number,
+      });
     }
     return out;
   }

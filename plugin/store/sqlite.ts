@@ -15,6 +15,7 @@ import type {
   AgentConfigRow,
   ApiKeyRow,
   AuditRow,
+  DecisionHead,
   DecisionRow,
   DeliveryRow,
   DeliveryStatus,
@@ -541,7 +542,7 @@ export class SqliteStore implements Store {
     userKey: string,
     agentIds: readonly string[],
     at: number,
-  ): Promise<DecisionRow[]> {
+  ): Promise<DecisionHead[]> {
     return this.log.latest(workspace, userKey, agentIds, at);
   }
 

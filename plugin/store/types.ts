@@ -87,6 +87,9 @@ export interface DecisionRow {
   learned: boolean;
 }
 
+/** What attribution reads of a decision: which one, whose, and its window (no body to decode). */
+export type DecisionHead = Pick<DecisionRow, 'decisionId' | 'agentId' | 'userKey' | 'at' | 'windowEnd'>;
+
 export interface EventRow {
   workspace: string;
   messageId: string;
@@ -269,9 +272,10 @@ export interface DecisionLog {
   insertDecisions(rows: { decision: DecisionRow; send?: SendRow }[]): Promise<void>;
   /**
    * For each of `agentIds`, the user's latest decision made at or before `at`, when its window is
-   * still open at `at`. One indexed look-up per agent, whatever the length of the user's history.
+   * still open at `at`: its head only, what attribution reads. One indexed look-up per agent,
+   * whatever the length of the user's history.
    */
-  latestDecisions(workspace: string, userKey: string, agentIds: readonly string[], at: number): Promise<DecisionRow[]>;
+  latestDecisions(workspace: string, userKey: string, agentIds: readonly string[], at: number): Promise<DecisionHead[]>;
   /** Decisions of an agent, the last logged first; `limit` caps the scan (tests and exports, never a hot path). */
   listDecisions(workspace: string, agentId: string, limit: number): Promise<DecisionRow[]>;
   /**

@@ -4,7 +4,9 @@
  *
  * `npm run bench -- store http` runs only the named benches (decide, store, http, run, startup, blocking, scale, wide); no name
  * runs all but scale, which builds stores of up to 10 M decisions (GBs, minutes) and runs only by
- * name: `npm run bench -- scale` (env NEXTBEST_SCALE_SIZES=0,100000 to run it small).
+ * name: `npm run bench -- scale` (env NEXTBEST_SCALE_SIZES=0,100000 to run it small). The benches
+ * that run the service in a process of its own (blocking, scale) pass NEXTBEST_BENCH_NODE_ARGS to
+ * it, to profile it: NEXTBEST_BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
  */
 import os from 'node:os';
 import '../setup/destinations.ts';

@@ -12,6 +12,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type {
+  DecisionHead,
   DecisionRow,
   DeliveryRow,
   EventRow,
@@ -184,7 +185,15 @@ async function within<T>(promise: Promise<T>, ms: number, message: string): Prom
   }
 }
 
-const byAgent = (rows: DecisionRow[]) => [...rows].sort((a, b) => a.agentId.localeCompare(b.agentId));
+const byAgent = (rows: DecisionHead[]) => [...rows].sort((a, b) => a.agentId.localeCompare(b.agentId));
+/** What latestDecisions answers of a decision. */
+const head = ({ decisionId, agentId, userKey, at, windowEnd }: DecisionRow): DecisionHead => ({
+  decisionId,
+  agentId,
+  userKey,
+  at,
+  windowEnd,
+});
 const bySeq = (seqs: number[]) => [...seqs].sort((a, b) => a - b);
 
 /** A decision body with every JSON shape the decision log stores. */
@@ -652,7 +661,9 @@ export function describeStoreConformance<S extends Store>(
         const a2 = makeDecision({ agentId: 'a', at: T0 + HOUR_MS });
         const b1 = makeDecision({ agentId: 'b', at: T0 + 2 * HOUR_MS });
         for (const d of [a1, a2, b1]) await logDecision(store, d);
-        expect(byAgent(await store.latestDecisions(WS, 'user-a', ALL_AGENTS, T0 + 3 * HOUR_MS))).toEqual([a2, b1]);
+        expect(byAgent(await store.latestDecisions(WS, 'user-a', ALL_AGENTS, T0 + 3 * HOUR_MS))).toEqual(
+          [a2, b1].map(head),
+        );
       });
 
       it('returns one decision per agent when two decisions of that agent share the latest `at`', async () => {
@@ -667,13 +678,13 @@ export function describeStoreConformance<S extends Store>(
         const early = makeDecision({ at: T0 });
         await logDecision(store, early);
         await logDecision(store, makeDecision({ at: T0 + 2 * HOUR_MS }));
-        expect(await store.latestDecisions(WS, 'user-a', ALL_AGENTS, T0 + HOUR_MS)).toEqual([early]);
+        expect(await store.latestDecisions(WS, 'user-a', ALL_AGENTS, T0 + HOUR_MS)).toEqual([head(early)]);
       });
 
       it('counts a decision made exactly at `at`', async () => {
         const d = makeDecision({ at: T0 });
         await logDecision(store, d);
-        expect(await store.latestDecisions(WS, 'user-a', ALL_AGENTS, T0)).toEqual([d]);
+        expect(await store.latestDecisions(WS, 'user-a', ALL_AGENTS, T0)).toEqual([head(d)]);
       });
 
       it('returns nothing from latestDecisions once the window is past', async () => {
@@ -683,7 +694,7 @@ export function describeStoreConformance<S extends Store>(
           await store.latestDecisions(WS, 'user-a', ALL_AGENTS, d.windowEnd - 1),
           await store.latestDecisions(WS, 'user-a', ALL_AGENTS, d.windowEnd),
           await store.latestDecisions(WS, 'user-a', ALL_AGENTS, d.windowEnd + HOUR_MS),
-        ]).toEqual([[d], [], []]);
+        ]).toEqual([[head(d)], [], []]);
       });
 
       it("leaves other users' and workspaces' decisions out of latestDecisions", async () => {
