@@ -16,6 +16,7 @@ import type { Metrics } from './metrics.ts';
 import type { SinkFactory } from './ports.ts';
 import { report, type AgentReport } from './report.ts';
 import { prune } from './retention.ts';
+import { recordSendReports, type SendReport } from './send-proof.ts';
 import { agentOf, type ServiceState } from './state.ts';
 
 export interface ServiceOptions {
@@ -127,6 +128,11 @@ export class DecisionService {
 
   ingest(events: SegmentEvent[]): Promise<IngestResult> {
     return ingest(this.state, events);
+  }
+
+  /** Applies what a destination reported it sent or aborted (Braze Currents) to the awaited send proofs. */
+  recordSendReports(reports: readonly SendReport[]): Promise<{ settled: number; unmatched: number }> {
+    return recordSendReports(this.state, reports);
   }
 
   /** Folds every closed decision into its agent's model (see learn.ts). Concurrent calls share one run. */

@@ -47,6 +47,11 @@ function clientFor(
   return new BrazeClient({ baseUrl: fake.url, apiKey: KEY, backoffBaseMs: 2, random: () => rng.next(), ...overrides });
 }
 
+/** A sink's client, with confirming reads after 1 ms (the fake's reads are consistent unless told otherwise). */
+function fastConfirm(fake: { url: string }) {
+  return { client: clientFor(fake), confirmDelaysMs: [1] };
+}
+
 describe('the Braze attributes sink, against the fake Braze', () => {
   let fake: FakeBraze;
   beforeEach(async () => {
@@ -55,7 +60,7 @@ describe('the Braze attributes sink, against the fake Braze', () => {
   afterEach(() => fake.close());
 
   it('writes the decision as prefixed custom attributes, in requests of at most 50 objects', async () => {
-    const sink = new BrazeAttributesSink({ client: clientFor(fake), agent, delivery: ATTRIBUTES });
+    const sink = new BrazeAttributesSink({ ...fastConfirm(fake), agent, delivery: ATTRIBUTES });
     const decisions = Array.from({ length: 120 }, (_, i) => decision(i));
     const report = await sink.deliver(decisions);
     expect(report.results.every((r) => r.status === 'ok')).toBe(true);
@@ -70,7 +75,7 @@ describe('the Braze attributes sink, against the fake Braze', () => {
   });
 
   it('sends only the values that changed since the last delivery, and clears a dimension no longer decided', async () => {
-    const sink = new BrazeAttributesSink({ client: clientFor(fake), agent, delivery: ATTRIBUTES });
+    const sink = new BrazeAttributesSink({ ...fastConfirm(fake), agent, delivery: ATTRIBUTES });
     const before = decision(1);
     await sink.deliver([before]);
     const points = fake.dataPoints();
@@ -79,6 +84,7 @@ describe('the Braze attributes sink, against the fake Braze', () => {
     const sent = fake.tracked.at(-1)!;
     expect(Object.keys(sent).sort()).toEqual(
       [
+        '_update_existing_only',
         'external_id',
         'nb_decision_id',
         'nb_subject_line',
@@ -89,13 +95,13 @@ describe('the Braze attributes sink, against the fake Braze', () => {
     );
     expect(sent.nb_subject_line).toBeNull();
     expect(fake.users.get('user-1')).not.toHaveProperty('nb_subject_line');
-    expect(fake.dataPoints() - points).toBe(Object.keys(sent).length - 1);
+    expect(fake.dataPoints() - points).toBe(Object.keys(sent).length - 2);
   });
 
   it('retries only the users a partial error named, then reports them rejected', async () => {
     fake.rejectAttributesOf('user-3', 'Invalid value for attribute', 5);
     fake.rejectAttributesOf('user-5', 'Invalid value for attribute', 1);
-    const sink = new BrazeAttributesSink({ client: clientFor(fake), agent, delivery: ATTRIBUTES, partialRetries: 2 });
+    const sink = new BrazeAttributesSink({ ...fastConfirm(fake), agent, delivery: ATTRIBUTES, partialRetries: 2 });
     const report = await sink.deliver(Array.from({ length: 10 }, (_, i) => decision(i)));
     expect(report.results[3]).toMatchObject({
       status: 'rejected',
@@ -112,7 +118,7 @@ describe('the Braze attributes sink, against the fake Braze', () => {
   it('waits out a 429 until X-RateLimit-Reset and delivers everything once', async () => {
     await fake.close();
     fake = await startFakeBraze({ apiKey: KEY, trackLimit: { requests: 2, windowMs: 300 } });
-    const sink = new BrazeAttributesSink({ client: clientFor(fake), agent, delivery: ATTRIBUTES, batchSize: 10 });
+    const sink = new BrazeAttributesSink({ ...fastConfirm(fake), agent, delivery: ATTRIBUTES, batchSize: 10 });
     const report = await sink.deliver(Array.from({ length: 60 }, (_, i) => decision(i)));
     expect(report.results.every((r) => r.status === 'ok')).toBe(true);
     expect(fake.tracked).toHaveLength(60);
@@ -122,7 +128,7 @@ describe('the Braze attributes sink, against the fake Braze', () => {
 
   it('retries a 5xx with backoff', async () => {
     fake.inject('/users/track', { kind: 'fail-before', status: 503 }, { kind: 'fail-before', status: 500 });
-    const report = await new BrazeAttributesSink({ client: clientFor(fake), agent, delivery: ATTRIBUTES }).deliver([
+    const report = await new BrazeAttributesSink({ ...fastConfirm(fake), agent, delivery: ATTRIBUTES }).deliver([
       decision(1),
       decision(2),
     ]);
@@ -135,6 +141,7 @@ describe('the Braze attributes sink, against the fake Braze', () => {
     fake.inject('/users/track', ...Array.from({ length: 3 }, () => ({ kind: 'fail-before' as const, status: 502 })));
     const report = await new BrazeAttributesSink({
       client: clientFor(fake, { maxAttempts: 3 }),
+      confirmDelaysMs: [1],
       agent,
       delivery: ATTRIBUTES,
     }).deliver([decision(1)]);
@@ -143,7 +150,7 @@ describe('the Braze attributes sink, against the fake Braze', () => {
 
   it('isolates the object Braze refuses with a 400 by splitting the batch', async () => {
     const bad = decision(4, { userId: '' });
-    const report = await new BrazeAttributesSink({ client: clientFor(fake), agent, delivery: ATTRIBUTES }).deliver([
+    const report = await new BrazeAttributesSink({ ...fastConfirm(fake), agent, delivery: ATTRIBUTES }).deliver([
       decision(1),
       decision(2),
       decision(3),
@@ -155,7 +162,7 @@ describe('the Braze attributes sink, against the fake Braze', () => {
   });
 
   it('confirms which decisions Braze holds, through /users/export/ids', async () => {
-    const sink = new BrazeAttributesSink({ client: clientFor(fake), agent, delivery: ATTRIBUTES });
+    const sink = new BrazeAttributesSink({ ...fastConfirm(fake), agent, delivery: ATTRIBUTES });
     await sink.deliver([decision(1), decision(2)]);
     expect(
       await sink.confirm([decision(1), decision(2), decision(3), decision(1, { decisionId: 'dec-other' })]),
@@ -173,7 +180,7 @@ describe('the Braze trigger sinks, against the fake Braze', () => {
   it('schedules each customer at the chosen time, at most 50 recipients a request, with the choices as trigger properties', async () => {
     const at = (h: number) => new Date(NOW + h * 3_600_000).toISOString();
     const decisions = Array.from({ length: 130 }, (_, i) => decision(i, { sendAt: at(i % 2 === 0 ? 3 : 8) }));
-    const sink = new BrazeTriggerSink({ client: clientFor(fake), agent, delivery: CAMPAIGN, clock: () => NOW });
+    const sink = new BrazeTriggerSink({ ...fastConfirm(fake), agent, delivery: CAMPAIGN, clock: () => NOW });
     const report = await sink.deliver(decisions);
     expect(report.results.every((r) => r.status === 'ok')).toBe(true);
     expect(fake.requests.get('/campaigns/trigger/schedule/create')).toBe(4); // 65 + 65, in requests of ≤ 50
@@ -187,7 +194,7 @@ describe('the Braze trigger sinks, against the fake Braze', () => {
   });
 
   it('sends at once when the chosen time is now', async () => {
-    const sink = new BrazeTriggerSink({ client: clientFor(fake), agent, delivery: CANVAS, clock: () => NOW });
+    const sink = new BrazeTriggerSink({ ...fastConfirm(fake), agent, delivery: CANVAS, clock: () => NOW });
     await sink.deliver([decision(1, { sendAt: new Date(NOW).toISOString() })]);
     expect(fake.requests.get('/canvas/trigger/send')).toBe(1);
     expect(fake.sends[0]).toMatchObject({
@@ -199,7 +206,7 @@ describe('the Braze trigger sinks, against the fake Braze', () => {
 
   it('does not resend a send that failed after Braze processed it, and confirm says it landed', async () => {
     fake.inject('/campaigns/trigger', { kind: 'fail-after', status: 500 });
-    const sink = new BrazeTriggerSink({ client: clientFor(fake), agent, delivery: CAMPAIGN, clock: () => NOW });
+    const sink = new BrazeTriggerSink({ ...fastConfirm(fake), agent, delivery: CAMPAIGN, clock: () => NOW });
     const report = await sink.deliver([decision(1), decision(2)]);
     expect(report.results).toEqual([
       expect.objectContaining({ status: 'retry', inDoubt: true }),
@@ -211,7 +218,7 @@ describe('the Braze trigger sinks, against the fake Braze', () => {
 
   it('treats a dropped connection the same way', async () => {
     fake.inject('/campaigns/trigger', { kind: 'drop-after' });
-    const sink = new BrazeTriggerSink({ client: clientFor(fake), agent, delivery: CAMPAIGN, clock: () => NOW });
+    const sink = new BrazeTriggerSink({ ...fastConfirm(fake), agent, delivery: CAMPAIGN, clock: () => NOW });
     const report = await sink.deliver([decision(1)]);
     expect(report.results[0]).toMatchObject({ status: 'retry', inDoubt: true });
     expect(fake.sends).toHaveLength(1);
