@@ -170,7 +170,7 @@ function sendReportOf(e: CurrentsEvent, userId: string): SendReport | undefined 
 
 function idOf(item: unknown): { id?: string } {
   const id = (item as { id?: unknown } | null)?.id;
-  return typeof id === 'string' ? { id: id.slice(0, 150) } : {};
+  return typeof id === 'string' && id !== '' ? { id: id.slice(0, 150) } : {};
 }
 
 function issueOf(error: z.ZodError): string {

@@ -170,6 +170,85 @@ describe('the Braze attributes sink, against the fake Braze', () => {
   });
 });
 
+describe('the Braze attributes sink and the profiles Braze has', () => {
+  let fake: FakeBraze;
+  beforeEach(async () => {
+    fake = await startFakeBraze({ apiKey: KEY, existingUsers: ['user-1'] });
+  });
+  afterEach(() => fake.close());
+
+  it('writes onto existing profiles only by default: an id Braze does not know becomes no (billable) profile', async () => {
+    const sink = new BrazeAttributesSink({ ...fastConfirm(fake), agent, delivery: ATTRIBUTES });
+    const report = await sink.deliver([decision(1), decision(2)]);
+    expect(report.results).toEqual([{ status: 'ok' }, { status: 'ok' }]);
+    expect(fake.tracked.every((a) => a._update_existing_only === true)).toBe(true);
+    expect([...fake.users.keys()]).toEqual(['user-1']);
+  });
+
+  it('creates profiles when updateExistingOnly is false (BRAZE_UPDATE_EXISTING_ONLY=false)', async () => {
+    const sink = new BrazeAttributesSink({
+      ...fastConfirm(fake),
+      agent,
+      delivery: ATTRIBUTES,
+      updateExistingOnly: false,
+    });
+    await sink.deliver([decision(1), decision(2)]);
+    expect(fake.tracked.some((a) => '_update_existing_only' in a)).toBe(false);
+    expect([...fake.users.keys()].sort()).toEqual(['user-1', 'user-2']);
+    const conn = brazeFromEnv({
+      BRAZE_REST_ENDPOINT: 'https://rest.iad-01.braze.com',
+      BRAZE_API_KEY: KEY,
+      BRAZE_UPDATE_EXISTING_ONLY: 'false',
+    })!;
+    const fromEnv = conn.sinkFor(agent, ATTRIBUTES) as BrazeAttributesSink;
+    expect(fromEnv.attributeObject(decision(3))).not.toHaveProperty('_update_existing_only');
+  });
+});
+
+describe('a send left in doubt, against reads that lag behind writes', () => {
+  let fake: FakeBraze;
+  let now = NOW;
+  const slept: number[] = [];
+  const sleep = async (ms: number) => {
+    slept.push(ms);
+    now += ms;
+  };
+  beforeEach(async () => {
+    now = NOW;
+    slept.length = 0;
+    fake = await startFakeBraze({ apiKey: KEY, clock: () => now, readDelayMs: 10_000 });
+    fake.inject('/campaigns/trigger', { kind: 'fail-after', status: 500 });
+  });
+  afterEach(() => fake.close());
+
+  const sinkWith = (confirmDelaysMs?: number[]) =>
+    new BrazeTriggerSink({
+      client: clientFor(fake),
+      agent,
+      delivery: CAMPAIGN,
+      clock: () => now,
+      sleep,
+      ...(confirmDelaysMs && { confirmDelaysMs }),
+    });
+
+  it('is wrongly found not sent by a read made at once (and would be sent twice)', async () => {
+    const sink = sinkWith([0]);
+    const report = await sink.deliver([decision(1, { sendAt: undefined })]);
+    expect(report.results[0]).toMatchObject({ status: 'retry', inDoubt: true });
+    expect(fake.sends).toHaveLength(1);
+    expect(await sink.confirm([decision(1)])).toEqual([false]);
+  });
+
+  it('is found sent when confirmed after waiting, backing off, never at once', async () => {
+    const sink = sinkWith();
+    await sink.deliver([decision(1, { sendAt: undefined })]);
+    expect(await sink.confirm([decision(1), decision(2)])).toEqual([true, false]);
+    expect(slept[0]).toBeGreaterThan(0);
+    expect(slept).toEqual([5_000, 15_000, 45_000, 135_000]); // decision 2 was asked about until the last wait
+    expect(slept.every((ms, i) => i === 0 || ms > slept[i - 1]!)).toBe(true);
+  });
+});
+
 describe('the Braze trigger sinks, against the fake Braze', () => {
   let fake: FakeBraze;
   beforeEach(async () => {
@@ -202,6 +281,38 @@ describe('the Braze trigger sinks, against the fake Braze', () => {
       externalUserId: 'user-1',
       properties: { nb_decision_id: 'dec-1' },
     });
+  });
+
+  it("sends a Canvas's decision as context, not the legacy canvas_entry_properties", () => {
+    const sink = new BrazeTriggerSink({ ...fastConfirm(fake), agent, delivery: CANVAS, clock: () => NOW });
+    const { body } = sink.request([decision(1)], undefined);
+    const [recipient] = body.recipients as Record<string, unknown>[];
+    expect(recipient).toHaveProperty('context.nb_decision_id', 'dec-1');
+    expect(recipient).not.toHaveProperty('canvas_entry_properties');
+  });
+
+  it('awaits a Currents report of each send for its campaign when Currents is connected, and not otherwise', () => {
+    const withCurrents = new BrazeTriggerSink({
+      ...fastConfirm(fake),
+      agent,
+      delivery: CAMPAIGN,
+      sendProofWithinMs: 60_000,
+    });
+    expect(withCurrents.sendProof).toEqual({ target: 'braze:campaign:camp-1', withinMs: 60_000 });
+    const canvas = new BrazeTriggerSink({ ...fastConfirm(fake), agent, delivery: CANVAS, sendProofWithinMs: 60_000 });
+    expect(canvas.sendProof?.target).toBe('braze:canvas:canvas-9');
+    expect(new BrazeTriggerSink({ ...fastConfirm(fake), agent, delivery: CAMPAIGN }).sendProof).toBeUndefined();
+    const env = { BRAZE_REST_ENDPOINT: 'https://rest.iad-01.braze.com', BRAZE_API_KEY: KEY };
+    const fromEnv = brazeFromEnv({
+      ...env,
+      BRAZE_CURRENTS_TOKEN: 'a-token-of-16-chars!',
+      BRAZE_CURRENTS_WAIT_MINUTES: '90',
+    })!;
+    expect(fromEnv.sinkFor(agent, CAMPAIGN)!.sendProof).toEqual({
+      target: 'braze:campaign:camp-1',
+      withinMs: 90 * 60_000,
+    });
+    expect(brazeFromEnv(env)!.sinkFor(agent, CAMPAIGN)!.sendProof).toBeUndefined();
   });
 
   it('does not resend a send that failed after Braze processed it, and confirm says it landed', async () => {
