@@ -152,7 +152,7 @@ export class DecisionService {
   connectedContent(
     agentId: string,
     userId: string,
-    options: { requestId?: string; profileBudgetMs?: number } = {},
+    options: { requestId?: string; profileBudgetMs?: number; channel?: string } = {},
   ): Promise<Record<string, AttributeValue>> {
     return connectedContent(this.state, agentId, userId, options);
   }
