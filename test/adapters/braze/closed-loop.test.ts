@@ -34,11 +34,11 @@ describe('a Braze triggered run, closed by Currents', () => {
   });
 
   /** The server (virtual clock) with the Braze sinks, proof of send and the Currents endpoint; the fake reports to it. */
-  async function start(): Promise<void> {
+  async function start(waitMinutes = WAIT_MINUTES): Promise<void> {
     server = await startTestServer({
       clock: () => now,
       extensions: [brazeCurrents({ token: TOKEN })],
-      sinks: (agent, delivery) => connection().sinkFor(agent, delivery),
+      sinks: (agent, delivery) => connection(waitMinutes).sinkFor(agent, delivery),
     });
     fake = await startFakeBraze({
       apiKey: BRAZE_KEY,
@@ -48,7 +48,7 @@ describe('a Braze triggered run, closed by Currents', () => {
     });
   }
 
-  function connection() {
+  function connection(waitMinutes: number) {
     const rng = new Rng('closed-loop');
     const client = new BrazeClient({
       baseUrl: fake.url,
@@ -59,7 +59,7 @@ describe('a Braze triggered run, closed by Currents', () => {
     return brazeConnection(client, {
       clock: () => now,
       confirmDelaysMs: [1],
-      sendProofWithinMs: WAIT_MINUTES * 60_000,
+      sendProofWithinMs: waitMinutes * 60_000,
     });
   }
 
@@ -164,5 +164,52 @@ describe('a Braze triggered run, closed by Currents', () => {
     );
     const treatment = cells.filter((c) => !c.holdout).reduce((n, c) => n + c.decided, 0);
     expect(treatment).toBe(all.filter((d) => !d.holdout).length - (skipped.length - heldOut));
+  });
+
+  it('holds back learning while a send is still awaited when the window closes, and learns it once Currents reports it', async () => {
+    await start(100 * 60); // a wait longer than the 72 h window
+    const members = audience(40, 'late-currents');
+    await run(members, 'run-late');
+    const decisions = (
+      await decisionsOfRun(
+        server.store,
+        WS,
+        AGENT,
+        'run-late',
+        members.map((m) => m.userId),
+      )
+    ).filter((d) => d.deliver);
+    const learned = async () =>
+      (await Promise.all(decisions.map((d) => server.store.getDecision(WS, d.decisionId)))).filter((d) => d!.learned);
+    now = NOW + 80 * HOUR;
+    await server.service.learnClosed();
+    expect(await learned()).toEqual([]);
+    await fake.flushCurrents(); // the reports arrive late
+    await server.service.learnClosed();
+    const rows = await learned();
+    expect(rows).toHaveLength(decisions.length);
+    expect(rows.every((d) => d!.reward === 0)).toBe(true); // sent, and learned (no outcome)
+    expect((await server.service.report(AGENT)).notSent).toBeUndefined();
+  });
+
+  it('leaves a send never reported out once the wait is over, even past the window', async () => {
+    await start(100 * 60);
+    const members = audience(40, 'never-reported');
+    await run(members, 'run-silent');
+    const decisions = (
+      await decisionsOfRun(
+        server.store,
+        WS,
+        AGENT,
+        'run-silent',
+        members.map((m) => m.userId),
+      )
+    ).filter((d) => d.deliver);
+    now = NOW + 101 * HOUR; // Currents never reported anything
+    await server.service.learnClosed();
+    for (const d of decisions)
+      expect(await server.store.getDecision(WS, d.decisionId)).toMatchObject({ learned: true, reward: null });
+    const report = await server.service.report(AGENT);
+    expect(report.notSent!.treatment + report.notSent!.holdout).toBe(decisions.length);
   });
 });
