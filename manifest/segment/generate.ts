@@ -47,7 +47,7 @@ export function segmentDestinationManifest(): Record<string, unknown> {
         method: 'POST',
         path: WEBHOOK_PATH,
         authentication:
-          'X-Signature = hex HMAC-SHA1(sharedSecret, body); batched Actions requests: Authorization: Bearer <batchToken>',
+          'X-Signature = hex HMAC-SHA1(sharedSecret, body), for a batched Actions request over JSON.stringify of its first event; or Authorization: Bearer <batchToken>',
       },
     },
     settings: z.toJSONSchema(destinationSettingsSchema, { io: 'input', target: 'draft-2020-12' }),

@@ -65,7 +65,7 @@ describe('POST /v1/webhooks/segment: signature', () => {
     expect(await storeCounts(server)).toEqual(before);
   });
 
-  it('accepts an unsigned batch carrying the configured Bearer token (Webhooks Actions batches are not signed)', async () => {
+  it('accepts an unsigned batch carrying the configured Bearer token, and refuses a wrong token', async () => {
     const { server } = await start({ batchToken: BATCH_TOKEN });
     const ok = await sendSegmentWebhook(server.url, SHARED_SECRET, [specEvent(), specEvent()], {
       signature: null,
@@ -121,12 +121,11 @@ describe('POST /v1/webhooks/segment: bad input', () => {
       /^properties: /,
     ],
     [
-      'the third event of a batch without messageId',
-      JSON.stringify([valid(), valid(), { type: 'track', event: 'Order Completed', userId: 'user-1' }]),
+      'a batch whose only event has no messageId',
+      JSON.stringify([{ type: 'track', event: 'Order Completed', userId: 'user-1' }]),
       'invalid_request',
-      /^\[2\]\.messageId: is required/,
+      /^\[0\]\.messageId: is required/,
     ],
-    ['an empty batch', '[]', 'invalid_request', /must contain at least one event/],
     ['a JSON string', '"hello"', 'invalid_request', /^body: /],
   ])('answers 400 naming the field for %s, and stores nothing', async (_name, raw, code, message) => {
     const { server } = await start();
@@ -136,6 +135,19 @@ describe('POST /v1/webhooks/segment: bad input', () => {
     expect(res.body.error.code).toBe(code);
     expect(res.body.error.message).toMatch(message);
     expect(await storeCounts(server)).toEqual(before);
+  });
+});
+
+describe('POST /v1/webhooks/segment: an empty batch', () => {
+  it('is unsigned as Segment would send it, so it needs the Bearer token, and is then a 400', async () => {
+    const { server } = await start({ batchToken: BATCH_TOKEN });
+    const unsigned = await sendSegmentWebhook(server.url, SHARED_SECRET, []);
+    expect(unsigned.status).toBe(401);
+    const res = await sendSegmentWebhook(server.url, SHARED_SECRET, [], {
+      headers: { authorization: `Bearer ${BATCH_TOKEN}` },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toMatch(/must contain at least one event/);
   });
 });
 
