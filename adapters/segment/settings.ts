@@ -11,7 +11,7 @@ import {
 
 /**
  * The adapter's settings, schema first (types are inferred). The `describe()` texts are what an
- * admin reads in manifest/segment/destination.json and docs/segment.md.
+ * admin reads in docs/segment.md and in the errors of a start with a bad setting.
  */
 
 const secret = (what: string) =>
