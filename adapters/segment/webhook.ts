@@ -11,6 +11,7 @@ import {
   type SegmentEvent,
 } from '../../plugin/service/inputs.ts';
 import { SIGNATURE_HEADER, WEBHOOK_PATH } from './constants.ts';
+import { StoredMemberships } from './audiences.ts';
 import type { SegmentProfileSource } from './profiles.ts';
 import { sameSecret, verifySegmentRequest } from './signature.ts';
 import { parseSettings, webhookSettingsSchema, type WebhookSettings, type WebhookSettingsInput } from './settings.ts';
@@ -67,6 +68,10 @@ export function segmentWebhook(options: SegmentWebhookOptions): ServerExtension 
   return {
     name: 'segment-webhook',
     routes(ctx: ServerContext) {
+      // Audience membership is kept in the service's store from now on (it survives a restart).
+      profiles?.audiences.useBook(
+        new StoredMemberships(ctx.store, ctx.service.workspace, (userId) => ctx.service.userKey(userId)),
+      );
       const router = express.Router();
       router.post(
         WEBHOOK_PATH,

@@ -160,6 +160,22 @@ export interface EraseReport {
   events: number;
   sends: number;
   deliveries: number;
+  audienceMemberships: number;
+}
+
+/**
+ * One observation of a user's membership of an audience (an audience the source cannot list, such
+ * as Segment's: membership is learned from identify calls and profile reads). `userId` is kept
+ * because a run over the audience needs it; the row is erased with the user.
+ */
+export interface AudienceMemberRow {
+  workspace: string;
+  audience: string;
+  userKey: string;
+  userId: string;
+  member: boolean;
+  /** Time of the observation (ms). */
+  at: number;
 }
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted';
@@ -381,9 +397,35 @@ export interface RunStore {
   lastDelivered(workspace: string, sink: string, userKeys: string[]): Promise<Map<string, DeliveryRow>>;
 }
 
+/** Audience membership learned from observations (AudienceMemberRow). */
+export interface AudienceStore {
+  /**
+   * Records observations in one transaction. Each replaces what is kept for its (workspace,
+   * audience, userKey) only when its `at` is not older; a non-member is kept as a tombstone, so
+   * that an older "member" delivered late cannot add the user back.
+   */
+  recordAudienceMembership(rows: readonly AudienceMemberRow[]): Promise<void>;
+  /** What is kept for one user and audience, or undefined. */
+  audienceMembership(
+    workspace: string,
+    audience: string,
+    userKey: string,
+  ): Promise<{ member: boolean; at: number } | undefined>;
+  /**
+   * Current members, in the order first recorded, at most `limit` after position `after` (0 to
+   * start); each with its position, the `after` of the next page.
+   */
+  audienceMembers(
+    workspace: string,
+    audience: string,
+    after: number,
+    limit: number,
+  ): Promise<{ userId: string; position: number }[]>;
+}
+
 /** Erasure of one user. */
 export interface Erasure {
-  /** Erases every row keyed by this user. */
+  /** Erases every row keyed by this user (audience memberships included). */
   eraseUser(workspace: string, userKey: string): Promise<EraseReport>;
 }
 
@@ -402,7 +444,16 @@ export interface StorageHealth {
  * (test/store/conformance.ts) is the contract every implementation passes.
  */
 export interface Store
-  extends KeyStore, ConfigStore, DecisionLog, EventStore, LearningStore, RunStore, Erasure, StorageHealth {
+  extends
+    KeyStore,
+    ConfigStore,
+    DecisionLog,
+    EventStore,
+    LearningStore,
+    RunStore,
+    AudienceStore,
+    Erasure,
+    StorageHealth {
   /** Applies pending numbered migrations. Idempotent. */
   migrate(): Promise<void>;
   close(): Promise<void>;

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { AudienceChange, AudiencePersistence } from '../../../adapters/segment/index.ts';
+import { join } from 'node:path';
 import { FakeSegment, sendSegmentWebhook, signSegmentBody, type WebhookSendOptions } from '../../fakes/segment.ts';
-import { call, NOW, storeCounts } from '../../server/helpers.ts';
+import { call, NOW, sqlite, storeCounts, tempDir } from '../../server/helpers.ts';
 import {
   BATCH_TOKEN,
   segmentTraits,
@@ -206,46 +206,57 @@ describe('POST /v1/webhooks/segment: identify', () => {
       });
     await sendSegmentWebhook(server.url, SHARED_SECRET, identify(false, NOW + 60_000));
     await sendSegmentWebhook(server.url, SHARED_SECRET, identify(true, NOW));
-    expect(profiles.audiences.isMember('vip_audience', 'user-1')).toBe(false);
+    expect(await profiles.audiences.isMember('vip_audience', 'user-1')).toBe(false);
   });
 
-  it('saves audience changes through the persistence hook and replays them at start', async () => {
-    const saved: AudienceChange[] = [];
-    const persistence: AudiencePersistence = {
-      load: async () => saved,
-      save: async (changes) => void saved.push(...changes),
-    };
-    const first = await start({ persistence });
-    await sendSegmentWebhook(
-      first.server.url,
-      SHARED_SECRET,
-      specEvent({
-        type: 'identify',
-        event: undefined,
-        userId: 'user-2',
-        traits: { winback_audience: true },
-        timestamp: new Date(NOW).toISOString(),
-      }),
-    );
-    expect(saved).toEqual([{ audience: 'winback_audience', userId: 'user-2', member: true, at: NOW }]);
-    await first.server.close();
-    const second = await start({ persistence });
-    expect(second.profiles.audiences.members('winback_audience')).toEqual(['user-2']);
+  it('keeps audience membership in the store: after a restart on the same SQLite file a run still finds the members', async () => {
+    const dir = await tempDir();
+    try {
+      const serve = { db: `sqlite:${join(dir.path, 'nextbest.db')}` };
+      const first = await start({ serve });
+      const res = await sendSegmentWebhook(first.server.url, SHARED_SECRET, [
+        identifyAt('user-2', { winback_audience: true }, NOW),
+        identifyAt('user-1', { winback_audience: true }, NOW),
+        identifyAt('user-1', { winback_audience: false }, NOW + 1000),
+      ]);
+      expect(res.status).toBe(200);
+      await first.server.close();
+      running = undefined;
+      const second = await start({ serve });
+      expect(await membersOf(second, 'winback_audience')).toEqual(['user-2']);
+      // the tombstone survives too: an older "true" delivered late does not add user-1 back
+      await sendSegmentWebhook(second.server.url, SHARED_SECRET, identifyAt('user-1', { winback_audience: true }, NOW));
+      expect(await second.profiles.audiences.isMember('winback_audience', 'user-1')).toBe(false);
+    } finally {
+      await running?.server.close();
+      running = undefined;
+      await dir.remove();
+    }
   });
 
-  it('answers 5xx and stores nothing when an audience change cannot be saved, so Segment retries', async () => {
-    const persistence: AudiencePersistence = {
-      load: async () => [],
-      save: async () => Promise.reject(new Error('disk full')),
-    };
-    const { server } = await start({ persistence });
-    const before = await storeCounts(server);
-    const res = await sendSegmentWebhook(
-      server.url,
-      SHARED_SECRET,
-      specEvent({ type: 'identify', event: undefined, traits: { winback_audience: true } }),
-    );
-    expect(res.status).toBe(500);
-    expect(await storeCounts(server)).toEqual(before);
+  it("erases the user's audience membership with the user, leaving no row behind", async () => {
+    const { server } = await start();
+    await sendSegmentWebhook(server.url, SHARED_SECRET, [
+      identifyAt('user-1', { winback_audience: true, vip_audience: true }, NOW),
+      identifyAt('user-2', { winback_audience: true }, NOW),
+    ]);
+    const erased = await call(server, 'DELETE', '/v1/users/user-1');
+    expect(erased.status).toBe(200);
+    expect(erased.body.erased.audienceMemberships).toBe(2);
+    expect(await membersOf(running!, 'winback_audience')).toEqual(['user-2']);
+    const rows = sqlite(server)
+      .db.prepare('SELECT count(*) AS n FROM audience_members WHERE user_id = ?')
+      .get('user-1') as { n: number };
+    expect(rows.n).toBe(0);
   });
 });
+
+function identifyAt(userId: string, traits: Record<string, unknown>, at: number) {
+  return specEvent({ type: 'identify', event: undefined, userId, traits, timestamp: new Date(at).toISOString() });
+}
+
+async function membersOf(running: SegmentServer, audience: string): Promise<string[]> {
+  const members: string[] = [];
+  for await (const p of running.profiles.audience(audience)) members.push(p.userId);
+  return members;
+}
