@@ -141,6 +141,23 @@ DROP INDEX deliveries_run;
 `,
   },
   {
+    version: 7,
+    name: 'audience membership',
+    // Who is in which audience of a source that cannot list its members (Segment): one row per
+    // (audience, user), the latest observation; a member = 0 row is a tombstone that keeps an older
+    // observation delivered late from adding the user back. The raw user id is kept because a run
+    // over the audience needs it (as the outbox does); eraseUser deletes the rows by user_key.
+    // Members are read in the order first seen (rowid) through audience_members_order.
+    sql: `
+CREATE TABLE audience_members (
+  workspace TEXT NOT NULL, audience TEXT NOT NULL, user_key TEXT NOT NULL, user_id TEXT NOT NULL,
+  member INTEGER NOT NULL, at INTEGER NOT NULL);
+CREATE UNIQUE INDEX audience_members_key ON audience_members (workspace, audience, user_key);
+CREATE INDEX audience_members_order ON audience_members (workspace, audience) WHERE member = 1;
+CREATE INDEX audience_members_user ON audience_members (workspace, user_key);
+`,
+  },
+  {
     version: 8,
     name: 'send proofs and decisions left out',
     // A delivered decision awaits the destination's report of its send (Braze Currents); the

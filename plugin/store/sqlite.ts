@@ -21,6 +21,7 @@ import type {
   DeliveryRow,
   DeliveryStatus,
   DeliveryUpdate,
+  AudienceMemberRow,
   EraseReport,
   EventRow,
   LearningCursor,
@@ -329,6 +330,20 @@ export class SqliteStore implements Store {
       deliveryCounts: db.prepare(
         'SELECT sink, status, error, count(*) AS n FROM deliveries WHERE workspace = ? AND run_id = ? GROUP BY sink, status, error ORDER BY sink, status, error',
       ),
+      recordAudience: db.prepare(
+        `INSERT INTO audience_members (workspace, audience, user_key, user_id, member, at)
+         VALUES (@workspace, @audience, @userKey, @userId, @member, @at)
+         ON CONFLICT (workspace, audience, user_key) DO UPDATE
+         SET user_id = excluded.user_id, member = excluded.member, at = excluded.at WHERE excluded.at >= audience_members.at`,
+      ),
+      audienceMembership: db.prepare(
+        'SELECT member, at FROM audience_members WHERE workspace = ? AND audience = ? AND user_key = ?',
+      ),
+      audienceMembers: db.prepare(
+        `SELECT rowid AS position, user_id FROM audience_members
+         WHERE workspace = ? AND audience = ? AND member = 1 AND rowid > ? ORDER BY rowid LIMIT ?`,
+      ),
+      eraseAudiences: db.prepare('DELETE FROM audience_members WHERE workspace = ? AND user_key = ?'),
       lastDelivered: db.prepare(
         `SELECT d.rowid AS seq, d.*, p.payload FROM deliveries d LEFT JOIN delivery_payloads p ON p.id = d.payload_id
          WHERE d.workspace = ? AND d.sink = ? AND d.user_key = ? AND d.status = 'delivered' ORDER BY d.rowid DESC LIMIT 1`,
@@ -739,11 +754,42 @@ export class SqliteStore implements Store {
           ...this.log.erase(workspace, userKey),
           events: this.s.eraseEvents.run(workspace, userKey).changes,
           deliveries: this.eraseDeliveriesSync(workspace, userKey) + this.proofs.erase(workspace, userKey),
+          audienceMemberships: this.s.eraseAudiences.run(workspace, userKey).changes,
         }))(),
       ),
     );
     await this.truncateWal();
     return report;
+  }
+
+  async recordAudienceMembership(rows: readonly AudienceMemberRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    this.write(() =>
+      this.db.transaction(() => {
+        for (const r of rows) this.s.recordAudience.run({ ...r, member: r.member ? 1 : 0 });
+      })(),
+    );
+  }
+
+  async audienceMembership(
+    workspace: string,
+    audience: string,
+    userKey: string,
+  ): Promise<{ member: boolean; at: number } | undefined> {
+    const r = this.s.audienceMembership.get(workspace, audience, userKey) as Row | undefined;
+    return r && { member: r.member === 1, at: r.at as number };
+  }
+
+  async audienceMembers(
+    workspace: string,
+    audience: string,
+    after: number,
+    limit: number,
+  ): Promise<{ userId: string; position: number }[]> {
+    return (this.s.audienceMembers.all(workspace, audience, after, limit) as Row[]).map((r) => ({
+      userId: r.user_id as string,
+      position: r.position as number,
+    }));
   }
 
   /** A TRUNCATE checkpoint (see WalCheckpointer.truncate), tried a few times; a StorageFault when it never succeeds. */

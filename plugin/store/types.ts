@@ -164,6 +164,22 @@ export interface EraseReport {
   sends: number;
   /** Outbox rows, and the send proofs awaited for them (see SendProofStore). */
   deliveries: number;
+  audienceMemberships: number;
+}
+
+/**
+ * One observation of a user's membership of an audience (an audience the source cannot list, such
+ * as Segment's: membership is learned from identify calls and profile reads). `userId` is kept
+ * because a run over the audience needs it; the row is erased with the user.
+ */
+export interface AudienceMemberRow {
+  workspace: string;
+  audience: string;
+  userKey: string;
+  userId: string;
+  member: boolean;
+  /** Time of the observation (ms). */
+  at: number;
 }
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted';
@@ -479,9 +495,35 @@ export interface SendProofStore {
   ): Promise<{ target: string; state: SendProofState; reason: string | null; count: number }[]>;
 }
 
+/** Audience membership learned from observations (AudienceMemberRow). */
+export interface AudienceStore {
+  /**
+   * Records observations in one transaction. Each replaces what is kept for its (workspace,
+   * audience, userKey) only when its `at` is not older; a non-member is kept as a tombstone, so
+   * that an older "member" delivered late cannot add the user back.
+   */
+  recordAudienceMembership(rows: readonly AudienceMemberRow[]): Promise<void>;
+  /** What is kept for one user and audience, or undefined. */
+  audienceMembership(
+    workspace: string,
+    audience: string,
+    userKey: string,
+  ): Promise<{ member: boolean; at: number } | undefined>;
+  /**
+   * Current members, in the order first recorded, at most `limit` after position `after` (0 to
+   * start); each with its position, the `after` of the next page.
+   */
+  audienceMembers(
+    workspace: string,
+    audience: string,
+    after: number,
+    limit: number,
+  ): Promise<{ userId: string; position: number }[]>;
+}
+
 /** Erasure of one user. */
 export interface Erasure {
-  /** Erases every row keyed by this user. */
+  /** Erases every row keyed by this user (audience memberships included). */
   eraseUser(workspace: string, userKey: string): Promise<EraseReport>;
 }
 
@@ -508,6 +550,7 @@ export interface Store
     LearningStore,
     RunStore,
     SendProofStore,
+    AudienceStore,
     Erasure,
     StorageHealth {
   /** Applies pending numbered migrations. Idempotent. */

@@ -12,6 +12,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type {
+  AudienceMemberRow,
   DecisionHead,
   DecisionRow,
   DeliveryRow,
@@ -1182,6 +1183,7 @@ export function describeStoreConformance<S extends Store>(
           events: 2,
           sends: 1,
           deliveries: 0,
+          audienceMemberships: 0,
         });
         expect({
           decisions: await Promise.all(decisions.map((d) => store.getDecision(WS, d.decisionId))),
@@ -1218,6 +1220,7 @@ export function describeStoreConformance<S extends Store>(
           events: 0,
           sends: 0,
           deliveries: 0,
+          audienceMemberships: 0,
         });
       });
 
@@ -1238,6 +1241,68 @@ export function describeStoreConformance<S extends Store>(
         expect((await store.deliveriesOf(WS, 'run-1', SINK, ['pending'], 10)).map((d) => d.userKey)).toEqual([
           'user-b',
         ]);
+      });
+    });
+
+    describe('audience membership', () => {
+      const seen = (overrides: Partial<AudienceMemberRow> = {}): AudienceMemberRow => ({
+        workspace: WS,
+        audience: 'vip',
+        userKey: 'key-a',
+        userId: 'user-a',
+        member: true,
+        at: T0,
+        ...overrides,
+      });
+      const membersOf = async (workspace: string, audience: string) =>
+        (await store.audienceMembers(workspace, audience, 0, 100)).map((m) => m.userId);
+
+      it('lists the members of an audience in the order first recorded', async () => {
+        await store.recordAudienceMembership([seen({ userKey: 'key-b', userId: 'user-b' }), seen()]);
+        await store.recordAudienceMembership([seen({ userKey: 'key-b', userId: 'user-b', at: T0 + 1 })]);
+        expect(await membersOf(WS, 'vip')).toEqual(['user-b', 'user-a']);
+      });
+
+      it('removes a user who left, and keeps the tombstone against an older observation delivered late', async () => {
+        await store.recordAudienceMembership([seen(), seen({ member: false, at: T0 + HOUR_MS })]);
+        await store.recordAudienceMembership([seen({ at: T0 + 1 })]);
+        expect(await membersOf(WS, 'vip')).toEqual([]);
+        expect(await store.audienceMembership(WS, 'vip', 'key-a')).toEqual({ member: false, at: T0 + HOUR_MS });
+      });
+
+      it('pages through the members after a position', async () => {
+        const users = Array.from({ length: 5 }, (_, i) => seen({ userKey: `key-${i}`, userId: `user-${i}` }));
+        await store.recordAudienceMembership(users);
+        const first = await store.audienceMembers(WS, 'vip', 0, 2);
+        const rest = await store.audienceMembers(WS, 'vip', first[1].position, 10);
+        expect([...first, ...rest].map((m) => m.userId)).toEqual(users.map((u) => u.userId));
+      });
+
+      it('keeps audiences and workspaces apart', async () => {
+        await store.recordAudienceMembership([
+          seen(),
+          seen({ audience: 'churn_risk', userKey: 'key-b', userId: 'user-b' }),
+          seen({ workspace: OTHER_WS, userKey: 'key-c', userId: 'user-c' }),
+        ]);
+        expect([
+          await membersOf(WS, 'vip'),
+          await membersOf(WS, 'churn_risk'),
+          await membersOf(OTHER_WS, 'vip'),
+        ]).toEqual([['user-a'], ['user-b'], ['user-c']]);
+        expect(await store.audienceMembership(WS, 'vip', 'key-b')).toBeUndefined();
+      });
+
+      it("erases the user's memberships with the user, and no one else's", async () => {
+        await store.recordAudienceMembership([
+          seen(),
+          seen({ audience: 'churn_risk', member: false }),
+          seen({ userKey: 'key-b', userId: 'user-b' }),
+          seen({ workspace: OTHER_WS }),
+        ]);
+        expect((await store.eraseUser(WS, 'key-a')).audienceMemberships).toBe(2);
+        expect(await membersOf(WS, 'vip')).toEqual(['user-b']);
+        expect(await store.audienceMembership(WS, 'churn_risk', 'key-a')).toBeUndefined();
+        expect(await membersOf(OTHER_WS, 'vip')).toEqual(['user-a']);
       });
     });
 
