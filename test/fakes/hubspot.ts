@@ -16,6 +16,18 @@ import addFormats from 'ajv-formats';
 import express, { type Response } from 'express';
 
 const SPEC_DIR = join(import.meta.dirname, '..', 'fixtures', 'hubspot-openapi');
+const APP_MANIFEST = join(import.meta.dirname, '..', '..', 'manifest', 'hubspot', 'src', 'app', 'app-hsmeta.json');
+
+/** The app's scopes as HubSpot knows them once the project is uploaded: its manifest's. */
+function manifestScopes(): { required: string[]; optional: string[] } {
+  const app = JSON.parse(readFileSync(APP_MANIFEST, 'utf8')) as {
+    config: { auth: { requiredScopes: string[]; optionalScopes?: string[] } };
+  };
+  return { required: app.config.auth.requiredScopes, optional: app.config.auth.optionalScopes ?? [] };
+}
+
+/** The header a test's "admin" sends to the fake's authorize page to pick the account to install into. */
+export const FAKE_PORTAL_HEADER = 'x-fake-portal-id';
 
 /** A clock that only moves when told to (or when something sleeps on it). */
 export class VirtualClock {
@@ -45,6 +57,10 @@ export interface FakeHubSpotOptions {
   hubId?: number;
   /** A static private-app token that is always accepted. */
   privateAppToken?: string;
+  /** The app's required scopes (default: manifest/hubspot's `requiredScopes`, as HubSpot has them after upload). */
+  requiredScopes?: string[];
+  /** The app's optional scopes (default: the manifest's `optionalScopes`). */
+  optionalScopes?: string[];
 }
 
 export interface RecordedRequest {
@@ -118,6 +134,7 @@ const OPERATIONS: Operation[] = [
     schemaRef: '#/paths/~1oauth~1v1~1token/post/requestBody/content/application~1x-www-form-urlencoded/schema',
   },
   { method: 'GET', pattern: /^\/oauth\/v1\/access-tokens\/[^/]+$/, spec: 'oauth.json' },
+  { method: 'GET', pattern: /^\/oauth\/authorize$/, spec: 'oauth.json' },
   { method: 'GET', pattern: /^\/crm\/v3\/objects\/contacts$/, spec: 'contacts.json' },
   { method: 'GET', pattern: /^\/crm\/v3\/lists\/[^/]+\/memberships$/, spec: 'lists' },
 ];
@@ -152,6 +169,8 @@ interface Token {
   expiresAt: number;
   /** The portal that granted it. */
   hubId: number;
+  /** The scopes the install granted. */
+  scopes: string[];
 }
 
 export class FakeHubSpot {
@@ -165,8 +184,8 @@ export class FakeHubSpot {
   readonly updates: { id: string; properties: Record<string, string> }[][] = [];
   readonly options: Required<Omit<FakeHubSpotOptions, 'privateAppToken'>> & { privateAppToken?: string };
   private readonly failures: InjectedFailure[] = [];
-  /** Authorization codes not yet exchanged, with the portal that granted each. */
-  private readonly codes = new Map<string, number>();
+  /** Authorization codes not yet exchanged, with the portal that granted each and the scopes it granted. */
+  private readonly codes = new Map<string, { hubId: number; scopes: string[] }>();
   private readonly tokens = new Map<string, Token>();
   private readonly refreshTokens = new Map<string, string>();
   private readonly burst: number[] = [];
@@ -190,6 +209,8 @@ export class FakeHubSpot {
       tokenTtlSeconds: options.tokenTtlSeconds ?? 1800,
       hubId: options.hubId ?? 4_242_424,
       privateAppToken: options.privateAppToken,
+      requiredScopes: options.requiredScopes ?? manifestScopes().required,
+      optionalScopes: options.optionalScopes ?? manifestScopes().optional,
     };
   }
 
@@ -207,9 +228,9 @@ export class FakeHubSpot {
    * An authorization code the OAuth callback can exchange (what HubSpot appends to the redirect),
    * granted by portal `hubId` (default: the fake's own).
    */
-  issueCode(hubId = this.options.hubId): string {
+  issueCode(hubId = this.options.hubId, scopes = [...this.options.requiredScopes]): string {
     const code = `code-${++this.seq}`;
-    this.codes.set(code, hubId);
+    this.codes.set(code, { hubId, scopes });
     return code;
   }
 
@@ -537,18 +558,20 @@ export class FakeHubSpot {
         return oauthError(res, 'BAD_CLIENT_ID', 'missing or unknown client id / secret');
       let refreshToken: string;
       let hubId: number;
+      let scopes: string[];
       if (form.grant_type === 'authorization_code') {
         if (form.redirect_uri !== this.options.redirectUri)
           return oauthError(res, 'BAD_REDIRECT_URI', 'redirect_uri does not match');
         const granted = form.code ? this.codes.get(form.code) : undefined;
         if (granted === undefined) return oauthError(res, 'BAD_AUTH_CODE', 'missing or unknown auth code');
         this.codes.delete(form.code);
-        hubId = granted;
+        hubId = granted.hubId;
+        scopes = granted.scopes;
         refreshToken = `refresh-${++this.seq}`;
       } else if (form.grant_type === 'refresh_token') {
         const previous = form.refresh_token ? this.refreshTokens.get(form.refresh_token) : undefined;
         if (previous === undefined) return oauthError(res, 'BAD_REFRESH_TOKEN', 'missing or unknown refresh token');
-        hubId = this.tokens.get(previous)!.hubId;
+        ({ hubId, scopes } = this.tokens.get(previous)!);
         refreshToken = form.refresh_token;
       } else return oauthError(res, 'BAD_GRANT_TYPE', `unsupported grant_type ${form.grant_type}`);
       const accessToken = `access-${++this.seq}-${'x'.repeat(24)}`;
@@ -557,6 +580,7 @@ export class FakeHubSpot {
         refreshToken,
         expiresAt: this.options.clock() + this.options.tokenTtlSeconds * 1000,
         hubId,
+        scopes,
       });
       this.refreshTokens.set(refreshToken, accessToken);
       res.json({
@@ -567,6 +591,8 @@ export class FakeHubSpot {
       });
     });
 
+    app.get('/oauth/authorize', (req, res) => this.authorize(req, res));
+
     app.get('/oauth/v1/access-tokens/:token', (req, res) => {
       const t = this.tokens.get(String(req.params.token));
       if (!t || t.expiresAt <= this.options.clock())
@@ -575,7 +601,7 @@ export class FakeHubSpot {
         token: t.accessToken,
         user: 'admin@example.com',
         hub_domain: 'example.com',
-        scopes: ['oauth', 'crm.objects.contacts.read', 'crm.objects.contacts.write', 'crm.schemas.contacts.write'],
+        scopes: t.scopes,
         hub_id: t.hubId,
         app_id: 777,
         expires_in: Math.round((t.expiresAt - this.options.clock()) / 1000),
@@ -585,6 +611,37 @@ export class FakeHubSpot {
     });
 
     return app;
+  }
+
+  /**
+   * HubSpot's authorize page, once the admin chose the account (header FAKE_PORTAL_HEADER, default
+   * the fake's own): the install URL must name this app's client id and a registered redirect URL,
+   * and its `scope` must hold every required scope of the app, and nothing that is not a scope of
+   * the app, else HubSpot shows an error page and installs nothing. Granted: a redirect to the app's
+   * callback with a code and the state.
+   */
+  private authorize(req: express.Request, res: Response): void {
+    const q = req.query as Record<string, string | undefined>;
+    const asked = (q.scope ?? '').split(' ').filter(Boolean);
+    const optional = (q.optional_scope ?? '').split(' ').filter(Boolean);
+    const { requiredScopes, optionalScopes } = this.options;
+    const missing = requiredScopes.filter((s) => !asked.includes(s));
+    const unknown = [...asked, ...optional].filter((s) => !requiredScopes.includes(s) && !optionalScopes.includes(s));
+    const refuse = (why: string) => res.status(400).type('html').send(`<html><body><h1>${why}</h1></body></html>`);
+    if (q.client_id !== this.options.clientId) return void refuse('Authorization failed: unknown client_id');
+    if (q.redirect_uri !== this.options.redirectUri)
+      return void refuse('Authorization failed: redirect_uri does not match the app');
+    if (missing.length > 0)
+      return void refuse(
+        `Authorization failed because the provided scopes are insufficient (missing: ${missing.join(' ')})`,
+      );
+    if (unknown.length > 0)
+      return void refuse(`Authorization failed: scopes mismatch (not scopes of this app: ${unknown.join(' ')})`);
+    const hubId = Number(req.get(FAKE_PORTAL_HEADER) ?? this.options.hubId);
+    const back = new URL(q.redirect_uri);
+    back.searchParams.set('code', this.issueCode(hubId, [...asked, ...optional]));
+    if (q.state !== undefined) back.searchParams.set('state', q.state);
+    res.redirect(302, back.toString());
   }
 
   /** Bumps an access token's expiry to `at` (to test refresh without waiting). */

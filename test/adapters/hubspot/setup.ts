@@ -7,7 +7,7 @@ import { loadConfigFile, type AgentConfig, type Decision } from '../../../plugin
 import { Rng } from '../../../plugin/bandit/index.ts';
 import { HubSpotCrm, INSTALL_COOKIE } from '../../../adapters/hubspot/index.ts';
 import type { Pacing } from '../../../adapters/kit/index.ts';
-import { FakeHubSpot, VirtualClock, type FakeHubSpotOptions } from '../../fakes/hubspot.ts';
+import { FAKE_PORTAL_HEADER, FakeHubSpot, VirtualClock, type FakeHubSpotOptions } from '../../fakes/hubspot.ts';
 import { API_KEY, EXAMPLE_CONFIG, NOW } from '../../server/helpers.ts';
 
 export { NOW };
@@ -114,7 +114,30 @@ export async function installCallback(
   return { status: res.status, body: await res.json() };
 }
 
-/** A whole install by an admin of portal `hubId` (default: the fake's own). */
+/**
+ * The admin's browser on HubSpot's authorize page (the fake's), choosing portal `hubId`: the
+ * install URL as nextbest built it, sent to the fake. Answers the redirect back (code, state) or
+ * HubSpot's refusal.
+ */
+export async function authorizeOnHubSpot(
+  fake: FakeHubSpot,
+  installUrl: URL,
+  hubId?: number,
+): Promise<{ status: number; code?: string; state?: string; page: string }> {
+  const res = await fetch(`${fake.url}/oauth/authorize${installUrl.search}`, {
+    redirect: 'manual',
+    headers: hubId === undefined ? {} : { [FAKE_PORTAL_HEADER]: String(hubId) },
+  });
+  const back = res.headers.get('location') ? new URL(res.headers.get('location')!) : undefined;
+  return {
+    status: res.status,
+    code: back?.searchParams.get('code') ?? undefined,
+    state: back?.searchParams.get('state') ?? undefined,
+    page: await res.text(),
+  };
+}
+
+/** A whole install by an admin of portal `hubId` (default: the fake's own), through HubSpot's authorize page. */
 export async function installPortal(
   server: { url: string },
   fake: FakeHubSpot,
@@ -122,5 +145,7 @@ export async function installPortal(
 ): Promise<{ status: number; body: any }> {
   const start = await startInstall(server);
   if (start.status !== 302) throw new Error(`install did not start: ${start.status} ${JSON.stringify(start.body)}`);
-  return installCallback(server, { code: fake.issueCode(hubId), state: start.state! }, start.nonce);
+  const granted = await authorizeOnHubSpot(fake, start.location!, hubId);
+  if (granted.status !== 302) throw new Error(`HubSpot refused the install: ${granted.status} ${granted.page}`);
+  return installCallback(server, { code: granted.code!, state: granted.state! }, start.nonce);
 }
