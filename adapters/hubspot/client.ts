@@ -53,10 +53,20 @@ export interface SearchFilter {
   values?: string[];
 }
 
+/**
+ * One sort of a CRM search, as HubSpot's search guide documents it. (Its OpenAPI spec and the
+ * SDK's types say `sorts: string[]`, but HubSpot ignores a plain string sort, as SDK users report:
+ * the results then come in no guaranteed order.)
+ * https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm
+ */
+export interface SearchSort {
+  propertyName: string;
+  direction: 'ASCENDING' | 'DESCENDING';
+}
+
 export interface SearchRequest {
   filters: SearchFilter[];
-  /** Property names, `-name` for descending (the spec's `sorts: string[]`). */
-  sorts: string[];
+  sorts: SearchSort[];
   properties: string[];
   limit: number;
   after?: string;
@@ -115,13 +125,14 @@ export class HubSpotCrm {
   /** `POST /crm/v3/objects/contacts/search`. */
   async search(req: SearchRequest): Promise<HubSpotSearchReply> {
     const hs = await this.client();
+    type SdkSearch = Parameters<typeof hs.crm.contacts.searchApi.doSearch>[0];
     const reply = await hs.crm.contacts.searchApi.doSearch({
       filterGroups: [{ filters: req.filters }],
-      sorts: req.sorts,
+      sorts: req.sorts as unknown as SdkSearch['sorts'], // the SDK types sorts as string[]: see SearchSort
       properties: req.properties,
       limit: req.limit,
       ...(req.after !== undefined ? { after: req.after } : {}),
-    } as Parameters<typeof hs.crm.contacts.searchApi.doSearch>[0]);
+    } as SdkSearch);
     return searchReplySchema.parse(reply);
   }
 

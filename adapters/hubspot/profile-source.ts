@@ -33,7 +33,8 @@ interface Waiting {
  * Contacts as profiles. `getProfile` calls made in the same tick are coalesced into batch reads
  * of at most 100 ids; `audience(ref)` reads a list's members (`list:<id>`) or a search
  * (`search:<property>=<value>[&<property>=<value>…]`), 200 per page, at most 5 searches per
- * second, and past the 10,000-result cap by restarting the query above the last hs_object_id seen.
+ * second, and past the 10,000-result cap by restarting the query above the last hs_object_id seen
+ * (which holds only because every query is sorted by hs_object_id, ascending).
  */
 export class HubSpotProfileSource implements ProfileSource {
   readonly metadata = { name: 'hubspot' };
@@ -139,7 +140,7 @@ export class HubSpotProfileSource implements ProfileSource {
             aboveId === undefined
               ? filters
               : [...filters, { propertyName: 'hs_object_id', operator: 'GT' as const, value: aboveId }],
-          sorts: ['hs_object_id'],
+          sorts: [{ propertyName: 'hs_object_id', direction: 'ASCENDING' as const }],
           properties: this.properties,
           limit: Math.min(limit, cap - seenInQuery),
           after,

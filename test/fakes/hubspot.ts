@@ -153,6 +153,7 @@ export function openApiValidators(): {
   ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) });
   for (const spec of ['contacts.json', 'properties.json', 'oauth.json']) {
     const doc = JSON.parse(readFileSync(join(SPEC_DIR, spec), 'utf8')) as Record<string, unknown>;
+    if (spec === 'contacts.json') sortsAsDocumented(doc);
     ajv.addSchema(doc, spec);
   }
   const get = (spec: string, ref: string) => {
@@ -161,6 +162,29 @@ export function openApiValidators(): {
     return fn;
   };
   return { validator: get, responseValidator: get };
+}
+
+/**
+ * The contacts spec types `PublicObjectSearchRequest.sorts` as `string[]`; HubSpot's search guide
+ * documents `{propertyName, direction}` objects, and HubSpot ignores a string (see searchOrder).
+ * Both shapes pass validation; which one HubSpot honours is the fake's search handler's business.
+ */
+function sortsAsDocumented(doc: Record<string, unknown>): void {
+  const schemas = (doc.components as { schemas: Record<string, { properties: Record<string, unknown> }> }).schemas;
+  schemas.PublicObjectSearchRequest.properties.sorts = {
+    type: 'array',
+    items: {
+      anyOf: [
+        { type: 'string' },
+        {
+          type: 'object',
+          required: ['propertyName'],
+          properties: { propertyName: { type: 'string' }, direction: { enum: ['ASCENDING', 'DESCENDING'] } },
+          additionalProperties: false,
+        },
+      ],
+    },
+  };
 }
 
 interface Token {
@@ -476,7 +500,7 @@ export class FakeHubSpot {
     app.post('/crm/v3/objects/contacts/search', (req, res) => {
       const body = req.body as {
         filterGroups?: { filters: { propertyName: string; operator: string; value?: string }[] }[];
-        sorts?: string[];
+        sorts?: unknown[];
         properties?: string[];
         limit?: number;
         after?: string;
@@ -492,7 +516,7 @@ export class FakeHubSpot {
           `paging past ${this.options.searchResultCap} results is not allowed (after=${offset}, limit=${limit})`,
         );
       const groups = body.filterGroups ?? [];
-      const matches = this.sortedIds().filter(
+      const matches = this.searchOrder(body.sorts ?? []).filter(
         (id) =>
           groups.length === 0 ||
           groups.some((g) => g.filters.every((f) => matchesFilter(this.contacts.get(id)!, id, f))),
@@ -649,6 +673,23 @@ export class FakeHubSpot {
     for (const t of this.tokens.values()) t.expiresAt = Math.min(t.expiresAt, at);
   }
 
+  /**
+   * The order of search results: by the first `{propertyName, direction}` sort. A plain string
+   * sort is ignored, as SDK users report of HubSpot; without a sort HubSpot promises no order,
+   * and the fake answers the most recently created first.
+   */
+  private searchOrder(sorts: unknown[]): string[] {
+    const sort = sorts.find(
+      (s): s is { propertyName: string; direction?: string } =>
+        typeof s === 'object' && s !== null && typeof (s as { propertyName?: unknown }).propertyName === 'string',
+    );
+    if (!sort) return this.sortedIds().reverse();
+    const value = (id: string) =>
+      sort.propertyName === 'hs_object_id' ? id : this.contacts.get(id)![sort.propertyName];
+    const sign = sort.direction === 'DESCENDING' ? -1 : 1;
+    return this.sortedIds().sort((a, b) => sign * compareValues(value(a), value(b)));
+  }
+
   private sortedIds(): string[] {
     return [...this.contacts.keys()].sort((a, b) => Number(a) - Number(b));
   }
@@ -664,6 +705,14 @@ export class FakeHubSpot {
   private correlationId(): string {
     return `00000000-0000-4000-8000-${String(++this.seq).padStart(12, '0')}`;
   }
+}
+
+/** Numbers by value, anything else as text; a missing value last. */
+function compareValues(a: string | undefined, b: string | undefined): number {
+  if (a === undefined || b === undefined) return a === b ? 0 : a === undefined ? 1 : -1;
+  const [x, y] = [Number(a), Number(b)];
+  if (a !== '' && b !== '' && Number.isFinite(x) && Number.isFinite(y)) return x - y;
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function matchesFilter(
