@@ -37,6 +37,10 @@ export const HUBSPOT_SEARCH_REQUESTS_PER_SECOND = 5;
 export const HUBSPOT_LIST_PAGE_SIZE = 100;
 /** The burst window of the per-app limit (110 requests / 10 s for marketplace apps). https://developers.hubspot.com/docs/developer-tooling/platform/usage-guidelines */
 export const HUBSPOT_BURST_WINDOW_MS = 10_000;
+/** Marketplace (OAuth) apps: 110 requests per 10 s per installing account, search excluded. Same source. */
+export const HUBSPOT_MARKETPLACE_BURST_REQUESTS = 110;
+/** Private apps: 100 requests per 10 s per app on Free and Starter accounts (190 above): the lowest tier's. Same source. */
+export const HUBSPOT_PRIVATE_APP_BURST_REQUESTS = 100;
 
 /** v3 signatures older than this are refused. https://developers.hubspot.com/docs/apps/developer-platform/build-apps/authentication/request-validation */
 export const HUBSPOT_SIGNATURE_MAX_AGE_MS = 5 * 60_000;

@@ -135,6 +135,7 @@ const OPERATIONS: Operation[] = [
   },
   { method: 'GET', pattern: /^\/oauth\/v1\/access-tokens\/[^/]+$/, spec: 'oauth.json' },
   { method: 'GET', pattern: /^\/oauth\/authorize$/, spec: 'oauth.json' },
+  { method: 'DELETE', pattern: /^\/appinstalls\/v3\/external-install$/, spec: 'appinstalls' },
   { method: 'GET', pattern: /^\/crm\/v3\/objects\/contacts$/, spec: 'contacts.json' },
   { method: 'GET', pattern: /^\/crm\/v3\/lists\/[^/]+\/memberships$/, spec: 'lists' },
 ];
@@ -197,24 +198,51 @@ interface Token {
   scopes: string[];
 }
 
-export class FakeHubSpot {
+/** One HubSpot account (portal) of the fake: its own contacts, lists, properties and rate-limit counts. */
+export class FakePortal {
   readonly contacts = new Map<string, Record<string, string>>();
   readonly lists = new Map<string, string[]>();
   readonly properties = new Map<string, Record<string, unknown>>();
   readonly groups = new Map<string, Record<string, unknown>>();
+  /** Every batch update body written to this portal, in order. */
+  readonly updates: { id: string; properties: Record<string, string> }[][] = [];
+  /** When the requests of the burst window and of the search second were answered. */
+  readonly burst: number[] = [];
+  readonly searches: number[] = [];
+  daily = 0;
+
+  constructor(readonly hubId: number) {}
+
+  /** Adds contacts `first..first+count-1` with properties from `make(id)`. */
+  seedContacts(first: number, count: number, make: (id: number) => Record<string, string> = () => ({})): string[] {
+    const ids: string[] = [];
+    for (let i = first; i < first + count; i++) {
+      this.contacts.set(String(i), { hs_object_id: String(i), ...make(i) });
+      ids.push(String(i));
+    }
+    return ids;
+  }
+}
+
+export class FakeHubSpot {
+  /** The portals, by hub id; the fake's own (`options.hubId`) is the one the fields below name. */
+  readonly portals = new Map<number, FakePortal>();
+  readonly contacts: Map<string, Record<string, string>>;
+  readonly lists: Map<string, string[]>;
+  readonly properties: Map<string, Record<string, unknown>>;
+  readonly groups: Map<string, Record<string, unknown>>;
   readonly requests: RecordedRequest[] = [];
   readonly violations: Violation[] = [];
-  /** Every batch update body, in order (what was written). */
-  readonly updates: { id: string; properties: Record<string, string> }[][] = [];
+  /** Every batch update body written to the fake's own portal, in order (what was written). */
+  readonly updates: { id: string; properties: Record<string, string> }[][];
+  /** Portals that uninstalled the app (DELETE /appinstalls/v3/external-install). */
+  readonly uninstalled: number[] = [];
   readonly options: Required<Omit<FakeHubSpotOptions, 'privateAppToken'>> & { privateAppToken?: string };
   private readonly failures: InjectedFailure[] = [];
   /** Authorization codes not yet exchanged, with the portal that granted each and the scopes it granted. */
   private readonly codes = new Map<string, { hubId: number; scopes: string[] }>();
   private readonly tokens = new Map<string, Token>();
   private readonly refreshTokens = new Map<string, string>();
-  private readonly burst: number[] = [];
-  private readonly searches: number[] = [];
-  private daily = 0;
   private seq = 0;
   private server?: Server;
   url = '';
@@ -236,16 +264,27 @@ export class FakeHubSpot {
       requiredScopes: options.requiredScopes ?? manifestScopes().required,
       optionalScopes: options.optionalScopes ?? manifestScopes().optional,
     };
+    const home = this.portal(this.options.hubId);
+    this.contacts = home.contacts;
+    this.lists = home.lists;
+    this.properties = home.properties;
+    this.groups = home.groups;
+    this.updates = home.updates;
+  }
+
+  /** Portal `hubId` (created empty on first use). */
+  portal(hubId: number): FakePortal {
+    let p = this.portals.get(hubId);
+    if (!p) {
+      p = new FakePortal(hubId);
+      this.portals.set(hubId, p);
+    }
+    return p;
   }
 
   /** Adds contacts `first..first+count-1` with properties from `make(id)`. */
   seedContacts(first: number, count: number, make: (id: number) => Record<string, string> = () => ({})): string[] {
-    const ids: string[] = [];
-    for (let i = first; i < first + count; i++) {
-      this.contacts.set(String(i), { hs_object_id: String(i), ...make(i) });
-      ids.push(String(i));
-    }
-    return ids;
+    return this.portal(this.options.hubId).seedContacts(first, count, make);
   }
 
   /**
@@ -326,6 +365,8 @@ export class FakeHubSpot {
       const privateApp = auth !== null && auth[1] === this.options.privateAppToken;
       const valid = privateApp || (token !== undefined && token.expiresAt > now);
       if (valid) entry.hubId = privateApp ? this.options.hubId : token!.hubId;
+      const portal = valid ? this.portal(entry.hubId!) : undefined;
+      res.locals.portal = portal;
       if (!valid)
         return error(
           res,
@@ -349,8 +390,9 @@ export class FakeHubSpot {
       }
       if (req.path === '/crm/v3/objects/contacts/search') {
         // search: its own 5/s limit, no rate-limit headers, exempt from the burst bucket
-        while (this.searches.length > 0 && this.searches[0] <= now - 1000) this.searches.shift();
-        if (this.searches.length >= this.options.searchPerSecond) {
+        const { searches } = portal!;
+        while (searches.length > 0 && searches[0] <= now - 1000) searches.shift();
+        if (searches.length >= this.options.searchPerSecond) {
           res.status(429).json({
             status: 'error',
             message: 'You have reached your secondly limit.',
@@ -360,10 +402,11 @@ export class FakeHubSpot {
           });
           return;
         }
-        this.searches.push(now);
+        searches.push(now);
         return next();
       }
-      if (this.daily >= this.options.dailyMax) {
+      const { burst } = portal!;
+      if (portal!.daily >= this.options.dailyMax) {
         res.set({
           'X-HubSpot-RateLimit-Daily': String(this.options.dailyMax),
           'X-HubSpot-RateLimit-Daily-Remaining': '0',
@@ -378,12 +421,12 @@ export class FakeHubSpot {
         });
         return;
       }
-      while (this.burst.length > 0 && this.burst[0] <= now - this.options.burstWindowMs) this.burst.shift();
+      while (burst.length > 0 && burst[0] <= now - this.options.burstWindowMs) burst.shift();
       const headers = {
         'X-HubSpot-RateLimit-Interval-Milliseconds': String(this.options.burstWindowMs),
         'X-HubSpot-RateLimit-Max': String(this.options.burstMax),
       };
-      if (this.burst.length >= this.options.burstMax) {
+      if (burst.length >= this.options.burstMax) {
         res.set({ ...headers, 'X-HubSpot-RateLimit-Remaining': '0' });
         res.status(429).json({
           status: 'error',
@@ -395,38 +438,40 @@ export class FakeHubSpot {
         });
         return;
       }
-      this.burst.push(now);
-      this.daily++;
-      res.set({ ...headers, 'X-HubSpot-RateLimit-Remaining': String(this.options.burstMax - this.burst.length) });
+      burst.push(now);
+      portal!.daily++;
+      res.set({ ...headers, 'X-HubSpot-RateLimit-Remaining': String(this.options.burstMax - burst.length) });
       next();
     });
 
     app.get('/crm/v3/objects/contacts', (req, res) => {
+      const p = res.locals.portal as FakePortal;
       const limit = Number(req.query.limit ?? 10);
       if (limit > 100) return error(res, 400, 'VALIDATION_ERROR', `limit may not exceed 100, got ${limit}`);
       const props = String(req.query.properties ?? '')
         .split(',')
         .filter(Boolean);
-      const ids = this.sortedIds();
+      const ids = sortedIds(p);
       const start = req.query.after ? ids.findIndex((id) => Number(id) > Number(req.query.after)) : 0;
       const page = start < 0 ? [] : ids.slice(start, start + limit);
       const more = start >= 0 && start + limit < ids.length;
       res.json({
-        results: page.map((id) => this.objectOf(id, props)),
+        results: page.map((id) => this.objectOf(p, id, props)),
         ...(more ? { paging: { next: { after: page[page.length - 1], link: '' } } } : {}),
       });
     });
 
     app.post('/crm/v3/objects/contacts/batch/read', (req, res) => {
+      const p = res.locals.portal as FakePortal;
       const body = req.body as { inputs: { id: string }[]; properties: string[] };
       if (body.inputs.length > 100)
         return error(res, 400, 'VALIDATION_ERROR', `Batch input limit exceeded: ${body.inputs.length} > 100`);
-      const found = body.inputs.filter((i) => this.contacts.has(i.id));
-      const missing = body.inputs.filter((i) => !this.contacts.has(i.id)).map((i) => i.id);
+      const found = body.inputs.filter((i) => p.contacts.has(i.id));
+      const missing = body.inputs.filter((i) => !p.contacts.has(i.id)).map((i) => i.id);
       const stamp = new Date(this.options.clock()).toISOString();
       const reply = {
         status: 'COMPLETE',
-        results: found.map((i) => this.objectOf(i.id, body.properties)),
+        results: found.map((i) => this.objectOf(p, i.id, body.properties)),
         startedAt: stamp,
         completedAt: stamp,
       };
@@ -448,6 +493,7 @@ export class FakeHubSpot {
     });
 
     app.post('/crm/v3/objects/contacts/batch/update', (req, res) => {
+      const p = res.locals.portal as FakePortal;
       const body = req.body as { inputs: { id: string; properties: Record<string, string> }[] };
       if (body.inputs.length > 100)
         return error(res, 400, 'VALIDATION_ERROR', `Batch input limit exceeded: ${body.inputs.length} > 100`);
@@ -457,10 +503,10 @@ export class FakeHubSpot {
       const unknownProperty = body.inputs
         .flatMap((i) => Object.keys(i.properties))
         .find(
-          (p) =>
-            !this.properties.has(p) &&
-            !p.startsWith('hs_') &&
-            !['email', 'firstname', 'lastname', 'lifecyclestage'].includes(p),
+          (name) =>
+            !p.properties.has(name) &&
+            !name.startsWith('hs_') &&
+            !['email', 'firstname', 'lastname', 'lifecyclestage'].includes(name),
         );
       if (unknownProperty)
         return error(
@@ -469,14 +515,14 @@ export class FakeHubSpot {
           'VALIDATION_ERROR',
           `Property values were not valid: Property "${unknownProperty}" does not exist`,
         );
-      const ok = body.inputs.filter((i) => this.contacts.has(i.id));
-      const missing = body.inputs.filter((i) => !this.contacts.has(i.id)).map((i) => i.id);
-      for (const i of ok) Object.assign(this.contacts.get(i.id)!, i.properties);
-      this.updates.push(ok.map((i) => ({ id: i.id, properties: { ...i.properties } })));
+      const ok = body.inputs.filter((i) => p.contacts.has(i.id));
+      const missing = body.inputs.filter((i) => !p.contacts.has(i.id)).map((i) => i.id);
+      for (const i of ok) Object.assign(p.contacts.get(i.id)!, i.properties);
+      p.updates.push(ok.map((i) => ({ id: i.id, properties: { ...i.properties } })));
       const stamp = new Date(this.options.clock()).toISOString();
       const reply = {
         status: 'COMPLETE',
-        results: ok.map((i) => this.objectOf(i.id, Object.keys(i.properties))),
+        results: ok.map((i) => this.objectOf(p, i.id, Object.keys(i.properties))),
         startedAt: stamp,
         completedAt: stamp,
       };
@@ -498,6 +544,7 @@ export class FakeHubSpot {
     });
 
     app.post('/crm/v3/objects/contacts/search', (req, res) => {
+      const p = res.locals.portal as FakePortal;
       const body = req.body as {
         filterGroups?: { filters: { propertyName: string; operator: string; value?: string }[] }[];
         sorts?: unknown[];
@@ -516,22 +563,22 @@ export class FakeHubSpot {
           `paging past ${this.options.searchResultCap} results is not allowed (after=${offset}, limit=${limit})`,
         );
       const groups = body.filterGroups ?? [];
-      const matches = this.searchOrder(body.sorts ?? []).filter(
+      const matches = searchOrder(p, body.sorts ?? []).filter(
         (id) =>
-          groups.length === 0 ||
-          groups.some((g) => g.filters.every((f) => matchesFilter(this.contacts.get(id)!, id, f))),
+          groups.length === 0 || groups.some((g) => g.filters.every((f) => matchesFilter(p.contacts.get(id)!, id, f))),
       );
       const page = matches.slice(offset, offset + limit);
       const more = offset + limit < matches.length;
       res.json({
         total: matches.length,
-        results: page.map((id) => this.objectOf(id, body.properties ?? [])),
+        results: page.map((id) => this.objectOf(p, id, body.properties ?? [])),
         ...(more ? { paging: { next: { after: String(offset + limit), link: '' } } } : {}),
       });
     });
 
     app.get('/crm/v3/lists/:listId/memberships', (req, res) => {
-      const members = this.lists.get(String(req.params.listId));
+      const p = res.locals.portal as FakePortal;
+      const members = p.lists.get(String(req.params.listId));
       if (!members) return error(res, 404, 'OBJECT_NOT_FOUND', `list ${String(req.params.listId)} does not exist`);
       const limit = Number(req.query.limit ?? 100);
       if (!Number.isInteger(limit) || limit < 1 || limit > 250)
@@ -550,22 +597,24 @@ export class FakeHubSpot {
     });
 
     app.post('/crm/v3/properties/:objectType/groups', (req, res) => {
+      const p = res.locals.portal as FakePortal;
       const body = req.body as { name: string; label: string; displayOrder?: number };
-      if (this.groups.has(body.name))
+      if (p.groups.has(body.name))
         return error(res, 409, 'OBJECT_ALREADY_EXISTS', `A property group named ${body.name} already exists.`);
-      this.groups.set(body.name, body);
+      p.groups.set(body.name, body);
       res
         .status(201)
         .json({ name: body.name, label: body.label, displayOrder: body.displayOrder ?? -1, archived: false });
     });
 
     app.post('/crm/v3/properties/:objectType', (req, res) => {
+      const p = res.locals.portal as FakePortal;
       const body = req.body as { name: string; groupName: string };
-      if (!this.groups.has(body.groupName) && body.groupName !== 'contactinformation')
+      if (!p.groups.has(body.groupName) && body.groupName !== 'contactinformation')
         return error(res, 400, 'VALIDATION_ERROR', `Property group ${body.groupName} does not exist.`);
-      if (this.properties.has(body.name))
+      if (p.properties.has(body.name))
         return error(res, 409, 'OBJECT_ALREADY_EXISTS', `Property named ${body.name} already exists.`);
-      this.properties.set(body.name, body);
+      p.properties.set(body.name, body);
       const stamp = new Date(this.options.clock()).toISOString();
       res.status(201).json({
         ...body,
@@ -574,6 +623,18 @@ export class FakeHubSpot {
         archived: false,
         options: (body as { options?: unknown[] }).options ?? [],
       });
+    });
+
+    // the app uninstalled from the token's portal: every token of that portal stops working
+    app.delete('/appinstalls/v3/external-install', (_req, res) => {
+      const hubId = (res.locals.portal as FakePortal).hubId;
+      for (const [access, t] of this.tokens)
+        if (t.hubId === hubId) {
+          this.tokens.delete(access);
+          this.refreshTokens.delete(t.refreshToken);
+        }
+      this.uninstalled.push(hubId);
+      res.status(204).end();
     });
 
     app.post('/oauth/v1/token', (req, res) => {
@@ -673,29 +734,8 @@ export class FakeHubSpot {
     for (const t of this.tokens.values()) t.expiresAt = Math.min(t.expiresAt, at);
   }
 
-  /**
-   * The order of search results: by the first `{propertyName, direction}` sort. A plain string
-   * sort is ignored, as SDK users report of HubSpot; without a sort HubSpot promises no order,
-   * and the fake answers the most recently created first.
-   */
-  private searchOrder(sorts: unknown[]): string[] {
-    const sort = sorts.find(
-      (s): s is { propertyName: string; direction?: string } =>
-        typeof s === 'object' && s !== null && typeof (s as { propertyName?: unknown }).propertyName === 'string',
-    );
-    if (!sort) return this.sortedIds().reverse();
-    const value = (id: string) =>
-      sort.propertyName === 'hs_object_id' ? id : this.contacts.get(id)![sort.propertyName];
-    const sign = sort.direction === 'DESCENDING' ? -1 : 1;
-    return this.sortedIds().sort((a, b) => sign * compareValues(value(a), value(b)));
-  }
-
-  private sortedIds(): string[] {
-    return [...this.contacts.keys()].sort((a, b) => Number(a) - Number(b));
-  }
-
-  private objectOf(id: string, props: string[]): Record<string, unknown> {
-    const all = this.contacts.get(id)!;
+  private objectOf(p: FakePortal, id: string, props: string[]): Record<string, unknown> {
+    const all = p.contacts.get(id)!;
     const stamp = new Date(this.options.clock()).toISOString();
     const properties: Record<string, string | null> = { hs_object_id: id };
     for (const p of props) properties[p] = all[p] ?? null;
@@ -705,6 +745,26 @@ export class FakeHubSpot {
   private correlationId(): string {
     return `00000000-0000-4000-8000-${String(++this.seq).padStart(12, '0')}`;
   }
+}
+
+/**
+ * The order of search results: by the first `{propertyName, direction}` sort. A plain string
+ * sort is ignored, as SDK users report of HubSpot; without a sort HubSpot promises no order,
+ * and the fake answers the most recently created first.
+ */
+function searchOrder(p: FakePortal, sorts: unknown[]): string[] {
+  const sort = sorts.find(
+    (s): s is { propertyName: string; direction?: string } =>
+      typeof s === 'object' && s !== null && typeof (s as { propertyName?: unknown }).propertyName === 'string',
+  );
+  if (!sort) return sortedIds(p).reverse();
+  const value = (id: string) => (sort.propertyName === 'hs_object_id' ? id : p.contacts.get(id)![sort.propertyName]);
+  const sign = sort.direction === 'DESCENDING' ? -1 : 1;
+  return sortedIds(p).sort((a, b) => sign * compareValues(value(a), value(b)));
+}
+
+function sortedIds(p: FakePortal): string[] {
+  return [...p.contacts.keys()].sort((a, b) => Number(a) - Number(b));
 }
 
 /** Numbers by value, anything else as text; a missing value last. */

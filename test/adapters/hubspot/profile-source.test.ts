@@ -29,7 +29,7 @@ describe('HubSpotProfileSource', () => {
 
   const source = (overrides: Partial<ConstructorParameters<typeof HubSpotProfileSource>[0]> = {}) =>
     new HubSpotProfileSource({
-      crm: env.crm,
+      portals: env.portals,
       properties: ['lifetime_orders', 'vip', 'city', 'lifecyclestage'],
       pacing: env.pacing,
       searchResultCap: 1000,
@@ -127,7 +127,7 @@ describe('HubSpotProfileSource', () => {
   });
 
   it.each([
-    ['segment:abc', 'use list:<listId> or search:<property>=<value>'],
+    ['segment:abc', 'use list:[<portalId>/]<listId> or search:[<portalId>/]<property>=<value>'],
     ['search:lifecyclestage', 'each search term must be <property>=<value>'],
   ])('refuses the audience %s', (ref, message) => {
     expect(() => parseAudienceRef(ref)).toThrow(ConfigError);
