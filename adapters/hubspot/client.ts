@@ -109,11 +109,17 @@ export class HubSpotCrm {
 
   constructor(private readonly options: CrmClientOptions) {
     const pacing = options.pacing ?? realPacing;
+    // HubSpot counts a request when it arrives: each one fills the window until it is answered
     this.burst = new RateLimiter({
       limit: options.burst ?? { requests: HUBSPOT_MARKETPLACE_BURST_REQUESTS, perMs: HUBSPOT_BURST_WINDOW_MS },
+      countUntilAnswered: true,
       pacing,
     });
-    this.searches = new RateLimiter({ limit: { requests: HUBSPOT_SEARCH_REQUESTS_PER_SECOND, perMs: 1000 }, pacing });
+    this.searches = new RateLimiter({
+      limit: { requests: HUBSPOT_SEARCH_REQUESTS_PER_SECOND, perMs: 1000 },
+      countUntilAnswered: true,
+      pacing,
+    });
   }
 
   /** One call, once the limiter gives it a turn. */

@@ -209,9 +209,9 @@ function addWebhookRoute(router: Router, ctx: ServerContext, signed: SignedReque
 function userIdsOf(e: WebhookEvent, defaultPortal: string | undefined): string[] {
   const portalId = String(e.portalId);
   const ids = [e.objectId, ...(e.mergedObjectIds ?? [])];
-  return ids.flatMap((id) =>
-    portalId === defaultPortal ? [contactUserId(portalId, id), String(id)] : [contactUserId(portalId, id)],
-  );
+  // '' is a private app's one account, its id unknown (no HUBSPOT_PORTAL_ID): every event is its
+  const bareToo = portalId === defaultPortal || defaultPortal === '';
+  return ids.flatMap((id) => (bareToo ? [contactUserId(portalId, id), String(id)] : [contactUserId(portalId, id)]));
 }
 
 /**

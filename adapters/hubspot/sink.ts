@@ -139,7 +139,10 @@ export class HubSpotContactSink implements DecisionSink {
    */
   async confirm(decisions: readonly Decision[]): Promise<boolean[]> {
     const property = `${this.prefix}decision_id`;
-    const contacts = await Promise.all(decisions.map((d) => resolveContact(this.options.portals, d.userId)));
+    // a user id whose portal cannot be known was never written
+    const contacts = await Promise.all(
+      decisions.map((d) => resolveContact(this.options.portals, d.userId).catch(() => undefined)),
+    );
     const current = new Map<string, string | null | undefined>(); // "<portal>:<contact>" → its decision id
     const portals = new Map<string, Set<string>>();
     for (const c of contacts) if (c) portals.set(c.portalId, (portals.get(c.portalId) ?? new Set()).add(c.contactId));
