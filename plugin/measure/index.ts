@@ -5,3 +5,5 @@
 export * from './lift.ts';
 export * from './stats.ts';
 export * from './attribute.ts';
+export * from './bootstrap.ts';
+export * from './window-report.ts';

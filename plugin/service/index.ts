@@ -7,5 +7,5 @@ export * from './metrics.ts';
 export * from './ports.ts';
 export * from './open.ts';
 export type { DecideOptions } from './decide.ts';
-export type { AgentReport } from './report.ts';
+export { reportQuerySchema, type AgentReport, type ReportQuery } from './report.ts';
 export { CONNECTED_CONTENT_PROFILE_BUDGET_MS } from './connected-content.ts';
