@@ -131,10 +131,12 @@ export function decide(
       model.dimensions[j].policy.distribution(x, eligible, rng, probabilities);
       arm = sampleArm(probabilities, rng);
       probability = probabilities[arm];
-      if (probability < maxOf(probabilities)) explored = true;
+      const best = maxOf(probabilities);
+      if (probability < best) explored = true;
       if (explanation) explanation.push(explainDimension(agent, model, j, x, arm));
+      choices[dim.id] = { arm: armIds[arm], probability, reason: probability < best ? 'explore' : 'exploit', best };
     }
-    choices[dim.id] = { arm: armIds[arm], probability };
+    choices[dim.id] ??= { arm: armIds[arm], probability };
     plain[dim.id] = armIds[arm];
     decision.probability *= probability;
     // Skipping sends nothing, so the remaining dimensions have nothing to choose for (and must

@@ -14,7 +14,7 @@ import { userKeyOf } from './keys.ts';
 import { learnClosed, learnerLagSeconds } from './learn.ts';
 import type { Metrics } from './metrics.ts';
 import type { SinkFactory } from './ports.ts';
-import { report, type AgentReport } from './report.ts';
+import { report, type AgentReport, type ReportQuery } from './report.ts';
 import { prune } from './retention.ts';
 import { recordSendReports, type SendReport } from './send-proof.ts';
 import { agentOf, type ServiceState } from './state.ts';
@@ -141,8 +141,8 @@ export class DecisionService {
     return this.learning;
   }
 
-  report(agentId: string): Promise<AgentReport> {
-    return report(this.state, agentId);
+  report(agentId: string, query: ReportQuery = {}): Promise<AgentReport> {
+    return report(this.state, agentId, query);
   }
 
   eraseUser(userId: string): Promise<EraseReport & { cachedProfile: number }> {

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { compactDecisionLog } from './compact-log.ts';
+import { fillReportGroups } from './report-backfill.ts';
 
 /**
  * Numbered schema migrations, applied in order at start and recorded in `schema_migrations`.
@@ -176,5 +177,28 @@ CREATE TABLE left_out_counts (
   workspace TEXT NOT NULL, agent_id TEXT NOT NULL, holdout INTEGER NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL,
   PRIMARY KEY (workspace, agent_id, holdout, reason)) WITHOUT ROWID;
 `,
+  },
+  {
+    version: 9,
+    name: 'report aggregates by user: distinct users, suppressed decisions, bootstrap by user, exploration',
+    // report_users: one row per (user, agent, group) ever decided, to count distinct users (erased
+    // with the user). report_groups: per (agent, day, group) the users first seen, the decisions
+    // guardrails suppressed, and the bootstrap-by-user sums (a blob of 200 float64). Filled from
+    // the log; exploration only counts decisions logged from now on (older bodies lack it).
+    sql: `
+CREATE TABLE report_users (
+  ws INTEGER NOT NULL, user_key BLOB NOT NULL, agent INTEGER NOT NULL, holdout INTEGER NOT NULL,
+  PRIMARY KEY (ws, user_key, agent, holdout)) WITHOUT ROWID;
+CREATE TABLE report_groups (
+  ws INTEGER NOT NULL, agent INTEGER NOT NULL, day INTEGER NOT NULL, holdout INTEGER NOT NULL,
+  users INTEGER NOT NULL, suppressed INTEGER NOT NULL, suppressed_closed INTEGER NOT NULL,
+  suppressed_sum REAL NOT NULL, replicates BLOB,
+  PRIMARY KEY (ws, agent, day, holdout)) WITHOUT ROWID;
+CREATE TABLE report_exploration (
+  ws INTEGER NOT NULL, agent INTEGER NOT NULL, day INTEGER NOT NULL, dimension INTEGER NOT NULL,
+  decided INTEGER NOT NULL, explored INTEGER NOT NULL, off_best REAL NOT NULL,
+  PRIMARY KEY (ws, agent, day, dimension)) WITHOUT ROWID;
+`,
+    up: fillReportGroups,
   },
 ];

@@ -6,6 +6,7 @@ import { SNAPSHOTS_KEPT } from './types.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { WalCheckpointer } from './checkpointer.ts';
 import { SqliteDecisionLog, Tally, type PreparedDecision } from './decision-log.ts';
+import { SqliteReportAggregates } from './report-aggregates.ts';
 import { SqliteLabels } from './labels.ts';
 import { SqliteSendProofs } from './send-proofs.ts';
 import { holdWriterLock, WriterLockHeldError } from './writer-lock.ts';
@@ -32,6 +33,8 @@ import type {
   SendProofState,
   OutcomeRow,
   ReportCell,
+  ReportExplorationDay,
+  ReportGroupDay,
   RunRow,
   SendRow,
   SnapshotRow,
@@ -188,6 +191,7 @@ export class SqliteStore implements Store {
   private readonly labels: SqliteLabels;
   private readonly log: SqliteDecisionLog;
   private readonly proofs: SqliteSendProofs;
+  private readonly aggregates: SqliteReportAggregates;
   private readonly releaseWriterLock?: () => void;
   private readonly watch: StorageWatch;
 
@@ -201,7 +205,8 @@ export class SqliteStore implements Store {
     this.watch = new StorageWatch(this.db, path === ':memory:' ? undefined : path, warn);
     this.s = this.prepare();
     this.labels = new SqliteLabels(this.db);
-    this.log = new SqliteDecisionLog(this.db, this.labels);
+    this.aggregates = new SqliteReportAggregates(this.db, this.labels);
+    this.log = new SqliteDecisionLog(this.db, this.labels, this.aggregates);
     this.proofs = new SqliteSendProofs(this.db);
     if (path !== ':memory:') {
       this.db.pragma(`wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES}`);
@@ -249,9 +254,12 @@ export class SqliteStore implements Store {
   /** The SQL of every prepared statement, by name: the query-plan test checks each one's plan. */
   statementSql(): Record<string, string> {
     return Object.fromEntries(
-      [...Object.entries(this.s), ...Object.entries(this.log.s), ...Object.entries(this.proofs.s)].map(
-        ([name, statement]) => [name, statement.source],
-      ),
+      [
+        ...Object.entries(this.s),
+        ...Object.entries(this.log.s),
+        ...Object.entries(this.proofs.s),
+        ...Object.entries(this.aggregates.s),
+      ].map(([name, statement]) => [name, statement.source]),
     );
   }
 
@@ -577,6 +585,19 @@ export class SqliteStore implements Store {
 
   async reportCells(workspace: string, agentId: string): Promise<ReportCell[]> {
     return this.log.reportCells(workspace, agentId);
+  }
+
+  async reportGroups(workspace: string, agentId: string, fromDay: number, toDay: number): Promise<ReportGroupDay[]> {
+    return this.aggregates.groups(workspace, agentId, fromDay, toDay);
+  }
+
+  async reportExploration(
+    workspace: string,
+    agentId: string,
+    fromDay: number,
+    toDay: number,
+  ): Promise<ReportExplorationDay[]> {
+    return this.aggregates.exploration(workspace, agentId, fromDay, toDay);
   }
 
   async recordEvents(

@@ -142,6 +142,33 @@ export interface ReportCell {
   rewardSquares: number;
 }
 
+/** One (UTC day, group) of an agent's report aggregates beyond its cells (see `Store.reportGroups`). */
+export interface ReportGroupDay {
+  day: number;
+  holdout: boolean;
+  /** Distinct users whose first decision of the agent in this group was on this day. */
+  users: number;
+  /** Decisions suppressed by guardrails (reason `guardrail`): logged, closed, their reward sum. */
+  suppressed: { decided: number; closed: number; rewardSum: number };
+  /**
+   * The bootstrap-by-user sums of the group's closed rewards (plugin/measure/bootstrap.ts):
+   * REPLICATES sums of weight × reward, then REPLICATES sums of weight; null before any closed.
+   */
+  replicates: Float64Array | null;
+}
+
+/** One (UTC day, dimension) of an agent's exploration (see `Store.reportExploration`). */
+export interface ReportExplorationDay {
+  day: number;
+  dimension: string;
+  /** Treatment decisions whose arm on this dimension the policy drew (and logged its best arm's probability). */
+  decided: number;
+  /** Of those, the ones that chose an arm other than the estimated best. */
+  explored: number;
+  /** Σ (1 − probability of the estimated best arm). */
+  offBest: number;
+}
+
 /** A send as frequency caps count it. */
 export interface RecentSend {
   at: number;
@@ -358,6 +385,20 @@ export interface DecisionLog {
    * decision log. The cell with `dimension` and `arm` null counts whole decisions.
    */
   reportCells(workspace: string, agentId: string): Promise<ReportCell[]>;
+  /**
+   * Per (UTC day, holdout flag) from `fromDay` to `toDay` inclusive: the distinct users first seen,
+   * the decisions suppressed by guardrails, and the bootstrap-by-user sums of the closed rewards.
+   * Kept as decisions are logged and rewards committed; a user counts once per (agent, group),
+   * and an erased user's presence is forgotten (the counts stay: they hold no user data).
+   */
+  reportGroups(workspace: string, agentId: string, fromDay: number, toDay: number): Promise<ReportGroupDay[]>;
+  /** Per (UTC day, dimension) from `fromDay` to `toDay` inclusive: how much the policy explored. */
+  reportExploration(
+    workspace: string,
+    agentId: string,
+    fromDay: number,
+    toDay: number,
+  ): Promise<ReportExplorationDay[]>;
 }
 
 /** Outcome events, deduplicated by messageId, and the outcomes they earn. */

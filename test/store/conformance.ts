@@ -20,12 +20,14 @@ import type {
   OutcomeRow,
   RecentSend,
   ReportCell,
+  ReportGroupDay,
   RunRow,
   SendRow,
   SnapshotRow,
   Store,
 } from '../../plugin/store/index.ts';
 import { AlreadyStoredError, SNAPSHOTS_KEPT } from '../../plugin/store/types.ts';
+import { addToReplicates, emptyReplicates, userReplicateWeights } from '../../plugin/measure/bootstrap.ts';
 
 /** What the suite needs to see beyond the `Store` port. */
 export interface StoreInspector<S extends Store> {
@@ -1109,6 +1111,102 @@ export function describeStoreConformance<S extends Store>(
         await logDecision(store, makeDecision({ agentId: 'welcome' }));
         await logDecision(store, makeDecision({ workspace: OTHER_WS }));
         expect([await cellsOf(), await cellsOf(WS, 'nobody')]).toEqual([[], []]);
+      });
+    });
+
+    describe('report groups and exploration', () => {
+      const DAY_MS = 24 * HOUR_MS;
+      const DAY = Math.floor(T0 / DAY_MS);
+      const ALL_DAYS = [0, 100_000] as const;
+      const groupsOf = async (agentId = 'winback', [from, to]: readonly [number, number] = ALL_DAYS) =>
+        (await store.reportGroups(WS, agentId, from, to))
+          .map(({ replicates, ...g }) => ({ ...g, replicated: replicates !== null }))
+          .sort((x, y) => x.day - y.day || Number(x.holdout) - Number(y.holdout));
+      const group = (overrides: Partial<ReportGroupDay> & { replicated?: boolean }) => ({
+        day: DAY,
+        holdout: false,
+        users: 0,
+        suppressed: { decided: 0, closed: 0, rewardSum: 0 },
+        replicated: false,
+        ...overrides,
+      });
+
+      it('counts each user once per agent and group, on the day of their first decision', async () => {
+        await logDecision(store, makeDecision({ userKey: 'user-a' }));
+        await logDecision(store, makeDecision({ userKey: 'user-a', at: T0 + DAY_MS }));
+        await logDecision(store, makeDecision({ userKey: 'user-b', at: T0 + DAY_MS }));
+        await logDecision(store, makeDecision({ userKey: 'user-c', holdout: true }));
+        await logDecision(store, makeDecision({ userKey: 'user-c', holdout: true }));
+        await logDecision(store, makeDecision({ userKey: 'user-a', agentId: 'welcome' }));
+        expect(await groupsOf()).toEqual([
+          group({ users: 1 }),
+          group({ holdout: true, users: 1 }),
+          group({ day: DAY + 1, users: 1 }),
+        ]);
+      });
+
+      it('reads only the days asked for', async () => {
+        await logDecision(store, makeDecision({ userKey: 'user-a' }));
+        await logDecision(store, makeDecision({ userKey: 'user-b', at: T0 + 2 * DAY_MS }));
+        expect(await groupsOf('winback', [DAY + 1, DAY + 2])).toEqual([group({ day: DAY + 2, users: 1 })]);
+      });
+
+      it('counts decisions suppressed by guardrails, and their rewards once committed', async () => {
+        const suppressed = makeDecision({ reason: 'guardrail', deliver: false, body: { choices: {}, features: [] } });
+        await logDecision(store, suppressed);
+        await logDecision(store, makeDecision({ userKey: 'user-b' }));
+        await store.commitLearning(WS, 'winback', [{ decisionId: suppressed.decisionId, reward: 0.5 }], makeSnapshot());
+        expect(await groupsOf()).toEqual([
+          group({ users: 2, suppressed: { decided: 1, closed: 1, rewardSum: 0.5 }, replicated: true }),
+        ]);
+      });
+
+      it("keeps per replicate the sums of each closed reward weighted by its user's bootstrap weight", async () => {
+        const decisions = [
+          makeDecision({ userKey: 'user-a' }),
+          makeDecision({ userKey: 'user-a' }),
+          makeDecision({ userKey: 'user-b' }),
+        ];
+        for (const d of decisions) await logDecision(store, d);
+        const rewards = [0.25, 1, 0.5];
+        await store.commitLearning(
+          WS,
+          'winback',
+          decisions.map((d, i) => ({ decisionId: d.decisionId, reward: rewards[i]! })),
+          makeSnapshot(),
+        );
+        const expected = emptyReplicates();
+        decisions.forEach((d, i) => addToReplicates(expected, userReplicateWeights(d.userKey), rewards[i]!));
+        const [stored] = await store.reportGroups(WS, 'winback', ...ALL_DAYS);
+        expect(Array.from(stored!.replicates!)).toEqual(Array.from(expected));
+      });
+
+      it('sums, per dimension, the decisions whose arm the policy drew, how many explored, and the mass off the best arm', async () => {
+        const body = (channel: number, channelBest: number) => ({
+          choices: {
+            channel: {
+              arm: 'email',
+              probability: channel,
+              reason: channel < channelBest ? 'explore' : 'exploit',
+              best: channelBest,
+            },
+            subject_line: { arm: 'sl_plain', probability: 0.5 },
+          },
+          features: [],
+        });
+        await logDecision(store, makeDecision({ body: body(0.75, 0.75) }));
+        await logDecision(store, makeDecision({ body: body(0.25, 0.5) }));
+        await logDecision(store, makeDecision({ holdout: true, body: body(0.25, 0.5) }));
+        expect(await store.reportExploration(WS, 'winback', ...ALL_DAYS)).toEqual([
+          { day: DAY, dimension: 'channel', decided: 2, explored: 1, offBest: 0.75 },
+        ]);
+      });
+
+      it('forgets an erased user, so that their next decision counts them again', async () => {
+        await logDecision(store, makeDecision({ userKey: 'user-a' }));
+        await store.eraseUser(WS, 'user-a');
+        await logDecision(store, makeDecision({ userKey: 'user-a' }));
+        expect(await groupsOf()).toEqual([group({ users: 2 })]);
       });
     });
 
