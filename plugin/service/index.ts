@@ -9,3 +9,4 @@ export * from './open.ts';
 export type { DecideOptions } from './decide.ts';
 export type { AgentReport } from './report.ts';
 export { CONNECTED_CONTENT_PROFILE_BUDGET_MS } from './connected-content.ts';
+export type { AgentSummary, AgentVersion, ConfigCheck, ConfigIssue } from './agent-views.ts';
