@@ -25,6 +25,7 @@ import type { Metrics } from './metrics.ts';
 import type { SinkFactory } from './ports.ts';
 import { report, type AgentReport } from './report.ts';
 import { prune } from './retention.ts';
+import { recordSendReports, type SendReport } from './send-proof.ts';
 import { agentOf, type ServiceState } from './state.ts';
 
 export interface ServiceOptions {
@@ -158,6 +159,11 @@ export class DecisionService {
     return ingest(this.state, events);
   }
 
+  /** Applies what a destination reported it sent or aborted (Braze Currents) to the awaited send proofs. */
+  recordSendReports(reports: readonly SendReport[]): Promise<{ settled: number; unmatched: number }> {
+    return recordSendReports(this.state, reports);
+  }
+
   /** Folds every closed decision into its agent's model (see learn.ts). Concurrent calls share one run. */
   learnClosed(): Promise<number> {
     this.learning ??= learnClosed(this.state).finally(() => (this.learning = undefined));
@@ -175,7 +181,7 @@ export class DecisionService {
   connectedContent(
     agentId: string,
     userId: string,
-    options: { requestId?: string; profileBudgetMs?: number } = {},
+    options: { requestId?: string; profileBudgetMs?: number; channel?: string } = {},
   ): Promise<Record<string, AttributeValue>> {
     return connectedContent(this.state, agentId, userId, options);
   }

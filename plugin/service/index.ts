@@ -7,6 +7,7 @@ export * from './metrics.ts';
 export * from './ports.ts';
 export * from './open.ts';
 export type { DecideOptions } from './decide.ts';
-export type { AgentReport } from './report.ts';
+export type { AgentReport, NotSent } from './report.ts';
 export { CONNECTED_CONTENT_PROFILE_BUDGET_MS } from './connected-content.ts';
 export type { AgentSummary, AgentVersion, ConfigCheck, ConfigIssue } from './agent-views.ts';
+export type { SendReport } from './send-proof.ts';

@@ -82,11 +82,18 @@ export class Tally {
     if (!holdout) for (const [dimension, arm] of cells) this.bump([ws, agent, day, 0, dimension, arm], reward);
   }
 
-  private bump(key: number[], reward: number | null): void {
+  /** Takes a decision counted decided back out of its cells (it was never sent). */
+  leave(ws: number, agent: number, at: number, holdout: boolean, cells: [number, number][]): void {
+    const day = Math.floor(at / DAY_MS);
+    this.bump([ws, agent, day, holdout ? 1 : 0, 0, 0], null, -1);
+    if (!holdout) for (const [dimension, arm] of cells) this.bump([ws, agent, day, 0, dimension, arm], null, -1);
+  }
+
+  private bump(key: number[], reward: number | null, decided = 1): void {
     const k = key.join(',');
     let cell = this.cells.get(k);
     if (!cell) this.cells.set(k, (cell = { key, decided: 0, closed: 0, sum: 0, squares: 0 }));
-    if (reward === null) cell.decided += 1;
+    if (reward === null) cell.decided += decided;
     else {
       cell.closed += 1;
       cell.sum += reward;
@@ -308,6 +315,30 @@ export class SqliteDecisionLog {
       );
       tally.add(ws, r.agent as number, r.at as number, r.holdout === 1, cells, reward);
     }
+  }
+
+  /**
+   * Marks decisions learned without a reward and takes them out of their report cells (inside the
+   * caller's transaction); returns those that were still unlearned, with their agent's arm.
+   */
+  markLeftOut(
+    workspace: string,
+    decisionIds: readonly string[],
+    tally: Tally,
+  ): { decisionId: string; holdout: boolean }[] {
+    const ws = this.labels.find(workspace);
+    if (ws === undefined) return [];
+    const left: { decisionId: string; holdout: boolean }[] = [];
+    for (const decisionId of decisionIds) {
+      const r = this.s.markLearned.get(null, ws, idBytes(decisionId)) as Row | undefined;
+      if (!r) continue;
+      const cells = choicesOfBody(r.body as Buffer, this.labels).map(
+        ([dimension, arm]) => [this.labels.find(dimension)!, this.labels.find(arm)!] as [number, number],
+      );
+      tally.leave(ws, r.agent as number, r.at as number, r.holdout === 1, cells);
+      left.push({ decisionId, holdout: r.holdout === 1 });
+    }
+    return left;
   }
 
   oldestUnlearnedWindowEnd(workspace: string, agentId: string): number | undefined {

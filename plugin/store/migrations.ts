@@ -140,4 +140,24 @@ CREATE INDEX deliveries_queue ON deliveries (workspace, run_id, sink);
 DROP INDEX deliveries_run;
 `,
   },
+  {
+    version: 8,
+    name: 'send proofs and decisions left out',
+    // A delivered decision awaits the destination's report of its send (Braze Currents); the
+    // learner leaves out those never sent and counts them per agent, arm and reason for the report.
+    sql: `
+CREATE TABLE send_proofs (
+  workspace TEXT NOT NULL, decision_id TEXT NOT NULL, target TEXT NOT NULL, user_key TEXT NOT NULL, run_id TEXT,
+  agent_id TEXT NOT NULL, holdout INTEGER NOT NULL, delivered_at INTEGER NOT NULL, due_at INTEGER NOT NULL,
+  state TEXT NOT NULL, reason TEXT, updated_at INTEGER NOT NULL,
+  PRIMARY KEY (workspace, decision_id, target));
+CREATE INDEX send_proofs_user ON send_proofs (workspace, user_key, target, delivered_at);
+CREATE INDEX send_proofs_due ON send_proofs (workspace, due_at) WHERE state = 'awaited';
+CREATE INDEX send_proofs_run ON send_proofs (workspace, run_id, target, state, reason);
+CREATE INDEX send_proofs_age ON send_proofs (delivered_at);
+CREATE TABLE left_out_counts (
+  workspace TEXT NOT NULL, agent_id TEXT NOT NULL, holdout INTEGER NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL,
+  PRIMARY KEY (workspace, agent_id, holdout, reason)) WITHOUT ROWID;
+`,
+  },
 ];

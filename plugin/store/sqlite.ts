@@ -7,6 +7,7 @@ import { KeyedMutex } from './keyed-mutex.ts';
 import { WalCheckpointer } from './checkpointer.ts';
 import { SqliteDecisionLog, Tally, type PreparedDecision } from './decision-log.ts';
 import { SqliteLabels } from './labels.ts';
+import { SqliteSendProofs } from './send-proofs.ts';
 import { holdWriterLock, WriterLockHeldError } from './writer-lock.ts';
 import { openFailure } from './open-failure.ts';
 import { StorageFault } from './storage-fault.ts';
@@ -23,6 +24,11 @@ import type {
   EraseReport,
   EventRow,
   LearningCursor,
+  LeftOut,
+  LeftOutCount,
+  SendEvidence,
+  SendProofRow,
+  SendProofState,
   OutcomeRow,
   ReportCell,
   RunRow,
@@ -180,6 +186,7 @@ export class SqliteStore implements Store {
   private readonly checkpointer?: WalCheckpointer;
   private readonly labels: SqliteLabels;
   private readonly log: SqliteDecisionLog;
+  private readonly proofs: SqliteSendProofs;
   private readonly releaseWriterLock?: () => void;
   private readonly watch: StorageWatch;
 
@@ -194,6 +201,7 @@ export class SqliteStore implements Store {
     this.s = this.prepare();
     this.labels = new SqliteLabels(this.db);
     this.log = new SqliteDecisionLog(this.db, this.labels);
+    this.proofs = new SqliteSendProofs(this.db);
     if (path !== ':memory:') {
       this.db.pragma(`wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES}`);
       this.checkpointer = new WalCheckpointer(path, CHECKPOINT_INTERVAL_MS, (message) =>
@@ -240,7 +248,9 @@ export class SqliteStore implements Store {
   /** The SQL of every prepared statement, by name: the query-plan test checks each one's plan. */
   statementSql(): Record<string, string> {
     return Object.fromEntries(
-      [...Object.entries(this.s), ...Object.entries(this.log.s)].map(([name, statement]) => [name, statement.source]),
+      [...Object.entries(this.s), ...Object.entries(this.log.s), ...Object.entries(this.proofs.s)].map(
+        ([name, statement]) => [name, statement.source],
+      ),
     );
   }
 
@@ -617,12 +627,23 @@ export class SqliteStore implements Store {
     agentId: string,
     rewards: { decisionId: string; reward: number }[],
     snapshot: Omit<SnapshotRow, 'seq'>,
+    leftOut: LeftOut[] = [],
   ): Promise<number> {
     const state = JSON.stringify(snapshot.state);
+    const reasons = new Map(leftOut.map((l) => [l.decisionId, l.reason]));
     return this.write(() =>
       this.db.transaction(() => {
         const tally = new Tally();
         this.log.markLearned(workspace, rewards, tally);
+        for (const left of this.log.markLeftOut(workspace, [...reasons.keys()], tally))
+          this.proofs.leaveOut(
+            workspace,
+            agentId,
+            left.decisionId,
+            left.holdout,
+            reasons.get(left.decisionId)!,
+            snapshot.createdAt,
+          );
         this.log.applyTally(tally);
         const seq = (this.s.nextSeq.get(workspace, agentId) as { seq: number }).seq;
         this.s.insertSnapshot.run(workspace, agentId, seq, snapshot.agentVersion, state, snapshot.createdAt);
@@ -630,6 +651,43 @@ export class SqliteStore implements Store {
         return seq;
       })(),
     );
+  }
+
+  async leftOutCounts(workspace: string, agentId: string): Promise<LeftOutCount[]> {
+    return this.proofs.leftOutCounts(workspace, agentId);
+  }
+
+  async settleSendProofs(
+    workspace: string,
+    evidence: SendEvidence[],
+    now: number,
+  ): Promise<{ settled: number; unmatched: number }> {
+    return this.write(() =>
+      this.db.transaction(() => {
+        let [settled, unmatched] = [0, 0];
+        for (const e of evidence) {
+          const changed = this.proofs.settle(workspace, e, now);
+          if (changed) settled += 1;
+          else if (changed === false) unmatched += 1;
+        }
+        return { settled, unmatched };
+      })(),
+    );
+  }
+
+  async expireSendProofs(workspace: string, now: number, limit: number): Promise<number> {
+    return this.write(() => this.proofs.expire(workspace, now, limit));
+  }
+
+  async sendProofsOf(workspace: string, decisionIds: readonly string[]): Promise<SendProofRow[]> {
+    return this.proofs.of(workspace, decisionIds);
+  }
+
+  async sendProofCounts(
+    workspace: string,
+    runId: string,
+  ): Promise<{ target: string; state: SendProofState; reason: string | null; count: number }[]> {
+    return this.proofs.counts(workspace, runId);
   }
 
   async latestSnapshot(workspace: string, agentId: string): Promise<SnapshotRow | undefined> {
@@ -652,10 +710,11 @@ export class SqliteStore implements Store {
 
   async prune(before: number, limit: number): Promise<{ decisions: number; events: number }> {
     return this.write(() =>
-      this.db.transaction(() => ({
-        decisions: this.log.prune(before, limit),
-        events: this.pruneEventsSync(before, limit),
-      }))(),
+      this.db.transaction(() => {
+        // send proofs of that age are settled and learned from long since: they go too, uncounted
+        this.proofs.prune(before, limit);
+        return { decisions: this.log.prune(before, limit), events: this.pruneEventsSync(before, limit) };
+      })(),
     );
   }
 
@@ -679,7 +738,7 @@ export class SqliteStore implements Store {
         this.db.transaction(() => ({
           ...this.log.erase(workspace, userKey),
           events: this.s.eraseEvents.run(workspace, userKey).changes,
-          deliveries: this.eraseDeliveriesSync(workspace, userKey),
+          deliveries: this.eraseDeliveriesSync(workspace, userKey) + this.proofs.erase(workspace, userKey),
         }))(),
       ),
     );
@@ -848,6 +907,8 @@ export class SqliteStore implements Store {
     }
     this.write(() =>
       this.db.transaction(() => {
+        for (const u of updates)
+          if (u.awaitSend && u.status === 'delivered') this.proofs.await(workspace, u.decisionId, u.awaitSend, now);
         for (const g of groups.values())
           this.s.setDeliveries.run({
             workspace,

@@ -162,6 +162,7 @@ export interface EraseReport {
   outcomes: number;
   events: number;
   sends: number;
+  /** Outbox rows, and the send proofs awaited for them (see SendProofStore). */
   deliveries: number;
 }
 
@@ -216,6 +217,63 @@ export interface DeliveryUpdate {
   error?: string | null;
   /** Count this as an attempt (when moving to sending). */
   attempt?: boolean;
+  /**
+   * With status `delivered`, for a sink whose destination reports later what it really sent
+   * (Braze Currents): the send proof now awaited, recorded in the same transaction.
+   */
+  awaitSend?: AwaitedSend;
+}
+
+/** A delivered decision whose send the destination has yet to confirm (see SendProofStore). */
+export interface AwaitedSend {
+  /** What the destination names in its reports, e.g. `braze:campaign:<campaign_id>`. */
+  target: string;
+  runId: string | null;
+  agentId: string;
+  userKey: string;
+  holdout: boolean;
+  /** Without proof by then (epoch ms), the decision is counted not sent. */
+  dueAt: number;
+}
+
+/**
+ * awaited: delivered, no word from the destination yet. sent: the destination reported a send
+ * (or a later event of the message). not_sent: it reported an abort (`reason` aborted), or
+ * reported nothing by the due time (`reason` no_send_event).
+ */
+export type SendProofState = 'awaited' | 'sent' | 'not_sent';
+
+export interface SendProofRow extends AwaitedSend {
+  workspace: string;
+  decisionId: string;
+  deliveredAt: number;
+  state: SendProofState;
+  reason: string | null;
+  updatedAt: number;
+}
+
+/** What the destination reported about one message to one user (a Currents event). */
+export interface SendEvidence {
+  userKey: string;
+  target: string;
+  /** When the destination says it happened (epoch ms). */
+  at: number;
+  /** true: it was sent (send, delivery, open, click, bounce…); false: it was aborted. */
+  sent: boolean;
+}
+
+/** A decision the learner left out: committed as learned, without reward, out of its arm's report cells. */
+export interface LeftOut {
+  decisionId: string;
+  /** Why, e.g. `aborted` or `no_send_event`. */
+  reason: string;
+}
+
+/** How many of an agent's decisions were left out of learning and of the report's arms, by arm and reason. */
+export interface LeftOutCount {
+  holdout: boolean;
+  reason: string;
+  count: number;
 }
 
 /** A unit of work that sees and changes one user's rows atomically (see `Store.withUser`). */
@@ -312,13 +370,21 @@ export interface LearningStore {
     limit: number,
     after?: LearningCursor,
   ): Promise<(DecisionRow & { outcomes: OutcomeRow[] })[]>;
-  /** Marks decisions learned with their final reward and saves the model snapshot, atomically. */
+  /**
+   * Marks decisions learned with their final reward and saves the model snapshot, atomically.
+   * Decisions in `leftOut` (sent by no one) are marked learned without a reward: they leave
+   * their arm's report cells (no longer counted decided) and are counted in `leftOutCounts`, and
+   * their awaited send proofs become not sent with the same reason.
+   */
   commitLearning(
     workspace: string,
     agentId: string,
     rewards: { decisionId: string; reward: number }[],
     snapshot: Omit<SnapshotRow, 'seq'>,
+    leftOut?: LeftOut[],
   ): Promise<number>;
+  /** The agent's decisions left out so far (see commitLearning), by arm and reason. */
+  leftOutCounts(workspace: string, agentId: string): Promise<LeftOutCount[]>;
   latestSnapshot(workspace: string, agentId: string): Promise<SnapshotRow | undefined>;
   /** Oldest window end among the agent's unlearned decisions (for the learner-lag metric). */
   oldestUnlearnedWindowEnd(workspace: string, agentId: string): Promise<number | undefined>;
@@ -385,6 +451,34 @@ export interface RunStore {
   lastDelivered(workspace: string, sink: string, userKeys: string[]): Promise<Map<string, DeliveryRow>>;
 }
 
+/**
+ * Proof of send: a sink whose destination may accept a send and then not make it (Braze skips
+ * recipients who are not re-eligible or not in the campaign's segment, and says so only in
+ * Currents) has each delivered decision await the destination's own report of the send.
+ */
+export interface SendProofStore {
+  /**
+   * Applies what the destination reported: each evidence settles the user's latest proof for
+   * that target delivered at or before `at` (plus a few minutes for the clocks' difference) that
+   * is awaited, or not sent for want of a report (a late report still counts). Returns how many
+   * proofs changed and how many evidences matched no proof.
+   */
+  settleSendProofs(
+    workspace: string,
+    evidence: SendEvidence[],
+    now: number,
+  ): Promise<{ settled: number; unmatched: number }>;
+  /** Marks at most `limit` awaited proofs due at or before `now` not sent (`no_send_event`); returns how many. */
+  expireSendProofs(workspace: string, now: number, limit: number): Promise<number>;
+  /** The proofs of these decisions (any number per decision: one per target). */
+  sendProofsOf(workspace: string, decisionIds: readonly string[]): Promise<SendProofRow[]>;
+  /** A run's proofs counted by target, state and reason. */
+  sendProofCounts(
+    workspace: string,
+    runId: string,
+  ): Promise<{ target: string; state: SendProofState; reason: string | null; count: number }[]>;
+}
+
 /** Erasure of one user. */
 export interface Erasure {
   /** Erases every row keyed by this user. */
@@ -406,7 +500,16 @@ export interface StorageHealth {
  * (test/store/conformance.ts) is the contract every implementation passes.
  */
 export interface Store
-  extends KeyStore, ConfigStore, DecisionLog, EventStore, LearningStore, RunStore, Erasure, StorageHealth {
+  extends
+    KeyStore,
+    ConfigStore,
+    DecisionLog,
+    EventStore,
+    LearningStore,
+    RunStore,
+    SendProofStore,
+    Erasure,
+    StorageHealth {
   /** Applies pending numbered migrations. Idempotent. */
   migrate(): Promise<void>;
   close(): Promise<void>;

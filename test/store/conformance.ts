@@ -1471,6 +1471,161 @@ export function describeStoreConformance<S extends Store>(
       });
     });
 
+    describe('send proofs', () => {
+      const TARGET = 'braze:campaign:cmp-1';
+      /** Queues and delivers decision `id` of `userKey` in run-1, awaiting its send proof due at T0 + 1 h. */
+      const deliverAwaiting = async (id: string, userKey = 'user-a', holdout = false, at = T0) => {
+        await store.advanceRun(WS, 'run-1', [makeDelivery({ decisionId: id, userKey })], { position: 1 }, at);
+        const awaitSend = { target: TARGET, runId: 'run-1', agentId: 'winback', userKey, holdout, dueAt: at + HOUR_MS };
+        await store.setDeliveryStatus(WS, SINK, [{ decisionId: id, status: 'delivered', awaitSend }], at);
+      };
+      const states = async (...ids: string[]) =>
+        (await store.sendProofsOf(WS, ids)).map((p) => [p.decisionId, p.state, p.reason]);
+
+      beforeEach(async () => {
+        await store.createRun(makeRun());
+      });
+
+      it('awaits a proof for a delivery marked delivered with awaitSend, and for no other', async () => {
+        await deliverAwaiting('d1');
+        await store.advanceRun(WS, 'run-1', [makeDelivery({ decisionId: 'd2' })], { position: 2 }, T0);
+        await store.setDeliveryStatus(WS, SINK, [{ decisionId: 'd2', status: 'delivered' }], T0);
+        expect(await states('d1', 'd2')).toEqual([['d1', 'awaited', null]]);
+        expect((await store.sendProofsOf(WS, ['d1']))[0]).toMatchObject({
+          target: TARGET,
+          userKey: 'user-a',
+          runId: 'run-1',
+          agentId: 'winback',
+          holdout: false,
+          deliveredAt: T0,
+          dueAt: T0 + HOUR_MS,
+        });
+      });
+
+      it("settles the user's latest proof for the target with a send or an abort", async () => {
+        await deliverAwaiting('d1', 'user-a');
+        await deliverAwaiting('d2', 'user-b');
+        const result = await store.settleSendProofs(
+          WS,
+          [
+            { userKey: 'user-a', target: TARGET, at: T0 + 60_000, sent: true },
+            { userKey: 'user-b', target: TARGET, at: T0 + 60_000, sent: false },
+            { userKey: 'user-c', target: TARGET, at: T0 + 60_000, sent: true },
+            { userKey: 'user-a', target: 'braze:campaign:other', at: T0 + 60_000, sent: true },
+          ],
+          T0 + 120_000,
+        );
+        expect(result).toEqual({ settled: 2, unmatched: 2 });
+        expect(await states('d1', 'd2')).toEqual([
+          ['d1', 'sent', null],
+          ['d2', 'not_sent', 'aborted'],
+        ]);
+      });
+
+      it('matches a report a little older than the delivery, never one from long before', async () => {
+        await deliverAwaiting('d1', 'user-a', false, T0 + HOUR_MS);
+        await store.settleSendProofs(WS, [{ userKey: 'user-a', target: TARGET, at: T0, sent: true }], T0 + HOUR_MS);
+        expect(await states('d1')).toEqual([['d1', 'awaited', null]]);
+        await store.settleSendProofs(
+          WS,
+          [{ userKey: 'user-a', target: TARGET, at: T0 + HOUR_MS - 1000, sent: true }],
+          T0 + HOUR_MS,
+        );
+        expect(await states('d1')).toEqual([['d1', 'sent', null]]);
+      });
+
+      it('expires awaited proofs past their due time as not sent, within the limit', async () => {
+        await deliverAwaiting('d1', 'user-a');
+        await deliverAwaiting('d2', 'user-b');
+        await deliverAwaiting('d3', 'user-c', false, T0 + 2 * HOUR_MS);
+        expect(await store.expireSendProofs(WS, T0 + HOUR_MS, 1)).toBe(1);
+        expect(await store.expireSendProofs(WS, T0 + HOUR_MS, 10)).toBe(1);
+        expect(await states('d1', 'd2', 'd3')).toEqual([
+          ['d1', 'not_sent', 'no_send_event'],
+          ['d2', 'not_sent', 'no_send_event'],
+          ['d3', 'awaited', null],
+        ]);
+      });
+
+      it('lets a late send report overturn a silence, but not an abort overturn a send', async () => {
+        await deliverAwaiting('d1');
+        await store.expireSendProofs(WS, T0 + HOUR_MS, 10);
+        await store.settleSendProofs(WS, [{ userKey: 'user-a', target: TARGET, at: T0, sent: true }], T0 + 2 * HOUR_MS);
+        await store.settleSendProofs(
+          WS,
+          [{ userKey: 'user-a', target: TARGET, at: T0, sent: false }],
+          T0 + 2 * HOUR_MS,
+        );
+        expect(await states('d1')).toEqual([['d1', 'sent', null]]);
+      });
+
+      it("counts a run's proofs by target, state and reason", async () => {
+        await deliverAwaiting('d1', 'user-a');
+        await deliverAwaiting('d2', 'user-b');
+        await deliverAwaiting('d3', 'user-c');
+        await store.settleSendProofs(WS, [{ userKey: 'user-a', target: TARGET, at: T0, sent: true }], T0);
+        await store.expireSendProofs(WS, T0 + HOUR_MS, 1);
+        const counts = (await store.sendProofCounts(WS, 'run-1')).sort((a, b) => a.state.localeCompare(b.state));
+        expect(counts).toEqual([
+          { target: TARGET, state: 'awaited', reason: null, count: 1 },
+          { target: TARGET, state: 'not_sent', reason: 'no_send_event', count: 1 },
+          { target: TARGET, state: 'sent', reason: null, count: 1 },
+        ]);
+        expect(await store.sendProofCounts(WS, 'run-2')).toEqual([]);
+      });
+
+      it('leaves a decision out of its arm: learned without reward, out of the report cells, counted by reason', async () => {
+        const [sent, skipped, heldOut] = [
+          makeDecision(),
+          makeDecision({ userKey: 'user-b' }),
+          makeDecision({ userKey: 'user-c', holdout: true }),
+        ];
+        for (const d of [sent, skipped, heldOut]) await logDecision(store, d);
+        await deliverAwaiting(skipped.decisionId, 'user-b');
+        await store.commitLearning(WS, 'winback', [{ decisionId: sent.decisionId, reward: 1 }], makeSnapshot(), [
+          { decisionId: skipped.decisionId, reason: 'no_send_event' },
+          { decisionId: heldOut.decisionId, reason: 'aborted' },
+        ]);
+        const cells = (await store.reportCells(WS, 'winback')).filter((c) => c.dimension === null);
+        expect(cells.sort((a, b) => Number(a.holdout) - Number(b.holdout))).toMatchObject([
+          { holdout: false, decided: 1, closed: 1, rewardSum: 1 },
+          { holdout: true, decided: 0, closed: 0 },
+        ]);
+        expect((await store.reportCells(WS, 'winback')).find((c) => c.arm === 'email')).toMatchObject({
+          decided: 1,
+          closed: 1,
+        });
+        expect((await store.getDecision(WS, skipped.decisionId))!).toMatchObject({ learned: true, reward: null });
+        expect(await store.closedUnlearned(WS, 'winback', T0 + WINDOW_MS, 10)).toEqual([]);
+        expect(
+          (await store.leftOutCounts(WS, 'winback')).sort((a, b) => Number(a.holdout) - Number(b.holdout)),
+        ).toEqual([
+          { holdout: false, reason: 'no_send_event', count: 1 },
+          { holdout: true, reason: 'aborted', count: 1 },
+        ]);
+        expect(await states(skipped.decisionId)).toEqual([[skipped.decisionId, 'not_sent', 'no_send_event']]);
+      });
+
+      it('counts a decision left out once, however often it is committed', async () => {
+        const d = makeDecision();
+        await logDecision(store, d);
+        const leftOut = [{ decisionId: d.decisionId, reason: 'aborted' }];
+        await store.commitLearning(WS, 'winback', [], makeSnapshot(), leftOut);
+        await store.commitLearning(WS, 'winback', [], makeSnapshot(), leftOut);
+        expect(await store.leftOutCounts(WS, 'winback')).toEqual([{ holdout: false, reason: 'aborted', count: 1 }]);
+        expect((await store.reportCells(WS, 'winback')).find((c) => c.dimension === null)).toMatchObject({
+          decided: 0,
+        });
+      });
+
+      it("erases a user's send proofs with the user", async () => {
+        await deliverAwaiting('d1', 'user-a');
+        await deliverAwaiting('d2', 'user-b');
+        await store.eraseUser(WS, 'user-a');
+        expect(await states('d1', 'd2')).toEqual([['d2', 'awaited', null]]);
+      });
+    });
+
     describe('health', () => {
       it('reports no fault while writes are kept', async () => {
         await store.recordEvents([makeEvent()], []);
