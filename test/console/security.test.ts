@@ -36,6 +36,7 @@ const CONSOLE_CALLS: [string, string, unknown?][] = [
   ['PUT', `/v1/agents/${EXAMPLE_AGENT}`, { id: EXAMPLE_AGENT }],
   ['POST', `/v1/agents/${EXAMPLE_AGENT}/decide`, { userId: 'console-test-1' }],
   ['GET', '/v1/runs'],
+  ['POST', `/v1/agents/${EXAMPLE_AGENT}/runs`, { audience: 'file:members.ndjson', dryRun: true }],
 ];
 
 async function versionCount(): Promise<number> {
