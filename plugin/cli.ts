@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { loadConfigFile, ConfigError } from './agent/index.ts';
+import { parseDuration } from './config/index.ts';
 import { connectFromEnv } from './connections.ts';
 import { pino } from 'pino';
 import { continueRun, FileAudience, openRun, runTable } from './run/index.ts';
@@ -20,6 +21,13 @@ function nonNegativeInt(value: string): number {
   if (!Number.isInteger(n) || n < 0)
     throw new InvalidArgumentError(`must be a whole number of 0 or more, got "${value}"`);
   return n;
+}
+
+function duration(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms <= 0)
+    throw new InvalidArgumentError(`must be a duration such as 30s, 15m, 8h or 2d, got "${value}"`);
+  return ms;
 }
 
 /** The exit code of a usage error (unknown command or option, missing or bad argument): a failure exits 1. */
@@ -141,6 +149,7 @@ program
     nonNegativeInt,
     DEFAULT_RETENTION_DAYS,
   )
+  .option('--session-lifetime <duration>', 'how long a console sign-in lasts (e.g. 30m, 8h)', duration)
   .action(
     async (opts: {
       config?: string;
@@ -150,6 +159,7 @@ program
       seed?: string;
       corsOrigin?: string[];
       retentionDays: number;
+      sessionLifetime?: number;
     }) => {
       let server;
       let connections;
@@ -168,6 +178,7 @@ program
           host: opts.host,
           seed: opts.seed,
           retentionDays: opts.retentionDays,
+          sessionLifetimeMs: opts.sessionLifetime,
           apiKey: process.env.NEXTBEST_API_KEY || undefined,
           corsOrigins,
           profileSource: connections.profileSource,

@@ -1,5 +1,6 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
+import { assetRoutes, consoleAssetsDir, ConsoleSessions, securityHeaders, sessionRoutes } from '../console/index.ts';
 import type { BackgroundRuns } from '../run/index.ts';
 import {
   EVENTS_BODY_LIMIT,
@@ -45,6 +46,10 @@ export interface AppOptions {
   publicRates?: { perKey: Rate; perUser: Rate };
   /** Batch runs started over HTTP; without it the runs routes answer 501. */
   runs?: BackgroundRuns;
+  /** The console's sessions (plugin/console); default: DEFAULT_SESSION_LIFETIME_MS on the wall clock. */
+  sessions?: ConsoleSessions;
+  /** The console's built files (default consoleAssetsDir()); without them `GET /` is a 404. */
+  consoleAssets?: string;
 }
 
 /**
@@ -59,14 +64,16 @@ export function createApp(options: AppOptions): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(accessLog(logger, metrics));
+  app.use(securityHeaders);
   app.use(refuseMalformedPath);
   app.use(PATH_IDS, refuseMalformedPathIds);
+  const sessions = options.sessions ?? new ConsoleSessions();
   const ctx: RouteContext = {
     store,
     services,
     logger,
     metrics,
-    authed: bearerAuth(store, services),
+    authed: bearerAuth(store, services, sessions),
     json: jsonBody(options.bodyLimit ?? '1mb'),
     eventsJson: jsonBody(EVENTS_BODY_LIMIT),
     corsOrigins: options.corsOrigins ?? [],
@@ -75,6 +82,9 @@ export function createApp(options: AppOptions): express.Express {
   };
   for (const routes of [operationRoutes, decisionRoutes, eventRoutes, agentRoutes, runRoutes, adminRoutes])
     app.use(routes(ctx));
+  app.use(sessionRoutes({ store, services, sessions, json: ctx.json }));
+  const assets = options.consoleAssets ?? consoleAssetsDir();
+  if (assets) app.use(assetRoutes(assets));
   for (const router of options.routers ?? []) app.use(router);
   app.use((_req: Request, _res: Response, next: NextFunction) =>
     next(new RequestError(404, 'not_found', 'no such route')),

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { LRUCache } from 'lru-cache';
+import { hasSessionCookie, sessionOf, type ConsoleSessions } from '../console/index.ts';
 import { AuthError, hashApiKey, type DecisionService } from '../service/index.ts';
 import type { ApiKeyRow, KeyScope, Store } from '../store/index.ts';
 
@@ -28,8 +29,12 @@ export const ADMIN: KeyScope[] = ['admin'];
  * one of the route's scopes, and belong to a workspace this process serves. Valid keys are
  * remembered for KEY_CACHE_TTL_MS (otherwise every request pays a hash and a query); unknown keys
  * are always looked up, so a key added to the store works at once.
+ *
+ * A request without an Authorization header but with a console session cookie (plugin/console)
+ * is an admin of the session's workspace; its state-changing requests must pass the console's
+ * cross-site checks (`sessionOf`).
  */
-export function bearerAuth(store: Store, services: Map<string, DecisionService>): Guard {
+export function bearerAuth(store: Store, services: Map<string, DecisionService>, sessions?: ConsoleSessions): Guard {
   const keys = new LRUCache<string, ApiKeyRow>({ max: 10_000, ttl: KEY_CACHE_TTL_MS });
   const findKey = async (key: string): Promise<ApiKeyRow | undefined> => {
     const hit = keys.get(key);
@@ -40,7 +45,10 @@ export function bearerAuth(store: Store, services: Map<string, DecisionService>)
   };
   return (scopes, handler) => async (req, res, next) => {
     try {
-      const key = await findKey(bearerKey(req.get('authorization')));
+      const key =
+        sessions && !req.get('authorization') && hasSessionCookie(req)
+          ? sessionKey(sessionOf(req, sessions))
+          : await findKey(bearerKey(req.get('authorization')));
       if (!key) throw new AuthError(401, 'invalid_api_key', 'this API key is not valid');
       if (!scopes.includes(key.scope))
         throw new AuthError(
@@ -55,6 +63,17 @@ export function bearerAuth(store: Store, services: Map<string, DecisionService>)
     } catch (err) {
       next(err);
     }
+  };
+}
+
+/** A console session acts as an admin key of its workspace, labelled after the key that opened it. */
+function sessionKey(session: { workspace: string; keyLabel: string }): ApiKeyRow {
+  return {
+    keyHash: '',
+    workspace: session.workspace,
+    scope: 'admin',
+    label: `console:${session.keyLabel}`,
+    createdAt: 0,
   };
 }
 

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { ProfileSource } from '../agent/index.ts';
+import { ConsoleSessions } from '../console/index.ts';
 import { BackgroundRuns, FileAudience } from '../run/index.ts';
 import {
   openWorkspace,
@@ -30,6 +31,8 @@ export interface ServeOptions extends Omit<OpenOptions, 'ensureKey'> {
   audienceDir?: string;
   /** The profile source serving a run's audience reference (default: `profileSource`). */
   audienceSource?: (ref: string) => ProfileSource | undefined;
+  /** How long a console session lasts (default DEFAULT_SESSION_LIFETIME_MS), on the server's clock. */
+  sessionLifetimeMs?: number;
 }
 
 /** Decisions and events older than this are deleted, a few hundred rows at a time, every RETENTION_INTERVAL_MS. */
@@ -85,6 +88,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     corsOrigins: options.corsOrigins,
     publicRates: options.publicRates,
     runs,
+    sessions: new ConsoleSessions(options.sessionLifetimeMs, clock),
   });
   const server: Server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(options.port ?? 8787, options.host ?? '127.0.0.1', () => resolve(s));

@@ -63,7 +63,7 @@ export async function putAgent(
 }
 
 /** The parsed config, or a ValidationError: bad fields, an id other than the URL's, or profile names another agent writes. */
-function checkedConfig(state: ServiceState, agentId: string, input: unknown) {
+export function checkedConfig(state: ServiceState, agentId: string, input: unknown) {
   const parsed = validateAgentConfig(input);
   if (!parsed.ok) throw new ValidationError(parsed.errors.join('; '), parsed.errors.map(splitError));
   if (parsed.config.id !== agentId)

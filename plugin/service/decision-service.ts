@@ -2,7 +2,16 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { AgentConfig, AttributeValue, DecisionSink, Delivery, Profile, ProfileSource } from '../agent/index.ts';
 import { Rng } from '../bandit/index.ts';
-import type { EraseReport, OutcomeRow, Store } from '../store/index.ts';
+import type { AuditRow, EraseReport, OutcomeRow, Store } from '../store/index.ts';
+import {
+  agentAudit,
+  agentSummaries,
+  agentVersions,
+  checkAgentText,
+  type AgentSummary,
+  type AgentVersion,
+  type ConfigCheck,
+} from './agent-views.ts';
 import { deliveryTargets, loadAgents, putAgent } from './agents.ts';
 import { connectedContent } from './connected-content.ts';
 import { decide, type DecideOptions } from './decide.ts';
@@ -90,6 +99,26 @@ export class DecisionService {
 
   putAgent(agentId: string, input: unknown, actor: string): Promise<{ version: number; changed: boolean }> {
     return putAgent(this.state, agentId, input, actor);
+  }
+
+  /** Every agent with its version, policy, decisions today and learner lag (the console's list). */
+  agentSummaries(): Promise<AgentSummary[]> {
+    return agentSummaries(this.state);
+  }
+
+  /** The agent's stored versions, newest first. */
+  agentVersions(agentId: string, limit = 50): Promise<AgentVersion[]> {
+    return agentVersions(this.state, agentId, limit);
+  }
+
+  /** The audit entries about this agent among the workspace's last `scan`. */
+  agentAudit(agentId: string, scan = 500): Promise<AuditRow[]> {
+    return agentAudit(this.state, agentId, scan);
+  }
+
+  /** Checks a YAML config for this agent as a PUT would, saving nothing. */
+  checkAgentText(agentId: string, text: string): ConfigCheck {
+    return checkAgentText(this.state, agentId, text);
   }
 
   deliveryTargets(agentId: string): { delivery: Delivery; sink?: DecisionSink }[] {

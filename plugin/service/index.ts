@@ -9,4 +9,5 @@ export * from './open.ts';
 export type { DecideOptions } from './decide.ts';
 export { reportQuerySchema, type AgentReport, type NotSent, type ReportQuery } from './report.ts';
 export { CONNECTED_CONTENT_PROFILE_BUDGET_MS } from './connected-content.ts';
+export type { AgentSummary, AgentVersion, ConfigCheck, ConfigIssue } from './agent-views.ts';
 export type { SendReport } from './send-proof.ts';
