@@ -24,6 +24,10 @@ export interface AgentReport {
     chiSquare: number;
     pValue: number;
     mismatch: boolean;
+    /** The test counts distinct users (the unit the holdout hash assigns). */
+    unit?: 'users';
+    treatmentUsers?: number;
+    holdoutUsers?: number;
   } | null;
   dimensions: Record<
     string,
@@ -59,7 +63,8 @@ export function summary(r: AgentReport): string {
 /** The sample-ratio check in one sentence. */
 function srmText(srm: NonNullable<AgentReport['srm']>): string {
   const verdict = srm.mismatch ? 'Mismatch: distrust the lift.' : 'The split is as expected.';
-  return `${verdict} Holdout ${percent(srm.observedHoldoutShare)} of decisions, expected ${percent(srm.expectedHoldoutShare)} (χ² ${srm.chiSquare.toFixed(2)}, p = ${srm.pValue.toPrecision(3)}).`;
+  const unit = srm.unit === 'users' ? 'customers' : 'decisions';
+  return `${verdict} Holdout ${percent(srm.observedHoldoutShare)} of ${unit}, expected ${percent(srm.expectedHoldoutShare)} (χ² ${srm.chiSquare.toFixed(2)}, p = ${srm.pValue.toPrecision(3)}).`;
 }
 
 /** The lift's estimate and 95 % interval on a scale that always shows 0, drawn as SVG. */
