@@ -172,6 +172,7 @@ program
       try {
         connections = connectFromEnv(process.env, opts.config ? (await loadConfigFile(opts.config)).agents : []);
         server = await startServer({
+          useStore: connections.useStore,
           configPath: opts.config,
           db: opts.db,
           port: opts.port,
@@ -261,6 +262,7 @@ program
       try {
         connections = connectFromEnv(process.env, opts.config ? (await loadConfigFile(opts.config)).agents : []);
         ws = await openWorkspace({
+          useStore: connections.useStore,
           configPath: opts.config,
           db: opts.db,
           seed: opts.seed,

@@ -1,6 +1,6 @@
 import { brazeAdapter } from '../adapters/braze/index.ts';
 import { hubspotAdapter } from '../adapters/hubspot/index.ts';
-import type { Adapter, Connection, Env } from '../adapters/kit/index.ts';
+import type { Adapter, Connection, Env, WorkspaceStore } from '../adapters/kit/index.ts';
 import { segmentAdapter } from '../adapters/segment/index.ts';
 import { declareDestinations, type AgentConfig, type ProfileSource } from './agent/index.ts';
 import { FileAudience } from './run/index.ts';
@@ -20,6 +20,8 @@ export interface Connections {
   audienceSource(ref: string): ProfileSource | undefined;
   sinks: SinkFactory;
   extensions: ServerExtension[];
+  /** Hands the workspace's store to each connected adapter that keeps what it learns there. */
+  useStore(workspace: WorkspaceStore): void;
   close(): Promise<void>;
 }
 
@@ -58,6 +60,9 @@ export function connectFromEnv(env: Env, agents: readonly AgentConfig[]): Connec
       return undefined;
     },
     extensions: connected.flatMap((c) => c.extensions ?? []),
+    useStore(workspace) {
+      for (const c of connected) c.useStore?.(workspace);
+    },
     async close() {
       for (const c of connected) await c.close?.();
     },

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { AgentConfig, Destination, ProfileSource } from '../../plugin/agent/index.ts';
 import type { ServerExtension, SinkFactory } from '../../plugin/service/ports.ts';
+import type { Store } from '../../plugin/store/index.ts';
 
 /** The environment an adapter reads its variables from (`process.env`). */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -24,7 +25,20 @@ export interface Connection {
    * The longest matching prefix wins, so `''` serves every reference no other adapter claims.
    */
   audiencePrefixes?: readonly string[];
+  /**
+   * Keeps what the adapter learns (Segment: audience membership) in the workspace's store from
+   * now on. Called by every command that opens the store (`serve`, `run`), so what `serve` learned
+   * is what `run` reads.
+   */
+  useStore?(workspace: WorkspaceStore): void;
   close?(): Promise<void>;
+}
+
+/** The workspace's store, and the keyed hash it files a user id under. */
+export interface WorkspaceStore {
+  store: Store;
+  workspace: string;
+  userKey(userId: string): string;
 }
 
 /** One adapter, as the composition root (plugin/connections.ts) sees it. */

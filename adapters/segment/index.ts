@@ -2,6 +2,7 @@ import { segmentDestination } from './destination.ts';
 import type { ProfileSource } from '../../plugin/agent/index.ts';
 import type { ServerExtension, SinkFactory } from '../../plugin/service/ports.ts';
 import type { Adapter } from '../kit/index.ts';
+import { StoredMemberships } from './audiences.ts';
 import { SegmentProfileSource } from './profiles.ts';
 import { parseSettings, segmentEnvSchema } from './settings.ts';
 import { segmentSinks } from './sink.ts';
@@ -68,6 +69,8 @@ export const segmentAdapter: Adapter = {
       sinks: parts.sinks,
       extensions: parts.webhook ? [parts.webhook] : [],
       audiencePrefixes: [''],
+      useStore: ({ store, workspace, userKey }) =>
+        parts.profiles?.audiences.useBook(new StoredMemberships(store, workspace, userKey)),
     };
   },
 };

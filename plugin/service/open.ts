@@ -24,6 +24,8 @@ export interface OpenOptions {
   logger?: Logger;
   /** Builds the sinks of the agents' `delivery` entries, for batch runs. */
   sinks?: SinkFactory;
+  /** Hands the store to the connected adapters that keep what they learn in it (see Connection.useStore). */
+  useStore?: (ws: { store: Store; workspace: string; userKey(userId: string): string }) => void;
   /** Generate the workspace's first key when it has none (default true; a batch run has no one to show it to). */
   ensureKey?: boolean;
 }
@@ -90,6 +92,7 @@ export async function openWorkspace(options: OpenOptions = {}): Promise<OpenWork
       metrics,
       sinks: options.sinks,
     });
+    options.useStore?.({ store, workspace: workspaceId, userKey: (userId) => service.userKey(userId) });
     await options.profileSource?.init?.();
     await service.load();
     if (source) {
