@@ -291,6 +291,17 @@ describeInBrowser('the console in Chromium', () => {
     expect(treatment).toContain(r.treatment.mean.toFixed(3));
     expect(await page.getByRole('row', { name: /holdout/ }).textContent()).toContain(r.holdout.mean.toFixed(3));
     expect(await page.locator('table.arms').count()).toBe(Object.keys(r.dimensions).length);
+    // over time: each day of the route's buckets, drawn (a uPlot canvas) and in the table
+    const daily = await api('GET', `/v1/agents/${REPORT_AGENT}/report?bucket=day`);
+    expect(daily.buckets.length).toBeGreaterThan(0);
+    const rows = page.locator('table.buckets tbody tr');
+    await expect.poll(() => rows.count()).toBe(daily.buckets.length);
+    expect(await page.locator('.lift-over-time canvas').count()).toBeGreaterThan(0);
+    const last = daily.buckets.at(-1);
+    const lastRow = (await rows.last().textContent())!;
+    expect(lastRow).toContain(last.from);
+    if (last.bucket.lift) expect(lastRow).toContain(last.bucket.lift.difference.toFixed(3));
+    if (last.cumulative.lift) expect(lastRow).toContain(last.cumulative.lift.difference.toFixed(3));
     await shot('report');
   });
 

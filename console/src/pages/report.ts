@@ -2,6 +2,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, path } from '../api.ts';
 import { count, html } from '../html.ts';
+import { LiftOverTime, type ReportBucket } from './lift-over-time.ts';
 
 interface GroupStats {
   n: number;
@@ -14,6 +15,8 @@ export interface AgentReport {
   agentId: string;
   agentVersion: number;
   holdoutShare: number;
+  /** Per day (asked with `?bucket=day`): each day's figures and the cumulative ones. */
+  buckets?: ReportBucket[];
   decisions: { total: number; closed: number; open: number; treatment: number; holdout: number };
   treatment: GroupStats;
   holdout: GroupStats;
@@ -92,7 +95,7 @@ export function ReportPage({ agentId }: { agentId: string }) {
   const [report, setReport] = useState<AgentReport | undefined>();
   const [error, setError] = useState<string | undefined>();
   useEffect(() => {
-    api<AgentReport>('GET', path`/v1/agents/${agentId}/report`).then(setReport, (e: unknown) =>
+    api<AgentReport>('GET', `${path`/v1/agents/${agentId}/report`}?bucket=day`).then(setReport, (e: unknown) =>
       setError(e instanceof ApiError ? e.message : String(e)),
     );
   }, [agentId]);
@@ -102,11 +105,9 @@ export function ReportPage({ agentId }: { agentId: string }) {
   return html`
     <h1>Performance of <code>${agentId}</code> <span class="badge">v${r.agentVersion}</span></h1>
     <p class="summary" id="summary">${summary(r)}</p>
-    <p class="hint">
-      All of the agent's decisions so far; the report over time (per day, with the interval as a band) needs the
-      per-bucket report route, which this service does not answer yet.
-    </p>
     ${r.lift && html`<${LiftBand} lift=${r.lift} />`}
+    <h2>Over time</h2>
+    <${LiftOverTime} buckets=${r.buckets ?? []} />
     <table class="groups">
       <thead>
         <tr>
