@@ -159,7 +159,14 @@ async function decideAndLog(
       context: req.context,
       explain: req.explain ?? false,
     });
-    const row = rowFromDecision(state.workspace, d, userKey, request?.key ?? null, agent.config.goal.windowMs);
+    const row = rowFromDecision(
+      state.workspace,
+      d,
+      userKey,
+      request?.key ?? null,
+      agent.config.goal.windowMs,
+      agent.snapshotSeq,
+    );
     const send =
       d.deliver && kind === 'server'
         ? {

@@ -5,7 +5,9 @@
 export const STORE_SQL = {
   getWorkspace: 'SELECT id, secret, created_at FROM workspaces WHERE id = $1',
   insertWorkspace: 'INSERT INTO workspaces (id, secret, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
-  insertKey: 'INSERT INTO api_keys (key_hash, workspace, scope, label, created_at) VALUES ($1, $2, $3, $4, $5)',
+  // instances starting together with the same NEXTBEST_API_KEY: the first stores it, the others find it stored
+  insertKey:
+    'INSERT INTO api_keys (key_hash, workspace, scope, label, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key_hash) DO NOTHING',
   findKey: 'SELECT key_hash, workspace, scope, label, created_at FROM api_keys WHERE key_hash = $1',
   countKeys: 'SELECT count(*) AS n FROM api_keys WHERE workspace = $1',
   latestConfig: 'SELECT * FROM agent_configs WHERE workspace = $1 AND agent_id = $2 ORDER BY version DESC LIMIT 1',
@@ -24,6 +26,7 @@ export const STORE_SQL = {
     'INSERT INTO model_snapshots (workspace, agent_id, seq, agent_version, state, created_at) VALUES ($1, $2, $3, $4, $5, $6)',
   pruneSnapshots: 'DELETE FROM model_snapshots WHERE workspace = $1 AND agent_id = $2 AND seq <= $3',
   latestSnapshot: 'SELECT * FROM model_snapshots WHERE workspace = $1 AND agent_id = $2 ORDER BY seq DESC LIMIT 1',
+  latestSnapshotSeq: 'SELECT max(seq) AS seq FROM model_snapshots WHERE workspace = $1 AND agent_id = $2',
   eraseEvents: 'DELETE FROM events WHERE workspace = $1 AND user_key = $2',
   oldestEvents: 'SELECT seq, received_at FROM events ORDER BY seq LIMIT $1',
   pruneEvent: 'DELETE FROM events WHERE seq = $1',

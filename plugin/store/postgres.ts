@@ -13,6 +13,7 @@ import {
   pruneDecisions,
 } from './postgres-log.ts';
 import { pgFaultOf, redactedUrl } from './postgres-faults.ts';
+import { PgLearnerRole } from './postgres-learner.ts';
 import { migratePostgres } from './postgres-migrations.ts';
 import { PgRuns } from './postgres-runs.ts';
 import { STORE_SQL } from './postgres-sql.ts';
@@ -65,6 +66,17 @@ function userLockKey(workspace: string, userKey: string): number {
   return createHash('sha256').update(`${workspace}\u0000${userKey}`).digest().readInt32BE(0);
 }
 
+/** The positions of `events` in (workspace, messageId) order; equal keys keep their order (the first one is stored). */
+function keyOrder(events: EventRow[]): number[] {
+  const key = (e: EventRow) => `${e.workspace}\u0000${e.messageId}`;
+  return events
+    .map((_, i) => i)
+    .sort((a, b) => {
+      const [x, y] = [key(events[a]!), key(events[b]!)];
+      return x < y ? -1 : x > y ? 1 : a - b;
+    });
+}
+
 function configFrom(r: Row): AgentConfigRow {
   return {
     workspace: r.workspace as string,
@@ -89,18 +101,23 @@ function configFrom(r: Row): AgentConfigRow {
 export class PgStore implements Store {
   readonly pool: pg.Pool;
   readonly where: string;
+  readonly learner: PgLearnerRole;
   private readonly users = new KeyedMutex();
   private readonly runs: PgRuns;
   private fault: StorageFault | undefined;
 
   private constructor(url: string, options: PgStoreOptions = {}) {
     this.where = redactedUrl(url);
-    this.pool = new pg.Pool({
+    const connection = {
       connectionString: url,
-      max: options.poolMax ?? (Number(process.env.NEXTBEST_DB_POOL_MAX) || 10),
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
       types: TYPES,
+    };
+    this.pool = new pg.Pool({
+      ...connection,
+      max: options.poolMax ?? (Number(process.env.NEXTBEST_DB_POOL_MAX) || 10),
     });
+    this.learner = new PgLearnerRole(connection);
     // an idle connection the server closed (a restart): dropped from the pool, the next query reconnects
     this.pool.on('error', (err) => this.noteFault(err));
     this.runs = new PgRuns(
@@ -136,6 +153,8 @@ export class PgStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.pool.ended) return;
+    await this.learner.release();
     await this.pool.end();
   }
 
@@ -342,11 +361,13 @@ export class PgStore implements Store {
     outcomes: OutcomeRow[],
   ): Promise<{ inserted: string[]; duplicates: string[] }> {
     return this.transaction(async (c) => {
-      const inserted: string[] = [];
-      const duplicates: string[] = [];
+      const stored = new Set<number>();
       const fresh = new Set<string>();
-      for (const e of events) {
-        // ON CONFLICT waits for another instance inserting the same messageId, then skips it
+      // In key order: two instances recording overlapping batches lock the same rows in the same
+      // order, so one waits for the other instead of deadlocking. ON CONFLICT waits for another
+      // instance inserting the same messageId, then skips it.
+      for (const i of keyOrder(events)) {
+        const e = events[i]!;
         const { rowCount } = await c.query(STORE_SQL.insertEvent, [
           e.workspace,
           e.messageId,
@@ -358,14 +379,17 @@ export class PgStore implements Store {
           JSON.stringify(e.body),
         ]);
         if (rowCount === 1) {
-          inserted.push(e.messageId);
+          stored.add(i);
           fresh.add(`${e.workspace}\u0000${e.messageId}`);
-        } else duplicates.push(e.messageId);
+        }
       }
       for (const o of outcomes)
         if (fresh.has(`${o.workspace}\u0000${o.messageId}`))
           await c.query(LOG_SQL.insertOutcome, [o.workspace, o.decisionId, o.messageId, o.event, o.value, o.at]);
-      return { inserted, duplicates };
+      return {
+        inserted: events.filter((_, i) => stored.has(i)).map((e) => e.messageId),
+        duplicates: events.filter((_, i) => !stored.has(i)).map((e) => e.messageId),
+      };
     });
   }
 
@@ -443,6 +467,13 @@ export class PgStore implements Store {
         state: JSON.parse(r.state as string),
         createdAt: r.created_at as number,
       }
+    );
+  }
+
+  async latestSnapshotSeq(workspace: string, agentId: string): Promise<number | undefined> {
+    return (
+      (await this.query<{ seq: number | null }>(STORE_SQL.latestSnapshotSeq, [workspace, agentId])).rows[0]?.seq ??
+      undefined
     );
   }
 

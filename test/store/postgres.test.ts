@@ -1,8 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PgStore } from '../../plugin/store/postgres.ts';
 import { POSTGRES_MIGRATIONS } from '../../plugin/store/postgres-migrations.ts';
 import { postgresBinForTests, startPostgres, type TestPostgres } from '../helpers/postgres.ts';
-import { describeStoreConformance, logDecision, makeDecision, type StoreInspector } from './conformance.ts';
+import {
+  describeStoreConformance,
+  logDecision,
+  makeDecision,
+  makeEvent,
+  makeSend,
+  T0,
+  WS,
+  type StoreInspector,
+} from './conformance.ts';
 
 const bin = postgresBinForTests();
 let server: TestPostgres | undefined;
@@ -46,6 +55,74 @@ if (bin) {
     },
     pgInspector,
   );
+
+  describe('several PgStores on one database (instances)', () => {
+    let url: string;
+    const open: PgStore[] = [];
+    const instance = async () => {
+      const store = await PgStore.open(url);
+      open.push(store);
+      return store;
+    };
+
+    beforeAll(async () => {
+      url = await server!.createDatabase('instances');
+    });
+
+    afterEach(async () => {
+      for (const store of open.splice(0)) await store.close();
+      const cleanup = await PgStore.open(url);
+      await emptyTables(cleanup);
+      await cleanup.close();
+    });
+
+    it('gives the learner role to one instance at a time, and to another once the holder closes', async () => {
+      const [a, b] = [await instance(), await instance()];
+      const first = [await a.learner.acquire(), await b.learner.acquire()];
+      await a.close();
+      expect({ first, after: await b.learner.acquire() }).toEqual({ first: [true, false], after: true });
+    });
+
+    it("frees the role when the holder's connection is cut, and the holder no longer confirms it", async () => {
+      const [a, b] = [await instance(), await instance()];
+      await a.learner.acquire();
+      await b.pool.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()",
+      );
+      const taken = await b.learner.acquire();
+      expect({ confirmed: await a.learner.confirm(), taken }).toEqual({ confirmed: false, taken: true });
+    });
+
+    it('never interleaves units of work of the same user across instances', async () => {
+      const stores = [await instance(), await instance(), await instance()];
+      let active = 0;
+      let maxActive = 0;
+      const counted: number[] = [];
+      const unit = (i: number) =>
+        stores[i % 3]!.withUser(WS, 'user-a', async (tx) => {
+          active++;
+          maxActive = Math.max(maxActive, active);
+          const before = (await tx.sendsSince(0)).length;
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          const d = makeDecision({ at: T0 + i });
+          await tx.insertDecision(d, makeSend(d));
+          counted.push(before);
+          active--;
+        });
+      await Promise.all(Array.from({ length: 12 }, (_, i) => unit(i)));
+      expect({ maxActive, counted }).toEqual({ maxActive: 1, counted: Array.from({ length: 12 }, (_, i) => i) });
+    });
+
+    it('stores an event sent to two instances at once exactly once', async () => {
+      const [a, b] = [await instance(), await instance()];
+      const events = Array.from({ length: 20 }, () => makeEvent());
+      const [fromA, fromB] = await Promise.all([a.recordEvents(events, []), b.recordEvents([...events].reverse(), [])]);
+      expect({
+        inserted: [...fromA.inserted, ...fromB.inserted].sort(),
+        stored: await a.countEvents(WS),
+      }).toEqual({ inserted: events.map((e) => e.messageId).sort(), stored: 20 });
+    });
+  });
 
   describe('PgStore migrations', () => {
     it('records every migration once in schema_migrations', async () => {
