@@ -3,11 +3,13 @@ import { z } from 'zod';
 import type { AgentConfig, DecisionSink, Delivery } from '../../plugin/agent/index.ts';
 import type { Adapter } from '../kit/index.ts';
 import { BrazeClient, type BrazeClientOptions } from './client.ts';
-import { TRACK_BATCH_DEFAULT, TRACK_BATCH_MAX } from './constants.ts';
+import { CURRENTS_WAIT_MINUTES_DEFAULT, TRACK_BATCH_DEFAULT, TRACK_BATCH_MAX } from './constants.ts';
+import { brazeCurrents } from './currents.ts';
 import { BrazeAttributesSink, BrazeTriggerSink } from './sinks.ts';
 
 export * from './client.ts';
 export * from './constants.ts';
+export * from './currents.ts';
 export * from './sinks.ts';
 
 export const brazeEnvSchema = z.object({
@@ -21,7 +23,40 @@ export const brazeEnvSchema = z.object({
     .min(1)
     .max(TRACK_BATCH_MAX, `must be at most ${TRACK_BATCH_MAX} (Braze's limit)`)
     .default(TRACK_BATCH_DEFAULT),
+  BRAZE_UPDATE_EXISTING_ONLY: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default('true')
+    .describe(
+      'Attributes sink: write only onto profiles Braze already has (_update_existing_only). false lets a decided id unknown to Braze become a new, billable profile.',
+    ),
+  BRAZE_CURRENTS_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters (the bearer token set on the Currents connector)')
+    .optional()
+    .describe(
+      'The bearer token of the Braze Currents custom HTTP connector; set, it enables the Currents endpoint and proof of send.',
+    ),
+  BRAZE_CURRENTS_WAIT_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1, 'must be at least 1')
+    .max(7 * 24 * 60, 'must be at most a week (10080)')
+    .default(CURRENTS_WAIT_MINUTES_DEFAULT)
+    .describe('How long Currents may take to report a triggered send before its decision counts as not sent.'),
 });
+
+/** How the sinks of a connection write: the options the environment sets. */
+export interface BrazeDeliverySettings {
+  trackBatchSize?: number;
+  /** Attributes sink: `_update_existing_only` (default true). */
+  updateExistingOnly?: boolean;
+  /** Trigger sinks: the wait for a Currents report of each send; undefined when Currents is not connected. */
+  sendProofWithinMs?: number;
+  /** The waits before each read confirming a send left in doubt (default CONFIRM_DELAYS_MS). */
+  confirmDelaysMs?: readonly number[];
+  sleep?: (ms: number) => Promise<void>;
+  clock?: () => number;
+}
 
 export interface BrazeConnection {
   client: BrazeClient;
@@ -45,36 +80,41 @@ export function brazeFromEnv(
   if (!e.BRAZE_REST_ENDPOINT && !e.BRAZE_API_KEY) return undefined;
   if (!e.BRAZE_REST_ENDPOINT) throw new Error('BRAZE_REST_ENDPOINT: is required when BRAZE_API_KEY is set');
   if (!e.BRAZE_API_KEY) throw new Error('BRAZE_API_KEY: is required when BRAZE_REST_ENDPOINT is set');
-  return brazeConnection(
-    new BrazeClient({ baseUrl: e.BRAZE_REST_ENDPOINT, apiKey: e.BRAZE_API_KEY, ...client }),
-    e.BRAZE_TRACK_BATCH_SIZE,
-  );
+  return brazeConnection(new BrazeClient({ baseUrl: e.BRAZE_REST_ENDPOINT, apiKey: e.BRAZE_API_KEY, ...client }), {
+    trackBatchSize: e.BRAZE_TRACK_BATCH_SIZE,
+    updateExistingOnly: e.BRAZE_UPDATE_EXISTING_ONLY === 'true',
+    ...(e.BRAZE_CURRENTS_TOKEN && { sendProofWithinMs: e.BRAZE_CURRENTS_WAIT_MINUTES * 60_000 }),
+  });
 }
 
-export function brazeConnection(
-  client: BrazeClient,
-  trackBatchSize = TRACK_BATCH_DEFAULT,
-  clock?: () => number,
-): BrazeConnection {
+export function brazeConnection(client: BrazeClient, settings: BrazeDeliverySettings = {}): BrazeConnection {
+  const trackBatchSize = settings.trackBatchSize ?? TRACK_BATCH_DEFAULT;
+  const { clock, updateExistingOnly, sendProofWithinMs, confirmDelaysMs, sleep } = settings;
+  const common = { client, clock, confirmDelaysMs, sleep };
   return {
     client,
     trackBatchSize,
     sinkFor(agent, delivery) {
       if (delivery.to !== 'braze') return undefined;
       return delivery.mode === 'attributes'
-        ? new BrazeAttributesSink({ client, agent, delivery, batchSize: trackBatchSize, clock })
-        : new BrazeTriggerSink({ client, agent, delivery, clock });
+        ? new BrazeAttributesSink({ ...common, agent, delivery, batchSize: trackBatchSize, updateExistingOnly })
+        : new BrazeTriggerSink({ ...common, agent, delivery, sendProofWithinMs });
     },
   };
 }
 
-/** The Braze adapter: delivery through the REST API (docs/braze.md). Connected Content needs no connection. */
+/**
+ * The Braze adapter: delivery through the REST API, and Braze Currents (outcomes and proof of
+ * send) when BRAZE_CURRENTS_TOKEN is set (docs/braze.md). Connected Content needs no connection.
+ */
 export const brazeAdapter: Adapter = {
   name: 'braze',
   envSchema: brazeEnvSchema,
   destination: brazeDestination,
   connect(env) {
     const braze = brazeFromEnv(env);
-    return braze && { sinks: braze.sinkFor };
+    const token = brazeEnvSchema.parse(env).BRAZE_CURRENTS_TOKEN;
+    if (!braze && !token) return undefined;
+    return { ...(braze && { sinks: braze.sinkFor }), ...(token && { extensions: [brazeCurrents({ token })] }) };
   },
 };

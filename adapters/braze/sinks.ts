@@ -14,7 +14,22 @@ import {
 } from '../../plugin/agent/index.ts';
 import { AdapterError, AuthError, bisect, PayloadValidationError, RetryableError } from '../kit/index.ts';
 import type { BrazeClient, BrazeReply } from './client.ts';
-import { EXPORT_IDS_MAX, TRACK_BATCH_DEFAULT, TRACK_BATCH_MAX, TRIGGER_RECIPIENTS_MAX } from './constants.ts';
+import {
+  EXPORT_IDS_MAX,
+  sendTarget,
+  TRACK_BATCH_DEFAULT,
+  TRACK_BATCH_MAX,
+  TRIGGER_RECIPIENTS_MAX,
+} from './constants.ts';
+
+/**
+ * Waits before each read that confirms a send left in doubt: Braze's reads are eventually
+ * consistent (normally within 100 ms, and Braze advises allowing up to 5 minutes between
+ * dependent calls, https://www.braze.com/docs/api/basics/), so a read made at once can miss a
+ * write that landed and have it sent twice. A decision seen holding its id is settled; the others
+ * are asked about again after a longer wait, and count as not landed only after the last read.
+ */
+export const CONFIRM_DELAYS_MS: readonly number[] = [5_000, 15_000, 45_000, 135_000];
 
 /** Requests a sink keeps in flight at once. */
 const PARALLEL_REQUESTS = 4;
@@ -31,8 +46,24 @@ export interface BrazeSinkOptions {
   partialRetries?: number;
   /** Requests in flight at once (default 4; the rate limit is shared and paced by the client). */
   parallelRequests?: number;
+  /**
+   * Attributes sink: write only onto profiles Braze already has (`_update_existing_only`, the
+   * default), so that a decided id Braze does not know never becomes a new, billable profile.
+   */
+  updateExistingOnly?: boolean;
+  /**
+   * Trigger sink, when Braze Currents reports to nextbest: how long a send may take to be reported
+   * before its decision counts as not sent (see `DecisionSink.sendProof`).
+   */
+  sendProofWithinMs?: number;
+  /** The waits before each confirming read (default CONFIRM_DELAYS_MS). */
+  confirmDelaysMs?: readonly number[];
+  /** How the sink waits (default: a timer); tests pass a virtual clock's. */
+  sleep?: (ms: number) => Promise<void>;
   clock?: () => number;
 }
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 const exportSchema = z.looseObject({
   message: z.string(),
@@ -46,6 +77,31 @@ const exportSchema = z.looseObject({
     .default([]),
   invalid_user_ids: z.array(z.string()).optional(),
 });
+
+/**
+ * Whether each decision landed: asked after each wait of `options.confirmDelaysMs` (backing off),
+ * again only for those not seen yet; never at once (see CONFIRM_DELAYS_MS).
+ */
+async function confirmAfterDelays(
+  options: BrazeSinkOptions,
+  decisions: readonly Decision[],
+  key: string,
+): Promise<boolean[]> {
+  const landed = decisions.map(() => false);
+  const sleep = options.sleep ?? realSleep;
+  for (const delay of options.confirmDelaysMs ?? CONFIRM_DELAYS_MS) {
+    const open = decisions.flatMap((d, i) => (landed[i] ? [] : [i]));
+    if (open.length === 0) break;
+    await sleep(delay);
+    const seen = await confirmByAttribute(
+      options.client,
+      open.map((i) => decisions[i]),
+      key,
+    );
+    open.forEach((i, k) => (landed[i] = seen[k]));
+  }
+  return landed;
+}
 
 /** Asks Braze which users hold `key` = each decision's id (the proof that a delivery landed). */
 async function confirmByAttribute(
@@ -107,7 +163,8 @@ interface Budget {
 
 /**
  * Delivery as custom attributes through `POST /users/track`: `<prefix><dimension>`,
- * `<prefix><dimension>_text`, `<prefix>decision_id`, `<prefix>send_at`, `<prefix>deliver`.
+ * `<prefix><dimension>_text`, `<prefix>decision_id`, `<prefix>send_at`, `<prefix>deliver`, onto
+ * existing profiles only (`_update_existing_only`, unless `updateExistingOnly` is false).
  * Braze bills every data point, so only values that differ from what this sink last delivered to
  * the user are sent (a dimension no longer decided is cleared with null). A 5xx or lost connection
  * leaves a request in doubt: the sink asks Braze (`/users/export/ids`) which users already hold
@@ -130,7 +187,10 @@ export class BrazeAttributesSink implements DecisionSink {
   /** The attribute object for one decision: the values that changed since `previous`. */
   attributeObject(d: Decision, previous?: Decision): Record<string, AttributeValue> {
     const next = attributesOf(d, this.options.agent, this.prefix);
-    const out: Record<string, AttributeValue> = { external_id: d.userId };
+    const out: Record<string, AttributeValue> = {
+      external_id: d.userId,
+      ...(this.options.updateExistingOnly !== false && { _update_existing_only: true }),
+    };
     // A previous decision of another agent version may have other texts: send everything then.
     if (!previous || previous.agentVersion !== d.agentVersion) return { ...out, ...next };
     const before = attributesOf(previous, this.options.agent, this.prefix);
@@ -243,7 +303,7 @@ export class BrazeAttributesSink implements DecisionSink {
   }
 
   confirm(decisions: readonly Decision[]): Promise<boolean[]> {
-    return confirmByAttribute(this.options.client, decisions, `${this.prefix}decision_id`);
+    return confirmAfterDelays(this.options, decisions, `${this.prefix}decision_id`);
   }
 }
 
@@ -251,7 +311,8 @@ export class BrazeAttributesSink implements DecisionSink {
  * Delivery as API-triggered campaign or canvas sends, one per customer at the chosen time:
  * decisions are grouped by `sendAt` (≤ 50 recipients a request) and scheduled with
  * `/campaigns/trigger/schedule/create` (`/canvas/…`), or sent at once when the time is now. Each
- * recipient carries the decision in `trigger_properties` / `canvas_entry_properties` and writes
+ * recipient carries the decision in `trigger_properties` (campaigns) or `context` (Canvases; the
+ * legacy `canvas_entry_properties` are read by Braze as context) and writes
  * `<prefix>trigger_<campaign or canvas id>` = decision id as an attribute, which Braze applies
  * before the message is sent: that is how a send left in doubt by a crash or a 5xx is confirmed
  * before it is tried again, so no customer gets the message twice.
@@ -262,6 +323,7 @@ export class BrazeTriggerSink implements DecisionSink {
   private readonly kind: 'campaign' | 'canvas';
   private readonly targetId: string;
   readonly proofAttribute: string;
+  readonly sendProof?: { target: string; withinMs: number };
 
   constructor(private readonly options: BrazeSinkOptions) {
     const { delivery } = options;
@@ -275,12 +337,14 @@ export class BrazeTriggerSink implements DecisionSink {
         `a Braze trigger sink needs mode campaign_trigger with campaign_id or canvas_trigger with canvas_id, got ${JSON.stringify(delivery)}`,
       );
     this.proofAttribute = `${this.prefix}trigger_${this.targetId}`;
+    if (options.sendProofWithinMs !== undefined)
+      this.sendProof = { target: sendTarget(this.kind, this.targetId), withinMs: options.sendProofWithinMs };
     this.metadata = { name: `braze:${delivery.mode}:${this.targetId}` };
   }
 
   /** The request body for one group of decisions sharing a send time (undefined = now). */
   request(decisions: readonly Decision[], sendAt: string | undefined): { path: string; body: Record<string, unknown> } {
-    const propertiesKey = this.kind === 'campaign' ? 'trigger_properties' : 'canvas_entry_properties';
+    const propertiesKey = this.kind === 'campaign' ? 'trigger_properties' : 'context';
     const recipients = decisions.map((d) => ({
       external_user_id: d.userId,
       [propertiesKey]: attributesOf(d, this.options.agent, this.prefix),
@@ -354,6 +418,6 @@ export class BrazeTriggerSink implements DecisionSink {
   }
 
   confirm(decisions: readonly Decision[]): Promise<boolean[]> {
-    return confirmByAttribute(this.options.client, decisions, this.proofAttribute);
+    return confirmAfterDelays(this.options, decisions, this.proofAttribute);
   }
 }

@@ -8,14 +8,21 @@ export const HUBSPOT_API_BASE = 'https://api.hubapi.com';
 /** Where the installer is sent to grant scopes. https://developers.hubspot.com/docs/api/working-with-oauth */
 export const HUBSPOT_AUTHORIZE_URL = 'https://app.hubspot.com/oauth/authorize';
 
-/** Scopes the app requires: read and write contacts, create the decision properties. https://developers.hubspot.com/docs/api/working-with-oauth */
+/**
+ * Scopes the app requires: read and write contacts, create the decision properties, and
+ * `automation` for the custom workflow action. They must equal the `requiredScopes` of
+ * manifest/hubspot/src/app/app-hsmeta.json exactly: HubSpot refuses an install whose `scope`
+ * parameter lacks one of the app's required scopes ("the provided scopes are insufficient").
+ * https://developers.hubspot.com/docs/api/working-with-oauth
+ */
 export const HUBSPOT_REQUIRED_SCOPES = [
   'oauth',
   'crm.objects.contacts.read',
   'crm.objects.contacts.write',
   'crm.schemas.contacts.write',
+  'automation',
 ] as const;
-/** Asked for but not required: list memberships as audiences. */
+/** Asked for but not required: list memberships as audiences (the manifest's `optionalScopes`, exactly). */
 export const HUBSPOT_OPTIONAL_SCOPES = ['crm.lists.read'] as const;
 
 /** Batch read / update: at most 100 inputs per call. https://developers.hubspot.com/docs/api-reference/crm-contacts-v3/guide (batch endpoints) */
@@ -30,6 +37,10 @@ export const HUBSPOT_SEARCH_REQUESTS_PER_SECOND = 5;
 export const HUBSPOT_LIST_PAGE_SIZE = 100;
 /** The burst window of the per-app limit (110 requests / 10 s for marketplace apps). https://developers.hubspot.com/docs/developer-tooling/platform/usage-guidelines */
 export const HUBSPOT_BURST_WINDOW_MS = 10_000;
+/** Marketplace (OAuth) apps: 110 requests per 10 s per installing account, search excluded. Same source. */
+export const HUBSPOT_MARKETPLACE_BURST_REQUESTS = 110;
+/** Private apps: 100 requests per 10 s per app on Free and Starter accounts (190 above): the lowest tier's. Same source. */
+export const HUBSPOT_PRIVATE_APP_BURST_REQUESTS = 100;
 
 /** v3 signatures older than this are refused. https://developers.hubspot.com/docs/apps/developer-platform/build-apps/authentication/request-validation */
 export const HUBSPOT_SIGNATURE_MAX_AGE_MS = 5 * 60_000;

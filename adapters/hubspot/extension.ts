@@ -11,6 +11,7 @@ import {
 import { InstallGate } from './install.ts';
 import { addInstallRoutes, handled, type OAuthInstall } from './install-routes.ts';
 import { toPropertyValue } from './mapping.ts';
+import { contactUserId, type HubSpotPortals } from './portals.ts';
 import { ReplayGuard, settlesWorkflowRequest } from './replays.ts';
 import { checkHubSpotSignature, signV2, type SignatureFailure, type VerifiedSignature } from './signatures.ts';
 
@@ -42,6 +43,8 @@ export type WebhookEvent = z.infer<typeof webhookEventSchema>;
 
 /** Subscription types after which a cached contact profile is stale. */
 const INVALIDATING = /^contact\.(propertyChange|deletion|merge|restore|privacyDeletion|associationChange)$/;
+/** A GDPR delete in HubSpot: nextbest erases what it holds of the contact too. */
+const PRIVACY_DELETION = 'contact.privacyDeletion';
 
 /**
  * What HubSpot POSTs to a custom workflow action's actionUrl.
@@ -72,6 +75,8 @@ export type WorkflowActionRequest = z.infer<typeof workflowActionRequestSchema>;
 
 export interface HubSpotExtensionOptions {
   clientSecret: string;
+  /** The portals this process acts for: workflow actions from any other are refused. */
+  portals: HubSpotPortals;
   /** Present for OAuth (marketplace) installs; without it the install routes answer 404. */
   oauth?: OAuthInstall;
   /**
@@ -112,10 +117,10 @@ export function hubspotExtension(options: HubSpotExtensionOptions): ServerExtens
 function hubspotRouter(ctx: ServerContext, options: HubSpotExtensionOptions): Router {
   const router = express.Router();
   const gate = new InstallGate({ clientSecret: options.clientSecret, clock: ctx.clock });
-  addInstallRoutes(router, ctx, gate, options.oauth);
+  addInstallRoutes(router, ctx, gate, options.oauth, options.portals);
   const signed = new SignedRequests(ctx, options);
-  addWebhookRoute(router, ctx, signed);
-  addWorkflowActionRoute(router, ctx, signed);
+  addWebhookRoute(router, ctx, signed, options.portals);
+  addWorkflowActionRoute(router, ctx, signed, options.portals);
   return router;
 }
 
@@ -166,37 +171,62 @@ function jsonOf(text: string): unknown {
   return parseJsonBytes(Buffer.from(text, 'utf8'));
 }
 
-/** Contact events forget the cached profile, so the next decision reads fresh traits. */
-function addWebhookRoute(router: Router, ctx: ServerContext, signed: SignedRequests): void {
+/**
+ * Contact events forget the cached profile, so the next decision reads fresh traits; a privacy
+ * deletion erases the contact. Contacts are named by the event's portal (`<portalId>:<objectId>`),
+ * and by their bare id too when that portal is the default one (docs/hubspot.md, "Several portals").
+ */
+function addWebhookRoute(router: Router, ctx: ServerContext, signed: SignedRequests, portals: HubSpotPortals): void {
   const raw = express.raw({ type: () => true, limit: VENDOR_BODY_LIMIT });
-  const seenEvents = new LRUCache<number, true>({ max: 50_000 });
+  const seenEvents = new LRUCache<string, true>({ max: 50_000 });
   router.post(
     '/v1/webhooks/hubspot',
     raw,
     handled(async (req, res) => {
       const { rawBody } = signed.read(req, ['v3']);
       const events = parseBody(webhookBatchSchema, jsonOf(rawBody));
+      const defaultPortal = await portals.defaultPortal().catch(() => undefined);
       let forgotten = 0;
+      let erased = 0;
       for (const e of events) {
-        if (seenEvents.has(e.eventId)) continue;
-        seenEvents.set(e.eventId, true);
-        if (!INVALIDATING.test(e.subscriptionType)) continue;
-        for (const id of [e.objectId, ...(e.mergedObjectIds ?? [])]) {
-          ctx.service.forgetProfile(String(id));
+        const key = `${e.portalId}:${e.eventId}`;
+        if (seenEvents.has(key) || !INVALIDATING.test(e.subscriptionType)) continue;
+        seenEvents.set(key, true);
+        for (const userId of userIdsOf(e, defaultPortal)) {
+          if (e.subscriptionType === PRIVACY_DELETION) {
+            await ctx.service.eraseUser(userId);
+            erased++;
+          } else ctx.service.forgetProfile(userId);
           forgotten++;
         }
       }
-      res.status(200).json({ received: events.length, profilesInvalidated: forgotten });
+      res.status(200).json({ received: events.length, profilesInvalidated: forgotten, usersErased: erased });
     }),
   );
 }
 
+/** The user ids an event's contacts (merged ones included) go by. */
+function userIdsOf(e: WebhookEvent, defaultPortal: string | undefined): string[] {
+  const portalId = String(e.portalId);
+  const ids = [e.objectId, ...(e.mergedObjectIds ?? [])];
+  // '' is a private app's one account, its id unknown (no HUBSPOT_PORTAL_ID): every event is its
+  const bareToo = portalId === defaultPortal || defaultPortal === '';
+  return ids.flatMap((id) => (bareToo ? [contactUserId(portalId, id), String(id)] : [contactUserId(portalId, id)]));
+}
+
 /**
- * The workflow action decides for the enrolled contact (the callbackId is the requestId, so
- * HubSpot's retries get the same decision). A v2-signed request is refused once HubSpot got a
- * final answer to it, or when first seen longer ago than HubSpot retries (replays.ts).
+ * The workflow action decides for the enrolled contact of the calling portal, as user
+ * `<portalId>:<objectId>` (the callbackId is the requestId, so HubSpot's retries get the same
+ * decision). A portal that has not installed the app is refused (403). A v2-signed request is
+ * refused once HubSpot got a final answer to it, or when first seen longer ago than HubSpot
+ * retries (replays.ts).
  */
-function addWorkflowActionRoute(router: Router, ctx: ServerContext, signed: SignedRequests): void {
+function addWorkflowActionRoute(
+  router: Router,
+  ctx: ServerContext,
+  signed: SignedRequests,
+  portals: HubSpotPortals,
+): void {
   const raw = express.raw({ type: () => true, limit: VENDOR_BODY_LIMIT });
   router.post(
     '/v1/hubspot/workflow-actions/decide',
@@ -211,7 +241,15 @@ function addWorkflowActionRoute(router: Router, ctx: ServerContext, signed: Sign
       res.on('finish', () => {
         if (settlesWorkflowRequest(res.statusCode)) signed.replays.workflowActionSettled(key);
       });
-      await answerWorkflowAction(ctx, parseBody(workflowActionRequestSchema, jsonOf(body.rawBody)), res);
+      const action = parseBody(workflowActionRequestSchema, jsonOf(body.rawBody));
+      const portalId = String(action.origin.portalId);
+      if (!(await portals.isInstalled(portalId)))
+        throw new RequestError(
+          403,
+          'portal_not_installed',
+          `origin.portalId: HubSpot portal ${portalId} has not installed this app; nothing is decided for it`,
+        );
+      await answerWorkflowAction(ctx, action, res);
     }),
   );
 }
@@ -227,7 +265,7 @@ async function answerWorkflowAction(ctx: ServerContext, action: WorkflowActionRe
     );
   }
   const decision = await ctx.service.decide(agentId, {
-    userId: String(action.object.objectId),
+    userId: contactUserId(action.origin.portalId, action.object.objectId),
     requestId: action.callbackId,
   });
   const outputFields: Record<string, string> = {};

@@ -3,14 +3,21 @@ import type { AgentConfig, DecisionSink, Delivery } from '../../plugin/agent/ind
 import type { ServerExtension, SinkFactory } from '../../plugin/service/index.ts';
 import { ConfigError, realPacing, type Adapter, type Pacing } from '../kit/index.ts';
 import { HubSpotCrm } from './client.ts';
-import { HUBSPOT_OPTIONAL_SCOPES, HUBSPOT_REQUIRED_SCOPES } from './constants.ts';
+import {
+  HUBSPOT_BURST_WINDOW_MS,
+  HUBSPOT_OPTIONAL_SCOPES,
+  HUBSPOT_PRIVATE_APP_BURST_REQUESTS,
+  HUBSPOT_REQUIRED_SCOPES,
+} from './constants.ts';
 import { hubspotExtension } from './extension.ts';
+import type { OAuthInstall } from './install-routes.ts';
 import { HubSpotOAuth, TokenVault, type FetchLike } from './oauth.ts';
 import { InMemoryPortalTokens, SqlitePortalTokens, type PortalTokens } from './portal-tokens.ts';
+import { InstalledPortals, OnePortal, privateAppPortal, type HubSpotPortals } from './portals.ts';
 import { HubSpotProfileSource } from './profile-source.ts';
 import { contactPropertiesFor } from './properties.ts';
 import { parseKey, SecretBox } from './sealing.ts';
-import { hubspotEnvSchema, parseHubSpotEnv } from './settings.ts';
+import { hubspotEnvSchema, parseHubSpotEnv, type HubSpotAuthMode, type HubSpotEnv } from './settings.ts';
 import { HubSpotContactSink } from './sink.ts';
 
 export * from './client.ts';
@@ -21,6 +28,7 @@ export * from './install.ts';
 export * from './mapping.ts';
 export * from './oauth.ts';
 export * from './portal-tokens.ts';
+export * from './portals.ts';
 export * from './profile-source.ts';
 export * from './properties.ts';
 export * from './replays.ts';
@@ -42,7 +50,8 @@ export interface HubSpotFromEnvOptions {
 }
 
 export interface HubSpotConnection {
-  crm: HubSpotCrm;
+  /** The portals read and written: each user id's own. */
+  portals: HubSpotPortals;
   profileSource: HubSpotProfileSource;
   /** Builds the sink of a `{to: hubspot, mode: contact_properties}` delivery entry (undefined for other entries). */
   sinks: SinkFactory;
@@ -64,71 +73,75 @@ export function hubspotFromEnv(
 ): HubSpotConnection {
   const { env: e, auth } = parseHubSpotEnv(env);
   const pacing = options.pacing ?? realPacing;
-  let vault: TokenVault | undefined;
-  let oauth: HubSpotOAuth | undefined;
-  let tokens: PortalTokens | undefined;
-  let accessToken: () => Promise<string>;
-  if (auth.kind === 'oauth') {
-    const box = new SecretBox(parseKey(auth.tokenKey));
-    const path = options.tokenDbPath ?? e.HUBSPOT_TOKEN_DB ?? './data/hubspot-tokens.db';
-    tokens = options.portalTokens ?? (path === ':memory:' ? new InMemoryPortalTokens() : new SqlitePortalTokens(path));
-    oauth = new HubSpotOAuth({
-      clientId: auth.clientId,
-      clientSecret: auth.clientSecret,
-      redirectUri: auth.redirectUri,
-      basePath: e.HUBSPOT_BASE_PATH,
-      scopes: HUBSPOT_REQUIRED_SCOPES,
-      optionalScopes: HUBSPOT_OPTIONAL_SCOPES,
-      fetch: options.fetch,
-    });
-    const v = new TokenVault(oauth, tokens, box, pacing.clock);
-    vault = v;
-    accessToken = () => v.accessToken(e.HUBSPOT_PORTAL_ID);
-  } else if (auth.kind === 'private') {
-    const token = auth.token;
-    accessToken = async () => token;
-  } else {
-    accessToken = async () => {
-      throw new ConfigError(
-        'HubSpot is not connected: set HUBSPOT_PRIVATE_APP_TOKEN or the OAuth variables (docs/hubspot.md)',
-      );
-    };
-  }
-  const crm = new HubSpotCrm({ basePath: e.HUBSPOT_BASE_PATH, accessToken });
+  const { portals, install, tokens } = connectPortals(e, auth, options, pacing);
   const extra = (e.HUBSPOT_CONTACT_PROPERTIES ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
   const profileSource = new HubSpotProfileSource({
-    crm,
+    portals,
     properties: [...contactPropertiesFor(options.agents ?? []), ...extra],
     pacing,
   });
   const sinks: SinkFactory = (agent: AgentConfig, delivery: Delivery): DecisionSink | undefined =>
     delivery.to === 'hubspot' && delivery.mode === 'contact_properties' && auth.kind !== 'none'
-      ? new HubSpotContactSink({ crm, agent, delivery, pacing })
+      ? new HubSpotContactSink({ portals, agent, delivery, pacing })
       : undefined;
   const secret = auth.clientSecret;
   const extension = secret
-    ? hubspotExtension({
-        clientSecret: secret,
-        publicBaseUrl: e.HUBSPOT_PUBLIC_URL,
-        oauth:
-          oauth && vault
-            ? { client: oauth, vault, basePath: e.HUBSPOT_BASE_PATH, portalId: e.HUBSPOT_PORTAL_ID }
-            : undefined,
-      })
+    ? hubspotExtension({ clientSecret: secret, publicBaseUrl: e.HUBSPOT_PUBLIC_URL, portals, oauth: install })
     : undefined;
   return {
-    crm,
+    portals,
     profileSource,
     sinks,
     extension,
-    vault,
+    vault: install?.vault,
     async close() {
       await tokens?.close?.();
     },
   };
+}
+
+/** The portals the environment connects: installed ones (OAuth), a private app's, or none. */
+function connectPortals(
+  e: HubSpotEnv,
+  auth: HubSpotAuthMode,
+  options: HubSpotFromEnvOptions,
+  pacing: Pacing,
+): { portals: HubSpotPortals; install?: OAuthInstall; tokens?: PortalTokens } {
+  const basePath = e.HUBSPOT_BASE_PATH;
+  if (auth.kind === 'private')
+    return {
+      portals: privateAppPortal(
+        { basePath, token: auth.token, portalId: e.HUBSPOT_PORTAL_ID, pacing },
+        { requests: HUBSPOT_PRIVATE_APP_BURST_REQUESTS, perMs: HUBSPOT_BURST_WINDOW_MS },
+      ),
+    };
+  if (auth.kind === 'none') {
+    const notConnected = async (): Promise<string> => {
+      throw new ConfigError(
+        'HubSpot is not connected: set HUBSPOT_PRIVATE_APP_TOKEN or the OAuth variables (docs/hubspot.md)',
+      );
+    };
+    return { portals: new OnePortal(new HubSpotCrm({ basePath, accessToken: notConnected, pacing })) };
+  }
+  const box = new SecretBox(parseKey(auth.tokenKey)); // a bad key is refused before any file is opened
+  const path = options.tokenDbPath ?? e.HUBSPOT_TOKEN_DB ?? './data/hubspot-tokens.db';
+  const tokens =
+    options.portalTokens ?? (path === ':memory:' ? new InMemoryPortalTokens() : new SqlitePortalTokens(path));
+  const client = new HubSpotOAuth({
+    clientId: auth.clientId,
+    clientSecret: auth.clientSecret,
+    redirectUri: auth.redirectUri,
+    basePath,
+    scopes: HUBSPOT_REQUIRED_SCOPES,
+    optionalScopes: HUBSPOT_OPTIONAL_SCOPES,
+    fetch: options.fetch,
+  });
+  const vault = new TokenVault(client, tokens, box, pacing.clock);
+  const portals = new InstalledPortals({ vault, basePath, portalId: e.HUBSPOT_PORTAL_ID, pacing });
+  return { portals, install: { client, vault }, tokens };
 }
 
 /** Any of these set connects HubSpot (the rest of a set is then required; see settings.ts). */

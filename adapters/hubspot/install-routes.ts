@@ -3,17 +3,15 @@ import { z } from 'zod';
 import { validateAgentConfig, type AgentConfig } from '../../plugin/agent/index.ts';
 import { AuthError, hashApiKey, parseBody, RequestError, type ServerContext } from '../../plugin/service/index.ts';
 import type { ApiKeyRow } from '../../plugin/store/index.ts';
-import { HubSpotCrm } from './client.ts';
+import { AuthError as VendorAuthError } from '../kit/index.ts';
 import { INSTALL_COOKIE, type InstallGate } from './install.ts';
 import type { HubSpotOAuth, TokenVault } from './oauth.ts';
+import type { HubSpotPortals } from './portals.ts';
 import { ensureDecisionProperties, type EnsureReport } from './properties.ts';
 
 export interface OAuthInstall {
   client: HubSpotOAuth;
   vault: TokenVault;
-  basePath: string;
-  /** HUBSPOT_PORTAL_ID: the portal profiles are read from, when several are installed. */
-  portalId?: string;
 }
 
 /** An async route whose failure goes to the server's one error mapping. */
@@ -28,6 +26,10 @@ const WHO_INSTALLS =
   'an admin starts a HubSpot install: send the admin key (Authorization: Bearer <admin key>), or open a one-time install link from POST /v1/hubspot/install-links';
 
 const installQuerySchema = z.object({ link: z.string().min(1).optional() });
+
+const portalParamsSchema = z.object({
+  portalId: z.string().regex(/^\d+$/, { error: 'must be a numeric HubSpot account (hub) id' }),
+});
 
 const callbackQuerySchema = z.object({
   code: z.string().min(1).optional(),
@@ -46,6 +48,7 @@ export function addInstallRoutes(
   ctx: ServerContext,
   gate: InstallGate,
   oauth: OAuthInstall | undefined,
+  portals: HubSpotPortals,
 ): void {
   router.post(
     '/v1/hubspot/install-links',
@@ -85,9 +88,39 @@ export function addInstallRoutes(
       if (why) throw new RequestError(401, 'invalid_state', `the install callback was refused: ${why}`);
       res.clearCookie(INSTALL_COOKIE, installCookie(install.client.redirectUri));
       if (!query.code) throw new RequestError(400, 'invalid_request', 'code: required');
-      res.status(200).json(await installPortal(ctx, install, query.code));
+      res.status(200).json(await installPortal(ctx, install, portals, query.code));
     }),
   );
+
+  router.delete(
+    '/v1/hubspot/portals/:portalId',
+    handled(async (req, res) => {
+      const install = configured(oauth);
+      const admin = await adminKeyOf(req, ctx);
+      const { portalId } = parseBody(portalParamsSchema, req.params, 'path');
+      if (!(await portals.isInstalled(portalId)))
+        throw new RequestError(404, 'not_found', `HubSpot portal ${portalId} is not installed`);
+      await uninstallInHubSpot(install, portalId);
+      await install.vault.remove(portalId);
+      portals.forget(portalId);
+      ctx.logger.info({ portalId, keyLabel: admin.label }, 'hubspot portal uninstalled');
+      res.status(200).json({ uninstalled: true, portalId });
+    }),
+  );
+}
+
+/**
+ * Asks HubSpot to uninstall the app from the portal, with the portal's own token. A portal whose
+ * token HubSpot no longer accepts (the app was removed there already) has nothing to undo; any
+ * other failure keeps the tokens, so the admin can try again.
+ */
+async function uninstallInHubSpot(install: OAuthInstall, portalId: string): Promise<void> {
+  try {
+    await install.client.uninstall(await install.vault.accessToken(portalId));
+  } catch (err) {
+    if (err instanceof VendorAuthError) return;
+    throw new RequestError(502, 'hubspot_error', `HubSpot uninstall failed: ${(err as Error).message}`);
+  }
 }
 
 function configured(oauth: OAuthInstall | undefined): OAuthInstall {
@@ -122,28 +155,26 @@ async function adminKeyOf(req: Request, ctx: ServerContext): Promise<ApiKeyRow> 
   return row;
 }
 
-/** Exchanges the code, stores the portal's tokens and creates the decision properties. */
-async function installPortal(ctx: ServerContext, install: OAuthInstall, code: string) {
+/** Exchanges the code, stores the portal's tokens and creates the decision properties in it. */
+async function installPortal(ctx: ServerContext, install: OAuthInstall, portals: HubSpotPortals, code: string) {
   const reply = await vendorCall(() => install.client.exchangeCode(code), 'token exchange');
   const info = await vendorCall(() => install.client.tokenInfo(reply.access_token), 'token info');
   const portalId = String(info.hub_id);
   await install.vault.save(portalId, reply, info.scopes);
-  const crm = new HubSpotCrm({ basePath: install.basePath, accessToken: () => install.vault.accessToken(portalId) });
   const report: EnsureReport = await vendorCall(
-    () => ensureDecisionProperties(crm, agentsOf(ctx)),
+    () => ensureDecisionProperties(portals.crm(portalId), agentsOf(ctx)),
     'property creation',
   );
-  const profilePortalId = await install.vault.resolvePortal(install.portalId);
+  // which portal a bare contact id now belongs to: none when several are installed without HUBSPOT_PORTAL_ID
+  const defaultPortalId = await portals.defaultPortal().catch(() => null);
   ctx.logger.info(
-    { portalId, profilePortalId, created: report.created.length, existing: report.existing.length },
-    profilePortalId === portalId
-      ? 'hubspot portal installed'
-      : 'hubspot portal installed; profiles are still read from another portal (HUBSPOT_PORTAL_ID, else the first installed)',
+    { portalId, defaultPortalId, created: report.created.length, existing: report.existing.length },
+    'hubspot portal installed',
   );
   return {
     installed: true,
     portalId,
-    profilePortalId,
+    defaultPortalId,
     propertyGroupCreated: report.groupCreated,
     propertiesCreated: report.created,
     propertiesExisting: report.existing,

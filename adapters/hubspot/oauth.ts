@@ -83,6 +83,14 @@ export class HubSpotOAuth {
     });
   }
 
+  /**
+   * `DELETE /appinstalls/v3/external-install`: uninstalls the app from the token's portal (HubSpot
+   * then mails its super admins). https://developers.hubspot.com/changelog/public-beta-new-api-for-uninstalling-a-public-app-from-a-hubspot-account
+   */
+  async uninstall(accessToken: string): Promise<void> {
+    await this.call('DELETE', '/appinstalls/v3/external-install', undefined, accessToken);
+  }
+
   async tokenInfo(accessToken: string): Promise<TokenInfo> {
     const res = await this.call('GET', `/oauth/v1/access-tokens/${encodeURIComponent(accessToken)}`);
     return parseReply(tokenInfoSchema, res, 'access-token info');
@@ -93,14 +101,16 @@ export class HubSpotOAuth {
     return parseReply(tokenResponseSchema, res, 'token');
   }
 
-  private async call(method: string, path: string, form?: string): Promise<unknown> {
+  private async call(method: string, path: string, form?: string, bearer?: string): Promise<unknown> {
     let res: Response;
     try {
       res = await this.fetch(`${this.settings.basePath}${path}`, {
         method,
-        headers: form
-          ? { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }
-          : { accept: 'application/json' },
+        headers: {
+          accept: 'application/json',
+          ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+          ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
+        },
         body: form,
         signal: AbortSignal.timeout(15_000),
       });
@@ -110,7 +120,7 @@ export class HubSpotOAuth {
     const text = await res.text();
     let body: unknown;
     try {
-      body = JSON.parse(text);
+      body = text === '' ? undefined : JSON.parse(text);
     } catch {
       body = text;
     }
@@ -166,27 +176,22 @@ export class TokenVault {
     await this.tokens.put({ portalId, sealed, expiresAt, scopes, updatedAt: now });
   }
 
-  /**
-   * The portal to act for: `portalId` (HUBSPOT_PORTAL_ID) when given, else the portal installed
-   * first, so installing another portal never changes which one is read and written. With none
-   * installed, an AuthError (permanent: it is answered at once, never retried).
-   */
-  async resolvePortal(portalId?: string): Promise<string> {
-    if (portalId) return portalId;
-    const [first] = await this.tokens.portals();
-    if (first === undefined)
-      throw new AuthError('no HubSpot portal is installed: an admin starts the install (docs/hubspot.md, "Install")');
-    return first;
+  /** Every installed portal id, first installed first. */
+  portals(): Promise<string[]> {
+    return this.tokens.portals();
+  }
+
+  /** Forgets a portal's tokens (it uninstalled the app): nothing acts for it any more. */
+  async remove(portalId: string): Promise<boolean> {
+    this.refreshing.delete(portalId);
+    return this.tokens.remove(portalId);
   }
 
   /** A valid access token for the portal, refreshed first when it is about to expire. */
-  async accessToken(portalId?: string): Promise<string> {
-    const id = await this.resolvePortal(portalId);
+  async accessToken(portalId: string): Promise<string> {
+    const id = portalId;
     const row = await this.tokens.get(id);
-    if (!row)
-      throw new AuthError(
-        `HubSpot portal ${id} (HUBSPOT_PORTAL_ID) is not installed: install it, or unset the variable`,
-      );
+    if (!row) throw new AuthError(`HubSpot portal ${id} is not installed: an admin installs it (docs/hubspot.md)`);
     const opened = this.openTokens(row.sealed, id);
     if (opened.expiresAt - this.marginMs > this.clock()) return opened.accessToken;
     let pending = this.refreshing.get(id);

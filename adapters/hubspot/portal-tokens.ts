@@ -22,6 +22,8 @@ export interface PortalTokens {
   put(row: SealedPortalTokens): Promise<void>;
   /** Every installed portal id, first installed first. */
   portals(): Promise<string[]>;
+  /** Deletes a portal's row; false when there was none. */
+  remove(portalId: string): Promise<boolean>;
   close?(): Promise<void>;
 }
 
@@ -41,6 +43,10 @@ export class InMemoryPortalTokens implements PortalTokens {
   async portals(): Promise<string[]> {
     return [...this.rows.keys()];
   }
+
+  async remove(portalId: string): Promise<boolean> {
+    return this.rows.delete(portalId);
+  }
 }
 
 /**
@@ -55,6 +61,7 @@ export class SqlitePortalTokens implements PortalTokens {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('secure_delete = ON'); // an uninstalled portal's sealed tokens leave no byte behind
     this.db.exec(`CREATE TABLE IF NOT EXISTS hubspot_portal_tokens (
       portal_id TEXT PRIMARY KEY,
       sealed BLOB NOT NULL,
@@ -116,6 +123,10 @@ export class SqlitePortalTokens implements PortalTokens {
         portal_id: string;
       }[]
     ).map((r) => r.portal_id);
+  }
+
+  async remove(portalId: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM hubspot_portal_tokens WHERE portal_id = ?').run(portalId).changes > 0;
   }
 
   async close(): Promise<void> {

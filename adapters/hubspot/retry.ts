@@ -1,4 +1,4 @@
-import { ok, requestWithRetry, verdictOf, type Pacing, type RateLimiter } from '../kit/index.ts';
+import { ok, requestWithRetry, verdictOf, type Pacing } from '../kit/index.ts';
 import { hubspotError } from './errors.ts';
 
 /** Backoff of HubSpot calls: from 500 ms, doubling up to 30 s, fully jittered. */
@@ -8,12 +8,11 @@ export interface RetryOptions {
   /** Attempts in all (first call included). */
   maxAttempts: number;
   pacing: Pacing;
-  /** Paces each attempt (the CRM search limit). */
-  limiter?: RateLimiter;
 }
 
 /**
- * Runs an SDK call (which throws for any non-2xx answer) through the kit's request-with-retry:
+ * Runs an SDK call (which throws for any non-2xx answer, and which the portal's client paces)
+ * through the kit's request-with-retry:
  * 408, 423, 429 burst, 5xx and network failures are tried again, a 429 after the wait HubSpot
  * names; a DAILY 429 fails at once with DailyLimitError, anything else as the kit's error for it.
  */
@@ -24,6 +23,5 @@ export function withRetries<T>(call: () => Promise<T>, options: RetryOptions): P
     classifyError: (err) => verdictOf(hubspotError(err, options.pacing.clock())),
     policy: { maxAttempts: options.maxAttempts, ...BACKOFF },
     pacing: options.pacing,
-    limiter: options.limiter,
   });
 }

@@ -21,10 +21,12 @@ import type { HubSpotBatchError, HubSpotBatchReply, HubSpotCrm } from './client.
 import { HUBSPOT_BATCH_MAX_INPUTS } from './constants.ts';
 import { DailyLimitError } from './errors.ts';
 import { toDatetimeValue, toPropertyValue } from './mapping.ts';
+import { resolveContact, type ContactRef, type HubSpotPortals } from './portals.ts';
 import { withRetries } from './retry.ts';
 
 export interface ContactSinkOptions {
-  crm: HubSpotCrm;
+  /** Each decision is written to its user's own portal (`<portalId>:<contactId>`; bare ids: the default portal). */
+  portals: HubSpotPortals;
   agent: AgentConfig;
   delivery: Delivery;
   pacing?: Pacing;
@@ -38,26 +40,29 @@ export interface ContactSinkOptions {
 
 /** One contact's write: the decision behind it and the input indexes it answers for. */
 interface Write {
+  portalId: string;
   contactId: string;
   properties: Record<string, string>;
   indexes: number[];
 }
 
-/** What one `deliver` call works on: a result per decision, and the result every later batch gets once HubSpot said stop. */
+/** What one portal's share of a `deliver` call works on: a result per decision, and the result every later batch gets once HubSpot said stop. */
 interface SinkRun {
+  crm: HubSpotCrm;
   results: (DeliveryResult | undefined)[];
   stop?: DeliveryResult;
 }
 
 /**
- * Decisions as contact properties through batch updates of ≤100 (docs/hubspot.md, "Write
- * decisions to contacts"). Per batch:
+ * Decisions as contact properties through batch updates of ≤100, each portal's decisions with its
+ * own client (docs/hubspot.md, "Write decisions to contacts"). Per batch:
  * 200 → ok; 207 → the contacts named in `errors[].context.ids` rejected, the rest ok; 429
  * TEN_SECONDLY_ROLLING → wait (HubSpot's interval, else 10 s) and resend; 5xx / network →
  * backoff with jitter and resend; 400 → split in halves until the bad contact fails alone;
  * 401/403 → every remaining decision rejected; 429 DAILY → stop, every unsent decision `retry`.
  * A contact is written at most once per call: for several decisions of one contact, the last
- * is written and the earlier ones are reported `rejected` (superseded).
+ * is written and the earlier ones are reported `rejected` (superseded). The daily cap and refused
+ * credentials of one portal stop that portal's batches only.
  */
 export class HubSpotContactSink implements DecisionSink {
   readonly metadata = { name: 'hubspot:contact_properties' };
@@ -85,16 +90,47 @@ export class HubSpotContactSink implements DecisionSink {
   }
 
   async deliver(decisions: readonly Decision[]): Promise<DeliveryReport> {
-    const run: SinkRun = { results: decisions.map(() => undefined) };
-    const writes = this.plan(decisions, run.results);
-    for (let i = 0; i < writes.length; i += this.batchSize) {
-      await bisect(
-        writes.slice(i, i + this.batchSize),
-        (batch) => this.write(batch, run),
-        (w, refusal) => settle([w], run.results, resultOf(refusal)),
-      );
+    const results: (DeliveryResult | undefined)[] = decisions.map(() => undefined);
+    const contacts = await this.contactsOf(decisions, results);
+    const writes = this.plan(decisions, contacts, results);
+    for (const [portalId, portalWrites] of byPortal(writes)) {
+      const run: SinkRun = { crm: this.options.portals.crm(portalId), results };
+      for (let i = 0; i < portalWrites.length; i += this.batchSize) {
+        await bisect(
+          portalWrites.slice(i, i + this.batchSize),
+          (batch) => this.write(batch, run),
+          (w, refusal) => settle([w], results, resultOf(refusal)),
+        );
+      }
     }
-    return { results: run.results.map((r) => r ?? { status: 'retry', message: 'not attempted' }) };
+    return { results: results.map((r) => r ?? { status: 'retry', message: 'not attempted' }) };
+  }
+
+  /**
+   * Each decision's contact and portal; a user id that names no contact, or whose portal cannot
+   * be known (a bare id with several portals installed, none installed), is answered here.
+   */
+  private async contactsOf(
+    decisions: readonly Decision[],
+    results: (DeliveryResult | undefined)[],
+  ): Promise<(ContactRef | undefined)[]> {
+    return Promise.all(
+      decisions.map(async (d, i) => {
+        try {
+          const ref = await resolveContact(this.options.portals, d.userId);
+          if (!ref)
+            results[i] = {
+              status: 'rejected',
+              code: 'invalid_contact_id',
+              message: `HubSpot contact ids are numeric, optionally after their portal (<portalId>:<contactId>); got "${d.userId}"`,
+            };
+          return ref;
+        } catch (err) {
+          results[i] = resultOf(err);
+          return undefined;
+        }
+      }),
+    );
   }
 
   /**
@@ -103,38 +139,49 @@ export class HubSpotContactSink implements DecisionSink {
    */
   async confirm(decisions: readonly Decision[]): Promise<boolean[]> {
     const property = `${this.prefix}decision_id`;
-    const ids = [...new Set(decisions.map((d) => d.userId).filter((id) => /^\d+$/.test(id)))];
-    const current = new Map<string, string | null | undefined>();
-    for (let i = 0; i < ids.length; i += HUBSPOT_BATCH_MAX_INPUTS) {
-      const reply = await withRetries(
-        () => this.options.crm.batchRead(ids.slice(i, i + HUBSPOT_BATCH_MAX_INPUTS), [property]),
-        { maxAttempts: this.maxAttempts, pacing: this.pacing },
-      );
-      for (const c of reply.results) current.set(c.id, c.properties[property]);
+    // a user id whose portal cannot be known was never written
+    const contacts = await Promise.all(
+      decisions.map((d) => resolveContact(this.options.portals, d.userId).catch(() => undefined)),
+    );
+    const current = new Map<string, string | null | undefined>(); // "<portal>:<contact>" → its decision id
+    const portals = new Map<string, Set<string>>();
+    for (const c of contacts) if (c) portals.set(c.portalId, (portals.get(c.portalId) ?? new Set()).add(c.contactId));
+    for (const [portalId, set] of portals) {
+      const ids = [...set];
+      const crm = this.options.portals.crm(portalId);
+      for (let i = 0; i < ids.length; i += HUBSPOT_BATCH_MAX_INPUTS) {
+        const reply = await withRetries(() => crm.batchRead(ids.slice(i, i + HUBSPOT_BATCH_MAX_INPUTS), [property]), {
+          maxAttempts: this.maxAttempts,
+          pacing: this.pacing,
+        });
+        for (const c of reply.results) current.set(`${portalId}:${c.id}`, c.properties[property]);
+      }
     }
-    return decisions.map((d) => current.get(d.userId) === d.decisionId);
+    return decisions.map((d, i) => {
+      const c = contacts[i];
+      return c !== undefined && current.get(`${c.portalId}:${c.contactId}`) === d.decisionId;
+    });
   }
 
-  /** One write per contact; bad ids and superseded decisions are answered here. */
-  private plan(decisions: readonly Decision[], results: (DeliveryResult | undefined)[]): Write[] {
+  /** One write per contact (a contact is its portal and id, however the user id wrote it); superseded decisions are answered here. */
+  private plan(
+    decisions: readonly Decision[],
+    contacts: readonly (ContactRef | undefined)[],
+    results: (DeliveryResult | undefined)[],
+  ): Write[] {
+    const keyOf = (i: number) => `${contacts[i]!.portalId}:${contacts[i]!.contactId}`;
     const last = new Map<string, number>();
-    decisions.forEach((d, i) => {
-      if (!/^\d+$/.test(d.userId))
-        results[i] = {
-          status: 'rejected',
-          code: 'invalid_contact_id',
-          message: `HubSpot contact ids are numeric; got "${d.userId}"`,
-        };
-      else last.set(d.userId, i);
+    decisions.forEach((_d, i) => {
+      if (!results[i]) last.set(keyOf(i), i);
     });
     const writes = new Map<string, Write>();
-    for (const [contactId, i] of last)
-      writes.set(contactId, { contactId, properties: this.propertiesOf(decisions[i]), indexes: [i] });
+    for (const [key, i] of last)
+      writes.set(key, { ...contacts[i]!, properties: this.propertiesOf(decisions[i]), indexes: [i] });
     decisions.forEach((d, i) => {
-      if (results[i] || last.get(d.userId) === i) return;
-      const kept = decisions[last.get(d.userId)!];
+      if (results[i] || last.get(keyOf(i)) === i) return;
+      const kept = decisions[last.get(keyOf(i))!];
       if (kept.decisionId === d.decisionId)
-        writes.get(d.userId)!.indexes.push(i); // the same decision twice: answered with it
+        writes.get(keyOf(i))!.indexes.push(i); // the same decision twice: answered with it
       else
         results[i] = {
           status: 'rejected',
@@ -161,8 +208,8 @@ export class HubSpotContactSink implements DecisionSink {
     }
     try {
       const failed = failedIds(
-        (await withRetries(() => this.update(batch), { maxAttempts: this.maxAttempts, pacing: this.pacing })).errors ??
-          [],
+        (await withRetries(() => this.update(run.crm, batch), { maxAttempts: this.maxAttempts, pacing: this.pacing }))
+          .errors ?? [],
       );
       for (const w of batch) {
         const e = failed.get(w.contactId);
@@ -183,18 +230,16 @@ export class HubSpotContactSink implements DecisionSink {
       if (err instanceof PayloadValidationError && err.status === 400) return err;
       const result = resultOf(err);
       settle(batch, run.results, result);
-      // The daily cap and refused credentials hold for every batch after this one.
+      // The daily cap and refused credentials hold for every later batch of this portal.
       if (err instanceof DailyLimitError || err instanceof AuthError) run.stop = result;
     }
     return undefined;
   }
 
   /** `POST …/batch/update`, each outcome reported to `onCall`. */
-  private async update(batch: readonly Write[]): Promise<HubSpotBatchReply> {
+  private async update(crm: HubSpotCrm, batch: readonly Write[]): Promise<HubSpotBatchReply> {
     try {
-      const reply = await this.options.crm.batchUpdate(
-        batch.map((w) => ({ id: w.contactId, properties: w.properties })),
-      );
+      const reply = await crm.batchUpdate(batch.map((w) => ({ id: w.contactId, properties: w.properties })));
       this.options.onCall?.({ size: batch.length, status: failedIds(reply.errors ?? []).size > 0 ? 'multi' : 'ok' });
       return reply;
     } catch (err) {
@@ -221,6 +266,17 @@ function resultOf(err: unknown): DeliveryResult {
     code: err instanceof AuthError ? 'auth' : (e?.code ?? 'rejected'),
     message: (err as Error).message,
   };
+}
+
+/** The writes of each portal, in the order their portals first appear. */
+function byPortal(writes: readonly Write[]): Map<string, Write[]> {
+  const out = new Map<string, Write[]>();
+  for (const w of writes) {
+    const list = out.get(w.portalId);
+    if (list) list.push(w);
+    else out.set(w.portalId, [w]);
+  }
+  return out;
 }
 
 function settle(batch: readonly Write[], results: (DeliveryResult | undefined)[], result: DeliveryResult): void {

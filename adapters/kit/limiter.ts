@@ -21,6 +21,14 @@ export interface RateLimiterOptions {
    * answer has described the current window (at the start, after a reset), one request at a time.
    */
   oneAtATimeUntilObserved?: boolean;
+  /**
+   * Counts each request in the window as of its answer rather than its departure: a vendor counts
+   * a request when it arrives, which is anywhere between the two, so a request still on its way
+   * fills the window until it is answered, and only leaves it `perMs` after its answer. For
+   * vendors whose window is strict (HubSpot's rolling 10 s): the limit then holds at the vendor
+   * whatever the latency.
+   */
+  countUntilAnswered?: boolean;
   pacing: Pick<Pacing, 'clock' | 'sleep'>;
 }
 
@@ -43,8 +51,11 @@ const UNKNOWN_WINDOW_POLL_MS = 2;
  * - a pause after a 429 that named a time (`pauseUntil`), for every caller at once.
  */
 export class RateLimiter {
-  /** When the requests of the rolling window were sent (oldest first). */
-  private readonly sent: number[] = [];
+  /**
+   * When the requests of the rolling window were sent (oldest first); with `countUntilAnswered`,
+   * when they were answered (Infinity while on their way), in no particular order.
+   */
+  private readonly sent: { at: number }[] = [];
   /** The vendor's window as last described: requests left and when it resets (epoch ms; 0 = unknown). */
   private window = { remaining: Number.POSITIVE_INFINITY, resetAt: 0 };
   private inFlight = 0;
@@ -86,31 +97,61 @@ export class RateLimiter {
         waitedMs += pause; // and look again: the window may have changed meanwhile
       } else if (this.options.oneAtATimeUntilObserved && this.window.resetAt === 0 && this.inFlight > 0) {
         await sleep(UNKNOWN_WINDOW_POLL_MS);
+      } else if (pause < 0) {
+        // the window is full of requests still on their way: look again once one may have been answered
+        if (waitedMs + UNKNOWN_WINDOW_POLL_MS > maxWaitMs) return undefined;
+        await sleep(UNKNOWN_WINDOW_POLL_MS);
+        waitedMs += UNKNOWN_WINDOW_POLL_MS;
       } else {
         return this.admit(clock(), waitedMs);
       }
     }
   }
 
-  /** How long from `now` until a request may go (0: at once), after forgetting what has expired. */
+  /**
+   * How long from `now` until a request may go (0: at once; below 0: not until a request on its
+   * way is answered), after forgetting what has expired.
+   */
   private pauseAt(now: number): number {
     const limit = this.options.limit;
     if (this.window.resetAt <= now) this.window = { remaining: Number.POSITIVE_INFINITY, resetAt: 0 };
-    if (limit) while (this.sent.length > 0 && this.sent[0] <= now - limit.perMs) this.sent.shift();
     const vendor = this.window.remaining <= 0 ? this.window.resetAt - now : 0;
-    const rolling = limit && this.sent.length >= limit.requests ? this.sent[0] + limit.perMs - now : 0;
+    const rolling = limit ? this.rollingPause(limit, now) : 0;
+    if (rolling < 0) return vendor > 0 ? vendor : rolling;
     return Math.max(vendor, rolling, 0);
+  }
+
+  /** The stated limit's share of `pauseAt`. */
+  private rollingPause(limit: RequestLimit, now: number): number {
+    const sent = this.sent;
+    if (!this.options.countUntilAnswered) {
+      while (sent.length > 0 && sent[0].at <= now - limit.perMs) sent.shift();
+      return sent.length >= limit.requests ? sent[0].at + limit.perMs - now : 0;
+    }
+    for (let i = sent.length - 1; i >= 0; i--) if (sent[i].at <= now - limit.perMs) sent.splice(i, 1);
+    if (sent.length < limit.requests) return 0;
+    // the window frees when enough answered requests leave it: the (length - requests + 1)-th oldest answer
+    const answered = sent
+      .map((s) => s.at)
+      .filter((at) => at !== Number.POSITIVE_INFINITY)
+      .sort((a, b) => a - b);
+    const needed = sent.length - limit.requests + 1;
+    return answered.length >= needed ? answered[needed - 1] + limit.perMs - now : -1;
   }
 
   private admit(now: number, waitedMs: number): Turn {
     this.window.remaining -= 1;
-    if (this.options.limit) this.sent.push(now);
+    const slot = { at: this.options.countUntilAnswered ? Number.POSITIVE_INFINITY : now };
+    if (this.options.limit) this.sent.push(slot);
     this.inFlight += 1;
     let open = true;
     return {
       waitedMs,
       done: () => {
-        if (open) this.inFlight -= 1;
+        if (open) {
+          this.inFlight -= 1;
+          if (this.options.countUntilAnswered) slot.at = this.options.pacing.clock();
+        }
         open = false;
       },
     };

@@ -2,7 +2,6 @@ import { segmentDestination } from './destination.ts';
 import type { ProfileSource } from '../../plugin/agent/index.ts';
 import type { ServerExtension, SinkFactory } from '../../plugin/service/ports.ts';
 import type { Adapter } from '../kit/index.ts';
-import type { AudiencePersistence } from './audiences.ts';
 import { SegmentProfileSource } from './profiles.ts';
 import { parseSettings, segmentEnvSchema } from './settings.ts';
 import { segmentSinks } from './sink.ts';
@@ -32,10 +31,7 @@ export interface SegmentFromEnv {
  * Builds the Segment parts from environment variables. A set that is only partly given is an
  * error naming the missing variable; nothing set → `{}`.
  */
-export function segmentFromEnv(
-  env: Record<string, string | undefined>,
-  options: { audiencePersistence?: AudiencePersistence } = {},
-): SegmentFromEnv {
+export function segmentFromEnv(env: Record<string, string | undefined>): SegmentFromEnv {
   const e = parseSettings(segmentEnvSchema, env, 'Segment environment');
   const out: SegmentFromEnv = {};
   if (e.SEGMENT_PROFILE_TOKEN && e.SEGMENT_SPACE_ID) {
@@ -45,7 +41,6 @@ export function segmentFromEnv(
         spaceId: e.SEGMENT_SPACE_ID,
         ...(e.SEGMENT_PROFILE_BASE_URL ? { baseUrl: e.SEGMENT_PROFILE_BASE_URL } : {}),
       },
-      audiencePersistence: options.audiencePersistence,
     });
   }
   if (e.SEGMENT_SHARED_SECRET) {

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Profile, ProfileSource } from '../../plugin/agent/index.ts';
 import type { RateLimiter } from '../kit/index.ts';
-import { AudienceIndex, type AudienceChange, type AudiencePersistence } from './audiences.ts';
+import { AudienceIndex, type AudienceChange, type MembershipBook } from './audiences.ts';
 import { ProfileApiClient, type Fetch } from './client.ts';
 import { isTimeZone, profileFromTraits } from './mapping.ts';
 import { parseSettings, profileSettingsSchema, type ProfileSettings, type ProfileSettingsInput } from './settings.ts';
@@ -14,8 +14,8 @@ export interface SegmentProfileSourceOptions {
   random?: () => number;
   /** Clock of audience observations from the Profile API (webhook events carry their own time). */
   clock?: () => number;
-  /** Saves and replays audience membership (see AudienceIndex); in memory only when absent. */
-  audiencePersistence?: AudiencePersistence;
+  /** Where audience membership is kept (see AudienceIndex); in memory until the webhook gives it the store. */
+  audienceBook?: MembershipBook;
 }
 
 /** A cache entry: `profile` undefined remembers that the Profile API does not know the user. */
@@ -55,7 +55,7 @@ export class SegmentProfileSource implements ProfileSource {
       random: options.random,
     });
     this.audiences = new AudienceIndex({
-      persistence: options.audiencePersistence,
+      book: options.audienceBook,
       audienceTraits: this.settings.audienceTraits,
     });
     this.cache = new LRUCache<string, Entry>({
@@ -70,10 +70,6 @@ export class SegmentProfileSource implements ProfileSource {
     });
   }
 
-  async init(): Promise<void> {
-    await this.audiences.load();
-  }
-
   /** The profile (cached for cacheTtlMs), or undefined when Segment does not know the user. Throws after the retries when Segment is unavailable. */
   async getProfile(userId: string): Promise<Profile | undefined> {
     const entry = await this.cache.fetch(userId);
@@ -85,7 +81,7 @@ export class SegmentProfileSource implements ProfileSource {
    * or profile reads, each read through the cache. A member whose profile now says false leaves.
    */
   async *audience(ref: string): AsyncIterable<Profile> {
-    for (const userId of this.audiences.members(ref)) {
+    for await (const userId of this.audiences.members(ref)) {
       const profile = await this.getProfile(userId);
       if (!profile) continue;
       if (profile.traits[ref] === false) {
@@ -122,7 +118,7 @@ export class SegmentProfileSource implements ProfileSource {
   /** Drops a user from the cache and every audience (erasure). */
   async forget(userId: string): Promise<void> {
     this.cache.delete(userId);
-    await this.audiences.forget(userId, this.clock());
+    await this.audiences.forget(userId);
   }
 }
 

@@ -11,7 +11,7 @@ import {
 
 /**
  * The adapter's settings, schema first (types are inferred). The `describe()` texts are what an
- * admin reads in manifest/segment/destination.json and docs/segment.md.
+ * admin reads in docs/segment.md and in the errors of a start with a bad setting.
  */
 
 const secret = (what: string) =>
@@ -100,14 +100,14 @@ export type ProfileSettingsInput = z.input<typeof profileSettingsSchema>;
 
 export const webhookSettingsSchema = z.object({
   sharedSecret: secret('the webhook destination shared secret').describe(
-    'Shared secret of the Webhooks destination (Classic: settings → Shared Secret; Actions: Settings → Shared Secret). Segment signs each request with X-Signature = hex HMAC-SHA1(secret, body).',
+    'Shared secret of the Webhooks destination (Classic: settings → Shared Secret; Actions: Settings → Shared Secret). Segment signs each request with X-Signature = hex HMAC-SHA1(secret, body); a batched Actions request over JSON.stringify of its first event.',
   ),
   batchToken: z
     .string()
     .min(16, 'must be at least 16 characters')
     .optional()
     .describe(
-      'Webhooks (Actions) sends batched requests without X-Signature. When set, a request carrying the header "Authorization: Bearer <batchToken>" is accepted unsigned; add that header to the batched mapping.',
+      'Optional second credential. Webhooks (Actions) signs a batched request over its first event only, so a batch is authenticated by that event; add the header "Authorization: Bearer <batchToken>" to a batched mapping and set this to make a request carrying it accepted on the token alone (with or without X-Signature).',
     ),
 });
 export type WebhookSettings = z.output<typeof webhookSettingsSchema>;

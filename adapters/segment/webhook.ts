@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { AuthError, parseBody, parseListInSlices } from '../../plugin/service/errors.ts';
+import { AuthError, formatPath, PARSE_SLICE, parseBody, ValidationError } from '../../plugin/service/errors.ts';
 import type { ServerContext, ServerExtension } from '../../plugin/service/ports.ts';
 import {
   EVENTS_BATCH_MAX,
@@ -11,8 +11,9 @@ import {
   type SegmentEvent,
 } from '../../plugin/service/inputs.ts';
 import { SIGNATURE_HEADER, WEBHOOK_PATH } from './constants.ts';
+import { StoredMemberships } from './audiences.ts';
 import type { SegmentProfileSource } from './profiles.ts';
-import { sameSecret, verifySegmentSignature } from './signature.ts';
+import { sameSecret, verifySegmentRequest } from './signature.ts';
 import { parseSettings, webhookSettingsSchema, type WebhookSettings, type WebhookSettingsInput } from './settings.ts';
 
 export interface SegmentWebhookOptions {
@@ -35,14 +36,31 @@ const webhookBatchSchema = eventListSchema(
 /** An identify's `context.timezone`, when it has one. */
 const identifyContextSchema = z.object({ context: z.object({ timezone: z.string() }).partial().optional() });
 
+/** An event of a batch left out because it is not a valid Segment event, and why (paths inside the event). */
+export interface RejectedEvent {
+  /** Its position in the batch. */
+  index: number;
+  /** Its messageId, when it has a usable one. */
+  messageId?: string;
+  issues: { path: string; message: string }[];
+}
+
 /**
  * `POST /v1/webhooks/segment`: the receiver of a Segment Webhooks destination (Classic or Actions).
- * Checks `X-Signature` over the raw bytes, parses every event (400 naming the field, also for a
- * timestamp outside the workspace's window; nothing is stored then), applies identify calls to
- * the profile cache and audience index, and answers 200 only once the service has stored the
- * events, a slice at a time. Any failure after the checks is a 5xx, which Segment retries (for up
- * to 4 hours); duplicates are dropped by messageId, so the slices stored before a failure are not
- * stored twice.
+ * Authenticates the request (the Bearer token when one is configured and sent, else `X-Signature`
+ * the way Segment signs: over the body, or over the first event of a batch), then:
+ *
+ * - one event: parsed whole; a bad one is a 400 naming the field and nothing is stored.
+ * - a batch (a JSON array): each event is parsed on its own. The good ones are stored and the
+ *   answer is 200 with the bad ones listed under `rejected` (index, messageId, field): Segment's
+ *   webhook applies the answer's status to every event of the batch and retries only 5xx and 429,
+ *   so a 4xx would drop the good events, and a 5xx would make Segment resend events that can
+ *   never become valid. A batch with no good event is a 400 listing them all.
+ *
+ * Identify calls update the profile cache and audience index. The answer is a 2xx only once the
+ * events are stored; any failure after the checks is a 5xx, which Segment retries (for up to 4
+ * hours), and duplicates are dropped by messageId, so nothing stored before the failure is stored
+ * twice.
  */
 export function segmentWebhook(options: SegmentWebhookOptions): ServerExtension {
   const settings: WebhookSettings = parseSettings(webhookSettingsSchema, options.settings, 'Segment webhook settings');
@@ -50,6 +68,10 @@ export function segmentWebhook(options: SegmentWebhookOptions): ServerExtension 
   return {
     name: 'segment-webhook',
     routes(ctx: ServerContext) {
+      // Audience membership is kept in the service's store from now on (it survives a restart).
+      profiles?.audiences.useBook(
+        new StoredMemberships(ctx.store, ctx.service.workspace, (userId) => ctx.service.userKey(userId)),
+      );
       const router = express.Router();
       router.post(
         WEBHOOK_PATH,
@@ -57,20 +79,13 @@ export function segmentWebhook(options: SegmentWebhookOptions): ServerExtension 
         async (req: Request, res: Response, next: NextFunction) => {
           try {
             const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-            authenticate(settings, raw, req);
-            const events = await parseEvents(raw);
-            for (const e of events) {
-              if (e.type !== 'identify') continue;
-              await profiles?.applyIdentify({
-                userId: e.userId,
-                traits: e.traits,
-                timezone: identifyContextSchema.safeParse(e).data?.context?.timezone,
-                timestamp: e.timestamp,
-              });
-              ctx.service.forgetProfile(e.userId);
-            }
+            const json = parseJsonBytes(raw);
+            authenticate(settings, raw, json, req);
+            const { events, rejected } = await parseEvents(json);
+            if (rejected.length > 0) reportRejected(ctx, rejected);
+            await applyIdentifies(ctx, profiles, events);
             const result = await ctx.service.ingest(events);
-            res.status(200).json({ success: true, ...result });
+            res.status(200).json({ success: true, ...result, ...(rejected.length > 0 ? { rejected } : {}) });
           } catch (err) {
             next(err);
           }
@@ -81,22 +96,48 @@ export function segmentWebhook(options: SegmentWebhookOptions): ServerExtension 
   };
 }
 
-function authenticate(settings: WebhookSettings, raw: Buffer, req: Request): void {
-  const signature = req.get(SIGNATURE_HEADER);
-  if (signature !== undefined) {
-    if (!verifySegmentSignature(settings.sharedSecret, raw, signature)) {
-      throw new AuthError(
-        401,
-        'invalid_signature',
-        'X-Signature does not match the body: check that the shared secret of the Segment webhook destination equals SEGMENT_SHARED_SECRET',
-      );
-    }
-    return;
+async function applyIdentifies(
+  ctx: ServerContext,
+  profiles: SegmentProfileSource | undefined,
+  events: readonly SegmentEvent[],
+): Promise<void> {
+  for (const e of events) {
+    if (e.type !== 'identify') continue;
+    await profiles?.applyIdentify({
+      userId: e.userId,
+      traits: e.traits,
+      timezone: identifyContextSchema.safeParse(e).data?.context?.timezone,
+      timestamp: e.timestamp,
+    });
+    ctx.service.forgetProfile(e.userId);
   }
+}
+
+/** Counts and logs the events left out of a batch (index, messageId and field: no user id). */
+function reportRejected(ctx: ServerContext, rejected: readonly RejectedEvent[]): void {
+  ctx.metrics.events.inc({ status: 'rejected' }, rejected.length);
+  ctx.logger.warn(
+    { route: WEBHOOK_PATH, rejected: rejected.slice(0, 20), count: rejected.length },
+    'Segment webhook: events of a batch left out as invalid; the rest were stored',
+  );
+}
+
+function authenticate(settings: WebhookSettings, raw: Buffer, json: unknown, req: Request): void {
   const bearer = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
   if (settings.batchToken && bearer !== undefined) {
     if (!sameSecret(bearer, settings.batchToken))
       throw new AuthError(401, 'invalid_token', 'the Bearer token does not match SEGMENT_WEBHOOK_TOKEN');
+    return;
+  }
+  const signature = req.get(SIGNATURE_HEADER);
+  if (signature !== undefined) {
+    if (!verifySegmentRequest(settings.sharedSecret, raw, json, signature)) {
+      throw new AuthError(
+        401,
+        'invalid_signature',
+        'X-Signature does not match the body (or, for a batch, its first event): check that the shared secret of the Segment webhook destination equals SEGMENT_SHARED_SECRET',
+      );
+    }
     return;
   }
   throw new AuthError(
@@ -104,14 +145,61 @@ function authenticate(settings: WebhookSettings, raw: Buffer, req: Request): voi
     'missing_signature',
     settings.batchToken
       ? 'X-Signature (or Authorization: Bearer <SEGMENT_WEBHOOK_TOKEN>) is required: set a shared secret on the Segment webhook destination'
-      : 'X-Signature is required: set a shared secret on the Segment webhook destination (batched Webhooks (Actions) requests are unsigned; see docs/segment.md)',
+      : 'X-Signature is required: set a shared secret on the Segment webhook destination',
   );
 }
 
-/** The body's events, each valid, or a 4xx naming what is not. */
-async function parseEvents(raw: Buffer): Promise<SegmentEvent[]> {
-  const json = parseJsonBytes(raw);
+/**
+ * The events of the body. One event: valid, or a 400 naming the field. A batch: the valid ones
+ * and the others with their issues (a 400 listing them when none is valid), PARSE_SLICE per turn
+ * of the event loop.
+ */
+async function parseEvents(json: unknown): Promise<{ events: SegmentEvent[]; rejected: RejectedEvent[] }> {
   // Parsed by shape, so an error names the field: `[2].messageId: is required`.
-  if (!Array.isArray(json)) return [parseBody(segmentEventSchema, json)];
-  return parseListInSlices(segmentEventSchema, parseBody(webhookBatchSchema, json), []);
+  if (!Array.isArray(json)) return { events: [parseBody(segmentEventSchema, json)], rejected: [] };
+  const items = parseBody(webhookBatchSchema, json);
+  const events: SegmentEvent[] = [];
+  const rejected: RejectedEvent[] = [];
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0 && i % PARSE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+    const result = segmentEventSchema.safeParse(items[i]);
+    if (result.success) events.push(result.data);
+    else rejected.push(rejectedEvent(i, items[i], result.error));
+  }
+  if (events.length === 0) {
+    const issues = rejected.flatMap((r) =>
+      r.issues.map((x) => ({ ...x, path: formatPath([r.index]) + dotted(x.path) })),
+    );
+    throw new ValidationError(issues.map((x) => `${x.path}: ${x.message}`).join('; '), issues);
+  }
+  return { events, rejected };
+}
+
+function rejectedEvent(index: number, item: unknown, error: z.ZodError): RejectedEvent {
+  const messageId = usableMessageId(item);
+  return {
+    index,
+    ...(messageId === undefined ? {} : { messageId }),
+    issues: error.issues.map((i) => ({ path: formatPath(i.path) || 'event', message: i.message })),
+  };
+}
+
+/** The item's messageId when the report can echo it (at most 200 printable characters, no bidi control). */
+function usableMessageId(item: unknown): string | undefined {
+  const id = messageIdSchema.safeParse(item).data?.messageId;
+  if (id === undefined || id.length > 200) return undefined;
+  for (const ch of id) {
+    const c = ch.codePointAt(0)!;
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069))
+      return undefined;
+  }
+  return id;
+}
+
+const messageIdSchema = z.object({ messageId: z.string() });
+
+/** `[2]` + `messageId` → `[2].messageId`; `[2]` + `event` (the whole event) → `[2]`. */
+function dotted(path: string): string {
+  if (path === 'event') return '';
+  return path.startsWith('[') ? path : `.${path}`;
 }

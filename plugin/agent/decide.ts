@@ -23,6 +23,13 @@ export interface DecideOptions {
   context?: Record<string, unknown>;
   /** Build the per-arm explanation (costs O(K·d²) per dimension more). */
   explain?: boolean;
+  /**
+   * Dimensions fixed by the request, by id (Braze Connected Content's `channel`: an email render
+   * must get an email decision): the other arms are masked (`pinned`), so the pinned arm is
+   * chosen with probability 1 when the guardrails allow it, and the decision is suppressed when
+   * they do not. A holdout customer gets the pinned arm instead of the default.
+   */
+  pin?: Readonly<Record<string, string>>;
 }
 
 /** The dimension whose `skip` arm means "send nothing this time". */
@@ -88,7 +95,13 @@ export function decide(
   const channel = agent.dimensions.findIndex((d) => d.id === CHANNEL_DIMENSION && !d.when);
   if (
     channel >= 0 &&
-    maskArms(agent, channel, ctx, model.scratch.eligible[channel], model.scratch.reasons[channel]) === 0
+    pinArms(
+      model.dimensions[channel].armIds,
+      options.pin?.[CHANNEL_DIMENSION],
+      model.scratch.eligible[channel],
+      model.scratch.reasons[channel],
+      maskArms(agent, channel, ctx, model.scratch.eligible[channel], model.scratch.reasons[channel]),
+    ) === 0
   ) {
     return stop(decision, CHANNEL_DIMENSION, model.scratch.reasons[channel]);
   }
@@ -100,14 +113,15 @@ export function decide(
     if (dim.when && !matches(dim.when, { traits, choices: plain })) continue;
     const eligible = model.scratch.eligible[j];
     const reasons = model.scratch.reasons[j];
-    const allowed = maskArms(agent, j, ctx, eligible, reasons);
+    const armIds = model.dimensions[j].armIds;
+    const pinned = options.pin?.[dim.id];
+    const allowed = pinArms(armIds, pinned, eligible, reasons, maskArms(agent, j, ctx, eligible, reasons));
     if (allowed === 0) return stop(decision, dim.id, reasons);
 
-    const armIds = model.dimensions[j].armIds;
     let arm: number;
     let probability: number;
     if (holdout) {
-      arm = armIds.indexOf(dim.default);
+      arm = armIds.indexOf(pinned ?? dim.default);
       if (arm < 0 || !eligible[arm]) return stop(decision, dim.id, reasons[arm] ? [reasons[arm]!] : []);
       probability = 1;
     } else {
@@ -117,10 +131,12 @@ export function decide(
       model.dimensions[j].policy.distribution(x, eligible, rng, probabilities);
       arm = sampleArm(probabilities, rng);
       probability = probabilities[arm];
-      if (probability < maxOf(probabilities)) explored = true;
+      const best = maxOf(probabilities);
+      if (probability < best) explored = true;
       if (explanation) explanation.push(explainDimension(agent, model, j, x, arm));
+      choices[dim.id] = { arm: armIds[arm], probability, reason: probability < best ? 'explore' : 'exploit', best };
     }
-    choices[dim.id] = { arm: armIds[arm], probability };
+    choices[dim.id] ??= { arm: armIds[arm], probability };
     plain[dim.id] = armIds[arm];
     decision.probability *= probability;
     // Skipping sends nothing, so the remaining dimensions have nothing to choose for (and must
@@ -136,6 +152,26 @@ export function decide(
   const hour = hourDim ? hourDim.arms.find((a) => a.id === plain[hourDim.id])?.hour : undefined;
   decision.sendAt = new Date(nextSendAt(now, profile.timezone, hour, agent.guardrails.quiet_hours)).toISOString();
   return decision;
+}
+
+/** Masks every allowed arm but `pinned` (when given) as `pinned`; returns how many arms remain allowed. */
+function pinArms(
+  armIds: readonly string[],
+  pinned: string | undefined,
+  eligible: Uint8Array,
+  reasons: (MaskReason | undefined)[],
+  allowed: number,
+): number {
+  if (pinned === undefined) return allowed;
+  let left = 0;
+  for (let a = 0; a < armIds.length; a++) {
+    if (eligible[a] && armIds[a] !== pinned) {
+      eligible[a] = 0;
+      reasons[a] = 'pinned';
+    }
+    left += eligible[a];
+  }
+  return left;
 }
 
 /** The agent's default arms, for a decision that could not be made (store down, bad state). */

@@ -56,6 +56,14 @@ export interface DecisionSink {
    * an in-doubt batch is sent again.
    */
   confirm?(decisions: readonly Decision[]): Promise<boolean[]>;
+  /**
+   * For a destination that may accept a send and then not make it (Braze skips recipients who
+   * are not re-eligible or not in the campaign's segment, and still answers success), and that
+   * reports later what it really sent (Braze Currents): each delivered decision awaits that report
+   * for `target` during `withinMs`. Without it, or with an abort, the decision counts as not sent:
+   * it teaches nothing and is left out of the lift's arms (docs/braze.md, "Proof of send").
+   */
+  readonly sendProof?: { target: string; withinMs: number };
   init?(): Promise<void>;
   close?(): Promise<void>;
 }

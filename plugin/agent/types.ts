@@ -17,6 +17,13 @@ export interface Choice {
   arm: string;
   /** Probability with which this arm was chosen, given the earlier choices (1 for holdout defaults). */
   probability: number;
+  /**
+   * When the policy drew the arm (never for holdout defaults): `exploit` when it chose the
+   * arm it estimates best (the most probable), `explore` otherwise.
+   */
+  reason?: 'exploit' | 'explore';
+  /** The probability of the estimated best arm; 1 − best is the mass this dimension spent exploring. */
+  best?: number;
 }
 
 export interface ArmView {

@@ -3,7 +3,8 @@ import { matches } from './conditions.ts';
 import { inQuietHours } from './quiet-hours.ts';
 
 /** Why a guardrail removed an arm (or stopped a decision). Checked in this order; the first wins. */
-export type MaskReason = 'quiet_hours' | 'consent' | 'eligibility' | 'forbid' | 'frequency_cap';
+/** Why an arm may not be chosen; `pinned`: the request fixed the dimension to another arm (Connected Content's `channel`). */
+export type MaskReason = 'quiet_hours' | 'consent' | 'eligibility' | 'forbid' | 'frequency_cap' | 'pinned';
 
 /** The id of the dimension that consent and per-channel frequency caps refer to. */
 export const CHANNEL_DIMENSION = 'channel';

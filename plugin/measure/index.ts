@@ -5,3 +5,7 @@
 export * from './lift.ts';
 export * from './stats.ts';
 export * from './attribute.ts';
+export * from './bootstrap.ts';
+export * from './window-report.ts';
+export * from './off-policy.ts';
+export * from './reward-model.ts';

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Decision, DecisionSink, Delivery, Profile, ProfileSource } from '../agent/index.ts';
 import type { DecisionResponse, DecisionService } from '../service/index.ts';
-import type { DeliveryRow, DeliveryUpdate, RunRow, Store } from '../store/index.ts';
+import type { AwaitedSend, DeliveryRow, DeliveryUpdate, RunRow, Store } from '../store/index.ts';
+import { sendProofReport, type SendProofSummary } from './send-proof.ts';
 
 /**
  * Batch runs: iterate an audience, decide for every member, deliver through the agent's sinks.
@@ -50,7 +51,10 @@ export interface RunOptions {
   chunkSize?: number;
   /** Deliveries handed to a sink per call (default 5,000; the sink splits them into requests). */
   deliveryBatch?: number;
-  /** Deliveries of one decision to one sink before it is given up as failed (default 4). */
+  /**
+   * Deliveries of one decision to one sink, in one session of the run, before it is set aside
+   * (default 4): it stays queued, the run ends `failed`, and `--resume` tries it again.
+   */
   maxAttempts?: number;
   total?: number;
   onProgress?: (p: RunProgress) => void;
@@ -83,6 +87,10 @@ export interface RunSummary extends Counters {
   failed: Record<string, { total: number; reasons: Record<string, number> }>;
   /** Deliveries neither delivered nor failed yet (in doubt, or waiting for a retry): a resume finishes them. */
   unfinished: Record<string, number>;
+  /** For sinks whose destination reports what it really sent: this run's proofs of send, by target. */
+  sendProof?: Record<string, SendProofSummary>;
+  /** What the operator should look at: sends the destination accepted and never made (this run's and the agent's earlier runs'). */
+  warnings?: string[];
 }
 
 export class RunError extends Error {
@@ -240,6 +248,8 @@ class RunInProgress {
   private readonly ws: string;
   private readonly sinks: Target[];
   private readonly maxAttempts: number;
+  /** Deliveries tried in this session and not delivered, by sink and decision: set aside at maxAttempts. */
+  private readonly tries = new Map<string, number>();
   private delivered = 0;
   private draining: Promise<unknown> = Promise.resolve();
   private drainError: unknown;
@@ -291,7 +301,10 @@ class RunInProgress {
   }
 
   async finish(aborted: boolean): Promise<RunSummary> {
-    const summary = await summarize(this.store, this.run, this.checkpoint, aborted);
+    const summary = {
+      ...(await summarize(this.store, this.run, this.checkpoint, aborted)),
+      ...(await sendProofReport(this.store, this.run, this.service.now())),
+    };
     await this.store.updateRun(
       this.ws,
       this.run.runId,
@@ -380,34 +393,47 @@ class RunInProgress {
   /** Delivers every queued delivery of the run to one sink, first settling those left in doubt. */
   private async drainSink({ key, sink }: Target, finalPass: boolean): Promise<void> {
     // Nothing new goes to a sink while some of its deliveries are still in doubt.
-    if (!(await settleInDoubt(this.store, this.ws, this.run.runId, key, sink, this.service.now()))) return;
+    const awaitOf = (row: DeliveryRow) => this.awaitedSend(sink, row);
+    if (!(await settleInDoubt(this.store, this.ws, this.run.runId, key, sink, this.service.now(), awaitOf))) return;
     const batch = Math.max(1, this.options.deliveryBatch ?? 5000);
+    // rows before this position are set aside for this session (their tries ran out)
+    let from = 0;
     for (;;) {
-      const rows = await this.store.deliveriesOf(this.ws, this.run.runId, key, ['pending'], batch);
+      const rows = await this.store.deliveriesOf(this.ws, this.run.runId, key, ['pending'], batch, from);
       if (rows.length === 0) return;
-      const live = await this.giveUpExhausted(key, rows);
-      if (live.length === 0) continue;
+      const live = rows.filter((r) => this.triesOf(key, r.decisionId) < this.maxAttempts);
+      if (live.length === 0) {
+        from = rows[rows.length - 1]!.seq! + 1;
+        continue;
+      }
       const updates = await this.deliverBatch(key, sink, live);
       if (!updates) return; // the sink itself failed: nothing is known of this batch, which stays in flight (in doubt)
       const inDoubt = updates.some((u) => u.status === 'sending');
-      if (inDoubt && !(await settleInDoubt(this.store, this.ws, this.run.runId, key, sink, this.service.now()))) return;
+      if (
+        inDoubt &&
+        !(await settleInDoubt(this.store, this.ws, this.run.runId, key, sink, this.service.now(), awaitOf))
+      )
+        return;
       // Nothing got through: the sink has already waited and retried inside; leave the rest for the final pass.
       if (!finalPass && updates.every((u) => u.status !== 'delivered')) return;
     }
   }
 
-  /** Marks the rows that used up their attempts as failed; returns the others. */
-  private async giveUpExhausted(key: string, rows: DeliveryRow[]): Promise<DeliveryRow[]> {
-    const exhausted = rows.filter((r) => r.attempts >= this.maxAttempts);
-    if (exhausted.length > 0) {
-      await this.store.setDeliveryStatus(
-        this.ws,
-        key,
-        exhausted.map((r) => ({ decisionId: r.decisionId, status: 'failed', error: r.error ?? 'gave up' })),
-        this.service.now(),
-      );
-    }
-    return rows.filter((r) => r.attempts < this.maxAttempts);
+  private triesOf(key: string, decisionId: string): number {
+    return this.tries.get(`${key}\u0000${decisionId}`) ?? 0;
+  }
+
+  /** The send proof a delivered row awaits, for a sink whose destination reports what it sent. */
+  private awaitedSend(sink: DecisionSink, row: DeliveryRow): AwaitedSend | undefined {
+    if (!sink.sendProof) return undefined;
+    return {
+      target: sink.sendProof.target,
+      runId: this.run.runId,
+      agentId: this.run.agentId,
+      userKey: row.userKey,
+      holdout: (row.payload as Payload).holdout,
+      dueAt: this.service.now() + sink.sendProof.withinMs,
+    };
   }
 
   /** Hands one batch to the sink, in flight while it is out, and records each row's answer; undefined when the sink threw. */
@@ -438,7 +464,17 @@ class RunInProgress {
     }
     const updates: DeliveryUpdate[] = live.map((r, i) => {
       const res = results[i] ?? { status: 'retry', message: 'no result from the sink' };
-      if (res.status === 'ok') return { decisionId: r.decisionId, status: 'delivered', error: null, attempt: true };
+      if (res.status === 'ok') {
+        const awaitSend = this.awaitedSend(sink, r);
+        return {
+          decisionId: r.decisionId,
+          status: 'delivered',
+          error: null,
+          attempt: true,
+          ...(awaitSend && { awaitSend }),
+        };
+      }
+      if (res.status === 'retry') this.tries.set(`${key}\u0000${r.decisionId}`, this.triesOf(key, r.decisionId) + 1);
       if (res.status === 'rejected')
         return { decisionId: r.decisionId, status: 'failed', error: `${res.code}: ${res.message}`, attempt: true };
       return {
@@ -501,6 +537,7 @@ async function settleInDoubt(
   key: string,
   sink: DecisionSink,
   now: number,
+  awaitOf: (row: DeliveryRow) => AwaitedSend | undefined,
 ): Promise<boolean> {
   const range = await store.getInFlight(ws, runId, key);
   const inFlight = range
@@ -522,11 +559,15 @@ async function settleInDoubt(
     await store.setDeliveryStatus(
       ws,
       key,
-      rows.map((r, i) => ({
-        decisionId: r.decisionId,
-        status: landed[i] ? 'delivered' : 'pending',
-        error: landed[i] ? null : r.error,
-      })),
+      rows.map((r, i) => {
+        const awaitSend = landed[i] ? awaitOf(r) : undefined;
+        return {
+          decisionId: r.decisionId,
+          status: landed[i] ? 'delivered' : 'pending',
+          error: landed[i] ? null : r.error,
+          ...(awaitSend && { awaitSend }),
+        };
+      }),
       now,
     );
   }
@@ -585,5 +626,12 @@ export function runTable(s: RunSummary): string {
   }
   for (const [sink, n] of Object.entries(s.unfinished))
     lines.push(`  unfinished   ${n} via ${sink} (in doubt or waiting for a retry: resume the run)`);
+  for (const [target, p] of Object.entries(s.sendProof ?? {})) {
+    const notSent = Object.entries(p.notSent).map(([reason, n]) => `${n} ${reason}`);
+    lines.push(
+      `  sent         ${p.sent} via ${target} (from its reports), ${p.awaited} awaited, not sent: ${notSent.join(', ') || 0}`,
+    );
+  }
+  for (const warning of s.warnings ?? []) lines.push(`  warning: ${warning}`);
   return lines.join('\n');
 }

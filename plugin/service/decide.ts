@@ -23,6 +23,8 @@ export interface DecideOptions {
    * a requestId that was used after all is caught by the store and replayed.
    */
   likelyNew?: boolean;
+  /** Dimensions the request fixes (see the agent's `DecideOptions.pin`). */
+  pin?: Readonly<Record<string, string>>;
 }
 
 const TIMED_OUT = Symbol('timed out');
@@ -50,7 +52,13 @@ export async function decide(
   }
   let outcome: Outcome;
   try {
-    outcome = await decideAndLog(state, agent, req, { userKey, kind, request }, options.profileBudgetMs);
+    outcome = await decideAndLog(
+      state,
+      agent,
+      req,
+      { userKey, kind, request, pin: options.pin },
+      options.profileBudgetMs,
+    );
   } catch (err) {
     if (request && err instanceof AlreadyStoredError) {
       const existing = await loggedFor(state, agentId, request);
@@ -110,6 +118,7 @@ interface Asker {
   userKey: string;
   kind: DecisionKind;
   request?: LoggedRequest;
+  pin?: Readonly<Record<string, string>>;
 }
 
 /** Reads the profile, decides under the user's lock (frequency caps stay exact) and logs the decision with its send. */
@@ -117,7 +126,7 @@ async function decideAndLog(
   state: ServiceState,
   agent: AgentRuntime,
   req: DecideRequest,
-  { userKey, kind, request }: Asker,
+  { userKey, kind, request, pin }: Asker,
   profileBudgetMs: number | undefined,
 ): Promise<Outcome> {
   const now = state.clock();
@@ -158,6 +167,7 @@ async function decideAndLog(
       recentSends,
       context: req.context,
       explain: req.explain ?? false,
+      ...(pin && { pin }),
     });
     const row = rowFromDecision(
       state.workspace,

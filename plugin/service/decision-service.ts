@@ -15,8 +15,9 @@ import { userKeyOf } from './keys.ts';
 import { learnClosed, learnerLagSeconds } from './learn.ts';
 import type { Metrics } from './metrics.ts';
 import type { SinkFactory } from './ports.ts';
-import { report, type AgentReport } from './report.ts';
+import { report, type AgentReport, type ReportQuery } from './report.ts';
 import { prune } from './retention.ts';
+import { recordSendReports, type SendReport } from './send-proof.ts';
 import { agentOf, type ServiceState } from './state.ts';
 
 export interface ServiceOptions {
@@ -131,6 +132,11 @@ export class DecisionService {
     return ingest(this.state, events);
   }
 
+  /** Applies what a destination reported it sent or aborted (Braze Currents) to the awaited send proofs. */
+  recordSendReports(reports: readonly SendReport[]): Promise<{ settled: number; unmatched: number }> {
+    return recordSendReports(this.state, reports);
+  }
+
   /**
    * Folds every closed decision into its agent's model (see learn.ts), when this instance holds
    * the learner's role (it tries to take it). Concurrent calls share one run.
@@ -157,8 +163,8 @@ export class DecisionService {
     return this.state.role.learner;
   }
 
-  report(agentId: string): Promise<AgentReport> {
-    return report(this.state, agentId);
+  report(agentId: string, query: ReportQuery = {}): Promise<AgentReport> {
+    return report(this.state, agentId, query);
   }
 
   eraseUser(userId: string): Promise<EraseReport & { cachedProfile: number }> {
@@ -168,7 +174,7 @@ export class DecisionService {
   connectedContent(
     agentId: string,
     userId: string,
-    options: { requestId?: string; profileBudgetMs?: number } = {},
+    options: { requestId?: string; profileBudgetMs?: number; channel?: string } = {},
   ): Promise<Record<string, AttributeValue>> {
     return connectedContent(this.state, agentId, userId, options);
   }

@@ -2,7 +2,7 @@ import type { EraseReport } from '../store/index.ts';
 import { userKeyOf } from './keys.ts';
 import type { ServiceState } from './state.ts';
 
-/** Erases the user's decisions (of both kinds), outcomes, events, send counters, outbox rows and cached profile. */
+/** Erases the user's decisions (of both kinds), outcomes, events, send counters, outbox rows, audience memberships and cached profile. */
 export async function eraseUser(state: ServiceState, userId: string): Promise<EraseReport & { cachedProfile: number }> {
   const userKey = userKeyOf(state.secret, userId);
   const report = sumReports(
@@ -25,5 +25,6 @@ function sumReports(a: EraseReport, b: EraseReport): EraseReport {
     events: a.events + b.events,
     sends: a.sends + b.sends,
     deliveries: a.deliveries + b.deliveries,
+    audienceMemberships: a.audienceMemberships + b.audienceMemberships,
   };
 }

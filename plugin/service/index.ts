@@ -7,5 +7,6 @@ export * from './metrics.ts';
 export * from './ports.ts';
 export * from './open.ts';
 export type { DecideOptions } from './decide.ts';
-export type { AgentReport } from './report.ts';
+export { reportQuerySchema, type AgentReport, type NotSent, type ReportQuery } from './report.ts';
 export { CONNECTED_CONTENT_PROFILE_BUDGET_MS } from './connected-content.ts';
+export type { SendReport } from './send-proof.ts';

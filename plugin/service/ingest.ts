@@ -124,8 +124,11 @@ async function outcomesOf(
   if (named) {
     if (keys.includes(named.userKey)) hits.push(...attribute({ ...outcome, userKey: named.userKey }, [named], goalOf));
   } else {
-    for (const key of keys) {
-      const latest = await state.store.latestDecisions(state.workspace, key, [...state.agents.keys()], timestamp);
+    // only the agents whose goal rewards this event can earn from it: no look-up for the others
+    const rewarding = [...state.agents].filter(([, a]) => a.config.goal.rewards.some((r) => r.event === event));
+    const agentIds = rewarding.map(([id]) => id);
+    for (const key of agentIds.length > 0 ? keys : []) {
+      const latest = await state.store.latestDecisions(state.workspace, key, agentIds, timestamp);
       hits.push(...attribute({ ...outcome, userKey: key }, latest, goalOf));
     }
   }

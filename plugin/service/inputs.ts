@@ -168,6 +168,16 @@ export const connectedContentQuerySchema = z.object({
   user_id: userId,
   /** Braze renders a message several times (HTML, text, retries); the same request_id gets the same decision. */
   request_id: callerId(REQUEST_ID_MAX).optional(),
+  /**
+   * The message's channel (`email`, `sms`, `push`: an arm of the agent's channel dimension): the
+   * decision is made for that channel only, so that an email render never gets an sms decision.
+   */
+  channel: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(64, 'must be at most 64 characters')
+    .regex(/^[A-Za-z0-9_-]+$/, 'must be an arm id of the channel dimension, e.g. email')
+    .optional(),
 });
 
 /** `POST /v1/keys`: a new API key of the workspace. */

@@ -9,7 +9,10 @@
  * entries as (index, float64); the send time as epoch ms; then whatever else the body carries
  * (suppression, explanation, request id) as JSON. Labels are small integers from the store's
  * dictionary (see `Labels`). Every number round-trips exactly. A body of another shape is kept as
- * JSON (format 0), so the store accepts any body.
+ * JSON (format 0), so the store accepts any body. Format 2 is format 1 with, after each choice's
+ * probability, one byte saying whether the policy chose the arm it estimates best (and, when it
+ * explored, that arm's probability as a float64): one byte per dimension more on an exploiting
+ * decision, nine on an exploring one. Bodies without that information keep format 1.
  */
 
 /** The store's dictionary of names (workspaces, agents, dimensions, arms) to small integers. */
@@ -21,10 +24,15 @@ export interface Labels {
 interface Choice {
   arm: string;
   probability: number;
+  /** Per dimension: whether the policy chose the arm it estimates best, and that arm's probability. */
+  reason?: 'exploit' | 'explore';
+  best?: number;
 }
 
 const FORMAT_JSON = 0;
 const FORMAT_COMPACT = 1;
+/** Format 1 with one byte more per choice: 0 no `best`; 1 exploit (best = probability); 2 explore, float64 best follows. */
+const FORMAT_COMPACT_BEST = 2;
 
 class Writer {
   private buf = Buffer.allocUnsafe(256);
@@ -112,8 +120,9 @@ export function encodeBody(body: unknown, requestId: string | null, labels: Labe
     return w.done();
   }
   const { choices, features, sendAt, ...rest } = body;
-  w.byte(FORMAT_COMPACT);
-  writeChoices(w, choices, labels);
+  const withBest = Object.values(choices).some((c) => c.best !== undefined);
+  w.byte(withBest ? FORMAT_COMPACT_BEST : FORMAT_COMPACT);
+  writeChoices(w, choices, labels, withBest);
   writeFeatures(w, features);
   const sendAtMs = sendAt === undefined ? undefined : isoMillis(sendAt);
   if (sendAt === undefined) w.byte(0);
@@ -133,11 +142,12 @@ export function encodeBody(body: unknown, requestId: string | null, labels: Labe
 /** Decodes what `encodeBody` wrote. */
 export function decodeBody(bytes: Uint8Array, labels: Labels): { body: unknown; requestId: string | null } {
   const r = new Reader(bytes);
-  if (r.byte() === FORMAT_JSON) {
+  const format = r.byte();
+  if (format === FORMAT_JSON) {
     const { body, requestId } = JSON.parse(r.text()) as { body: unknown; requestId: string | null };
     return { body, requestId };
   }
-  const choices = readChoices(r, labels);
+  const choices = readChoices(r, labels, format === FORMAT_COMPACT_BEST);
   const features = readFeatures(r);
   const sendAtKind = r.byte();
   const sendAt = sendAtKind === 1 ? new Date(r.float()).toISOString() : sendAtKind === 2 ? r.text() : undefined;
@@ -151,11 +161,27 @@ export function decodeBody(bytes: Uint8Array, labels: Labels): { body: unknown; 
 /** The (dimension, arm) pairs of an encoded body, without decoding the rest (for the report aggregates). */
 export function choicesOfBody(bytes: Uint8Array, labels: Labels): [string, string][] {
   const r = new Reader(bytes);
-  if (r.byte() === FORMAT_JSON) {
+  const format = r.byte();
+  if (format === FORMAT_JSON) {
     const { body } = JSON.parse(r.text()) as { body: { choices?: unknown } };
     return choicePairs(body?.choices);
   }
-  return Object.entries(readChoices(r, labels)).map(([dimension, c]) => [dimension, c.arm]);
+  return Object.entries(readChoices(r, labels, format === FORMAT_COMPACT_BEST)).map(([dimension, c]) => [
+    dimension,
+    c.arm,
+  ]);
+}
+
+/**
+ * Per dimension of a body that logged it: the probability of the chosen arm and of the arm the
+ * policy estimated best (for the report's exploration figures).
+ */
+export function explorationOfChoices(choices: unknown): { dimension: string; probability: number; best: number }[] {
+  if (typeof choices !== 'object' || choices === null) return [];
+  return Object.entries(choices as Record<string, unknown>).flatMap(([dimension, c]) => {
+    const { probability, best } = (c ?? {}) as Partial<Choice>;
+    return typeof probability === 'number' && typeof best === 'number' ? [{ dimension, probability, best }] : [];
+  });
 }
 
 /** The (dimension, arm) pairs of a body of any shape; none when it has no well-formed choices. */
@@ -168,24 +194,39 @@ export function choicePairs(choices: unknown): [string, string][] {
   );
 }
 
-function writeChoices(w: Writer, choices: Record<string, Choice>, labels: Labels): void {
+function writeChoices(w: Writer, choices: Record<string, Choice>, labels: Labels, withBest: boolean): void {
   const entries = Object.entries(choices);
   w.varint(entries.length);
   for (const [dimension, c] of entries) {
     w.varint(labels.id(dimension));
     w.varint(labels.id(c.arm));
     w.float(c.probability);
+    if (!withBest) continue;
+    if (c.best === undefined) w.byte(0);
+    else if (c.reason === 'exploit') w.byte(1);
+    else {
+      w.byte(2);
+      w.float(c.best);
+    }
   }
 }
 
-function readChoices(r: Reader, labels: Labels): Record<string, Choice> {
+function readChoices(r: Reader, labels: Labels, withBest: boolean): Record<string, Choice> {
   const choices: Record<string, Choice> = {};
   for (let n = r.varint(); n > 0; n--) {
     const dimension = labels.text(r.varint());
     const arm = labels.text(r.varint());
+    const probability = r.float();
+    const kind = withBest ? r.byte() : 0;
+    const value: Choice =
+      kind === 0
+        ? { arm, probability }
+        : kind === 1
+          ? { arm, probability, reason: 'exploit', best: probability }
+          : { arm, probability, reason: 'explore', best: r.float() };
     // defineProperty: a dimension named "__proto__" stays a key, as in the JSON it came from
     Object.defineProperty(choices, dimension, {
-      value: { arm, probability: r.float() },
+      value,
       enumerable: true,
       writable: true,
       configurable: true,
@@ -244,12 +285,16 @@ function isDecisionBody(
   if (sendAt !== undefined && typeof sendAt !== 'string') return false;
   if (!Array.isArray(features) || !features.every((x) => typeof x === 'number')) return false;
   if (typeof choices !== 'object' || choices === null || Array.isArray(choices)) return false;
-  return Object.values(choices).every(
-    (c) =>
-      typeof c === 'object' &&
-      c !== null &&
-      typeof (c as Choice).arm === 'string' &&
-      typeof (c as Choice).probability === 'number' &&
-      Object.keys(c).length === 2,
-  );
+  return Object.values(choices).every(isCompactChoice);
+}
+
+/** A choice the compact format round-trips: {arm, probability}, or with a `best` its `reason` agrees with. */
+function isCompactChoice(c: unknown): boolean {
+  if (typeof c !== 'object' || c === null) return false;
+  const { arm, probability, reason, best } = c as Record<string, unknown>;
+  if (typeof arm !== 'string' || typeof probability !== 'number') return false;
+  const keys = Object.keys(c).length;
+  if (keys === 2) return true;
+  if (keys !== 4 || typeof best !== 'number') return false;
+  return reason === 'exploit' ? best === probability : reason === 'explore';
 }

@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { choicePairs, choicesOfBody, decodeBody, encodeBody } from './decision-codec.ts';
+import { addToReplicates, emptyReplicates, userReplicateWeights } from '../measure/bootstrap.ts';
+import { choicePairs, choicesOfBody, decodeBody, encodeBody, explorationOfChoices } from './decision-codec.ts';
 import type { SqliteLabels } from './labels.ts';
+import type { SqliteReportAggregates } from './report-aggregates.ts';
 import {
   AlreadyStoredError,
+  type DecisionHead,
   type DecisionRow,
   type LearningCursor,
   type OutcomeRow,
@@ -48,7 +51,7 @@ export function keyBytes(userKey: string): Id {
   return bytes.toString('base64url') === userKey ? bytes : userKey;
 }
 
-function keyText(stored: unknown): string {
+export function keyText(stored: unknown): string {
   return typeof stored === 'string' ? stored : (stored as Buffer).toString('base64url');
 }
 
@@ -67,7 +70,23 @@ export interface PreparedDecision {
   /** The reward of a decision logged already learned (an import), else undefined. */
   learnedReward?: number;
   cells: [number, number][];
+  userKey: Id;
+  suppressed: boolean;
+  /** (dimension label, chosen arm's probability, best arm's probability) where the policy drew the arm. */
+  exploration: [number, number, number][];
   send?: { userKey: Id; at: number; channel: number | null; decisionId: string };
+}
+
+/** The reason a decision suppressed by guardrails is logged with. */
+const SUPPRESSED_REASON = 'guardrail';
+
+export interface GroupTally {
+  key: number[];
+  users: number;
+  suppressed: number;
+  suppressedClosed: number;
+  suppressedSum: number;
+  replicates: Float64Array | null;
 }
 
 /** Increments of report cells, summed in memory and written once per transaction. */
@@ -81,16 +100,82 @@ export class Tally {
     if (!holdout) for (const [dimension, arm] of cells) this.bump([ws, agent, day, 0, dimension, arm], reward);
   }
 
-  private bump(key: number[], reward: number | null): void {
+  /** Takes a decision counted decided back out of its cells (it was never sent). */
+  leave(ws: number, agent: number, at: number, holdout: boolean, cells: [number, number][]): void {
+    const day = Math.floor(at / DAY_MS);
+    this.bump([ws, agent, day, holdout ? 1 : 0, 0, 0], null, -1);
+    if (!holdout) for (const [dimension, arm] of cells) this.bump([ws, agent, day, 0, dimension, arm], null, -1);
+  }
+
+  private bump(key: number[], reward: number | null, decided = 1): void {
     const k = key.join(',');
     let cell = this.cells.get(k);
     if (!cell) this.cells.set(k, (cell = { key, decided: 0, closed: 0, sum: 0, squares: 0 }));
-    if (reward === null) cell.decided += 1;
+    if (reward === null) cell.decided += decided;
     else {
       cell.closed += 1;
       cell.sum += reward;
       cell.squares += reward * reward;
     }
+  }
+
+  /** Per (agent, day, group): new users, suppressed decisions and the bootstrap-by-user sums. */
+  readonly groups = new Map<string, GroupTally>();
+  /** Per (agent, day, dimension): decisions drawn by the policy, how many explored, mass off the best arm. */
+  readonly exploration = new Map<string, { key: number[]; decided: number; explored: number; offBest: number }>();
+  private readonly weights = new Float64Array(emptyReplicates().length / 2);
+
+  /** Counts a logged decision in its group: a first-seen user, a suppression, its exploration. */
+  logged(
+    ws: number,
+    agent: number,
+    at: number,
+    holdout: boolean,
+    d: { newUser: boolean; suppressed: boolean; exploration: [number, number, number][] },
+  ): void {
+    const day = Math.floor(at / DAY_MS);
+    const g = this.group(ws, agent, day, holdout);
+    if (d.newUser) g.users += 1;
+    if (d.suppressed) g.suppressed += 1;
+    for (const [dimension, probability, best] of d.exploration) {
+      const key = [ws, agent, day, dimension];
+      const k = key.join(',');
+      let e = this.exploration.get(k);
+      if (!e) this.exploration.set(k, (e = { key, decided: 0, explored: 0, offBest: 0 }));
+      e.decided += 1;
+      if (probability < best) e.explored += 1;
+      e.offBest += 1 - best;
+    }
+  }
+
+  /** Counts a committed reward of the user in its group's replicates (and in the suppressed sums). */
+  closed(
+    ws: number,
+    agent: number,
+    at: number,
+    holdout: boolean,
+    userKey: string,
+    suppressed: boolean,
+    reward: number,
+  ): void {
+    const g = this.group(ws, agent, Math.floor(at / DAY_MS), holdout);
+    if (suppressed) {
+      g.suppressedClosed += 1;
+      g.suppressedSum += reward;
+    }
+    g.replicates ??= emptyReplicates();
+    addToReplicates(g.replicates, userReplicateWeights(userKey, this.weights), reward);
+  }
+
+  private group(ws: number, agent: number, day: number, holdout: boolean): GroupTally {
+    const key = [ws, agent, day, holdout ? 1 : 0];
+    const k = key.join(',');
+    let g = this.groups.get(k);
+    if (!g) {
+      g = { key, users: 0, suppressed: 0, suppressedClosed: 0, suppressedSum: 0, replicates: null };
+      this.groups.set(k, g);
+    }
+    return g;
   }
 }
 
@@ -98,9 +183,14 @@ export class SqliteDecisionLog {
   /** @internal Every statement, by name (the query-plan test reads their SQL). */
   readonly s;
 
+  /**
+   * `aggregates`: the per-user report aggregates of migration 9; absent while an older migration
+   * runs (migration 9 fills them from the log).
+   */
   constructor(
     db: Database.Database,
     private readonly labels: SqliteLabels,
+    private readonly aggregates?: SqliteReportAggregates,
   ) {
     this.s = {
       insert: db.prepare(
@@ -112,14 +202,14 @@ export class SqliteDecisionLog {
       get: db.prepare('SELECT * FROM decision_log WHERE ws = ? AND decision_id = ?'),
       byRequest: db.prepare('SELECT * FROM decision_log WHERE ws = ? AND agent = ? AND request = ?'),
       latest: db.prepare(
-        'SELECT * FROM decision_log WHERE ws = ? AND user_key = ? AND agent = ? AND at <= ? ORDER BY at DESC, seq DESC LIMIT 1',
+        'SELECT decision_id, at, window_end FROM decision_log WHERE ws = ? AND user_key = ? AND agent = ? AND at <= ? ORDER BY at DESC, seq DESC LIMIT 1',
       ),
       list: db.prepare('SELECT * FROM decision_log WHERE ws = ? AND agent = ? ORDER BY seq DESC LIMIT ?'),
       closedUnlearned: db.prepare(
         'SELECT * FROM decision_log WHERE ws = ? AND agent = ? AND learned = 0 AND (window_end, decision_id) > (?, ?) AND window_end <= ? ORDER BY window_end, decision_id LIMIT ?',
       ),
       markLearned: db.prepare(
-        'UPDATE decision_log SET learned = 1, reward = ? WHERE ws = ? AND decision_id = ? AND learned = 0 RETURNING agent, at, holdout, body',
+        'UPDATE decision_log SET learned = 1, reward = ? WHERE ws = ? AND decision_id = ? AND learned = 0 RETURNING agent, at, holdout, body, user_key, reason',
       ),
       oldestUnlearned: db
         .prepare(
@@ -157,9 +247,15 @@ export class SqliteDecisionLog {
     const ws = this.labels.id(d.workspace);
     const agent = this.labels.id(d.agentId);
     const body = encodeBody(d.body, d.requestId, this.labels);
-    const cells = choicePairs((d.body as { choices?: unknown } | null)?.choices).map(
+    const choices = (d.body as { choices?: unknown } | null)?.choices;
+    const cells = choicePairs(choices).map(
       ([dimension, arm]) => [this.labels.id(dimension), this.labels.id(arm)] as [number, number],
     );
+    const exploration = d.holdout
+      ? []
+      : explorationOfChoices(choices).map(
+          (e) => [this.labels.id(e.dimension), e.probability, e.best] as [number, number, number],
+        );
     const values = [
       ws,
       agent,
@@ -185,6 +281,9 @@ export class SqliteDecisionLog {
       at: d.at,
       holdout: d.holdout,
       cells,
+      userKey: values[3] as Id,
+      suppressed: d.reason === SUPPRESSED_REASON,
+      exploration,
       ...(d.learned ? { learnedReward: d.reward ?? 0 } : {}),
     };
     if (send) {
@@ -204,8 +303,13 @@ export class SqliteDecisionLog {
   insert(p: PreparedDecision, tally: Tally): void {
     const seq = this.insertRow(p);
     tally.add(p.ws, p.agent, p.at, p.holdout, p.cells, null);
+    const newUser = this.aggregates?.addUser(p.ws, p.userKey, p.agent, p.holdout) ?? false;
+    tally.logged(p.ws, p.agent, p.at, p.holdout, { newUser, suppressed: p.suppressed, exploration: p.exploration });
     // a decision logged already learned (an import) counts as closed too
-    if (p.learnedReward !== undefined) tally.add(p.ws, p.agent, p.at, p.holdout, p.cells, p.learnedReward);
+    if (p.learnedReward !== undefined) {
+      tally.add(p.ws, p.agent, p.at, p.holdout, p.cells, p.learnedReward);
+      tally.closed(p.ws, p.agent, p.at, p.holdout, keyText(p.userKey), p.suppressed, p.learnedReward);
+    }
     if (!p.send) return;
     const decision = p.send.decisionId === p.decisionId ? seq : this.seqOf(p.ws, p.send.decisionId);
     if (decision === undefined) throw new Error(`the send names decision ${p.send.decisionId}, which is not logged`);
@@ -228,6 +332,9 @@ export class SqliteDecisionLog {
   applyTally(tally: Tally): void {
     for (const c of tally.cells.values()) this.s.addCell.run(...c.key, c.decided, c.closed, c.sum, c.squares);
     tally.cells.clear();
+    this.aggregates?.apply(tally);
+    tally.groups.clear();
+    tally.exploration.clear();
   }
 
   private seqOf(ws: number, decisionId: string): number | undefined {
@@ -250,15 +357,22 @@ export class SqliteDecisionLog {
     return row.requestId === requestId ? row : undefined;
   }
 
-  latest(workspace: string, userKey: string, agentIds: readonly string[], at: number): DecisionRow[] {
+  latest(workspace: string, userKey: string, agentIds: readonly string[], at: number): DecisionHead[] {
     const ws = this.labels.find(workspace);
     if (ws === undefined) return [];
     const key = keyBytes(userKey);
-    const out: DecisionRow[] = [];
+    const out: DecisionHead[] = [];
     for (const agentId of agentIds) {
       const agent = this.labels.find(agentId);
       const r = agent === undefined ? undefined : (this.s.latest.get(ws, key, agent, at) as Row | undefined);
-      if (r && (r.window_end as number) > at) out.push(this.rowFrom(r));
+      if (!r || (r.window_end as number) <= at) continue;
+      out.push({
+        decisionId: idText(r.decision_id),
+        agentId,
+        userKey,
+        at: r.at as number,
+        windowEnd: r.window_end as number,
+      });
     }
     return out;
   }
@@ -299,7 +413,33 @@ export class SqliteDecisionLog {
         ([dimension, arm]) => [this.labels.find(dimension)!, this.labels.find(arm)!] as [number, number],
       );
       tally.add(ws, r.agent as number, r.at as number, r.holdout === 1, cells, reward);
+      const suppressed = r.reason === this.labels.find(SUPPRESSED_REASON);
+      tally.closed(ws, r.agent as number, r.at as number, r.holdout === 1, keyText(r.user_key), suppressed, reward);
     }
+  }
+
+  /**
+   * Marks decisions learned without a reward and takes them out of their report cells (inside the
+   * caller's transaction); returns those that were still unlearned, with their agent's arm.
+   */
+  markLeftOut(
+    workspace: string,
+    decisionIds: readonly string[],
+    tally: Tally,
+  ): { decisionId: string; holdout: boolean }[] {
+    const ws = this.labels.find(workspace);
+    if (ws === undefined) return [];
+    const left: { decisionId: string; holdout: boolean }[] = [];
+    for (const decisionId of decisionIds) {
+      const r = this.s.markLearned.get(null, ws, idBytes(decisionId)) as Row | undefined;
+      if (!r) continue;
+      const cells = choicesOfBody(r.body as Buffer, this.labels).map(
+        ([dimension, arm]) => [this.labels.find(dimension)!, this.labels.find(arm)!] as [number, number],
+      );
+      tally.leave(ws, r.agent as number, r.at as number, r.holdout === 1, cells);
+      left.push({ decisionId, holdout: r.holdout === 1 });
+    }
+    return left;
   }
 
   oldestUnlearnedWindowEnd(workspace: string, agentId: string): number | undefined {
@@ -356,6 +496,7 @@ export class SqliteDecisionLog {
     const ws = this.labels.find(workspace);
     if (ws === undefined) return { decisions: 0, outcomes: 0, sends: 0 };
     const key = keyBytes(userKey);
+    this.aggregates?.erase(ws, key);
     return {
       outcomes: this.s.eraseOutcomes.run(ws, key).changes,
       sends: this.s.eraseSends.run(ws, key).changes,

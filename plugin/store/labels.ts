@@ -1,16 +1,23 @@
 import type Database from 'better-sqlite3';
 import type { Labels } from './decision-codec.ts';
 
+/** Names remembered as missing, at most (names come from configs; ids from requests are never labels). */
+const MISSES_KEPT = 10_000;
+
 /**
  * The SQLite store's dictionary of names: workspaces, agents, dimensions, arms, reasons, channels
  * and event names are stored as small integers. The set of names is small (it comes from agent
  * configs), so it is cached whole. A new name is written at once in its own statement, outside the
  * caller's transaction: a name that outlives a rolled-back decision costs one unused row, while a
- * cached id whose row was rolled back would corrupt every later row that used it.
+ * cached id whose row was rolled back would corrupt every later row that used it. A name looked up
+ * and not found is remembered as missing too (an agent with no decision yet is looked up for every
+ * event): only this process writes names (one writer per file, writer-lock.ts), and `id` forgets
+ * the miss when it creates the name.
  */
 export class SqliteLabels implements Labels {
   private readonly ids = new Map<string, number>();
   private readonly texts = new Map<number, string>();
+  private readonly missing = new Set<string>();
   private readonly insert: Database.Statement;
   private readonly byText: Database.Statement;
   private readonly byId: Database.Statement;
@@ -32,15 +39,19 @@ export class SqliteLabels implements Labels {
     if (this.db.inTransaction && !this.insideTransaction)
       throw new Error(`the label "${text}" must be created before the transaction that uses it`);
     this.insert.run(text);
+    this.missing.delete(text);
     return this.remember(text, (this.byText.get(text) as { id: number }).id);
   }
 
   /** The name's id, or undefined when it was never stored (so nothing refers to it). */
   find(text: string): number | undefined {
     const cached = this.ids.get(text);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined || this.missing.has(text)) return cached;
     const row = this.byText.get(text) as { id: number } | undefined;
-    return row && this.remember(text, row.id);
+    if (row) return this.remember(text, row.id);
+    if (this.missing.size >= MISSES_KEPT) this.missing.clear();
+    this.missing.add(text);
+    return undefined;
   }
 
   text(id: number): string {

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { compactDecisionLog } from './compact-log.ts';
+import { fillReportGroups } from './report-backfill.ts';
 
 /**
  * Numbered schema migrations, applied in order at start and recorded in `schema_migrations`.
@@ -139,5 +140,65 @@ CREATE TABLE report_cells (
 CREATE INDEX deliveries_queue ON deliveries (workspace, run_id, sink);
 DROP INDEX deliveries_run;
 `,
+  },
+  {
+    version: 7,
+    name: 'audience membership',
+    // Who is in which audience of a source that cannot list its members (Segment): one row per
+    // (audience, user), the latest observation; a member = 0 row is a tombstone that keeps an older
+    // observation delivered late from adding the user back. The raw user id is kept because a run
+    // over the audience needs it (as the outbox does); eraseUser deletes the rows by user_key.
+    // Members are read in the order first seen (rowid) through audience_members_order.
+    sql: `
+CREATE TABLE audience_members (
+  workspace TEXT NOT NULL, audience TEXT NOT NULL, user_key TEXT NOT NULL, user_id TEXT NOT NULL,
+  member INTEGER NOT NULL, at INTEGER NOT NULL);
+CREATE UNIQUE INDEX audience_members_key ON audience_members (workspace, audience, user_key);
+CREATE INDEX audience_members_order ON audience_members (workspace, audience) WHERE member = 1;
+CREATE INDEX audience_members_user ON audience_members (workspace, user_key);
+`,
+  },
+  {
+    version: 8,
+    name: 'send proofs and decisions left out',
+    // A delivered decision awaits the destination's report of its send (Braze Currents); the
+    // learner leaves out those never sent and counts them per agent, arm and reason for the report.
+    sql: `
+CREATE TABLE send_proofs (
+  workspace TEXT NOT NULL, decision_id TEXT NOT NULL, target TEXT NOT NULL, user_key TEXT NOT NULL, run_id TEXT,
+  agent_id TEXT NOT NULL, holdout INTEGER NOT NULL, delivered_at INTEGER NOT NULL, due_at INTEGER NOT NULL,
+  state TEXT NOT NULL, reason TEXT, updated_at INTEGER NOT NULL,
+  PRIMARY KEY (workspace, decision_id, target));
+CREATE INDEX send_proofs_user ON send_proofs (workspace, user_key, target, delivered_at);
+CREATE INDEX send_proofs_due ON send_proofs (workspace, due_at) WHERE state = 'awaited';
+CREATE INDEX send_proofs_run ON send_proofs (workspace, run_id, target, state, reason);
+CREATE INDEX send_proofs_age ON send_proofs (delivered_at);
+CREATE TABLE left_out_counts (
+  workspace TEXT NOT NULL, agent_id TEXT NOT NULL, holdout INTEGER NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL,
+  PRIMARY KEY (workspace, agent_id, holdout, reason)) WITHOUT ROWID;
+`,
+  },
+  {
+    version: 9,
+    name: 'report aggregates by user: distinct users, suppressed decisions, bootstrap by user, exploration',
+    // report_users: one row per (user, agent, group) ever decided, to count distinct users (erased
+    // with the user). report_groups: per (agent, day, group) the users first seen, the decisions
+    // guardrails suppressed, and the bootstrap-by-user sums (a blob of 200 float64). Filled from
+    // the log; exploration only counts decisions logged from now on (older bodies lack it).
+    sql: `
+CREATE TABLE report_users (
+  ws INTEGER NOT NULL, user_key BLOB NOT NULL, agent INTEGER NOT NULL, holdout INTEGER NOT NULL,
+  PRIMARY KEY (ws, user_key, agent, holdout)) WITHOUT ROWID;
+CREATE TABLE report_groups (
+  ws INTEGER NOT NULL, agent INTEGER NOT NULL, day INTEGER NOT NULL, holdout INTEGER NOT NULL,
+  users INTEGER NOT NULL, suppressed INTEGER NOT NULL, suppressed_closed INTEGER NOT NULL,
+  suppressed_sum REAL NOT NULL, replicates BLOB,
+  PRIMARY KEY (ws, agent, day, holdout)) WITHOUT ROWID;
+CREATE TABLE report_exploration (
+  ws INTEGER NOT NULL, agent INTEGER NOT NULL, day INTEGER NOT NULL, dimension INTEGER NOT NULL,
+  decided INTEGER NOT NULL, explored INTEGER NOT NULL, off_best REAL NOT NULL,
+  PRIMARY KEY (ws, agent, day, dimension)) WITHOUT ROWID;
+`,
+    up: fillReportGroups,
   },
 ];

@@ -6,7 +6,9 @@ import { SNAPSHOTS_KEPT } from './types.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { WalCheckpointer } from './checkpointer.ts';
 import { SqliteDecisionLog, Tally, type PreparedDecision } from './decision-log.ts';
+import { SqliteReportAggregates } from './report-aggregates.ts';
 import { SqliteLabels } from './labels.ts';
+import { SqliteSendProofs } from './send-proofs.ts';
 import { holdWriterLock, WriterLockHeldError } from './writer-lock.ts';
 import { openFailure } from './open-failure.ts';
 import { StorageFault } from './storage-fault.ts';
@@ -15,16 +17,25 @@ import type {
   AgentConfigRow,
   ApiKeyRow,
   AuditRow,
+  DecisionHead,
   DecisionRow,
   DeliveryRow,
   DeliveryStatus,
   DeliveryUpdate,
+  AudienceMemberRow,
   EraseReport,
   EventRow,
   LearnerRole,
   LearningCursor,
+  LeftOut,
+  LeftOutCount,
+  SendEvidence,
+  SendProofRow,
+  SendProofState,
   OutcomeRow,
   ReportCell,
+  ReportExplorationDay,
+  ReportGroupDay,
   RunRow,
   SendRow,
   SnapshotRow,
@@ -186,6 +197,8 @@ export class SqliteStore implements Store {
   private readonly checkpointer?: WalCheckpointer;
   private readonly labels: SqliteLabels;
   private readonly log: SqliteDecisionLog;
+  private readonly proofs: SqliteSendProofs;
+  private readonly aggregates: SqliteReportAggregates;
   private readonly releaseWriterLock?: () => void;
   private readonly watch: StorageWatch;
 
@@ -199,7 +212,9 @@ export class SqliteStore implements Store {
     this.watch = new StorageWatch(this.db, path === ':memory:' ? undefined : path, warn);
     this.s = this.prepare();
     this.labels = new SqliteLabels(this.db);
-    this.log = new SqliteDecisionLog(this.db, this.labels);
+    this.aggregates = new SqliteReportAggregates(this.db, this.labels);
+    this.log = new SqliteDecisionLog(this.db, this.labels, this.aggregates);
+    this.proofs = new SqliteSendProofs(this.db);
     if (path !== ':memory:') {
       this.db.pragma(`wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES}`);
       this.checkpointer = new WalCheckpointer(path, CHECKPOINT_INTERVAL_MS, (message) =>
@@ -246,7 +261,12 @@ export class SqliteStore implements Store {
   /** The SQL of every prepared statement, by name: the query-plan test checks each one's plan. */
   statementSql(): Record<string, string> {
     return Object.fromEntries(
-      [...Object.entries(this.s), ...Object.entries(this.log.s)].map(([name, statement]) => [name, statement.source]),
+      [
+        ...Object.entries(this.s),
+        ...Object.entries(this.log.s),
+        ...Object.entries(this.proofs.s),
+        ...Object.entries(this.aggregates.s),
+      ].map(([name, statement]) => [name, statement.source]),
     );
   }
 
@@ -328,6 +348,20 @@ export class SqliteStore implements Store {
       deliveryCounts: db.prepare(
         'SELECT sink, status, error, count(*) AS n FROM deliveries WHERE workspace = ? AND run_id = ? GROUP BY sink, status, error ORDER BY sink, status, error',
       ),
+      recordAudience: db.prepare(
+        `INSERT INTO audience_members (workspace, audience, user_key, user_id, member, at)
+         VALUES (@workspace, @audience, @userKey, @userId, @member, @at)
+         ON CONFLICT (workspace, audience, user_key) DO UPDATE
+         SET user_id = excluded.user_id, member = excluded.member, at = excluded.at WHERE excluded.at >= audience_members.at`,
+      ),
+      audienceMembership: db.prepare(
+        'SELECT member, at FROM audience_members WHERE workspace = ? AND audience = ? AND user_key = ?',
+      ),
+      audienceMembers: db.prepare(
+        `SELECT rowid AS position, user_id FROM audience_members
+         WHERE workspace = ? AND audience = ? AND member = 1 AND rowid > ? ORDER BY rowid LIMIT ?`,
+      ),
+      eraseAudiences: db.prepare('DELETE FROM audience_members WHERE workspace = ? AND user_key = ?'),
       lastDelivered: db.prepare(
         `SELECT d.rowid AS seq, d.*, p.payload FROM deliveries d LEFT JOIN delivery_payloads p ON p.id = d.payload_id
          WHERE d.workspace = ? AND d.sink = ? AND d.user_key = ? AND d.status = 'delivered' ORDER BY d.rowid DESC LIMIT 1`,
@@ -551,7 +585,7 @@ export class SqliteStore implements Store {
     userKey: string,
     agentIds: readonly string[],
     at: number,
-  ): Promise<DecisionRow[]> {
+  ): Promise<DecisionHead[]> {
     return this.log.latest(workspace, userKey, agentIds, at);
   }
 
@@ -561,6 +595,19 @@ export class SqliteStore implements Store {
 
   async reportCells(workspace: string, agentId: string): Promise<ReportCell[]> {
     return this.log.reportCells(workspace, agentId);
+  }
+
+  async reportGroups(workspace: string, agentId: string, fromDay: number, toDay: number): Promise<ReportGroupDay[]> {
+    return this.aggregates.groups(workspace, agentId, fromDay, toDay);
+  }
+
+  async reportExploration(
+    workspace: string,
+    agentId: string,
+    fromDay: number,
+    toDay: number,
+  ): Promise<ReportExplorationDay[]> {
+    return this.aggregates.exploration(workspace, agentId, fromDay, toDay);
   }
 
   async recordEvents(
@@ -626,12 +673,23 @@ export class SqliteStore implements Store {
     agentId: string,
     rewards: { decisionId: string; reward: number }[],
     snapshot: Omit<SnapshotRow, 'seq'>,
+    leftOut: LeftOut[] = [],
   ): Promise<number> {
     const state = JSON.stringify(snapshot.state);
+    const reasons = new Map(leftOut.map((l) => [l.decisionId, l.reason]));
     return this.write(() =>
       this.db.transaction(() => {
         const tally = new Tally();
         this.log.markLearned(workspace, rewards, tally);
+        for (const left of this.log.markLeftOut(workspace, [...reasons.keys()], tally))
+          this.proofs.leaveOut(
+            workspace,
+            agentId,
+            left.decisionId,
+            left.holdout,
+            reasons.get(left.decisionId)!,
+            snapshot.createdAt,
+          );
         this.log.applyTally(tally);
         const seq = (this.s.nextSeq.get(workspace, agentId) as { seq: number }).seq;
         this.s.insertSnapshot.run(workspace, agentId, seq, snapshot.agentVersion, state, snapshot.createdAt);
@@ -639,6 +697,43 @@ export class SqliteStore implements Store {
         return seq;
       })(),
     );
+  }
+
+  async leftOutCounts(workspace: string, agentId: string): Promise<LeftOutCount[]> {
+    return this.proofs.leftOutCounts(workspace, agentId);
+  }
+
+  async settleSendProofs(
+    workspace: string,
+    evidence: SendEvidence[],
+    now: number,
+  ): Promise<{ settled: number; unmatched: number }> {
+    return this.write(() =>
+      this.db.transaction(() => {
+        let [settled, unmatched] = [0, 0];
+        for (const e of evidence) {
+          const changed = this.proofs.settle(workspace, e, now);
+          if (changed) settled += 1;
+          else if (changed === false) unmatched += 1;
+        }
+        return { settled, unmatched };
+      })(),
+    );
+  }
+
+  async expireSendProofs(workspace: string, now: number, limit: number): Promise<number> {
+    return this.write(() => this.proofs.expire(workspace, now, limit));
+  }
+
+  async sendProofsOf(workspace: string, decisionIds: readonly string[]): Promise<SendProofRow[]> {
+    return this.proofs.of(workspace, decisionIds);
+  }
+
+  async sendProofCounts(
+    workspace: string,
+    runId: string,
+  ): Promise<{ target: string; state: SendProofState; reason: string | null; count: number }[]> {
+    return this.proofs.counts(workspace, runId);
   }
 
   async latestSnapshot(workspace: string, agentId: string): Promise<SnapshotRow | undefined> {
@@ -665,10 +760,11 @@ export class SqliteStore implements Store {
 
   async prune(before: number, limit: number): Promise<{ decisions: number; events: number }> {
     return this.write(() =>
-      this.db.transaction(() => ({
-        decisions: this.log.prune(before, limit),
-        events: this.pruneEventsSync(before, limit),
-      }))(),
+      this.db.transaction(() => {
+        // send proofs of that age are settled and learned from long since: they go too, uncounted
+        this.proofs.prune(before, limit);
+        return { decisions: this.log.prune(before, limit), events: this.pruneEventsSync(before, limit) };
+      })(),
     );
   }
 
@@ -692,12 +788,43 @@ export class SqliteStore implements Store {
         this.db.transaction(() => ({
           ...this.log.erase(workspace, userKey),
           events: this.s.eraseEvents.run(workspace, userKey).changes,
-          deliveries: this.eraseDeliveriesSync(workspace, userKey),
+          deliveries: this.eraseDeliveriesSync(workspace, userKey) + this.proofs.erase(workspace, userKey),
+          audienceMemberships: this.s.eraseAudiences.run(workspace, userKey).changes,
         }))(),
       ),
     );
     await this.truncateWal();
     return report;
+  }
+
+  async recordAudienceMembership(rows: readonly AudienceMemberRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    this.write(() =>
+      this.db.transaction(() => {
+        for (const r of rows) this.s.recordAudience.run({ ...r, member: r.member ? 1 : 0 });
+      })(),
+    );
+  }
+
+  async audienceMembership(
+    workspace: string,
+    audience: string,
+    userKey: string,
+  ): Promise<{ member: boolean; at: number } | undefined> {
+    const r = this.s.audienceMembership.get(workspace, audience, userKey) as Row | undefined;
+    return r && { member: r.member === 1, at: r.at as number };
+  }
+
+  async audienceMembers(
+    workspace: string,
+    audience: string,
+    after: number,
+    limit: number,
+  ): Promise<{ userId: string; position: number }[]> {
+    return (this.s.audienceMembers.all(workspace, audience, after, limit) as Row[]).map((r) => ({
+      userId: r.user_id as string,
+      position: r.position as number,
+    }));
   }
 
   /** A TRUNCATE checkpoint (see WalCheckpointer.truncate), tried a few times; a StorageFault when it never succeeds. */
@@ -861,6 +988,8 @@ export class SqliteStore implements Store {
     }
     this.write(() =>
       this.db.transaction(() => {
+        for (const u of updates)
+          if (u.awaitSend && u.status === 'delivered') this.proofs.await(workspace, u.decisionId, u.awaitSend, now);
         for (const g of groups.values())
           this.s.setDeliveries.run({
             workspace,

@@ -26,13 +26,17 @@ interface FileIdentity {
  * Whether the SQLite store can keep what it acknowledges. A process that has the database open
  * keeps writing into it after the file was deleted (or replaced) — into an inode no path leads to,
  * lost at the next start — so the file at the path is compared with the one opened (device and
- * inode) before and after every write, and every WATCH_INTERVAL_MS. A file that is no longer
+ * inode) before and after every write, and every WATCH_INTERVAL_MS. So is its write-ahead log
+ * (`<path>-wal`, known from the first commit on): the commits it holds are not in the file until a
+ * checkpoint, and SQLite never removes it while a connection is open. A file that is no longer
  * writable is refused too. A write that fails for want of space or of a working disk (see
  * storageFaultOf) is remembered until a write succeeds again, or until a probe write does: the
  * probe is what lets `/healthz` recover with no traffic.
  */
 export class StorageWatch {
   private readonly opened?: FileIdentity;
+  /** The write-ahead log's identity, taken after the first commit (it exists from then on). */
+  private wal?: FileIdentity;
   /** The fault of the last write that failed, until a write or a probe succeeds. */
   private writeFault?: StorageFault;
   /** The message last reported, so that each fault is reported once (and its end once). */
@@ -60,6 +64,7 @@ export class StorageWatch {
 
   /** After a commit, before its caller hears of it: throws when the file vanished meanwhile; ends a write fault. */
   afterWrite(): void {
+    if (this.path !== undefined && !this.wal) this.wal = identityIfAny(walOf(this.path));
     this.beforeWrite();
     this.writeFault = undefined;
     this.reportFault(undefined);
@@ -88,7 +93,9 @@ export class StorageWatch {
 
   private fileFault(): StorageFault | undefined {
     if (this.path === undefined || !this.opened) return undefined;
-    return vanished(this.path, this.opened) ?? unwritable(this.path);
+    return (
+      vanished(this.path, this.opened) ?? (this.wal && vanished(walOf(this.path), this.wal)) ?? unwritable(this.path)
+    );
   }
 
   private probedWriteFault(): StorageFault | undefined {
@@ -115,6 +122,15 @@ function identityOf(path: string): FileIdentity {
   return { dev, ino };
 }
 
+function identityIfAny(path: string): FileIdentity | undefined {
+  const stats = statSync(path, { throwIfNoEntry: false });
+  return stats && { dev: stats.dev, ino: stats.ino };
+}
+
+function walOf(path: string): string {
+  return `${path}-wal`;
+}
+
 function vanished(path: string, opened: FileIdentity): StorageFault | undefined {
   let now: Stats | undefined;
   try {
@@ -128,6 +144,11 @@ function vanished(path: string, opened: FileIdentity): StorageFault | undefined 
 }
 
 function gone(path: string, what: string): StorageFault {
+  if (path.endsWith('-wal'))
+    return new StorageFault(
+      'storage_unavailable',
+      `the database's write-ahead log ${path} ${what} while the service had it open: the commits since the last checkpoint, and what is written now, would be lost at the next start, so no write is accepted; back the data up through the API before restarting the service`,
+    );
   return new StorageFault(
     'storage_unavailable',
     `the database file ${path} ${what} while the service had it open: what is written now would be lost at the next start, so no write is accepted; restore the file, or restart the service`,

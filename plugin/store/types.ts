@@ -87,6 +87,9 @@ export interface DecisionRow {
   learned: boolean;
 }
 
+/** What attribution reads of a decision: which one, whose, and its window (no body to decode). */
+export type DecisionHead = Pick<DecisionRow, 'decisionId' | 'agentId' | 'userKey' | 'at' | 'windowEnd'>;
+
 export interface EventRow {
   workspace: string;
   messageId: string;
@@ -139,6 +142,33 @@ export interface ReportCell {
   rewardSquares: number;
 }
 
+/** One (UTC day, group) of an agent's report aggregates beyond its cells (see `Store.reportGroups`). */
+export interface ReportGroupDay {
+  day: number;
+  holdout: boolean;
+  /** Distinct users whose first decision of the agent in this group was on this day. */
+  users: number;
+  /** Decisions suppressed by guardrails (reason `guardrail`): logged, closed, their reward sum. */
+  suppressed: { decided: number; closed: number; rewardSum: number };
+  /**
+   * The bootstrap-by-user sums of the group's closed rewards (plugin/measure/bootstrap.ts):
+   * REPLICATES sums of weight × reward, then REPLICATES sums of weight; null before any closed.
+   */
+  replicates: Float64Array | null;
+}
+
+/** One (UTC day, dimension) of an agent's exploration (see `Store.reportExploration`). */
+export interface ReportExplorationDay {
+  day: number;
+  dimension: string;
+  /** Treatment decisions whose arm on this dimension the policy drew (and logged its best arm's probability). */
+  decided: number;
+  /** Of those, the ones that chose an arm other than the estimated best. */
+  explored: number;
+  /** Σ (1 − probability of the estimated best arm). */
+  offBest: number;
+}
+
 /** A send as frequency caps count it. */
 export interface RecentSend {
   at: number;
@@ -159,7 +189,24 @@ export interface EraseReport {
   outcomes: number;
   events: number;
   sends: number;
+  /** Outbox rows, and the send proofs awaited for them (see SendProofStore). */
   deliveries: number;
+  audienceMemberships: number;
+}
+
+/**
+ * One observation of a user's membership of an audience (an audience the source cannot list, such
+ * as Segment's: membership is learned from identify calls and profile reads). `userId` is kept
+ * because a run over the audience needs it; the row is erased with the user.
+ */
+export interface AudienceMemberRow {
+  workspace: string;
+  audience: string;
+  userKey: string;
+  userId: string;
+  member: boolean;
+  /** Time of the observation (ms). */
+  at: number;
 }
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted';
@@ -213,6 +260,63 @@ export interface DeliveryUpdate {
   error?: string | null;
   /** Count this as an attempt (when moving to sending). */
   attempt?: boolean;
+  /**
+   * With status `delivered`, for a sink whose destination reports later what it really sent
+   * (Braze Currents): the send proof now awaited, recorded in the same transaction.
+   */
+  awaitSend?: AwaitedSend;
+}
+
+/** A delivered decision whose send the destination has yet to confirm (see SendProofStore). */
+export interface AwaitedSend {
+  /** What the destination names in its reports, e.g. `braze:campaign:<campaign_id>`. */
+  target: string;
+  runId: string | null;
+  agentId: string;
+  userKey: string;
+  holdout: boolean;
+  /** Without proof by then (epoch ms), the decision is counted not sent. */
+  dueAt: number;
+}
+
+/**
+ * awaited: delivered, no word from the destination yet. sent: the destination reported a send
+ * (or a later event of the message). not_sent: it reported an abort (`reason` aborted), or
+ * reported nothing by the due time (`reason` no_send_event).
+ */
+export type SendProofState = 'awaited' | 'sent' | 'not_sent';
+
+export interface SendProofRow extends AwaitedSend {
+  workspace: string;
+  decisionId: string;
+  deliveredAt: number;
+  state: SendProofState;
+  reason: string | null;
+  updatedAt: number;
+}
+
+/** What the destination reported about one message to one user (a Currents event). */
+export interface SendEvidence {
+  userKey: string;
+  target: string;
+  /** When the destination says it happened (epoch ms). */
+  at: number;
+  /** true: it was sent (send, delivery, open, click, bounce…); false: it was aborted. */
+  sent: boolean;
+}
+
+/** A decision the learner left out: committed as learned, without reward, out of its arm's report cells. */
+export interface LeftOut {
+  decisionId: string;
+  /** Why, e.g. `aborted` or `no_send_event`. */
+  reason: string;
+}
+
+/** How many of an agent's decisions were left out of learning and of the report's arms, by arm and reason. */
+export interface LeftOutCount {
+  holdout: boolean;
+  reason: string;
+  count: number;
 }
 
 /** A unit of work that sees and changes one user's rows atomically (see `Store.withUser`). */
@@ -269,9 +373,10 @@ export interface DecisionLog {
   insertDecisions(rows: { decision: DecisionRow; send?: SendRow }[]): Promise<void>;
   /**
    * For each of `agentIds`, the user's latest decision made at or before `at`, when its window is
-   * still open at `at`. One indexed look-up per agent, whatever the length of the user's history.
+   * still open at `at`: its head only, what attribution reads. One indexed look-up per agent,
+   * whatever the length of the user's history.
    */
-  latestDecisions(workspace: string, userKey: string, agentIds: readonly string[], at: number): Promise<DecisionRow[]>;
+  latestDecisions(workspace: string, userKey: string, agentIds: readonly string[], at: number): Promise<DecisionHead[]>;
   /** Decisions of an agent, the last logged first; `limit` caps the scan (tests and exports, never a hot path). */
   listDecisions(workspace: string, agentId: string, limit: number): Promise<DecisionRow[]>;
   /**
@@ -280,6 +385,20 @@ export interface DecisionLog {
    * decision log. The cell with `dimension` and `arm` null counts whole decisions.
    */
   reportCells(workspace: string, agentId: string): Promise<ReportCell[]>;
+  /**
+   * Per (UTC day, holdout flag) from `fromDay` to `toDay` inclusive: the distinct users first seen,
+   * the decisions suppressed by guardrails, and the bootstrap-by-user sums of the closed rewards.
+   * Kept as decisions are logged and rewards committed; a user counts once per (agent, group),
+   * and an erased user's presence is forgotten (the counts stay: they hold no user data).
+   */
+  reportGroups(workspace: string, agentId: string, fromDay: number, toDay: number): Promise<ReportGroupDay[]>;
+  /** Per (UTC day, dimension) from `fromDay` to `toDay` inclusive: how much the policy explored. */
+  reportExploration(
+    workspace: string,
+    agentId: string,
+    fromDay: number,
+    toDay: number,
+  ): Promise<ReportExplorationDay[]>;
 }
 
 /** Outcome events, deduplicated by messageId, and the outcomes they earn. */
@@ -308,13 +427,21 @@ export interface LearningStore {
     limit: number,
     after?: LearningCursor,
   ): Promise<(DecisionRow & { outcomes: OutcomeRow[] })[]>;
-  /** Marks decisions learned with their final reward and saves the model snapshot, atomically. */
+  /**
+   * Marks decisions learned with their final reward and saves the model snapshot, atomically.
+   * Decisions in `leftOut` (sent by no one) are marked learned without a reward: they leave
+   * their arm's report cells (no longer counted decided) and are counted in `leftOutCounts`, and
+   * their awaited send proofs become not sent with the same reason.
+   */
   commitLearning(
     workspace: string,
     agentId: string,
     rewards: { decisionId: string; reward: number }[],
     snapshot: Omit<SnapshotRow, 'seq'>,
+    leftOut?: LeftOut[],
   ): Promise<number>;
+  /** The agent's decisions left out so far (see commitLearning), by arm and reason. */
+  leftOutCounts(workspace: string, agentId: string): Promise<LeftOutCount[]>;
   latestSnapshot(workspace: string, agentId: string): Promise<SnapshotRow | undefined>;
   /** The seq of the agent's latest snapshot, without its state (what instances poll to see a new model). */
   latestSnapshotSeq(workspace: string, agentId: string): Promise<number | undefined>;
@@ -383,9 +510,63 @@ export interface RunStore {
   lastDelivered(workspace: string, sink: string, userKeys: string[]): Promise<Map<string, DeliveryRow>>;
 }
 
+/**
+ * Proof of send: a sink whose destination may accept a send and then not make it (Braze skips
+ * recipients who are not re-eligible or not in the campaign's segment, and says so only in
+ * Currents) has each delivered decision await the destination's own report of the send.
+ */
+export interface SendProofStore {
+  /**
+   * Applies what the destination reported: each evidence settles the user's latest proof for
+   * that target delivered at or before `at` (plus a few minutes for the clocks' difference) that
+   * is awaited, or not sent for want of a report (a late report still counts). Returns how many
+   * proofs changed and how many evidences matched no proof.
+   */
+  settleSendProofs(
+    workspace: string,
+    evidence: SendEvidence[],
+    now: number,
+  ): Promise<{ settled: number; unmatched: number }>;
+  /** Marks at most `limit` awaited proofs due at or before `now` not sent (`no_send_event`); returns how many. */
+  expireSendProofs(workspace: string, now: number, limit: number): Promise<number>;
+  /** The proofs of these decisions (any number per decision: one per target). */
+  sendProofsOf(workspace: string, decisionIds: readonly string[]): Promise<SendProofRow[]>;
+  /** A run's proofs counted by target, state and reason. */
+  sendProofCounts(
+    workspace: string,
+    runId: string,
+  ): Promise<{ target: string; state: SendProofState; reason: string | null; count: number }[]>;
+}
+
+/** Audience membership learned from observations (AudienceMemberRow). */
+export interface AudienceStore {
+  /**
+   * Records observations in one transaction. Each replaces what is kept for its (workspace,
+   * audience, userKey) only when its `at` is not older; a non-member is kept as a tombstone, so
+   * that an older "member" delivered late cannot add the user back.
+   */
+  recordAudienceMembership(rows: readonly AudienceMemberRow[]): Promise<void>;
+  /** What is kept for one user and audience, or undefined. */
+  audienceMembership(
+    workspace: string,
+    audience: string,
+    userKey: string,
+  ): Promise<{ member: boolean; at: number } | undefined>;
+  /**
+   * Current members, in the order first recorded, at most `limit` after position `after` (0 to
+   * start); each with its position, the `after` of the next page.
+   */
+  audienceMembers(
+    workspace: string,
+    audience: string,
+    after: number,
+    limit: number,
+  ): Promise<{ userId: string; position: number }[]>;
+}
+
 /** Erasure of one user. */
 export interface Erasure {
-  /** Erases every row keyed by this user. */
+  /** Erases every row keyed by this user (audience memberships included). */
   eraseUser(workspace: string, userKey: string): Promise<EraseReport>;
 }
 
@@ -418,7 +599,17 @@ export interface LearnerRole {
  * (test/store/conformance.ts) is the contract every implementation passes.
  */
 export interface Store
-  extends KeyStore, ConfigStore, DecisionLog, EventStore, LearningStore, RunStore, Erasure, StorageHealth {
+  extends
+    KeyStore,
+    ConfigStore,
+    DecisionLog,
+    EventStore,
+    LearningStore,
+    RunStore,
+    SendProofStore,
+    AudienceStore,
+    Erasure,
+    StorageHealth {
   /** Applies pending numbered migrations. Idempotent. */
   migrate(): Promise<void>;
   /** This process's claim to the learner's role (one object per store). */

@@ -208,6 +208,29 @@ describe('decide', () => {
       expect(new Set(decisions.map((d) => d.choices.channel.arm)).size).toBeGreaterThan(1);
     });
 
+    it("says per dimension whether the policy chose the arm it estimates best, and that arm's probability", () => {
+      const agent = makeAgent({
+        policy: { kind: 'eps-greedy', epsilon: 0.2, floor: 0.1 },
+        features: [],
+        dimensions: [CHANNEL],
+      });
+      const model = createAgentModel(agent);
+      train(
+        agent,
+        model,
+        200,
+        () => makeProfile(),
+        (d) => (d.choices.channel.arm === 'email' ? 1 : 0),
+      );
+      const best = 0.9 * (1 - 0.2 + 0.2 / 3) + 0.1 / 3;
+      const decisions = decideMany(agent, model, makeProfile(), 100);
+      for (const { choices } of decisions) {
+        expectClose(choices.channel.best!, best);
+        expect(choices.channel.reason).toBe(choices.channel.arm === 'email' ? 'exploit' : 'explore');
+      }
+      expect(new Set(decisions.map((d) => d.choices.channel.reason))).toEqual(new Set(['exploit', 'explore']));
+    });
+
     it.each(POLICY_KINDS)("equals the explanation's probability of the chosen arm under %s", (kind) => {
       const agent = makeAgent({ policy: kind === 'random' ? { kind } : { kind, floor: 0.1 } });
       const model = createAgentModel(agent);
@@ -583,7 +606,7 @@ describe('decide', () => {
       });
       const subjects = decisions.filter((d) => d.choices.subject_line).map((d) => d.choices.subject_line);
       expect(subjects.length).toBeGreaterThan(0);
-      for (const s of subjects) expect(s).toEqual({ arm: 'sl_plain', probability: 1 });
+      for (const s of subjects) expect(s).toEqual({ arm: 'sl_plain', probability: 1, reason: 'exploit', best: 1 });
     });
 
     it("lets explicit consent override the profile's consent traits", () => {
@@ -593,7 +616,7 @@ describe('decide', () => {
         createAgentModel(agent),
         makeProfile({ traits: { email_subscribed: false }, consent: { email: true, sms: false, push: false } }),
       );
-      expect(d.choices.channel).toEqual({ arm: 'email', probability: 1 });
+      expect(d.choices.channel).toEqual({ arm: 'email', probability: 1, reason: 'exploit', best: 1 });
     });
   });
 

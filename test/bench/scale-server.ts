@@ -62,6 +62,15 @@ function waitForListening(child: ChildProcess, lines: string[]): Promise<string>
 }
 
 /**
+ * Node options for the service's process from NEXTBEST_BENCH_NODE_ARGS, to profile the service
+ * under a bench's load: `NEXTBEST_BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' npm run
+ * bench -- blocking` (NODE_OPTIONS refuses --cpu-prof, and would profile the load generator too).
+ */
+function serverNodeArgs(): string[] {
+  return (process.env.NEXTBEST_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+}
+
+/**
  * `node bin/nextbest.js serve --config examples/agents.yaml --db sqlite:<dbPath> --port <free>` with
  * `apiKey` as its admin key, and `env` over the environment (a vendor's variables, say).
  */
@@ -74,7 +83,17 @@ export async function startServerProcess(
   const started = process.hrtime.bigint();
   const child = spawn(
     process.execPath,
-    ['bin/nextbest.js', 'serve', '--config', CONFIG_PATH, '--db', `sqlite:${dbPath}`, '--port', String(port)],
+    [
+      ...serverNodeArgs(),
+      'bin/nextbest.js',
+      'serve',
+      '--config',
+      CONFIG_PATH,
+      '--db',
+      `sqlite:${dbPath}`,
+      '--port',
+      String(port),
+    ],
     {
       env: { ...serverEnv(apiKey), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -24,6 +24,8 @@ import express, { type NextFunction, type Request, type Response } from 'express
 
 /** Braze's custom event type in SDK payloads (shared-lib/event-types.js `CustomEvent`). */
 export const CUSTOM_EVENT_TYPE = 'ce';
+/** Braze's session start event type in SDK payloads (shared-lib/event-types.js). */
+export const SESSION_START_TYPE = 'ss';
 /** The path the Web SDK posts to under a bare-origin baseUrl. */
 export const SDK_DATA_PATH = '/api/v3/data/';
 
@@ -57,6 +59,8 @@ export interface FakeBrazeSdk {
   preflights: { origin: string | undefined; allowed: boolean }[];
   /** The custom events of accepted requests, optionally only those named `name`. */
   customEvents(name?: string): SdkCustomEvent[];
+  /** The user ids of the session starts (`openSession`) in accepted requests, one entry per start. */
+  sessionStarts(): (string | undefined)[];
   close(): Promise<void>;
 }
 
@@ -127,6 +131,12 @@ export async function startFakeBrazeSdk(options: FakeBrazeSdkOptions): Promise<F
     baseUrl: `http://127.0.0.1:${port}`,
     requests,
     preflights,
+    sessionStarts() {
+      return requests
+        .filter((r) => r.accepted)
+        .flatMap((r) => ((r.body.events ?? []) as Json[]).filter((e) => e?.name === SESSION_START_TYPE))
+        .map((e) => e.user_id as string | undefined);
+    },
     customEvents(name?: string): SdkCustomEvent[] {
       const out: SdkCustomEvent[] = [];
       for (const r of requests) {

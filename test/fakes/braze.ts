@@ -13,6 +13,17 @@
  *   `X-RateLimit-Limit/-Remaining/-Reset` (reset in epoch seconds) on every response.
  * - Injectable faults: 5xx before processing, 5xx after processing (the in-doubt case), partial
  *   errors for chosen users, a dropped connection after processing.
+ * - Reads are eventually consistent: `/users/export/ids` sees writes `readDelayMs` after they were
+ *   made (on the injected clock), as Braze advises allowing time between dependent calls.
+ * - `_update_existing_only: true` never creates a profile: an object for an id Braze does not
+ *   know (see `existingUsers`) is dropped, silently.
+ * - Triggered sends apply each campaign's or Canvas's re-eligibility and segment (see `targets`):
+ *   a recipient who is not re-eligible or not in the segment is skipped silently, and the request
+ *   still answers success with a dispatch_id, as Braze does.
+ * - Currents: with `currents`, what was really sent is reported (`users.messages.<channel>.Send`,
+ *   then `.Delivery`; engagement with `engage`) to a custom HTTP connector, in batches, with the
+ *   connector's bearer token, when `flushCurrents` is called (Braze batches and sends on its own
+ *   schedule; a test says when).
  *
  * It records every accepted attribute object and every send, so tests can count deliveries.
  */
@@ -31,8 +42,36 @@ export interface FakeBrazeOptions {
   messagingLimit?: { requests: number; windowMs: number };
   /** Requests per window for /users/export/ids (Braze: 250 per minute). */
   exportLimit?: { requests: number; windowMs: number };
-  /** The time schedules are checked against (rate-limit windows always run on real time). */
+  /** The time schedules and read delays are checked against (rate-limit windows always run on real time). */
   clock?: () => number;
+  /** How long after a write `/users/export/ids` sees it (default 0: at once). */
+  readDelayMs?: number;
+  /** The external ids Braze has profiles for (default: every id it is asked about). */
+  existingUsers?: Iterable<string>;
+  /** Eligibility rules per campaign or Canvas id (default: everyone, every time). */
+  targets?: Record<string, TargetRules>;
+  /** A Currents custom HTTP connector to report sends to. */
+  currents?: { url: string; token: string; batchSize?: number };
+}
+
+/** How Braze decides who of a triggered send's recipients receives the message. */
+export interface TargetRules {
+  /**
+   * When a recipient may receive it again: undefined (Braze's default for a campaign) never, a
+   * number of ms after the last receipt.
+   */
+  reEligibleAfterMs?: number;
+  /** The campaign's segment: who may receive it (default: everyone). */
+  segment?: (externalId: string, attributes: Record<string, unknown>) => boolean;
+  /** The channel of its message, in Currents event names (default email). */
+  channel?: 'email' | 'sms' | 'pushnotification';
+}
+
+/** A recipient Braze accepted in a triggered send and did not send to. */
+export interface SkipRecord {
+  path: string;
+  externalUserId: string;
+  reason: 'not_re_eligible' | 'not_in_segment' | 'unknown_user';
 }
 
 export type Fault =
@@ -61,8 +100,19 @@ export interface FakeBraze {
   users: Map<string, Record<string, unknown>>;
   /** Every attribute object accepted by /users/track, in order. */
   tracked: Record<string, unknown>[];
-  /** Every recipient of an accepted triggered send or schedule, in order. */
+  /** Every recipient of an accepted triggered send or schedule who was sent the message, in order. */
   sends: SendRecord[];
+  /** Every recipient of an accepted triggered send that Braze skipped silently, in order. */
+  skipped: SkipRecord[];
+  /** Currents events not yet posted to the connector. */
+  pendingCurrents(): number;
+  /**
+   * Posts the pending Currents events to the connector in batches (`batchSize`, default 100),
+   * returning the statuses it answered; a batch answered other than 2xx stays pending.
+   */
+  flushCurrents(): Promise<number[]>;
+  /** Reports an engagement with the message last sent to the user for a target (`Open`, `Click`, `Abort`…). */
+  engage(externalId: string, targetId: string, action: string): void;
   /** Requests received by path, including refused ones. */
   requests: Map<string, number>;
   /** Status codes answered, by code. */
@@ -123,6 +173,7 @@ const recipientSchema = z.strictObject({
   user_alias: z.unknown().optional(),
   trigger_properties: z.record(z.string(), z.unknown()).optional(),
   canvas_entry_properties: z.record(z.string(), z.unknown()).optional(),
+  context: z.record(z.string(), z.unknown()).optional(),
   send_to_existing_only: z.boolean().optional(),
   attributes: z.record(z.string(), z.unknown()).optional(),
 });
@@ -155,6 +206,15 @@ export async function startFakeBraze(options: FakeBrazeOptions = {}): Promise<Fa
   const users = new Map<string, Record<string, unknown>>();
   const tracked: Record<string, unknown>[] = [];
   const sends: SendRecord[] = [];
+  const skipped: SkipRecord[] = [];
+  const readDelay = options.readDelayMs ?? 0;
+  const existing = options.existingUsers ? new Set(options.existingUsers) : undefined;
+  const exists = (id: string) => existing === undefined || existing.has(id) || users.has(id);
+  /** Every attribute write per user with its time, for reads that lag behind writes. */
+  const history = new Map<string, { at: number; attrs: Record<string, unknown> }[]>();
+  const currents = new CurrentsEmitter(options.currents, clock);
+  /** When each user last received each target's message, and the dispatch it was in. */
+  const received = new Map<string, Map<string, { at: number; dispatchId: string; kind: 'campaign' | 'canvas' }>>();
   const requests = new Map<string, number>();
   const statuses = new Map<number, number>();
   const faults: { prefix: string; fault: Fault }[] = [];
@@ -164,6 +224,7 @@ export async function startFakeBraze(options: FakeBrazeOptions = {}): Promise<Fa
 
   const setAttributes = (externalId: string, attrs: Record<string, unknown>) => {
     const user = users.get(externalId) ?? {};
+    history.set(externalId, [...(history.get(externalId) ?? []), { at: clock(), attrs }]);
     for (const [k, v] of Object.entries(attrs)) {
       if (k === 'external_id' || k === '_update_existing_only') continue;
       points += 1;
@@ -171,6 +232,21 @@ export async function startFakeBraze(options: FakeBrazeOptions = {}): Promise<Fa
       else user[k] = v;
     }
     users.set(externalId, user);
+  };
+
+  /** A user's attributes as the writes made up to `at` left them (undefined: no profile yet). */
+  const attributesAsOf = (id: string, at: number): Record<string, unknown> | undefined => {
+    if (readDelay === 0) return users.has(id) ? { ...users.get(id) } : undefined;
+    const writes = (history.get(id) ?? []).filter((w) => w.at <= at);
+    if (writes.length === 0) return undefined;
+    const user: Record<string, unknown> = {};
+    for (const w of writes)
+      for (const [k, v] of Object.entries(w.attrs)) {
+        if (k === 'external_id' || k === '_update_existing_only') continue;
+        if (v === null) delete user[k];
+        else user[k] = v;
+      }
+    return user;
   };
 
   const app = express();
@@ -230,6 +306,7 @@ export async function startFakeBraze(options: FakeBrazeOptions = {}): Promise<Fa
           reject.times -= 1;
           return void errors.push({ type: reject.type, input_array: 'attributes', index });
         }
+        if (a._update_existing_only === true && !exists(id)) return; // no profile is created, and nothing said
         setAttributes(id, a);
         tracked.push(a);
       });
@@ -256,27 +333,45 @@ export async function startFakeBraze(options: FakeBrazeOptions = {}): Promise<Fa
     if (b.broadcast && b.recipients) return void bad(res, 'recipients cannot be used with broadcast');
     const recipients = b.recipients ?? [];
     if (recipients.length > 50) return void bad(res, 'Max Input Length Exceeded: at most 50 recipients');
-    const propsKey = kind === 'campaign' ? 'trigger_properties' : 'canvas_entry_properties';
+    // a Canvas reads its entry properties as `context` (the legacy `canvas_entry_properties` too)
+    const propertiesOf = (r: z.output<typeof recipientSchema>) =>
+      kind === 'campaign' ? r.trigger_properties : (r.context ?? r.canvas_entry_properties);
     for (const r of recipients) {
       if ((r.external_user_id ? 1 : 0) + (r.user_alias ? 1 : 0) !== 1)
         return void bad(res, 'each recipient needs exactly one of external_user_id and user_alias');
-      if (JSON.stringify(r[propsKey] ?? {}).length > 50_000) return void bad(res, `${propsKey} larger than 50 KB`);
+      if (JSON.stringify(propertiesOf(r) ?? {}).length > 50_000) return void bad(res, 'properties larger than 50 KB');
     }
     if (scheduled && Date.parse(b.schedule!.time) <= clock()) return void bad(res, 'schedule time is in the past');
     withFault(req, res, buckets.messaging, () => {
+      dispatchSeq += 1;
+      const dispatchId = `dispatch-${dispatchSeq}`;
+      const rules = options.targets?.[id] ?? { reEligibleAfterMs: 0 };
       for (const r of recipients) {
-        if (r.attributes) setAttributes(r.external_user_id!, r.attributes);
+        const userId = r.external_user_id!;
+        // send_to_existing_only (true by default) skips unknown users; recipients' attributes are written first
+        if ((r.send_to_existing_only ?? true) && !exists(userId)) {
+          skipped.push({ path: req.path, externalUserId: userId, reason: 'unknown_user' });
+          continue;
+        }
+        if (r.attributes) setAttributes(userId, r.attributes);
+        const skip = skipReason(rules, received.get(id)?.get(userId), userId, users.get(userId) ?? {}, clock());
+        if (skip) {
+          skipped.push({ path: req.path, externalUserId: userId, reason: skip });
+          continue;
+        }
+        if (!received.has(id)) received.set(id, new Map());
+        received.get(id)!.set(userId, { at: clock(), dispatchId, kind });
         sends.push({
           path: req.path,
-          externalUserId: r.external_user_id!,
-          properties: r[propsKey] ?? {},
+          externalUserId: userId,
+          properties: propertiesOf(r) ?? {},
           ...(b.schedule ? { scheduleTime: b.schedule.time } : {}),
         });
+        currents.sent(kind, id, rules.channel ?? 'email', userId, dispatchId);
       }
-      dispatchSeq += 1;
       return {
         message: 'success',
-        dispatch_id: `dispatch-${dispatchSeq}`,
+        dispatch_id: dispatchId,
         ...(scheduled ? { schedule_id: `schedule-${dispatchSeq}` } : {}),
       };
     });
@@ -291,11 +386,12 @@ export async function startFakeBraze(options: FakeBrazeOptions = {}): Promise<Fa
     const parsed = exportSchema.safeParse(req.body);
     if (!parsed.success) return void bad(res, parsed.error.issues[0]?.message ?? 'invalid request');
     withFault(req, res, buckets.export, () => {
-      const found = parsed.data.external_ids.filter((id) => users.has(id));
+      const seen = new Map(parsed.data.external_ids.map((id) => [id, attributesAsOf(id, clock() - readDelay)]));
+      const found = parsed.data.external_ids.filter((id) => seen.get(id) !== undefined);
       return {
         message: 'success',
-        users: found.map((id) => ({ external_id: id, custom_attributes: { ...users.get(id) } })),
-        invalid_user_ids: parsed.data.external_ids.filter((id) => !users.has(id)),
+        users: found.map((id) => ({ external_id: id, custom_attributes: seen.get(id) })),
+        invalid_user_ids: parsed.data.external_ids.filter((id) => seen.get(id) === undefined),
       };
     });
   });
@@ -309,6 +405,15 @@ export async function startFakeBraze(options: FakeBrazeOptions = {}): Promise<Fa
     users,
     tracked,
     sends,
+    skipped,
+    pendingCurrents: () => currents.pending.length,
+    flushCurrents: () => currents.flush(),
+    engage(externalId, targetId, action) {
+      const last = received.get(targetId)?.get(externalId);
+      if (!last) throw new Error(`${externalId} never received ${targetId}`);
+      const channel = options.targets?.[targetId]?.channel ?? 'email';
+      currents.event(`users.messages.${channel}.${action}`, last.kind, targetId, externalId, last.dispatchId);
+    },
     requests,
     statuses,
     inject(prefix, ...list) {
@@ -324,4 +429,89 @@ export async function startFakeBraze(options: FakeBrazeOptions = {}): Promise<Fa
         server.close(() => resolve());
       }),
   };
+}
+
+/** Why Braze would skip this recipient of a target's triggered send, or undefined when it sends. */
+function skipReason(
+  rules: TargetRules,
+  last: { at: number } | undefined,
+  userId: string,
+  attributes: Record<string, unknown>,
+  now: number,
+): SkipRecord['reason'] | undefined {
+  if (last && (rules.reEligibleAfterMs === undefined || now - last.at < rules.reEligibleAfterMs))
+    return 'not_re_eligible';
+  if (rules.segment && !rules.segment(userId, attributes)) return 'not_in_segment';
+  return undefined;
+}
+
+/**
+ * The Currents side of the fake: events in the custom HTTP connector's shape
+ * (https://www.braze.com/docs/user_guide/data/distribution/braze_currents/setting_up_currents/custom_http_connector/),
+ * queued as Braze makes them and posted in batches of `{"events": [...]}`.
+ */
+class CurrentsEmitter {
+  readonly pending: Record<string, unknown>[] = [];
+  private seq = 0;
+
+  constructor(
+    private readonly connector: { url: string; token: string; batchSize?: number } | undefined,
+    private readonly clock: () => number,
+  ) {}
+
+  /** A send Braze made: `.Send`, then `.Delivery` (for email and sms). */
+  sent(kind: 'campaign' | 'canvas', id: string, channel: string, userId: string, dispatchId: string): void {
+    this.event(`users.messages.${channel}.Send`, kind, id, userId, dispatchId);
+    if (channel !== 'pushnotification') this.event(`users.messages.${channel}.Delivery`, kind, id, userId, dispatchId);
+  }
+
+  event(type: string, kind: 'campaign' | 'canvas', id: string, userId: string, dispatchId: string): void {
+    if (!this.connector) return;
+    this.seq += 1;
+    const target =
+      kind === 'campaign'
+        ? { campaign_id: id, campaign_name: `Campaign ${id}`, message_variation_id: `${id}-variation` }
+        : {
+            canvas_id: id,
+            canvas_name: `Canvas ${id}`,
+            canvas_step_id: `${id}-step-1`,
+            canvas_variation_id: `${id}-v`,
+          };
+    this.pending.push({
+      event_type: type,
+      id: `currents-${this.seq}-${dispatchId}`,
+      time: Math.floor(this.clock() / 1000),
+      user: { user_id: `braze-${userId}`, external_user_id: userId, timezone: 'Europe/Paris' },
+      properties: {
+        ...target,
+        dispatch_id: dispatchId,
+        send_id: `send-${dispatchId}`,
+        ...(type.includes('.email.') && { email_address: `${userId}@example.com` }),
+        ...(type.includes('.sms.') && { to_phone_number: '+15555550100' }),
+      },
+    });
+  }
+
+  async flush(): Promise<number[]> {
+    if (!this.connector) return [];
+    const statuses: number[] = [];
+    const size = this.connector.batchSize ?? 100;
+    const batches: Record<string, unknown>[][] = [];
+    while (this.pending.length > 0) batches.push(this.pending.splice(0, size));
+    for (const events of batches) {
+      const res = await fetch(this.connector.url, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${this.connector.token}`,
+          'content-type': 'application/json',
+          'braze-currents-version': '1',
+        },
+        body: JSON.stringify({ events }),
+      });
+      await res.arrayBuffer();
+      statuses.push(res.status);
+      if (res.status < 200 || res.status >= 300) this.pending.push(...events);
+    }
+    return statuses;
+  }
 }

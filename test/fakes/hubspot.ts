@@ -16,6 +16,18 @@ import addFormats from 'ajv-formats';
 import express, { type Response } from 'express';
 
 const SPEC_DIR = join(import.meta.dirname, '..', 'fixtures', 'hubspot-openapi');
+const APP_MANIFEST = join(import.meta.dirname, '..', '..', 'manifest', 'hubspot', 'src', 'app', 'app-hsmeta.json');
+
+/** The app's scopes as HubSpot knows them once the project is uploaded: its manifest's. */
+function manifestScopes(): { required: string[]; optional: string[] } {
+  const app = JSON.parse(readFileSync(APP_MANIFEST, 'utf8')) as {
+    config: { auth: { requiredScopes: string[]; optionalScopes?: string[] } };
+  };
+  return { required: app.config.auth.requiredScopes, optional: app.config.auth.optionalScopes ?? [] };
+}
+
+/** The header a test's "admin" sends to the fake's authorize page to pick the account to install into. */
+export const FAKE_PORTAL_HEADER = 'x-fake-portal-id';
 
 /** A clock that only moves when told to (or when something sleeps on it). */
 export class VirtualClock {
@@ -45,6 +57,10 @@ export interface FakeHubSpotOptions {
   hubId?: number;
   /** A static private-app token that is always accepted. */
   privateAppToken?: string;
+  /** The app's required scopes (default: manifest/hubspot's `requiredScopes`, as HubSpot has them after upload). */
+  requiredScopes?: string[];
+  /** The app's optional scopes (default: the manifest's `optionalScopes`). */
+  optionalScopes?: string[];
 }
 
 export interface RecordedRequest {
@@ -118,6 +134,8 @@ const OPERATIONS: Operation[] = [
     schemaRef: '#/paths/~1oauth~1v1~1token/post/requestBody/content/application~1x-www-form-urlencoded/schema',
   },
   { method: 'GET', pattern: /^\/oauth\/v1\/access-tokens\/[^/]+$/, spec: 'oauth.json' },
+  { method: 'GET', pattern: /^\/oauth\/authorize$/, spec: 'oauth.json' },
+  { method: 'DELETE', pattern: /^\/appinstalls\/v3\/external-install$/, spec: 'appinstalls' },
   { method: 'GET', pattern: /^\/crm\/v3\/objects\/contacts$/, spec: 'contacts.json' },
   { method: 'GET', pattern: /^\/crm\/v3\/lists\/[^/]+\/memberships$/, spec: 'lists' },
 ];
@@ -136,6 +154,7 @@ export function openApiValidators(): {
   ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) });
   for (const spec of ['contacts.json', 'properties.json', 'oauth.json']) {
     const doc = JSON.parse(readFileSync(join(SPEC_DIR, spec), 'utf8')) as Record<string, unknown>;
+    if (spec === 'contacts.json') sortsAsDocumented(doc);
     ajv.addSchema(doc, spec);
   }
   const get = (spec: string, ref: string) => {
@@ -146,32 +165,84 @@ export function openApiValidators(): {
   return { validator: get, responseValidator: get };
 }
 
+/**
+ * The contacts spec types `PublicObjectSearchRequest.sorts` as `string[]`; HubSpot's search guide
+ * documents `{propertyName, direction}` objects, and HubSpot ignores a string (see searchOrder).
+ * Both shapes pass validation; which one HubSpot honours is the fake's search handler's business.
+ */
+function sortsAsDocumented(doc: Record<string, unknown>): void {
+  const schemas = (doc.components as { schemas: Record<string, { properties: Record<string, unknown> }> }).schemas;
+  schemas.PublicObjectSearchRequest.properties.sorts = {
+    type: 'array',
+    items: {
+      anyOf: [
+        { type: 'string' },
+        {
+          type: 'object',
+          required: ['propertyName'],
+          properties: { propertyName: { type: 'string' }, direction: { enum: ['ASCENDING', 'DESCENDING'] } },
+          additionalProperties: false,
+        },
+      ],
+    },
+  };
+}
+
 interface Token {
   accessToken: string;
   refreshToken: string;
   expiresAt: number;
   /** The portal that granted it. */
   hubId: number;
+  /** The scopes the install granted. */
+  scopes: string[];
 }
 
-export class FakeHubSpot {
+/** One HubSpot account (portal) of the fake: its own contacts, lists, properties and rate-limit counts. */
+export class FakePortal {
   readonly contacts = new Map<string, Record<string, string>>();
   readonly lists = new Map<string, string[]>();
   readonly properties = new Map<string, Record<string, unknown>>();
   readonly groups = new Map<string, Record<string, unknown>>();
+  /** Every batch update body written to this portal, in order. */
+  readonly updates: { id: string; properties: Record<string, string> }[][] = [];
+  /** When the requests of the burst window and of the search second were answered. */
+  readonly burst: number[] = [];
+  readonly searches: number[] = [];
+  daily = 0;
+
+  constructor(readonly hubId: number) {}
+
+  /** Adds contacts `first..first+count-1` with properties from `make(id)`. */
+  seedContacts(first: number, count: number, make: (id: number) => Record<string, string> = () => ({})): string[] {
+    const ids: string[] = [];
+    for (let i = first; i < first + count; i++) {
+      this.contacts.set(String(i), { hs_object_id: String(i), ...make(i) });
+      ids.push(String(i));
+    }
+    return ids;
+  }
+}
+
+export class FakeHubSpot {
+  /** The portals, by hub id; the fake's own (`options.hubId`) is the one the fields below name. */
+  readonly portals = new Map<number, FakePortal>();
+  readonly contacts: Map<string, Record<string, string>>;
+  readonly lists: Map<string, string[]>;
+  readonly properties: Map<string, Record<string, unknown>>;
+  readonly groups: Map<string, Record<string, unknown>>;
   readonly requests: RecordedRequest[] = [];
   readonly violations: Violation[] = [];
-  /** Every batch update body, in order (what was written). */
-  readonly updates: { id: string; properties: Record<string, string> }[][] = [];
+  /** Every batch update body written to the fake's own portal, in order (what was written). */
+  readonly updates: { id: string; properties: Record<string, string> }[][];
+  /** Portals that uninstalled the app (DELETE /appinstalls/v3/external-install). */
+  readonly uninstalled: number[] = [];
   readonly options: Required<Omit<FakeHubSpotOptions, 'privateAppToken'>> & { privateAppToken?: string };
   private readonly failures: InjectedFailure[] = [];
-  /** Authorization codes not yet exchanged, with the portal that granted each. */
-  private readonly codes = new Map<string, number>();
+  /** Authorization codes not yet exchanged, with the portal that granted each and the scopes it granted. */
+  private readonly codes = new Map<string, { hubId: number; scopes: string[] }>();
   private readonly tokens = new Map<string, Token>();
   private readonly refreshTokens = new Map<string, string>();
-  private readonly burst: number[] = [];
-  private readonly searches: number[] = [];
-  private daily = 0;
   private seq = 0;
   private server?: Server;
   url = '';
@@ -190,26 +261,39 @@ export class FakeHubSpot {
       tokenTtlSeconds: options.tokenTtlSeconds ?? 1800,
       hubId: options.hubId ?? 4_242_424,
       privateAppToken: options.privateAppToken,
+      requiredScopes: options.requiredScopes ?? manifestScopes().required,
+      optionalScopes: options.optionalScopes ?? manifestScopes().optional,
     };
+    const home = this.portal(this.options.hubId);
+    this.contacts = home.contacts;
+    this.lists = home.lists;
+    this.properties = home.properties;
+    this.groups = home.groups;
+    this.updates = home.updates;
+  }
+
+  /** Portal `hubId` (created empty on first use). */
+  portal(hubId: number): FakePortal {
+    let p = this.portals.get(hubId);
+    if (!p) {
+      p = new FakePortal(hubId);
+      this.portals.set(hubId, p);
+    }
+    return p;
   }
 
   /** Adds contacts `first..first+count-1` with properties from `make(id)`. */
   seedContacts(first: number, count: number, make: (id: number) => Record<string, string> = () => ({})): string[] {
-    const ids: string[] = [];
-    for (let i = first; i < first + count; i++) {
-      this.contacts.set(String(i), { hs_object_id: String(i), ...make(i) });
-      ids.push(String(i));
-    }
-    return ids;
+    return this.portal(this.options.hubId).seedContacts(first, count, make);
   }
 
   /**
    * An authorization code the OAuth callback can exchange (what HubSpot appends to the redirect),
    * granted by portal `hubId` (default: the fake's own).
    */
-  issueCode(hubId = this.options.hubId): string {
+  issueCode(hubId = this.options.hubId, scopes = [...this.options.requiredScopes]): string {
     const code = `code-${++this.seq}`;
-    this.codes.set(code, hubId);
+    this.codes.set(code, { hubId, scopes });
     return code;
   }
 
@@ -281,6 +365,8 @@ export class FakeHubSpot {
       const privateApp = auth !== null && auth[1] === this.options.privateAppToken;
       const valid = privateApp || (token !== undefined && token.expiresAt > now);
       if (valid) entry.hubId = privateApp ? this.options.hubId : token!.hubId;
+      const portal = valid ? this.portal(entry.hubId!) : undefined;
+      res.locals.portal = portal;
       if (!valid)
         return error(
           res,
@@ -304,8 +390,9 @@ export class FakeHubSpot {
       }
       if (req.path === '/crm/v3/objects/contacts/search') {
         // search: its own 5/s limit, no rate-limit headers, exempt from the burst bucket
-        while (this.searches.length > 0 && this.searches[0] <= now - 1000) this.searches.shift();
-        if (this.searches.length >= this.options.searchPerSecond) {
+        const { searches } = portal!;
+        while (searches.length > 0 && searches[0] <= now - 1000) searches.shift();
+        if (searches.length >= this.options.searchPerSecond) {
           res.status(429).json({
             status: 'error',
             message: 'You have reached your secondly limit.',
@@ -315,10 +402,11 @@ export class FakeHubSpot {
           });
           return;
         }
-        this.searches.push(now);
+        searches.push(now);
         return next();
       }
-      if (this.daily >= this.options.dailyMax) {
+      const { burst } = portal!;
+      if (portal!.daily >= this.options.dailyMax) {
         res.set({
           'X-HubSpot-RateLimit-Daily': String(this.options.dailyMax),
           'X-HubSpot-RateLimit-Daily-Remaining': '0',
@@ -333,12 +421,12 @@ export class FakeHubSpot {
         });
         return;
       }
-      while (this.burst.length > 0 && this.burst[0] <= now - this.options.burstWindowMs) this.burst.shift();
+      while (burst.length > 0 && burst[0] <= now - this.options.burstWindowMs) burst.shift();
       const headers = {
         'X-HubSpot-RateLimit-Interval-Milliseconds': String(this.options.burstWindowMs),
         'X-HubSpot-RateLimit-Max': String(this.options.burstMax),
       };
-      if (this.burst.length >= this.options.burstMax) {
+      if (burst.length >= this.options.burstMax) {
         res.set({ ...headers, 'X-HubSpot-RateLimit-Remaining': '0' });
         res.status(429).json({
           status: 'error',
@@ -350,38 +438,40 @@ export class FakeHubSpot {
         });
         return;
       }
-      this.burst.push(now);
-      this.daily++;
-      res.set({ ...headers, 'X-HubSpot-RateLimit-Remaining': String(this.options.burstMax - this.burst.length) });
+      burst.push(now);
+      portal!.daily++;
+      res.set({ ...headers, 'X-HubSpot-RateLimit-Remaining': String(this.options.burstMax - burst.length) });
       next();
     });
 
     app.get('/crm/v3/objects/contacts', (req, res) => {
+      const p = res.locals.portal as FakePortal;
       const limit = Number(req.query.limit ?? 10);
       if (limit > 100) return error(res, 400, 'VALIDATION_ERROR', `limit may not exceed 100, got ${limit}`);
       const props = String(req.query.properties ?? '')
         .split(',')
         .filter(Boolean);
-      const ids = this.sortedIds();
+      const ids = sortedIds(p);
       const start = req.query.after ? ids.findIndex((id) => Number(id) > Number(req.query.after)) : 0;
       const page = start < 0 ? [] : ids.slice(start, start + limit);
       const more = start >= 0 && start + limit < ids.length;
       res.json({
-        results: page.map((id) => this.objectOf(id, props)),
+        results: page.map((id) => this.objectOf(p, id, props)),
         ...(more ? { paging: { next: { after: page[page.length - 1], link: '' } } } : {}),
       });
     });
 
     app.post('/crm/v3/objects/contacts/batch/read', (req, res) => {
+      const p = res.locals.portal as FakePortal;
       const body = req.body as { inputs: { id: string }[]; properties: string[] };
       if (body.inputs.length > 100)
         return error(res, 400, 'VALIDATION_ERROR', `Batch input limit exceeded: ${body.inputs.length} > 100`);
-      const found = body.inputs.filter((i) => this.contacts.has(i.id));
-      const missing = body.inputs.filter((i) => !this.contacts.has(i.id)).map((i) => i.id);
+      const found = body.inputs.filter((i) => p.contacts.has(i.id));
+      const missing = body.inputs.filter((i) => !p.contacts.has(i.id)).map((i) => i.id);
       const stamp = new Date(this.options.clock()).toISOString();
       const reply = {
         status: 'COMPLETE',
-        results: found.map((i) => this.objectOf(i.id, body.properties)),
+        results: found.map((i) => this.objectOf(p, i.id, body.properties)),
         startedAt: stamp,
         completedAt: stamp,
       };
@@ -403,6 +493,7 @@ export class FakeHubSpot {
     });
 
     app.post('/crm/v3/objects/contacts/batch/update', (req, res) => {
+      const p = res.locals.portal as FakePortal;
       const body = req.body as { inputs: { id: string; properties: Record<string, string> }[] };
       if (body.inputs.length > 100)
         return error(res, 400, 'VALIDATION_ERROR', `Batch input limit exceeded: ${body.inputs.length} > 100`);
@@ -412,10 +503,10 @@ export class FakeHubSpot {
       const unknownProperty = body.inputs
         .flatMap((i) => Object.keys(i.properties))
         .find(
-          (p) =>
-            !this.properties.has(p) &&
-            !p.startsWith('hs_') &&
-            !['email', 'firstname', 'lastname', 'lifecyclestage'].includes(p),
+          (name) =>
+            !p.properties.has(name) &&
+            !name.startsWith('hs_') &&
+            !['email', 'firstname', 'lastname', 'lifecyclestage'].includes(name),
         );
       if (unknownProperty)
         return error(
@@ -424,14 +515,14 @@ export class FakeHubSpot {
           'VALIDATION_ERROR',
           `Property values were not valid: Property "${unknownProperty}" does not exist`,
         );
-      const ok = body.inputs.filter((i) => this.contacts.has(i.id));
-      const missing = body.inputs.filter((i) => !this.contacts.has(i.id)).map((i) => i.id);
-      for (const i of ok) Object.assign(this.contacts.get(i.id)!, i.properties);
-      this.updates.push(ok.map((i) => ({ id: i.id, properties: { ...i.properties } })));
+      const ok = body.inputs.filter((i) => p.contacts.has(i.id));
+      const missing = body.inputs.filter((i) => !p.contacts.has(i.id)).map((i) => i.id);
+      for (const i of ok) Object.assign(p.contacts.get(i.id)!, i.properties);
+      p.updates.push(ok.map((i) => ({ id: i.id, properties: { ...i.properties } })));
       const stamp = new Date(this.options.clock()).toISOString();
       const reply = {
         status: 'COMPLETE',
-        results: ok.map((i) => this.objectOf(i.id, Object.keys(i.properties))),
+        results: ok.map((i) => this.objectOf(p, i.id, Object.keys(i.properties))),
         startedAt: stamp,
         completedAt: stamp,
       };
@@ -453,9 +544,10 @@ export class FakeHubSpot {
     });
 
     app.post('/crm/v3/objects/contacts/search', (req, res) => {
+      const p = res.locals.portal as FakePortal;
       const body = req.body as {
         filterGroups?: { filters: { propertyName: string; operator: string; value?: string }[] }[];
-        sorts?: string[];
+        sorts?: unknown[];
         properties?: string[];
         limit?: number;
         after?: string;
@@ -471,22 +563,22 @@ export class FakeHubSpot {
           `paging past ${this.options.searchResultCap} results is not allowed (after=${offset}, limit=${limit})`,
         );
       const groups = body.filterGroups ?? [];
-      const matches = this.sortedIds().filter(
+      const matches = searchOrder(p, body.sorts ?? []).filter(
         (id) =>
-          groups.length === 0 ||
-          groups.some((g) => g.filters.every((f) => matchesFilter(this.contacts.get(id)!, id, f))),
+          groups.length === 0 || groups.some((g) => g.filters.every((f) => matchesFilter(p.contacts.get(id)!, id, f))),
       );
       const page = matches.slice(offset, offset + limit);
       const more = offset + limit < matches.length;
       res.json({
         total: matches.length,
-        results: page.map((id) => this.objectOf(id, body.properties ?? [])),
+        results: page.map((id) => this.objectOf(p, id, body.properties ?? [])),
         ...(more ? { paging: { next: { after: String(offset + limit), link: '' } } } : {}),
       });
     });
 
     app.get('/crm/v3/lists/:listId/memberships', (req, res) => {
-      const members = this.lists.get(String(req.params.listId));
+      const p = res.locals.portal as FakePortal;
+      const members = p.lists.get(String(req.params.listId));
       if (!members) return error(res, 404, 'OBJECT_NOT_FOUND', `list ${String(req.params.listId)} does not exist`);
       const limit = Number(req.query.limit ?? 100);
       if (!Number.isInteger(limit) || limit < 1 || limit > 250)
@@ -505,22 +597,24 @@ export class FakeHubSpot {
     });
 
     app.post('/crm/v3/properties/:objectType/groups', (req, res) => {
+      const p = res.locals.portal as FakePortal;
       const body = req.body as { name: string; label: string; displayOrder?: number };
-      if (this.groups.has(body.name))
+      if (p.groups.has(body.name))
         return error(res, 409, 'OBJECT_ALREADY_EXISTS', `A property group named ${body.name} already exists.`);
-      this.groups.set(body.name, body);
+      p.groups.set(body.name, body);
       res
         .status(201)
         .json({ name: body.name, label: body.label, displayOrder: body.displayOrder ?? -1, archived: false });
     });
 
     app.post('/crm/v3/properties/:objectType', (req, res) => {
+      const p = res.locals.portal as FakePortal;
       const body = req.body as { name: string; groupName: string };
-      if (!this.groups.has(body.groupName) && body.groupName !== 'contactinformation')
+      if (!p.groups.has(body.groupName) && body.groupName !== 'contactinformation')
         return error(res, 400, 'VALIDATION_ERROR', `Property group ${body.groupName} does not exist.`);
-      if (this.properties.has(body.name))
+      if (p.properties.has(body.name))
         return error(res, 409, 'OBJECT_ALREADY_EXISTS', `Property named ${body.name} already exists.`);
-      this.properties.set(body.name, body);
+      p.properties.set(body.name, body);
       const stamp = new Date(this.options.clock()).toISOString();
       res.status(201).json({
         ...body,
@@ -531,24 +625,38 @@ export class FakeHubSpot {
       });
     });
 
+    // the app uninstalled from the token's portal: every token of that portal stops working
+    app.delete('/appinstalls/v3/external-install', (_req, res) => {
+      const hubId = (res.locals.portal as FakePortal).hubId;
+      for (const [access, t] of this.tokens)
+        if (t.hubId === hubId) {
+          this.tokens.delete(access);
+          this.refreshTokens.delete(t.refreshToken);
+        }
+      this.uninstalled.push(hubId);
+      res.status(204).end();
+    });
+
     app.post('/oauth/v1/token', (req, res) => {
       const form = req.body as Record<string, string>;
       if (form.client_id !== this.options.clientId || form.client_secret !== this.options.clientSecret)
         return oauthError(res, 'BAD_CLIENT_ID', 'missing or unknown client id / secret');
       let refreshToken: string;
       let hubId: number;
+      let scopes: string[];
       if (form.grant_type === 'authorization_code') {
         if (form.redirect_uri !== this.options.redirectUri)
           return oauthError(res, 'BAD_REDIRECT_URI', 'redirect_uri does not match');
         const granted = form.code ? this.codes.get(form.code) : undefined;
         if (granted === undefined) return oauthError(res, 'BAD_AUTH_CODE', 'missing or unknown auth code');
         this.codes.delete(form.code);
-        hubId = granted;
+        hubId = granted.hubId;
+        scopes = granted.scopes;
         refreshToken = `refresh-${++this.seq}`;
       } else if (form.grant_type === 'refresh_token') {
         const previous = form.refresh_token ? this.refreshTokens.get(form.refresh_token) : undefined;
         if (previous === undefined) return oauthError(res, 'BAD_REFRESH_TOKEN', 'missing or unknown refresh token');
-        hubId = this.tokens.get(previous)!.hubId;
+        ({ hubId, scopes } = this.tokens.get(previous)!);
         refreshToken = form.refresh_token;
       } else return oauthError(res, 'BAD_GRANT_TYPE', `unsupported grant_type ${form.grant_type}`);
       const accessToken = `access-${++this.seq}-${'x'.repeat(24)}`;
@@ -557,6 +665,7 @@ export class FakeHubSpot {
         refreshToken,
         expiresAt: this.options.clock() + this.options.tokenTtlSeconds * 1000,
         hubId,
+        scopes,
       });
       this.refreshTokens.set(refreshToken, accessToken);
       res.json({
@@ -567,6 +676,8 @@ export class FakeHubSpot {
       });
     });
 
+    app.get('/oauth/authorize', (req, res) => this.authorize(req, res));
+
     app.get('/oauth/v1/access-tokens/:token', (req, res) => {
       const t = this.tokens.get(String(req.params.token));
       if (!t || t.expiresAt <= this.options.clock())
@@ -575,7 +686,7 @@ export class FakeHubSpot {
         token: t.accessToken,
         user: 'admin@example.com',
         hub_domain: 'example.com',
-        scopes: ['oauth', 'crm.objects.contacts.read', 'crm.objects.contacts.write', 'crm.schemas.contacts.write'],
+        scopes: t.scopes,
         hub_id: t.hubId,
         app_id: 777,
         expires_in: Math.round((t.expiresAt - this.options.clock()) / 1000),
@@ -587,17 +698,44 @@ export class FakeHubSpot {
     return app;
   }
 
+  /**
+   * HubSpot's authorize page, once the admin chose the account (header FAKE_PORTAL_HEADER, default
+   * the fake's own): the install URL must name this app's client id and a registered redirect URL,
+   * and its `scope` must hold every required scope of the app, and nothing that is not a scope of
+   * the app, else HubSpot shows an error page and installs nothing. Granted: a redirect to the app's
+   * callback with a code and the state.
+   */
+  private authorize(req: express.Request, res: Response): void {
+    const q = req.query as Record<string, string | undefined>;
+    const asked = (q.scope ?? '').split(' ').filter(Boolean);
+    const optional = (q.optional_scope ?? '').split(' ').filter(Boolean);
+    const { requiredScopes, optionalScopes } = this.options;
+    const missing = requiredScopes.filter((s) => !asked.includes(s));
+    const unknown = [...asked, ...optional].filter((s) => !requiredScopes.includes(s) && !optionalScopes.includes(s));
+    const refuse = (why: string) => res.status(400).type('html').send(`<html><body><h1>${why}</h1></body></html>`);
+    if (q.client_id !== this.options.clientId) return void refuse('Authorization failed: unknown client_id');
+    if (q.redirect_uri !== this.options.redirectUri)
+      return void refuse('Authorization failed: redirect_uri does not match the app');
+    if (missing.length > 0)
+      return void refuse(
+        `Authorization failed because the provided scopes are insufficient (missing: ${missing.join(' ')})`,
+      );
+    if (unknown.length > 0)
+      return void refuse(`Authorization failed: scopes mismatch (not scopes of this app: ${unknown.join(' ')})`);
+    const hubId = Number(req.get(FAKE_PORTAL_HEADER) ?? this.options.hubId);
+    const back = new URL(q.redirect_uri);
+    back.searchParams.set('code', this.issueCode(hubId, [...asked, ...optional]));
+    if (q.state !== undefined) back.searchParams.set('state', q.state);
+    res.redirect(302, back.toString());
+  }
+
   /** Bumps an access token's expiry to `at` (to test refresh without waiting). */
   expireTokensAt(at: number): void {
     for (const t of this.tokens.values()) t.expiresAt = Math.min(t.expiresAt, at);
   }
 
-  private sortedIds(): string[] {
-    return [...this.contacts.keys()].sort((a, b) => Number(a) - Number(b));
-  }
-
-  private objectOf(id: string, props: string[]): Record<string, unknown> {
-    const all = this.contacts.get(id)!;
+  private objectOf(p: FakePortal, id: string, props: string[]): Record<string, unknown> {
+    const all = p.contacts.get(id)!;
     const stamp = new Date(this.options.clock()).toISOString();
     const properties: Record<string, string | null> = { hs_object_id: id };
     for (const p of props) properties[p] = all[p] ?? null;
@@ -607,6 +745,34 @@ export class FakeHubSpot {
   private correlationId(): string {
     return `00000000-0000-4000-8000-${String(++this.seq).padStart(12, '0')}`;
   }
+}
+
+/**
+ * The order of search results: by the first `{propertyName, direction}` sort. A plain string
+ * sort is ignored, as SDK users report of HubSpot; without a sort HubSpot promises no order,
+ * and the fake answers the most recently created first.
+ */
+function searchOrder(p: FakePortal, sorts: unknown[]): string[] {
+  const sort = sorts.find(
+    (s): s is { propertyName: string; direction?: string } =>
+      typeof s === 'object' && s !== null && typeof (s as { propertyName?: unknown }).propertyName === 'string',
+  );
+  if (!sort) return sortedIds(p).reverse();
+  const value = (id: string) => (sort.propertyName === 'hs_object_id' ? id : p.contacts.get(id)![sort.propertyName]);
+  const sign = sort.direction === 'DESCENDING' ? -1 : 1;
+  return sortedIds(p).sort((a, b) => sign * compareValues(value(a), value(b)));
+}
+
+function sortedIds(p: FakePortal): string[] {
+  return [...p.contacts.keys()].sort((a, b) => Number(a) - Number(b));
+}
+
+/** Numbers by value, anything else as text; a missing value last. */
+function compareValues(a: string | undefined, b: string | undefined): number {
+  if (a === undefined || b === undefined) return a === b ? 0 : a === undefined ? 1 : -1;
+  const [x, y] = [Number(a), Number(b)];
+  if (a !== '' && b !== '' && Number.isFinite(x) && Number.isFinite(y)) return x - y;
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function matchesFilter(

@@ -9,8 +9,10 @@
  *   bare id is a 404), Basic auth with the token as username, `limit` (default 10, max 200) and
  *   opaque `next` cursor pagination, a token bucket (100 req/s, settable lower, with an injectable
  *   clock) answering 429 `rate_limit_error`, injectable failures.
- * - `sendSegmentWebhook`: POSTs Spec events signed exactly as Segment documents
- *   (X-Signature = hex HMAC-SHA1(sharedSecret, body)).
+ * - `sendSegmentWebhook`: POSTs Spec events signed exactly as Segment's Webhooks destinations
+ *   sign them: X-Signature = hex HMAC-SHA1(sharedSecret, body) for one event; for a batch (a JSON
+ *   array body) the HMAC of JSON.stringify of the first event only, as the Webhooks (Actions)
+ *   destination of segmentio/action-destinations does.
  *
  * It shares no code with the adapter it tests, so a bug in one is not mirrored in the other.
  */
@@ -277,12 +279,37 @@ export function signSegmentBody(sharedSecret: string, body: string | Buffer): st
   return createHmac('sha1', sharedSecret).update(body).digest('hex');
 }
 
+/**
+ * X-Signature of what a Webhooks (Actions) mapping sends, as its `extendRequest` computes it: one
+ * event → HMAC of JSON.stringify(data); a batch (an array) → HMAC of JSON.stringify of the FIRST
+ * event's data only, though the body carries them all; an empty batch → unsigned (undefined).
+ */
+export function signSegmentPayload(sharedSecret: string, payload: unknown): string | undefined {
+  if (!Array.isArray(payload)) return signSegmentBody(sharedSecret, JSON.stringify(payload));
+  if (payload.length === 0) return undefined;
+  return signSegmentBody(sharedSecret, JSON.stringify(payload[0]));
+}
+
 export interface WebhookSendOptions {
   /** Header value to send instead of the computed signature; null sends none. */
   signature?: string | null;
-  /** Body bytes to send instead of JSON.stringify(events) (signed as given unless `signature` says otherwise). */
+  /**
+   * Body bytes to send instead of JSON.stringify(events); signed as Segment would sign them (a
+   * JSON array by its first element, anything else as bytes) unless `signature` says otherwise.
+   */
   raw?: string;
   headers?: Record<string, string>;
+}
+
+function signatureOf(sharedSecret: string, events: unknown, raw: string | undefined): string | undefined {
+  if (raw === undefined) return signSegmentPayload(sharedSecret, events);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return signSegmentBody(sharedSecret, raw);
+  }
+  return Array.isArray(parsed) ? signSegmentPayload(sharedSecret, parsed) : signSegmentBody(sharedSecret, raw);
 }
 
 /** POSTs events to a nextbest server the way a Segment Webhooks destination does. */
@@ -293,13 +320,14 @@ export async function sendSegmentWebhook(
   options: WebhookSendOptions = {},
 ): Promise<{ status: number; body: Json; text: string }> {
   const body = options.raw ?? JSON.stringify(events);
-  const signature = options.signature === undefined ? signSegmentBody(sharedSecret, body) : options.signature;
+  const signature =
+    options.signature === undefined ? signatureOf(sharedSecret, events, options.raw) : options.signature;
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'user-agent': 'Segment.io/1.0',
     ...options.headers,
   };
-  if (signature !== null) headers['x-signature'] = signature;
+  if (signature !== null && signature !== undefined) headers['x-signature'] = signature;
   const res = await fetch(`${baseUrl}/v1/webhooks/segment`, {
     method: 'POST',
     headers,

@@ -46,7 +46,10 @@ export async function writeAudience(path: string, profiles: Profile[]): Promise<
 export function startServerWithBraze(fake: FakeBraze, overrides: Partial<ServeOptions> = {}): Promise<RunningServer> {
   const rng = new Rng('braze-client');
   const client = new BrazeClient({ baseUrl: fake.url, apiKey: BRAZE_KEY, backoffBaseMs: 2, random: () => rng.next() });
-  return startTestServer({ sinks: brazeConnection(client, 50, () => NOW).sinkFor, ...overrides });
+  return startTestServer({
+    sinks: brazeConnection(client, { trackBatchSize: 50, clock: () => NOW, confirmDelaysMs: [1, 2] }).sinkFor,
+    ...overrides,
+  });
 }
 
 /**

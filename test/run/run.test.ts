@@ -383,14 +383,17 @@ describe('a batch run', () => {
     expect(sent.length).toBe(delivered);
   });
 
-  it('gives a delivery up after its attempts and reports why, and a resume retries nothing delivered', async () => {
-    const calls: number[] = [];
+  it('sets a delivery aside after its attempts, ends failed, and a resume retries it and nothing delivered', async () => {
+    const calls: string[] = [];
+    let healed = false;
     const flaky: DecisionSink = {
       metadata: { name: 'flaky' },
       deliver: async (ds: readonly Decision[]): Promise<DeliveryReport> => {
-        calls.push(ds.length);
+        calls.push(...ds.map((d) => d.decisionId));
         return {
-          results: ds.map((d) => (d.userId.endsWith('7') ? { status: 'retry', message: 'timeout' } : { status: 'ok' })),
+          results: ds.map((d) =>
+            d.userId.endsWith('7') && !healed ? { status: 'retry', message: 'timeout' } : { status: 'ok' },
+          ),
         };
       },
     };
@@ -398,15 +401,27 @@ describe('a batch run', () => {
       sinks: (_agent, delivery) => ({ ...flaky, metadata: { name: `flaky:${delivery.mode}` } }),
     });
     const members = audience(100, 'flaky');
+    const source = new InMemoryProfileSource(members);
     const summary = await runAudience(
       server.service,
       { agentId: AGENT, audience: '*', runId: 'run-g' },
-      { store: server.store, source: new InMemoryProfileSource(members), maxAttempts: 3 },
+      { store: server.store, source, maxAttempts: 3 },
     );
-    const stuck = [...(await deliverable(server, 'run-g', members)).values()].filter((u) => u.endsWith('7')).length;
-    expect(summary.failed['flaky:attributes']).toEqual({ total: stuck, reasons: { timeout: stuck } });
-    expect(summary.failed['flaky:campaign_trigger']).toEqual({ total: stuck, reasons: { timeout: stuck } });
-    expect(summary.status).toBe('completed');
+    const deliverableIds = await deliverable(server, 'run-g', members);
+    const stuck = [...deliverableIds.values()].filter((u) => u.endsWith('7')).length;
+    expect(summary.failed).toEqual({});
+    expect(summary.unfinished).toEqual({ 'flaky:attributes': stuck, 'flaky:campaign_trigger': stuck });
+    expect(summary.status).toBe('failed');
+    healed = true;
+    calls.length = 0;
+    const resumed = await runAudience(
+      server.service,
+      { agentId: AGENT, audience: '*', resume: 'run-g' },
+      { store: server.store, source, maxAttempts: 3 },
+    );
+    expect(resumed.status).toBe('completed');
+    expect(resumed.delivered['flaky:attributes']).toBe(deliverableIds.size);
+    expect(calls.length).toBe(2 * stuck); // only the ones set aside, once per sink
   });
 });
 

@@ -449,6 +449,29 @@ describe('HTTP API', () => {
         dimensions: { frequency: expect.objectContaining({ decided: res.body.decisions.treatment }) },
       });
     });
+
+    it('reports a window of days with its buckets, the split tested on distinct users, suppressions and exploration', async () => {
+      const users = Array.from({ length: 40 }, (_, i) => makeDecideBody({ userId: `window-user-${i % 20}` }));
+      const batch = await call(server, 'POST', `/v1/agents/${AGENT}/decide:batch`, { body: { users } });
+      const today = String(ndjson(batch.text)[0]!.at).slice(0, 10);
+      const res = await call(server, 'GET', `/v1/agents/${AGENT}/report?since=${today}&until=${today}&bucket=day`);
+      expect(res.status).toBe(200);
+      const { srm, decisions, suppressed, exploration, buckets, window } = res.body;
+      expect({
+        window,
+        srmUsers: srm.treatmentUsers + srm.holdoutUsers,
+        unit: srm.unit,
+        buckets: buckets.length,
+      }).toEqual({
+        window: { from: today, to: today },
+        srmUsers: 20,
+        unit: 'users',
+        buckets: 1,
+      });
+      expect(decisions.total).toBe(40);
+      expect(suppressed.treatment).toMatchObject({ decisions: expect.any(Number) });
+      expect(exploration.dimensions.frequency.decided).toBe(decisions.treatment - suppressed.treatment.decisions);
+    });
   });
 });
 

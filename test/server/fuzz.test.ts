@@ -11,6 +11,7 @@ import { segmentWebhook } from '../../adapters/segment/index.ts';
 import { segmentSignature } from '../../adapters/segment/signature.ts';
 import { connectFromEnv, type Connections } from '../../plugin/connections.ts';
 import type { RunningServer } from '../../plugin/server/index.ts';
+import { installPortal } from '../adapters/hubspot/setup.ts';
 import { FakeHubSpot } from '../fakes/hubspot.ts';
 import {
   addApiKey,
@@ -36,7 +37,12 @@ let dir: { path: string; remove: () => Promise<void> };
 const keys: Record<string, string | null> = { none: null, admin: API_KEY };
 
 beforeAll(async () => {
-  hubspot = await new FakeHubSpot({ clock: () => NOW, privateAppToken: 'pat-fuzz', clientSecret: SECRET }).start();
+  hubspot = await new FakeHubSpot({
+    clock: () => NOW,
+    privateAppToken: 'pat-fuzz',
+    clientId: 'fuzz-client',
+    clientSecret: SECRET,
+  }).start();
   dir = await tempDir();
   // the HubSpot routes as the CLI mounts them, against the fake
   connections = connectFromEnv(
@@ -53,6 +59,9 @@ beforeAll(async () => {
   server = await startTestServer({
     extensions: [segmentWebhook({ settings: { sharedSecret: SECRET } }), ...connections.extensions],
   });
+  // the portal of the workflow action below installed the app (one from any other portal is refused)
+  const installed = await installPortal(server, hubspot, 62515);
+  if (installed.status !== 200) throw new Error(`install failed: ${JSON.stringify(installed.body)}`);
   keys.decide = await addApiKey(server, 'nb_fuzz_decide', 'decide');
   keys.public = await addApiKey(server, 'nb_pk_fuzz_public', 'public');
 });

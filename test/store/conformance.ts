@@ -12,18 +12,22 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type {
+  AudienceMemberRow,
+  DecisionHead,
   DecisionRow,
   DeliveryRow,
   EventRow,
   OutcomeRow,
   RecentSend,
   ReportCell,
+  ReportGroupDay,
   RunRow,
   SendRow,
   SnapshotRow,
   Store,
 } from '../../plugin/store/index.ts';
 import { AlreadyStoredError, SNAPSHOTS_KEPT } from '../../plugin/store/types.ts';
+import { addToReplicates, emptyReplicates, userReplicateWeights } from '../../plugin/measure/bootstrap.ts';
 
 /** What the suite needs to see beyond the `Store` port. */
 export interface StoreInspector<S extends Store> {
@@ -184,7 +188,15 @@ async function within<T>(promise: Promise<T>, ms: number, message: string): Prom
   }
 }
 
-const byAgent = (rows: DecisionRow[]) => [...rows].sort((a, b) => a.agentId.localeCompare(b.agentId));
+const byAgent = (rows: DecisionHead[]) => [...rows].sort((a, b) => a.agentId.localeCompare(b.agentId));
+/** What latestDecisions answers of a decision. */
+const head = ({ decisionId, agentId, userKey, at, windowEnd }: DecisionRow): DecisionHead => ({
+  decisionId,
+  agentId,
+  userKey,
+  at,
+  windowEnd,
+});
 const bySeq = (seqs: number[]) => [...seqs].sort((a, b) => a - b);
 
 /** A decision body with every JSON shape the decision log stores. */
@@ -652,7 +664,9 @@ export function describeStoreConformance<S extends Store>(
         const a2 = makeDecision({ agentId: 'a', at: T0 + HOUR_MS });
         const b1 = makeDecision({ agentId: 'b', at: T0 + 2 * HOUR_MS });
         for (const d of [a1, a2, b1]) await logDecision(store, d);
-        expect(byAgent(await store.latestDecisions(WS, 'user-a', ALL_AGENTS, T0 + 3 * HOUR_MS))).toEqual([a2, b1]);
+        expect(byAgent(await store.latestDecisions(WS, 'user-a', ALL_AGENTS, T0 + 3 * HOUR_MS))).toEqual(
+          [a2, b1].map(head),
+        );
       });
 
       it('returns one decision per agent when two decisions of that agent share the latest `at`', async () => {
@@ -667,13 +681,13 @@ export function describeStoreConformance<S extends Store>(
         const early = makeDecision({ at: T0 });
         await logDecision(store, early);
         await logDecision(store, makeDecision({ at: T0 + 2 * HOUR_MS }));
-        expect(await store.latestDecisions(WS, 'user-a', ALL_AGENTS, T0 + HOUR_MS)).toEqual([early]);
+        expect(await store.latestDecisions(WS, 'user-a', ALL_AGENTS, T0 + HOUR_MS)).toEqual([head(early)]);
       });
 
       it('counts a decision made exactly at `at`', async () => {
         const d = makeDecision({ at: T0 });
         await logDecision(store, d);
-        expect(await store.latestDecisions(WS, 'user-a', ALL_AGENTS, T0)).toEqual([d]);
+        expect(await store.latestDecisions(WS, 'user-a', ALL_AGENTS, T0)).toEqual([head(d)]);
       });
 
       it('returns nothing from latestDecisions once the window is past', async () => {
@@ -683,7 +697,7 @@ export function describeStoreConformance<S extends Store>(
           await store.latestDecisions(WS, 'user-a', ALL_AGENTS, d.windowEnd - 1),
           await store.latestDecisions(WS, 'user-a', ALL_AGENTS, d.windowEnd),
           await store.latestDecisions(WS, 'user-a', ALL_AGENTS, d.windowEnd + HOUR_MS),
-        ]).toEqual([[d], [], []]);
+        ]).toEqual([[head(d)], [], []]);
       });
 
       it("leaves other users' and workspaces' decisions out of latestDecisions", async () => {
@@ -1110,6 +1124,102 @@ export function describeStoreConformance<S extends Store>(
       });
     });
 
+    describe('report groups and exploration', () => {
+      const DAY_MS = 24 * HOUR_MS;
+      const DAY = Math.floor(T0 / DAY_MS);
+      const ALL_DAYS = [0, 100_000] as const;
+      const groupsOf = async (agentId = 'winback', [from, to]: readonly [number, number] = ALL_DAYS) =>
+        (await store.reportGroups(WS, agentId, from, to))
+          .map(({ replicates, ...g }) => ({ ...g, replicated: replicates !== null }))
+          .sort((x, y) => x.day - y.day || Number(x.holdout) - Number(y.holdout));
+      const group = (overrides: Partial<ReportGroupDay> & { replicated?: boolean }) => ({
+        day: DAY,
+        holdout: false,
+        users: 0,
+        suppressed: { decided: 0, closed: 0, rewardSum: 0 },
+        replicated: false,
+        ...overrides,
+      });
+
+      it('counts each user once per agent and group, on the day of their first decision', async () => {
+        await logDecision(store, makeDecision({ userKey: 'user-a' }));
+        await logDecision(store, makeDecision({ userKey: 'user-a', at: T0 + DAY_MS }));
+        await logDecision(store, makeDecision({ userKey: 'user-b', at: T0 + DAY_MS }));
+        await logDecision(store, makeDecision({ userKey: 'user-c', holdout: true }));
+        await logDecision(store, makeDecision({ userKey: 'user-c', holdout: true }));
+        await logDecision(store, makeDecision({ userKey: 'user-a', agentId: 'welcome' }));
+        expect(await groupsOf()).toEqual([
+          group({ users: 1 }),
+          group({ holdout: true, users: 1 }),
+          group({ day: DAY + 1, users: 1 }),
+        ]);
+      });
+
+      it('reads only the days asked for', async () => {
+        await logDecision(store, makeDecision({ userKey: 'user-a' }));
+        await logDecision(store, makeDecision({ userKey: 'user-b', at: T0 + 2 * DAY_MS }));
+        expect(await groupsOf('winback', [DAY + 1, DAY + 2])).toEqual([group({ day: DAY + 2, users: 1 })]);
+      });
+
+      it('counts decisions suppressed by guardrails, and their rewards once committed', async () => {
+        const suppressed = makeDecision({ reason: 'guardrail', deliver: false, body: { choices: {}, features: [] } });
+        await logDecision(store, suppressed);
+        await logDecision(store, makeDecision({ userKey: 'user-b' }));
+        await store.commitLearning(WS, 'winback', [{ decisionId: suppressed.decisionId, reward: 0.5 }], makeSnapshot());
+        expect(await groupsOf()).toEqual([
+          group({ users: 2, suppressed: { decided: 1, closed: 1, rewardSum: 0.5 }, replicated: true }),
+        ]);
+      });
+
+      it("keeps per replicate the sums of each closed reward weighted by its user's bootstrap weight", async () => {
+        const decisions = [
+          makeDecision({ userKey: 'user-a' }),
+          makeDecision({ userKey: 'user-a' }),
+          makeDecision({ userKey: 'user-b' }),
+        ];
+        for (const d of decisions) await logDecision(store, d);
+        const rewards = [0.25, 1, 0.5];
+        await store.commitLearning(
+          WS,
+          'winback',
+          decisions.map((d, i) => ({ decisionId: d.decisionId, reward: rewards[i]! })),
+          makeSnapshot(),
+        );
+        const expected = emptyReplicates();
+        decisions.forEach((d, i) => addToReplicates(expected, userReplicateWeights(d.userKey), rewards[i]!));
+        const [stored] = await store.reportGroups(WS, 'winback', ...ALL_DAYS);
+        expect(Array.from(stored!.replicates!)).toEqual(Array.from(expected));
+      });
+
+      it('sums, per dimension, the decisions whose arm the policy drew, how many explored, and the mass off the best arm', async () => {
+        const body = (channel: number, channelBest: number) => ({
+          choices: {
+            channel: {
+              arm: 'email',
+              probability: channel,
+              reason: channel < channelBest ? 'explore' : 'exploit',
+              best: channelBest,
+            },
+            subject_line: { arm: 'sl_plain', probability: 0.5 },
+          },
+          features: [],
+        });
+        await logDecision(store, makeDecision({ body: body(0.75, 0.75) }));
+        await logDecision(store, makeDecision({ body: body(0.25, 0.5) }));
+        await logDecision(store, makeDecision({ holdout: true, body: body(0.25, 0.5) }));
+        expect(await store.reportExploration(WS, 'winback', ...ALL_DAYS)).toEqual([
+          { day: DAY, dimension: 'channel', decided: 2, explored: 1, offBest: 0.75 },
+        ]);
+      });
+
+      it('forgets an erased user, so that their next decision counts them again', async () => {
+        await logDecision(store, makeDecision({ userKey: 'user-a' }));
+        await store.eraseUser(WS, 'user-a');
+        await logDecision(store, makeDecision({ userKey: 'user-a' }));
+        expect(await groupsOf()).toEqual([group({ users: 2 })]);
+      });
+    });
+
     describe('retention', () => {
       const LATER = T0 + 30 * 24 * HOUR_MS;
 
@@ -1181,6 +1291,7 @@ export function describeStoreConformance<S extends Store>(
           events: 2,
           sends: 1,
           deliveries: 0,
+          audienceMemberships: 0,
         });
         expect({
           decisions: await Promise.all(decisions.map((d) => store.getDecision(WS, d.decisionId))),
@@ -1217,6 +1328,7 @@ export function describeStoreConformance<S extends Store>(
           events: 0,
           sends: 0,
           deliveries: 0,
+          audienceMemberships: 0,
         });
       });
 
@@ -1237,6 +1349,68 @@ export function describeStoreConformance<S extends Store>(
         expect((await store.deliveriesOf(WS, 'run-1', SINK, ['pending'], 10)).map((d) => d.userKey)).toEqual([
           'user-b',
         ]);
+      });
+    });
+
+    describe('audience membership', () => {
+      const seen = (overrides: Partial<AudienceMemberRow> = {}): AudienceMemberRow => ({
+        workspace: WS,
+        audience: 'vip',
+        userKey: 'key-a',
+        userId: 'user-a',
+        member: true,
+        at: T0,
+        ...overrides,
+      });
+      const membersOf = async (workspace: string, audience: string) =>
+        (await store.audienceMembers(workspace, audience, 0, 100)).map((m) => m.userId);
+
+      it('lists the members of an audience in the order first recorded', async () => {
+        await store.recordAudienceMembership([seen({ userKey: 'key-b', userId: 'user-b' }), seen()]);
+        await store.recordAudienceMembership([seen({ userKey: 'key-b', userId: 'user-b', at: T0 + 1 })]);
+        expect(await membersOf(WS, 'vip')).toEqual(['user-b', 'user-a']);
+      });
+
+      it('removes a user who left, and keeps the tombstone against an older observation delivered late', async () => {
+        await store.recordAudienceMembership([seen(), seen({ member: false, at: T0 + HOUR_MS })]);
+        await store.recordAudienceMembership([seen({ at: T0 + 1 })]);
+        expect(await membersOf(WS, 'vip')).toEqual([]);
+        expect(await store.audienceMembership(WS, 'vip', 'key-a')).toEqual({ member: false, at: T0 + HOUR_MS });
+      });
+
+      it('pages through the members after a position', async () => {
+        const users = Array.from({ length: 5 }, (_, i) => seen({ userKey: `key-${i}`, userId: `user-${i}` }));
+        await store.recordAudienceMembership(users);
+        const first = await store.audienceMembers(WS, 'vip', 0, 2);
+        const rest = await store.audienceMembers(WS, 'vip', first[1].position, 10);
+        expect([...first, ...rest].map((m) => m.userId)).toEqual(users.map((u) => u.userId));
+      });
+
+      it('keeps audiences and workspaces apart', async () => {
+        await store.recordAudienceMembership([
+          seen(),
+          seen({ audience: 'churn_risk', userKey: 'key-b', userId: 'user-b' }),
+          seen({ workspace: OTHER_WS, userKey: 'key-c', userId: 'user-c' }),
+        ]);
+        expect([
+          await membersOf(WS, 'vip'),
+          await membersOf(WS, 'churn_risk'),
+          await membersOf(OTHER_WS, 'vip'),
+        ]).toEqual([['user-a'], ['user-b'], ['user-c']]);
+        expect(await store.audienceMembership(WS, 'vip', 'key-b')).toBeUndefined();
+      });
+
+      it("erases the user's memberships with the user, and no one else's", async () => {
+        await store.recordAudienceMembership([
+          seen(),
+          seen({ audience: 'churn_risk', member: false }),
+          seen({ userKey: 'key-b', userId: 'user-b' }),
+          seen({ workspace: OTHER_WS }),
+        ]);
+        expect((await store.eraseUser(WS, 'key-a')).audienceMemberships).toBe(2);
+        expect(await membersOf(WS, 'vip')).toEqual(['user-b']);
+        expect(await store.audienceMembership(WS, 'churn_risk', 'key-a')).toBeUndefined();
+        expect(await membersOf(OTHER_WS, 'vip')).toEqual(['user-a']);
       });
     });
 
@@ -1480,6 +1654,161 @@ export function describeStoreConformance<S extends Store>(
           confirmed: true,
           again: true,
         });
+      });
+    });
+
+    describe('send proofs', () => {
+      const TARGET = 'braze:campaign:cmp-1';
+      /** Queues and delivers decision `id` of `userKey` in run-1, awaiting its send proof due at T0 + 1 h. */
+      const deliverAwaiting = async (id: string, userKey = 'user-a', holdout = false, at = T0) => {
+        await store.advanceRun(WS, 'run-1', [makeDelivery({ decisionId: id, userKey })], { position: 1 }, at);
+        const awaitSend = { target: TARGET, runId: 'run-1', agentId: 'winback', userKey, holdout, dueAt: at + HOUR_MS };
+        await store.setDeliveryStatus(WS, SINK, [{ decisionId: id, status: 'delivered', awaitSend }], at);
+      };
+      const states = async (...ids: string[]) =>
+        (await store.sendProofsOf(WS, ids)).map((p) => [p.decisionId, p.state, p.reason]);
+
+      beforeEach(async () => {
+        await store.createRun(makeRun());
+      });
+
+      it('awaits a proof for a delivery marked delivered with awaitSend, and for no other', async () => {
+        await deliverAwaiting('d1');
+        await store.advanceRun(WS, 'run-1', [makeDelivery({ decisionId: 'd2' })], { position: 2 }, T0);
+        await store.setDeliveryStatus(WS, SINK, [{ decisionId: 'd2', status: 'delivered' }], T0);
+        expect(await states('d1', 'd2')).toEqual([['d1', 'awaited', null]]);
+        expect((await store.sendProofsOf(WS, ['d1']))[0]).toMatchObject({
+          target: TARGET,
+          userKey: 'user-a',
+          runId: 'run-1',
+          agentId: 'winback',
+          holdout: false,
+          deliveredAt: T0,
+          dueAt: T0 + HOUR_MS,
+        });
+      });
+
+      it("settles the user's latest proof for the target with a send or an abort", async () => {
+        await deliverAwaiting('d1', 'user-a');
+        await deliverAwaiting('d2', 'user-b');
+        const result = await store.settleSendProofs(
+          WS,
+          [
+            { userKey: 'user-a', target: TARGET, at: T0 + 60_000, sent: true },
+            { userKey: 'user-b', target: TARGET, at: T0 + 60_000, sent: false },
+            { userKey: 'user-c', target: TARGET, at: T0 + 60_000, sent: true },
+            { userKey: 'user-a', target: 'braze:campaign:other', at: T0 + 60_000, sent: true },
+          ],
+          T0 + 120_000,
+        );
+        expect(result).toEqual({ settled: 2, unmatched: 2 });
+        expect(await states('d1', 'd2')).toEqual([
+          ['d1', 'sent', null],
+          ['d2', 'not_sent', 'aborted'],
+        ]);
+      });
+
+      it('matches a report a little older than the delivery, never one from long before', async () => {
+        await deliverAwaiting('d1', 'user-a', false, T0 + HOUR_MS);
+        await store.settleSendProofs(WS, [{ userKey: 'user-a', target: TARGET, at: T0, sent: true }], T0 + HOUR_MS);
+        expect(await states('d1')).toEqual([['d1', 'awaited', null]]);
+        await store.settleSendProofs(
+          WS,
+          [{ userKey: 'user-a', target: TARGET, at: T0 + HOUR_MS - 1000, sent: true }],
+          T0 + HOUR_MS,
+        );
+        expect(await states('d1')).toEqual([['d1', 'sent', null]]);
+      });
+
+      it('expires awaited proofs past their due time as not sent, within the limit', async () => {
+        await deliverAwaiting('d1', 'user-a');
+        await deliverAwaiting('d2', 'user-b');
+        await deliverAwaiting('d3', 'user-c', false, T0 + 2 * HOUR_MS);
+        expect(await store.expireSendProofs(WS, T0 + HOUR_MS, 1)).toBe(1);
+        expect(await store.expireSendProofs(WS, T0 + HOUR_MS, 10)).toBe(1);
+        expect(await states('d1', 'd2', 'd3')).toEqual([
+          ['d1', 'not_sent', 'no_send_event'],
+          ['d2', 'not_sent', 'no_send_event'],
+          ['d3', 'awaited', null],
+        ]);
+      });
+
+      it('lets a late send report overturn a silence, but not an abort overturn a send', async () => {
+        await deliverAwaiting('d1');
+        await store.expireSendProofs(WS, T0 + HOUR_MS, 10);
+        await store.settleSendProofs(WS, [{ userKey: 'user-a', target: TARGET, at: T0, sent: true }], T0 + 2 * HOUR_MS);
+        await store.settleSendProofs(
+          WS,
+          [{ userKey: 'user-a', target: TARGET, at: T0, sent: false }],
+          T0 + 2 * HOUR_MS,
+        );
+        expect(await states('d1')).toEqual([['d1', 'sent', null]]);
+      });
+
+      it("counts a run's proofs by target, state and reason", async () => {
+        await deliverAwaiting('d1', 'user-a');
+        await deliverAwaiting('d2', 'user-b');
+        await deliverAwaiting('d3', 'user-c');
+        await store.settleSendProofs(WS, [{ userKey: 'user-a', target: TARGET, at: T0, sent: true }], T0);
+        await store.expireSendProofs(WS, T0 + HOUR_MS, 1);
+        const counts = (await store.sendProofCounts(WS, 'run-1')).sort((a, b) => a.state.localeCompare(b.state));
+        expect(counts).toEqual([
+          { target: TARGET, state: 'awaited', reason: null, count: 1 },
+          { target: TARGET, state: 'not_sent', reason: 'no_send_event', count: 1 },
+          { target: TARGET, state: 'sent', reason: null, count: 1 },
+        ]);
+        expect(await store.sendProofCounts(WS, 'run-2')).toEqual([]);
+      });
+
+      it('leaves a decision out of its arm: learned without reward, out of the report cells, counted by reason', async () => {
+        const [sent, skipped, heldOut] = [
+          makeDecision(),
+          makeDecision({ userKey: 'user-b' }),
+          makeDecision({ userKey: 'user-c', holdout: true }),
+        ];
+        for (const d of [sent, skipped, heldOut]) await logDecision(store, d);
+        await deliverAwaiting(skipped.decisionId, 'user-b');
+        await store.commitLearning(WS, 'winback', [{ decisionId: sent.decisionId, reward: 1 }], makeSnapshot(), [
+          { decisionId: skipped.decisionId, reason: 'no_send_event' },
+          { decisionId: heldOut.decisionId, reason: 'aborted' },
+        ]);
+        const cells = (await store.reportCells(WS, 'winback')).filter((c) => c.dimension === null);
+        expect(cells.sort((a, b) => Number(a.holdout) - Number(b.holdout))).toMatchObject([
+          { holdout: false, decided: 1, closed: 1, rewardSum: 1 },
+          { holdout: true, decided: 0, closed: 0 },
+        ]);
+        expect((await store.reportCells(WS, 'winback')).find((c) => c.arm === 'email')).toMatchObject({
+          decided: 1,
+          closed: 1,
+        });
+        expect((await store.getDecision(WS, skipped.decisionId))!).toMatchObject({ learned: true, reward: null });
+        expect(await store.closedUnlearned(WS, 'winback', T0 + WINDOW_MS, 10)).toEqual([]);
+        expect(
+          (await store.leftOutCounts(WS, 'winback')).sort((a, b) => Number(a.holdout) - Number(b.holdout)),
+        ).toEqual([
+          { holdout: false, reason: 'no_send_event', count: 1 },
+          { holdout: true, reason: 'aborted', count: 1 },
+        ]);
+        expect(await states(skipped.decisionId)).toEqual([[skipped.decisionId, 'not_sent', 'no_send_event']]);
+      });
+
+      it('counts a decision left out once, however often it is committed', async () => {
+        const d = makeDecision();
+        await logDecision(store, d);
+        const leftOut = [{ decisionId: d.decisionId, reason: 'aborted' }];
+        await store.commitLearning(WS, 'winback', [], makeSnapshot(), leftOut);
+        await store.commitLearning(WS, 'winback', [], makeSnapshot(), leftOut);
+        expect(await store.leftOutCounts(WS, 'winback')).toEqual([{ holdout: false, reason: 'aborted', count: 1 }]);
+        expect((await store.reportCells(WS, 'winback')).find((c) => c.dimension === null)).toMatchObject({
+          decided: 0,
+        });
+      });
+
+      it("erases a user's send proofs with the user", async () => {
+        await deliverAwaiting('d1', 'user-a');
+        await deliverAwaiting('d2', 'user-b');
+        await store.eraseUser(WS, 'user-a');
+        expect(await states('d1', 'd2')).toEqual([['d2', 'awaited', null]]);
       });
     });
 

@@ -64,6 +64,19 @@ describe('query plans of the hot paths (SQLite)', () => {
     expect(plan(store, store.statementSql()[name]!).join('\n')).toContain(`INDEX ${index}`);
   });
 
+  // The report reads one agent's days (a range of the primary key), whatever the size of the log;
+  // the writers behind it are primary-key look-ups and upserts.
+  it.each([
+    ['groups', 'report_groups', 'day>? AND day<?'],
+    ['explorationDays', 'report_exploration', 'day>? AND day<?'],
+    ['groupReplicates', 'report_groups', 'holdout=?'],
+    ['eraseUsers', 'report_users', 'user_key=?'],
+  ])('%s reads %s through its primary key (%s)', (name, table, keyPart) => {
+    const steps = plan(store, store.statementSql()[name]!).join('\n');
+    expect(steps).toContain(`SEARCH ${table} USING PRIMARY KEY`);
+    expect(steps).toContain(keyPart);
+  });
+
   it('lists only statements that exist in NOT_HOT', () => {
     expect(Object.keys(NOT_HOT).filter((name) => !(name in store.statementSql()))).toEqual([]);
   });

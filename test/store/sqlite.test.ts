@@ -402,6 +402,39 @@ describe('SqliteStore decision log', () => {
   });
 });
 
+describe('SqliteStore report aggregates (migration 9)', () => {
+  it('fills from the log the same users, suppressed counts and bootstrap sums it keeps as decisions are logged', async () => {
+    const path = tempDbPath();
+    let store = new SqliteStore(path);
+    const decisions = [
+      makeDecision({ userKey: 'user-a' }),
+      makeDecision({ userKey: 'user-a', at: T0 + 86_400_000 }),
+      makeDecision({ userKey: 'user-b', reason: 'guardrail', deliver: false }),
+      makeDecision({ userKey: 'user-c', holdout: true }),
+    ];
+    for (const d of decisions) await logDecision(store, d);
+    const rewards = decisions.slice(0, 3).map((d, i) => ({ decisionId: d.decisionId, reward: i / 2 }));
+    await store.commitLearning(WS, 'winback', rewards, {
+      workspace: WS,
+      agentId: 'winback',
+      agentVersion: 1,
+      state: {},
+      createdAt: T0,
+    });
+    const kept = await store.reportGroups(WS, 'winback', 0, 100_000);
+    store.db.exec('DROP TABLE report_users; DROP TABLE report_groups; DROP TABLE report_exploration');
+    store.db.prepare('DELETE FROM schema_migrations WHERE version = 9').run();
+    await store.close();
+    store = new SqliteStore(path);
+    try {
+      expect(await store.reportGroups(WS, 'winback', 0, 100_000)).toEqual(kept);
+      expect(kept.map((g) => g.users)).toEqual([2, 1, 0]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('one writer process per SQLite file', () => {
   /** Opens the store at `path` in a child process; resolves with its exit code and what it printed. */
   function openInAnotherProcess(path: string): { status: number | null; stderr: string } {

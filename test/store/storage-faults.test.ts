@@ -104,6 +104,30 @@ function apiKey() {
   return { keyHash: 'hash-1', workspace: WS, scope: 'admin' as const, label: 'test', createdAt: T0 };
 }
 
+describe('SqliteStore, when its write-ahead log is deleted under it', () => {
+  it('refuses the next write and reports the fault as its health, naming the log', async () => {
+    const path = tempDbPath();
+    const store = openStore(path);
+    await store.recordEvents([makeEvent()], []); // a commit: the log exists
+    unlinkSync(`${path}-wal`);
+    const fault = {
+      code: 'storage_unavailable',
+      message: expect.stringContaining(`write-ahead log ${path}-wal was deleted`),
+    };
+    expect(faultOf(await rejection(store.recordEvents([makeEvent()], [])))).toEqual(fault);
+    expect(await store.health()).toMatchObject(fault);
+  });
+
+  it('does not acknowledge a write that landed in a log deleted meanwhile', async () => {
+    const path = tempDbPath();
+    const store = openStore(path);
+    await store.recordEvents([makeEvent()], []);
+    expect(await store.health()).toBeUndefined();
+    unlinkSync(`${path}-wal`);
+    await expect(store.addApiKey(apiKey())).rejects.toThrow(/write-ahead log/);
+  });
+});
+
 describe('SqliteStore, when the disk is full (SQLITE_FULL)', () => {
   it('rejects the write with storage_full and stores nothing of it', async () => {
     const store = openStore();

@@ -3,10 +3,10 @@ import type * as brazeSdk from '@braze/web-sdk';
 import { EXPOSURE_EVENT, FLUSH_WAIT_MS } from './constants.ts';
 import type { OnsiteOptions } from './options.ts';
 
-/** The four calls of `@braze/web-sdk` the module makes; a page that already loads Braze may pass its own instance. */
+/** The five calls of `@braze/web-sdk` the module makes; a page that already loads Braze may pass its own instance. */
 export type BrazeExposureSdk = Pick<
   typeof brazeSdk,
-  'initialize' | 'changeUser' | 'logCustomEvent' | 'requestImmediateDataFlush'
+  'initialize' | 'changeUser' | 'openSession' | 'logCustomEvent' | 'requestImmediateDataFlush'
 >;
 
 /** The properties of the `nextbest_exposure` custom event (≤ 50 KB per Braze; these are a few bytes). */
@@ -36,6 +36,7 @@ export interface ExposureRecord {
 // slots of one dimension never log a second event.
 const logged = new Set<string>();
 const initialised = new Map<BrazeExposureSdk, string>();
+const sessions = new Set<BrazeExposureSdk>();
 
 function ensureInitialised(sdk: BrazeExposureSdk, braze: OnsiteOptions['braze']): boolean {
   const key = `${braze.apiKey}\u0000${braze.baseUrl}`;
@@ -65,6 +66,13 @@ export async function recordExposures(
     return shown.map((s) => records.get(s.dimension) ?? { ...s, status: 'not-recorded' });
   }
   sdk.changeUser(options.userId);
+  // Braze's Web SDK integration opens a session after initialize (and after changeUser, so that
+  // it is this visitor's): without one, no session, no in-app message and no session analytics.
+  // Once per page view; the SDK itself ends it after sessionTimeoutInSeconds without activity.
+  if (!sessions.has(sdk)) {
+    sdk.openSession();
+    sessions.add(sdk);
+  }
   const pending: ExposureRecord[] = [];
   for (const s of fresh) {
     const key = `${decisionId}\u0000${s.dimension}`;

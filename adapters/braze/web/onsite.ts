@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 // Named imports, not `import * as`: a namespace used as a value keeps the whole SDK (700 KiB) in the bundle.
-import { changeUser, initialize, logCustomEvent, requestImmediateDataFlush } from '@braze/web-sdk';
+import { changeUser, initialize, logCustomEvent, openSession, requestImmediateDataFlush } from '@braze/web-sdk';
 import { DECISION_ID_ATTRIBUTE_SUFFIX, DEFAULT_ATTRIBUTE_PREFIX, TEXT_ATTRIBUTE_SUFFIX } from './constants.ts';
 import {
   browserTimezone,
@@ -39,7 +39,13 @@ export interface RenderOutcome {
 }
 
 /** The bundled Braze Web SDK, reduced to the calls the module makes. */
-const bundledBraze: BrazeExposureSdk = { initialize, changeUser, logCustomEvent, requestImmediateDataFlush };
+const bundledBraze: BrazeExposureSdk = {
+  initialize,
+  changeUser,
+  openSession,
+  logCustomEvent,
+  requestImmediateDataFlush,
+};
 
 // One decision per (server, agent, visitor) per page view: a second render call reuses it (and
 // its requestId, so even a retry after a lost answer gets the same decision from the server).

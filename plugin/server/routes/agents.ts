@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { parseBody, reportQuerySchema } from '../../service/index.ts';
 import { ADMIN } from '../auth.ts';
 import type { RouteContext } from './context.ts';
 
@@ -26,7 +27,8 @@ export function agentRoutes(ctx: RouteContext): Router {
   router.get(
     '/v1/agents/:agentId/report',
     ctx.authed(ADMIN, async (req, res, { service }) => {
-      res.json(await service.report(String(req.params.agentId)));
+      const query = parseBody(reportQuerySchema, req.query, 'query');
+      res.json(await service.report(String(req.params.agentId), query));
     }),
   );
   return router;

@@ -59,7 +59,10 @@ export function decisionRoutes(ctx: RouteContext): Router {
     ctx.authed(ANY, async (req, res, { service }) => {
       const query = parseBody(connectedContentQuerySchema, req.query, 'query');
       res.json(
-        await service.connectedContent(String(req.params.agentId), query.user_id, { requestId: query.request_id }),
+        await service.connectedContent(String(req.params.agentId), query.user_id, {
+          requestId: query.request_id,
+          ...(query.channel && { channel: query.channel }),
+        }),
       );
     }),
   );

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
-  HubSpotCrm,
   HubSpotOAuth,
+  InstalledPortals,
   HubSpotProfileSource,
   hubspotExtension,
   HUBSPOT_OPTIONAL_SCOPES,
@@ -62,18 +62,16 @@ async function harness(): Promise<Harness> {
     optionalScopes: HUBSPOT_OPTIONAL_SCOPES,
   });
   const vault = new TokenVault(oauth, tokens, new SecretBox(parseKey(TOKEN_KEY)), clock.now);
-  const crm = new HubSpotCrm({ basePath: fake.url, accessToken: async () => PRIVATE_TOKEN });
+  const portals = new InstalledPortals({ vault, basePath: fake.url, pacing: pacingOn(clock) });
   const profileSource = new HubSpotProfileSource({
-    crm,
+    portals,
     properties: ['lifetime_orders', 'email_subscribed', 'sms_opt_in', 'push_enabled', 'city'],
     pacing: pacingOn(clock),
   });
   const server = await startTestServer({
     clock: clock.now,
     profileSource,
-    extensions: [
-      hubspotExtension({ clientSecret: CLIENT_SECRET, oauth: { client: oauth, vault, basePath: fake.url } }),
-    ],
+    extensions: [hubspotExtension({ clientSecret: CLIENT_SECRET, portals, oauth: { client: oauth, vault } })],
   });
   return { clock, fake, server, vault, tokens, dbPath, remove: dir.remove };
 }
@@ -176,7 +174,7 @@ describe('HubSpot OAuth install', () => {
     expect(res.body).toMatchObject({
       installed: true,
       portalId: '4242424',
-      profilePortalId: '4242424',
+      defaultPortalId: '4242424',
       propertyGroupCreated: true,
     });
     expect(h.fake.groups.has('nextbest')).toBe(true);
@@ -210,11 +208,11 @@ describe('HubSpot OAuth install', () => {
 
   it('refreshes the access token before it expires, with the refresh_token grant', async () => {
     await installPortal(h.server, h.fake);
-    const first = await h.vault.accessToken();
+    const first = await h.vault.accessToken('4242424');
     h.clock.current += 1400 * 1000; // 23 of the token's 30 minutes: still outside the 5-minute margin
-    expect(await h.vault.accessToken()).toBe(first);
+    expect(await h.vault.accessToken('4242424')).toBe(first);
     h.clock.current += 200 * 1000; // now within 5 minutes of expiry
-    const [a, b] = await Promise.all([h.vault.accessToken(), h.vault.accessToken()]);
+    const [a, b] = await Promise.all([h.vault.accessToken('4242424'), h.vault.accessToken('4242424')]);
     expect(a).not.toBe(first);
     expect(b).toBe(a);
     expect(exchanges().map((r) => (r.body as Record<string, string>).grant_type)).toEqual([
@@ -277,6 +275,7 @@ describe('POST /v1/webhooks/hubspot', () => {
   beforeEach(async () => {
     h = await harness();
     h.fake.seedContacts(101, 1, () => ({ lifetime_orders: '3', email_subscribed: 'true', city: 'Lyon' }));
+    await installPortal(h.server, h.fake); // the only portal installed: bare contact ids are its
   });
   afterEach(async () => {
     await h.server.close();
@@ -309,7 +308,8 @@ describe('POST /v1/webhooks/hubspot', () => {
     await call(h.server, 'POST', '/v1/agents/winback/decide', { body: { userId: '101' } });
     expect(reads()).toBe(1); // cached
     const res = await signedPost(h, '/v1/webhooks/hubspot', event());
-    expect(res).toEqual({ status: 200, body: { received: 1, profilesInvalidated: 1 } });
+    // the contact as 4242424:101 and, its portal being the default one, as 101
+    expect(res).toEqual({ status: 200, body: { received: 1, profilesInvalidated: 2, usersErased: 0 } });
     await call(h.server, 'POST', '/v1/agents/winback/decide', { body: { userId: '101' } });
     expect(reads()).toBe(2);
   });
@@ -331,7 +331,7 @@ describe('POST /v1/webhooks/hubspot', () => {
     expect((await signedPost(h, '/v1/webhooks/hubspot', body)).status).toBe(200);
     h.clock.current += 120_000;
     const retry = await signedPost(h, '/v1/webhooks/hubspot', body);
-    expect(retry).toEqual({ status: 200, body: { received: 1, profilesInvalidated: 0 } }); // the event was seen
+    expect(retry).toEqual({ status: 200, body: { received: 1, profilesInvalidated: 0, usersErased: 0 } }); // the event was seen
   });
 
   it.each([
@@ -362,6 +362,7 @@ describe('POST /v1/hubspot/workflow-actions/decide', () => {
   let h: Harness;
   beforeEach(async () => {
     h = await harness();
+    await installPortal(h.server, h.fake);
     h.fake.seedContacts(501, 1, () => ({
       lifetime_orders: '3',
       email_subscribed: 'true',

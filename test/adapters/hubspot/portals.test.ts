@@ -8,11 +8,12 @@ import { loadConfigFile } from '../../../plugin/agent/index.ts';
 import type { RunningServer } from '../../../plugin/server/index.ts';
 import { FakeHubSpot, VirtualClock } from '../../fakes/hubspot.ts';
 import { call, EXAMPLE_CONFIG, startTestServer, tempDir } from '../../server/helpers.ts';
-import { CLIENT_SECRET, installPortal, NOW, pacingOn } from './setup.ts';
+import { CLIENT_SECRET, installPortal, NOW, pacingOn, postSignedByHubSpot } from './setup.ts';
 
 const REDIRECT = 'https://nextbest.example.com/oauth/hubspot/callback';
 const KEY_A = Buffer.alloc(32, 7).toString('base64');
 const KEY_B = Buffer.alloc(32, 8).toString('base64');
+const TRAITS = { lifetime_orders: '3', email_subscribed: 'true', sms_opt_in: 'true', push_enabled: 'true' };
 
 beforeAll(() => {
   nock.disableNetConnect();
@@ -40,7 +41,9 @@ describe('HubSpot with several portals installed', () => {
       clientSecret: CLIENT_SECRET,
       redirectUri: REDIRECT,
     }).start();
-    fake.seedContacts(101, 1, () => ({ lifetime_orders: '3', email_subscribed: 'true', city: 'Lyon' }));
+    // contact 101 exists in both portals: two customers' contacts
+    fake.portal(500).seedContacts(101, 1, () => ({ ...TRAITS, city: 'Lyon' }));
+    fake.portal(40).seedContacts(101, 1, () => ({ ...TRAITS, city: 'Oslo' }));
     dir = await tempDir();
     open = [];
   });
@@ -74,28 +77,47 @@ describe('HubSpot with several portals installed', () => {
     open.push({ adapter, server });
     return { adapter, server };
   };
-  const decide = (c: Connected) => call(c.server, 'POST', '/v1/agents/winback/decide', { body: { userId: '101' } });
+  const decide = (c: Connected, userId: string) =>
+    call(c.server, 'POST', '/v1/agents/winback/decide', { body: { userId } });
   const reads = () => fake.requestsTo('/crm/v3/objects/contacts/batch/read');
-
-  it('reads profiles from the portal installed first, whatever the ids, and says so when another is installed', async () => {
-    const c = await connect();
+  const both = async (env: Record<string, string> = {}) => {
+    const c = await connect(env);
     await installPortal(c.server, fake, 500);
-    const second = await installPortal(c.server, fake, 40);
-    const res = await decide(c);
-    expect(res.status).toBe(200);
-    expect(res.body.error).toBeUndefined();
-    expect(reads().map((r) => r.hubId)).toEqual([500]);
-    expect(clock.current).toBe(NOW); // answered at once: no retry waited
-    expect(second.body).toMatchObject({ portalId: '40', profilePortalId: '500' });
+    await installPortal(c.server, fake, 40);
+    return c;
+  };
+
+  it('reads each contact from the portal its user id names, with that portal’s token', async () => {
+    const c = await both();
+    const a = await decide(c, '500:101');
+    const b = await decide(c, '40:101');
+    expect([a.body.error, b.body.error]).toEqual([undefined, undefined]);
+    expect(reads().map((r) => r.hubId)).toEqual([500, 40]);
+    expect(a.body.decisionId).not.toBe(b.body.decisionId);
   });
 
-  it('reads profiles from HUBSPOT_PORTAL_ID when it is set', async () => {
+  it('refuses a bare contact id, at once and reading nothing, when several portals are installed without HUBSPOT_PORTAL_ID', async () => {
+    const c = await both();
+    const res = await decide(c, '101');
+    expect(res.status).toBe(200);
+    expect(res.body.error).toBeDefined();
+    expect(reads()).toEqual([]);
+    expect(clock.current).toBe(NOW); // a configuration error is never retried
+  });
+
+  it('reads a bare contact id from HUBSPOT_PORTAL_ID, and says so at install', async () => {
     const c = await connect({ HUBSPOT_PORTAL_ID: '40' });
     await installPortal(c.server, fake, 500);
     const second = await installPortal(c.server, fake, 40);
-    expect((await decide(c)).body.error).toBeUndefined();
+    expect((await decide(c, '101')).body.error).toBeUndefined();
     expect(reads().map((r) => r.hubId)).toEqual([40]);
-    expect(second.body).toMatchObject({ profilePortalId: '40' });
+    expect(second.body).toMatchObject({ portalId: '40', defaultPortalId: '40' });
+  });
+
+  it('answers at install that bare ids have no portal once a second portal is installed', async () => {
+    const c = await connect();
+    expect((await installPortal(c.server, fake, 500)).body).toMatchObject({ defaultPortalId: '500' });
+    expect((await installPortal(c.server, fake, 40)).body).toMatchObject({ defaultPortalId: null });
   });
 
   it.each<[string, Record<string, string>]>([
@@ -104,11 +126,87 @@ describe('HubSpot with several portals installed', () => {
   ])('answers decide at once, with the default arms, when %s', async (_name, env) => {
     const c = await connect(env);
     if (env.HUBSPOT_PORTAL_ID) await installPortal(c.server, fake, 500);
-    const res = await decide(c);
+    const res = await decide(c, '101');
     expect(res.status).toBe(200);
     expect(res.body.error).toBeDefined();
     expect(reads()).toEqual([]);
-    expect(clock.current).toBe(NOW); // a configuration error is never retried
+    expect(clock.current).toBe(NOW);
+  });
+
+  it('decides for a workflow action as the contact of its origin.portalId, read from that portal', async () => {
+    const c = await both();
+    const res = await postSignedByHubSpot(
+      c.server,
+      '/v1/hubspot/workflow-actions/decide',
+      workflowAction(40, 101),
+      clock.now(),
+    );
+    expect(res.status).toBe(200);
+    expect(reads().map((r) => r.hubId)).toEqual([40]);
+    // the decision is user 40:101's: deciding again for that user with the callbackId as requestId answers it
+    const again = await call(c.server, 'POST', '/v1/agents/winback/decide', {
+      body: { userId: '40:101', requestId: 'cb-40-101' },
+    });
+    expect(again.body.decisionId).toBe(res.body.outputFields.nb_decision_id);
+  });
+
+  it('refuses (403) a workflow action from a portal that has not installed the app, and decides nothing', async () => {
+    const c = await both();
+    const res = await postSignedByHubSpot(
+      c.server,
+      '/v1/hubspot/workflow-actions/decide',
+      workflowAction(77, 101),
+      clock.now(),
+    );
+    expect(res.status).toBe(403);
+    expect(res.body.error).toMatchObject({ code: 'portal_not_installed' });
+    expect(res.body.error.message).toContain('origin.portalId');
+    expect(reads()).toEqual([]);
+  });
+
+  it('forgets the cached profile of the webhook event’s portal only', async () => {
+    const c = await both();
+    await decide(c, '500:101');
+    await decide(c, '40:101');
+    const res = await postSignedByHubSpot(c.server, '/v1/webhooks/hubspot', [webhookEvent(40, 101)], clock.now());
+    expect(res.body).toMatchObject({ profilesInvalidated: 1 });
+    await decide(c, '500:101');
+    await decide(c, '40:101');
+    expect(reads().map((r) => r.hubId)).toEqual([500, 40, 40]); // 500:101 was still cached
+  });
+
+  it('erases the contact of a privacy deletion, in its own portal only', async () => {
+    const c = await both();
+    const kept = await decide(c, '500:101');
+    const gone = await decide(c, '40:101');
+    const res = await postSignedByHubSpot(
+      c.server,
+      '/v1/webhooks/hubspot',
+      [webhookEvent(40, 101, 'contact.privacyDeletion')],
+      clock.now(),
+    );
+    expect(res.body).toMatchObject({ usersErased: 1 });
+    expect((await call(c.server, 'GET', `/v1/decisions/${gone.body.decisionId}`)).status).toBe(404);
+    expect((await call(c.server, 'GET', `/v1/decisions/${kept.body.decisionId}`)).status).toBe(200);
+  });
+
+  it('uninstalls one portal on an admin’s request: HubSpot is told, its tokens are removed, the other portal goes on', async () => {
+    const c = await both();
+    expect((await call(c.server, 'DELETE', '/v1/hubspot/portals/40', { key: null })).status).toBe(401);
+    const res = await call(c.server, 'DELETE', '/v1/hubspot/portals/40');
+    expect(res).toMatchObject({ status: 200, body: { uninstalled: true, portalId: '40' } });
+    expect(fake.uninstalled).toEqual([40]);
+    expect(await c.adapter.vault!.portals()).toEqual(['500']);
+    expect((await decide(c, '40:101')).body.error).toBeDefined();
+    expect((await decide(c, '101')).body.error).toBeUndefined(); // 500 is now the only portal
+    const action = await postSignedByHubSpot(
+      c.server,
+      '/v1/hubspot/workflow-actions/decide',
+      workflowAction(40, 101),
+      clock.now(),
+    );
+    expect(action.status).toBe(403);
+    expect((await call(c.server, 'DELETE', '/v1/hubspot/portals/40')).status).toBe(404);
   });
 
   it('refuses at once, as a configuration error, tokens sealed with another HUBSPOT_TOKEN_KEY', async () => {
@@ -134,6 +232,32 @@ describe('HubSpot with several portals installed', () => {
     await tokens.put({ portalId: '5', sealed: Buffer.from('x'), expiresAt: 0, scopes: [], updatedAt: NOW + 2 });
     await tokens.put({ portalId: '30', sealed: Buffer.from('y'), expiresAt: 0, scopes: [], updatedAt: NOW + 3 });
     expect(await tokens.portals()).toEqual(['30', '7', '5']);
+    expect(await tokens.remove('7')).toBe(true);
+    expect(await tokens.portals()).toEqual(['30', '5']);
     await tokens.close();
   });
 });
+
+function workflowAction(portalId: number, objectId: number) {
+  return {
+    callbackId: `cb-${portalId}-${objectId}`,
+    origin: { portalId, actionDefinitionId: 9, actionDefinitionVersion: 1 },
+    context: { source: 'WORKFLOWS', workflowId: 33 },
+    object: { objectId, objectType: 'CONTACT' },
+    inputFields: { agentId: 'winback' },
+  };
+}
+
+function webhookEvent(portalId: number, objectId: number, subscriptionType = 'contact.propertyChange') {
+  return {
+    eventId: 1, // event ids are the same in both portals' deliveries: each portal's are its own
+    subscriptionId: 7,
+    portalId,
+    appId: 777,
+    occurredAt: NOW,
+    subscriptionType,
+    attemptNumber: 0,
+    objectId,
+    changeSource: 'CRM',
+  };
+}

@@ -29,7 +29,7 @@ describe('HubSpotProfileSource', () => {
 
   const source = (overrides: Partial<ConstructorParameters<typeof HubSpotProfileSource>[0]> = {}) =>
     new HubSpotProfileSource({
-      crm: env.crm,
+      portals: env.portals,
       properties: ['lifetime_orders', 'vip', 'city', 'lifecyclestage'],
       pacing: env.pacing,
       searchResultCap: 1000,
@@ -96,6 +96,9 @@ describe('HubSpotProfileSource', () => {
     const searches = env.fake.requestsTo('/crm/v3/objects/contacts/search');
     expect(searches.every((r) => r.status === 200)).toBe(true);
     expect(searches.every((r) => (r.body as { limit: number }).limit <= 200)).toBe(true);
+    expect(searches.map((r) => (r.body as { sorts: unknown }).sorts)).toEqual(
+      searches.map(() => [{ propertyName: 'hs_object_id', direction: 'ASCENDING' }]),
+    );
     // the 1000-result cap was reached, so a second query started above the last id seen
     const filtersOf = (r: (typeof searches)[number]) =>
       (r.body as { filterGroups: { filters: { propertyName: string; operator: string; value?: string }[] }[] })
@@ -107,8 +110,24 @@ describe('HubSpotProfileSource', () => {
       expect(searches.filter((o) => o.at > r.at - 1000 && o.at <= r.at).length).toBeLessThanOrEqual(5);
   });
 
+  it('sees the fake honour a sort object and ignore a plain string sort, as HubSpot does', async () => {
+    env.fake.seedContacts(1, 5);
+    const order = async (sorts: unknown[]) =>
+      (
+        await env.crm.search({
+          filters: [],
+          sorts: sorts as { propertyName: string; direction: 'ASCENDING' }[],
+          properties: [],
+          limit: 5,
+        })
+      ).results.map((c) => c.id);
+    expect(await order([{ propertyName: 'hs_object_id', direction: 'ASCENDING' }])).toEqual(['1', '2', '3', '4', '5']);
+    expect(await order([{ propertyName: 'hs_object_id', direction: 'DESCENDING' }])).toEqual(['5', '4', '3', '2', '1']);
+    expect(await order(['hs_object_id'])).not.toEqual(['1', '2', '3', '4', '5']);
+  });
+
   it.each([
-    ['segment:abc', 'use list:<listId> or search:<property>=<value>'],
+    ['segment:abc', 'use list:[<portalId>/]<listId> or search:[<portalId>/]<property>=<value>'],
     ['search:lifecyclestage', 'each search term must be <property>=<value>'],
   ])('refuses the audience %s', (ref, message) => {
     expect(() => parseAudienceRef(ref)).toThrow(ConfigError);

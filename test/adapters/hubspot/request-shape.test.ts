@@ -29,13 +29,20 @@ describe('request shapes against the official OpenAPI specs', () => {
       await ensureDecisionProperties(env.crm, [agent]); // group + property create
       const ids = env.fake.seedContacts(1, 120, (i) => ({ lifecyclestage: 'customer', lifetime_orders: String(i) }));
       env.fake.lists.set('7', ids.slice(0, 5));
-      const source = new HubSpotProfileSource({ crm: env.crm, properties: ['lifetime_orders'], pacing: env.pacing });
+      const source = new HubSpotProfileSource({
+        portals: env.portals,
+        properties: ['lifetime_orders'],
+        pacing: env.pacing,
+      });
       await source.getProfile('1'); // batch read
       for await (const _ of source.audience('list:7')); // list memberships
       for await (const _ of source.audience('search:lifecyclestage=customer')); // search
-      await new HubSpotContactSink({ crm: env.crm, agent, delivery: agent.delivery[0], pacing: env.pacing }).deliver(
-        ids.slice(0, 3).map((id) => makeDecision(id)),
-      ); // batch update
+      await new HubSpotContactSink({
+        portals: env.portals,
+        agent,
+        delivery: agent.delivery[0],
+        pacing: env.pacing,
+      }).deliver(ids.slice(0, 3).map((id) => makeDecision(id))); // batch update
       const oauth = new HubSpotOAuth({
         clientId: 'cid',
         clientSecret: 'secret',

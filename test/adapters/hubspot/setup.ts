@@ -5,9 +5,9 @@
  */
 import { loadConfigFile, type AgentConfig, type Decision } from '../../../plugin/agent/index.ts';
 import { Rng } from '../../../plugin/bandit/index.ts';
-import { HubSpotCrm, INSTALL_COOKIE } from '../../../adapters/hubspot/index.ts';
+import { HubSpotCrm, INSTALL_COOKIE, OnePortal, signV3 } from '../../../adapters/hubspot/index.ts';
 import type { Pacing } from '../../../adapters/kit/index.ts';
-import { FakeHubSpot, VirtualClock, type FakeHubSpotOptions } from '../../fakes/hubspot.ts';
+import { FAKE_PORTAL_HEADER, FakeHubSpot, VirtualClock, type FakeHubSpotOptions } from '../../fakes/hubspot.ts';
 import { API_KEY, EXAMPLE_CONFIG, NOW } from '../../server/helpers.ts';
 
 export { NOW };
@@ -52,14 +52,19 @@ export function makeDecision(userId: string, overrides: Partial<Decision> = {}):
   };
 }
 
-/** A started fake on a virtual clock, with a private-app token, and a CRM client for it. */
-export async function startFake(
-  options: FakeHubSpotOptions = {},
-): Promise<{ fake: FakeHubSpot; clock: VirtualClock; crm: HubSpotCrm; pacing: Pacing }> {
+/** A started fake on a virtual clock, with a private-app token, and a CRM client for it (paced on that clock), as the one portal. */
+export async function startFake(options: FakeHubSpotOptions = {}): Promise<{
+  fake: FakeHubSpot;
+  clock: VirtualClock;
+  crm: HubSpotCrm;
+  portals: OnePortal;
+  pacing: Pacing;
+}> {
   const clock = new VirtualClock(NOW);
   const fake = await new FakeHubSpot({ clock: clock.now, privateAppToken: PRIVATE_TOKEN, ...options }).start();
-  const crm = new HubSpotCrm({ basePath: fake.url, accessToken: async () => PRIVATE_TOKEN });
-  return { fake, clock, crm, pacing: pacingOn(clock) };
+  const pacing = pacingOn(clock);
+  const crm = new HubSpotCrm({ basePath: fake.url, accessToken: async () => PRIVATE_TOKEN, pacing });
+  return { fake, clock, crm, portals: new OnePortal(crm), pacing };
 }
 
 /** What starting an install answered: the redirect to HubSpot, the browser's install cookie and the OAuth state. */
@@ -114,7 +119,30 @@ export async function installCallback(
   return { status: res.status, body: await res.json() };
 }
 
-/** A whole install by an admin of portal `hubId` (default: the fake's own). */
+/**
+ * The admin's browser on HubSpot's authorize page (the fake's), choosing portal `hubId`: the
+ * install URL as nextbest built it, sent to the fake. Answers the redirect back (code, state) or
+ * HubSpot's refusal.
+ */
+export async function authorizeOnHubSpot(
+  fake: FakeHubSpot,
+  installUrl: URL,
+  hubId?: number,
+): Promise<{ status: number; code?: string; state?: string; page: string }> {
+  const res = await fetch(`${fake.url}/oauth/authorize${installUrl.search}`, {
+    redirect: 'manual',
+    headers: hubId === undefined ? {} : { [FAKE_PORTAL_HEADER]: String(hubId) },
+  });
+  const back = res.headers.get('location') ? new URL(res.headers.get('location')!) : undefined;
+  return {
+    status: res.status,
+    code: back?.searchParams.get('code') ?? undefined,
+    state: back?.searchParams.get('state') ?? undefined,
+    page: await res.text(),
+  };
+}
+
+/** A whole install by an admin of portal `hubId` (default: the fake's own), through HubSpot's authorize page. */
 export async function installPortal(
   server: { url: string },
   fake: FakeHubSpot,
@@ -122,5 +150,28 @@ export async function installPortal(
 ): Promise<{ status: number; body: any }> {
   const start = await startInstall(server);
   if (start.status !== 302) throw new Error(`install did not start: ${start.status} ${JSON.stringify(start.body)}`);
-  return installCallback(server, { code: fake.issueCode(hubId), state: start.state! }, start.nonce);
+  const granted = await authorizeOnHubSpot(fake, start.location!, hubId);
+  if (granted.status !== 302) throw new Error(`HubSpot refused the install: ${granted.status} ${granted.page}`);
+  return installCallback(server, { code: granted.code!, state: granted.state! }, start.nonce);
+}
+
+/** POSTs `body` to `path` signed as HubSpot signs webhooks and workflow actions (v3, at `now`). */
+export async function postSignedByHubSpot(
+  server: { url: string },
+  path: string,
+  body: unknown,
+  now: number,
+): Promise<{ status: number; body: any }> {
+  const raw = JSON.stringify(body);
+  const uri = `${server.url}${path}`;
+  const res = await fetch(uri, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'X-HubSpot-Signature-v3': signV3(CLIENT_SECRET, 'POST', uri, raw, String(now)),
+      'X-HubSpot-Request-Timestamp': String(now),
+    },
+    body: raw,
+  });
+  return { status: res.status, body: await res.json() };
 }

@@ -28,7 +28,13 @@ describe('HubSpotContactSink', () => {
   });
 
   const sinkFor = (overrides: Partial<ConstructorParameters<typeof HubSpotContactSink>[0]> = {}) =>
-    new HubSpotContactSink({ crm: env.crm, agent, delivery: agent.delivery[0], pacing: env.pacing, ...overrides });
+    new HubSpotContactSink({
+      portals: env.portals,
+      agent,
+      delivery: agent.delivery[0],
+      pacing: env.pacing,
+      ...overrides,
+    });
 
   /** Contact id → how many batch updates wrote it. */
   const writesPerContact = () => {

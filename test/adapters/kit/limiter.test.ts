@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { perSecond, RateLimiter, type Pacing } from '../../../adapters/kit/index.ts';
 
 /** A limiter on a virtual clock that its sleeps move, as a real sleep would; `sleeps` records them. */
-function limiterWith(options: { limit?: { requests: number; perMs: number }; oneAtATimeUntilObserved?: boolean }) {
+function limiterWith(options: {
+  limit?: { requests: number; perMs: number };
+  oneAtATimeUntilObserved?: boolean;
+  countUntilAnswered?: boolean;
+}) {
   const state = { now: 0, sleeps: [] as number[] };
   const pacing: Pick<Pacing, 'clock' | 'sleep'> = {
     clock: () => state.now,
@@ -39,6 +43,22 @@ describe('RateLimiter', () => {
       state.now += 37; // the requests themselves take time
     }
     for (const t of sent) expect(sent.filter((o) => o > t - 1000 && o <= t).length).toBeLessThanOrEqual(5);
+  });
+
+  it('counts a request until its answer when asked to: the window frees perMs after the answer, not the departure', async () => {
+    const { limiter, state } = limiterWith({ limit: { requests: 2, perMs: 1000 }, countUntilAnswered: true });
+    const first = (await limiter.take())!;
+    const second = (await limiter.take())!;
+    let third: number | undefined;
+    const waiting = limiter.take().then((t) => ((third = state.now), t));
+    state.now = 5000; // both still on their way: the third waits, however long
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(third).toBeUndefined();
+    const answeredAt = state.now;
+    first.done();
+    (await waiting)?.done();
+    expect(third).toBeGreaterThanOrEqual(answeredAt + 1000);
+    second.done();
   });
 
   it('reads a per-second rate as whole requests per window', () => {

@@ -12,12 +12,7 @@ import {
   type Delivery,
 } from '../../../plugin/agent/index.ts';
 import type { RunningServer, ServeOptions } from '../../../plugin/server/index.ts';
-import {
-  SegmentProfileSource,
-  segmentWebhook,
-  type AudiencePersistence,
-  type ProfileSettingsInput,
-} from '../../../adapters/segment/index.ts';
+import { SegmentProfileSource, segmentWebhook, type ProfileSettingsInput } from '../../../adapters/segment/index.ts';
 import { decideWith, makeProfile } from '../../agent/factories.ts';
 import { FakeSegment } from '../../fakes/segment.ts';
 import { EXAMPLE_AGENT, EXAMPLE_CONFIG, startTestServer } from '../../server/helpers.ts';
@@ -88,16 +83,12 @@ export interface SegmentServer {
   profiles: SegmentProfileSource;
 }
 
-/** A test server (examples/agents.yaml, in-memory SQLite) with the Segment webhook and a profile source on the fake. */
+/** A test server (examples/agents.yaml, in-memory SQLite unless `serve.db` says otherwise) with the Segment webhook and a profile source on the fake. */
 export async function startSegmentServer(
   fake: FakeSegment,
-  options: { serve?: Partial<ServeOptions>; persistence?: AudiencePersistence; batchToken?: string } = {},
+  options: { serve?: Partial<ServeOptions>; batchToken?: string } = {},
 ): Promise<SegmentServer> {
-  const profiles = new SegmentProfileSource({
-    settings: fakeProfileSettings(fake),
-    audiencePersistence: options.persistence,
-  });
-  await profiles.init();
+  const profiles = new SegmentProfileSource({ settings: fakeProfileSettings(fake) });
   const webhook = segmentWebhook({
     settings: { sharedSecret: SHARED_SECRET, batchToken: options.batchToken },
     profiles,

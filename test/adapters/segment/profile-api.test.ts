@@ -89,8 +89,13 @@ describe('SegmentProfileSource over the Profile API', () => {
     nock(US).get(traitsPath('user_id:u-1')).query({ limit: '200', next: 'lifetime_orders' }).reply(200, page2);
     const { source } = makeSource();
     await source.getProfile('u-1');
-    expect(source.audiences.members('winback_audience')).toEqual(['u-1']);
-    expect(source.audiences.members('vip')).toEqual([]);
+    const members = async (audience: string) => {
+      const ids: string[] = [];
+      for await (const id of source.audiences.members(audience)) ids.push(id);
+      return ids;
+    };
+    expect(await members('winback_audience')).toEqual(['u-1']);
+    expect(await members('vip')).toEqual([]);
   });
 
   it('answers undefined for a profile Segment does not know (404), and remembers it for the cache TTL', async () => {

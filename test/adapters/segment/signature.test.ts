@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { segmentSignature, verifySegmentSignature } from '../../../adapters/segment/index.ts';
-import { signSegmentBody } from '../../fakes/segment.ts';
+import { segmentSignature, verifySegmentRequest, verifySegmentSignature } from '../../../adapters/segment/index.ts';
+import { signSegmentBody, signSegmentPayload } from '../../fakes/segment.ts';
 
 /**
  * Vectors computed outside this code base, exactly as Segment documents the signature
@@ -52,5 +52,42 @@ describe('Segment X-Signature', () => {
     ['prefixed as GitHub does', `sha1=${VECTORS[0].signature}`],
   ])('rejects a header that is %s', (_name, header) => {
     expect(verifySegmentSignature(SECRET, Buffer.from(VECTORS[0].body), header)).toBe(false);
+  });
+});
+
+/**
+ * A batched Webhooks (Actions) request: the body is the array of every event, the signature is
+ * over JSON.stringify of the first event only (action-destinations' webhook `extendRequest`):
+ *   printf '%s' '<first event>' | openssl dgst -sha1 -hmac 'nb-shared-secret'
+ */
+const BATCH = {
+  first: '{"type":"identify","userId":"u-2","messageId":"m-2","traits":{"vip_audience":true}}',
+  second: '{"type":"track","userId":"u-3","messageId":"m-3","event":"Email Opened","properties":{}}',
+  signature: 'd67311f48d15b969cc059cf26bcf07942c41761b',
+};
+const batchBody = `[${BATCH.first},${BATCH.second}]`;
+
+describe('Segment X-Signature of a batch', () => {
+  it('is what the fake signs, as Segment does: the first event only', () => {
+    expect(signSegmentPayload(SECRET, JSON.parse(batchBody))).toBe(BATCH.signature);
+  });
+
+  it('is accepted over the array body', () => {
+    expect(verifySegmentRequest(SECRET, Buffer.from(batchBody), JSON.parse(batchBody), BATCH.signature)).toBe(true);
+  });
+
+  it('is refused when the first event was changed', () => {
+    const tampered = batchBody.replace('"vip_audience":true', '"vip_audience":false');
+    expect(verifySegmentRequest(SECRET, Buffer.from(tampered), JSON.parse(tampered), BATCH.signature)).toBe(false);
+  });
+
+  it('is refused for a single event (only an array is signed by its first element)', () => {
+    const single = JSON.parse(BATCH.first);
+    expect(verifySegmentRequest(SECRET, Buffer.from(`{"data":${BATCH.first}}`), single, BATCH.signature)).toBe(false);
+  });
+
+  it('accepts a batch signed over its whole body too', () => {
+    const signature = segmentSignature(SECRET, batchBody);
+    expect(verifySegmentRequest(SECRET, Buffer.from(batchBody), JSON.parse(batchBody), signature)).toBe(true);
   });
 });

@@ -86,12 +86,19 @@ describe('POST /v1/webhooks/segment: the caps of POST /v1/events', () => {
     expect(res.body.error.message).toBe('messageId: must be at most 200 characters');
   });
 
-  it('answers 400 naming the field to a userId with a bidi override', async () => {
+  it('leaves out an event whose userId has a bidi override, naming the field, and stores the rest', async () => {
     const { server } = await start();
     const res = await sendBatch(server, [specEvent(), specEvent({ userId: 'user-\u202E1' })]);
-    expect(res.status).toBe(400);
-    expect(res.body.error.issues).toEqual([
-      { path: '[1].userId', message: 'must not contain control or bidirectional-override characters (found U+202E)' },
+    expect(res.status).toBe(200);
+    expect(res.body.accepted).toBe(1);
+    expect(res.body.rejected).toEqual([
+      {
+        index: 1,
+        messageId: expect.any(String),
+        issues: [
+          { path: 'userId', message: 'must not contain control or bidirectional-override characters (found U+202E)' },
+        ],
+      },
     ]);
   });
 });
