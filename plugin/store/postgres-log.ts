@@ -1,6 +1,14 @@
 import type pg from 'pg';
-import { choicePairs } from './decision-codec.ts';
-import { AlreadyStoredError, type DecisionRow, type OutcomeRow, type ReportCell, type SendRow } from './types.ts';
+import { choicePairs, explorationOfChoices } from './decision-codec.ts';
+import { addReportUser, ReportTally, SUPPRESSED_REASON } from './postgres-report.ts';
+import {
+  AlreadyStoredError,
+  type DecisionHead,
+  type DecisionRow,
+  type OutcomeRow,
+  type ReportCell,
+  type SendRow,
+} from './types.ts';
 
 /**
  * The PostgreSQL decision log: decisions with their sends and outcomes, and the report
@@ -20,7 +28,7 @@ export const LOG_SQL = {
   get: 'SELECT * FROM decisions WHERE workspace = $1 AND decision_id = $2',
   byRequest: 'SELECT * FROM decisions WHERE workspace = $1 AND agent_id = $2 AND request_id = $3',
   latest:
-    'SELECT * FROM decisions WHERE workspace = $1 AND user_key = $2 AND agent_id = $3 AND at <= $4 ORDER BY at DESC, seq DESC LIMIT 1',
+    'SELECT decision_id, at, window_end FROM decisions WHERE workspace = $1 AND user_key = $2 AND agent_id = $3 AND at <= $4 ORDER BY at DESC, seq DESC LIMIT 1',
   list: 'SELECT * FROM decisions WHERE workspace = $1 AND agent_id = $2 ORDER BY seq DESC LIMIT $3',
   closedUnlearned: `SELECT * FROM decisions WHERE workspace = $1 AND agent_id = $2 AND NOT learned
     AND (window_end, decision_id) > ($3, $4) AND window_end <= $5 ORDER BY window_end, decision_id LIMIT $6`,
@@ -30,7 +38,11 @@ export const LOG_SQL = {
   outcomesOfMany: 'SELECT decision, message_id, event, value, at FROM outcomes WHERE decision = ANY($1::bigint[])',
   markLearned: `UPDATE decisions d SET learned = true, reward = r.reward
     FROM unnest($2::text[], $3::float8[]) AS r(id, reward)
-    WHERE d.workspace = $1 AND d.decision_id = r.id AND NOT d.learned RETURNING d.agent_id, d.at, d.holdout, d.body, d.reward`,
+    WHERE d.workspace = $1 AND d.decision_id = r.id AND NOT d.learned
+    RETURNING d.agent_id, d.at, d.holdout, d.body, d.reward, d.user_key, d.reason`,
+  // decisions left out of learning (never sent): learned without a reward
+  markLeftOut: `UPDATE decisions SET learned = true, reward = NULL
+    WHERE workspace = $1 AND decision_id = ANY($2::text[]) AND NOT learned RETURNING decision_id, agent_id, at, holdout, body`,
   oldestUnlearned:
     'SELECT window_end FROM decisions WHERE workspace = $1 AND agent_id = $2 AND NOT learned ORDER BY window_end LIMIT 1',
   sendsSince: 'SELECT at, channel FROM sends WHERE workspace = $1 AND user_key = $2 AND at >= $3 ORDER BY at',
@@ -58,25 +70,40 @@ export const LOG_SQL = {
 
 /**
  * Increments of report cells, summed in memory and written once per transaction, in key order
- * (two transactions bumping the same cells lock them in the same order, so they never deadlock).
+ * (two transactions bumping the same cells lock them in the same order, so they never deadlock),
+ * with those of the per-user aggregates (`report`, see postgres-report.ts).
  * The whole-decision cell has dimension and arm '' (a dimension or arm name is never empty).
  */
 export class CellTally {
   private readonly cells = new Map<string, { key: [string, string, number, boolean, string, string]; n: number[] }>();
+  readonly report = new ReportTally();
 
   add(d: { workspace: string; agentId: string; at: number; holdout: boolean; body: unknown }, reward: number | null) {
-    const day = Math.floor(d.at / DAY_MS);
-    this.bump([d.workspace, d.agentId, day, d.holdout, '', ''], reward);
-    if (d.holdout) return;
-    for (const [dimension, arm] of choicePairs((d.body as { choices?: unknown } | null)?.choices))
-      this.bump([d.workspace, d.agentId, day, false, dimension, arm], reward);
+    this.bumpAll(d, reward, 1);
   }
 
-  private bump(key: [string, string, number, boolean, string, string], reward: number | null): void {
+  /** Takes a decision counted decided back out of its cells (it was never sent). */
+  leave(d: { workspace: string; agentId: string; at: number; holdout: boolean; body: unknown }) {
+    this.bumpAll(d, null, -1);
+  }
+
+  private bumpAll(
+    d: { workspace: string; agentId: string; at: number; holdout: boolean; body: unknown },
+    reward: number | null,
+    decided: number,
+  ): void {
+    const day = Math.floor(d.at / DAY_MS);
+    this.bump([d.workspace, d.agentId, day, d.holdout, '', ''], reward, decided);
+    if (d.holdout) return;
+    for (const [dimension, arm] of choicePairs((d.body as { choices?: unknown } | null)?.choices))
+      this.bump([d.workspace, d.agentId, day, false, dimension, arm], reward, decided);
+  }
+
+  private bump(key: [string, string, number, boolean, string, string], reward: number | null, decided: number): void {
     const k = JSON.stringify(key);
     let cell = this.cells.get(k);
     if (!cell) this.cells.set(k, (cell = { key, n: [0, 0, 0, 0] }));
-    if (reward === null) cell.n[0]! += 1;
+    if (reward === null) cell.n[0]! += decided;
     else {
       cell.n[1]! += 1;
       cell.n[2]! += reward;
@@ -86,6 +113,11 @@ export class CellTally {
 
   /** Writes the increments (inside the transaction whose writes they count). */
   async apply(client: pg.ClientBase): Promise<void> {
+    await this.applyCells(client);
+    await this.report.apply(client);
+  }
+
+  private async applyCells(client: pg.ClientBase): Promise<void> {
     if (this.cells.size === 0) return;
     const sorted = [...this.cells.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, c]) => c);
     const column = (i: number) => sorted.map((c) => c.key[i]);
@@ -141,8 +173,15 @@ export async function insertDecision(
     throw err;
   }
   tally.add(d, null);
+  const suppressed = d.reason === SUPPRESSED_REASON;
+  const newUser = await addReportUser(client, d);
+  const exploration = d.holdout ? [] : explorationOfChoices((d.body as { choices?: unknown } | null)?.choices);
+  tally.report.logged({ ...d, newUser, suppressed, exploration });
   // a decision logged already learned (an import) counts as closed too
-  if (d.learned) tally.add(d, d.reward ?? 0);
+  if (d.learned) {
+    tally.add(d, d.reward ?? 0);
+    tally.report.closed({ ...d, suppressed }, d.reward ?? 0);
+  }
   if (!send) return;
   const decision = send.decisionId === d.decisionId ? seq : await seqOf(client, d.workspace, send.decisionId);
   if (decision === undefined) throw new Error(`the send names decision ${send.decisionId}, which is not logged`);
@@ -166,17 +205,54 @@ export async function markLearned(
     rewards.map((r) => r.decisionId),
     rewards.map((r) => r.reward),
   ]);
-  for (const r of rows)
-    tally.add(
-      {
-        workspace,
-        agentId: r.agent_id as string,
-        at: r.at as number,
-        holdout: r.holdout as boolean,
-        body: JSON.parse(r.body as string),
-      },
-      r.reward as number,
-    );
+  for (const r of rows) {
+    const d = {
+      workspace,
+      agentId: r.agent_id as string,
+      at: r.at as number,
+      holdout: r.holdout as boolean,
+      body: JSON.parse(r.body as string),
+      userKey: r.user_key as string,
+      suppressed: r.reason === SUPPRESSED_REASON,
+    };
+    tally.add(d, r.reward as number);
+    tally.report.closed(d, r.reward as number);
+  }
+}
+
+/**
+ * Marks decisions learned without a reward and takes them out of their report cells (inside the
+ * caller's transaction); returns those that were still unlearned, with their arm.
+ */
+export async function markLeftOut(
+  client: pg.ClientBase,
+  workspace: string,
+  decisionIds: string[],
+  tally: CellTally,
+): Promise<{ decisionId: string; holdout: boolean }[]> {
+  if (decisionIds.length === 0) return [];
+  const { rows } = await client.query<Row>(LOG_SQL.markLeftOut, [workspace, decisionIds]);
+  return rows.map((r) => {
+    const d = {
+      workspace,
+      agentId: r.agent_id as string,
+      at: r.at as number,
+      holdout: r.holdout as boolean,
+      body: JSON.parse(r.body as string),
+    };
+    tally.leave(d);
+    return { decisionId: r.decision_id as string, holdout: d.holdout };
+  });
+}
+
+export function headFrom(r: Row, agentId: string, userKey: string): DecisionHead {
+  return {
+    decisionId: r.decision_id as string,
+    agentId,
+    userKey,
+    at: r.at as number,
+    windowEnd: r.window_end as number,
+  };
 }
 
 /** The outcomes of many decisions (by seq), each list in time order. */

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { fillPgReportGroups } from './postgres-report.ts';
 
 /**
  * The PostgreSQL store's numbered migrations, applied in order at start (see `migratePostgres`)
@@ -16,6 +17,8 @@ export interface PgMigration {
   version: number;
   name: string;
   sql: string;
+  /** Run after `sql`, in the same transaction (a migration that fills what it created). */
+  up?: (client: pg.ClientBase) => Promise<void>;
 }
 
 export const POSTGRES_MIGRATIONS: PgMigration[] = [
@@ -85,6 +88,63 @@ CREATE TABLE delivery_in_flight (
   from_seq bigint NOT NULL, to_seq bigint NOT NULL, updated_at bigint NOT NULL, PRIMARY KEY (workspace, run_id, sink));
 `,
   },
+  {
+    version: 2,
+    name: 'audience membership',
+    // SQLite migration 7: one row per (audience, user), the latest observation (member = false is a
+    // tombstone); seq is the order first seen (SQLite's rowid), kept when the row is updated.
+    sql: `
+CREATE TABLE audience_members (
+  seq bigserial NOT NULL, workspace text COLLATE "C" NOT NULL, audience text COLLATE "C" NOT NULL,
+  user_key text COLLATE "C" NOT NULL, user_id text NOT NULL, member boolean NOT NULL, at bigint NOT NULL,
+  PRIMARY KEY (workspace, audience, user_key));
+CREATE INDEX audience_members_order ON audience_members (workspace, audience, seq) WHERE member;
+CREATE INDEX audience_members_user ON audience_members (workspace, user_key);
+`,
+  },
+  {
+    version: 3,
+    name: 'send proofs and decisions left out',
+    // SQLite migration 8; seq orders two proofs delivered in the same millisecond (SQLite's rowid).
+    sql: `
+CREATE TABLE send_proofs (
+  seq bigserial NOT NULL UNIQUE, workspace text COLLATE "C" NOT NULL, decision_id text COLLATE "C" NOT NULL,
+  target text COLLATE "C" NOT NULL, user_key text COLLATE "C" NOT NULL, run_id text COLLATE "C",
+  agent_id text COLLATE "C" NOT NULL, holdout boolean NOT NULL, delivered_at bigint NOT NULL, due_at bigint NOT NULL,
+  state text NOT NULL, reason text, updated_at bigint NOT NULL,
+  PRIMARY KEY (workspace, decision_id, target));
+CREATE INDEX send_proofs_user ON send_proofs (workspace, user_key, target, delivered_at, seq);
+CREATE INDEX send_proofs_due ON send_proofs (workspace, due_at) WHERE state = 'awaited';
+CREATE INDEX send_proofs_run ON send_proofs (workspace, run_id, target, state, reason);
+CREATE INDEX send_proofs_age ON send_proofs (delivered_at);
+CREATE TABLE left_out_counts (
+  workspace text COLLATE "C" NOT NULL, agent_id text COLLATE "C" NOT NULL, holdout boolean NOT NULL,
+  reason text COLLATE "C" NOT NULL, count bigint NOT NULL, PRIMARY KEY (workspace, agent_id, holdout, reason));
+`,
+  },
+  {
+    version: 4,
+    name: 'report aggregates by user: distinct users, suppressed decisions, bootstrap by user, exploration',
+    // SQLite migration 9. report_users: one row per (user, agent, group) ever decided (erased with
+    // the user). report_groups: per (agent, day, group) the users first seen, the decisions
+    // suppressed by guardrails, and the bootstrap-by-user sums (float8[] of 2 x 200), added
+    // element by element in the upsert. Filled from the log; exploration only from now on.
+    sql: `
+CREATE TABLE report_users (
+  workspace text COLLATE "C" NOT NULL, user_key text COLLATE "C" NOT NULL, agent_id text COLLATE "C" NOT NULL,
+  holdout boolean NOT NULL, PRIMARY KEY (workspace, user_key, agent_id, holdout));
+CREATE TABLE report_groups (
+  workspace text COLLATE "C" NOT NULL, agent_id text COLLATE "C" NOT NULL, day integer NOT NULL, holdout boolean NOT NULL,
+  users bigint NOT NULL, suppressed bigint NOT NULL, suppressed_closed bigint NOT NULL,
+  suppressed_sum double precision NOT NULL, replicates double precision[],
+  PRIMARY KEY (workspace, agent_id, day, holdout));
+CREATE TABLE report_exploration (
+  workspace text COLLATE "C" NOT NULL, agent_id text COLLATE "C" NOT NULL, day integer NOT NULL,
+  dimension text COLLATE "C" NOT NULL, decided bigint NOT NULL, explored bigint NOT NULL, off_best double precision NOT NULL,
+  PRIMARY KEY (workspace, agent_id, day, dimension));
+`,
+    up: fillPgReportGroups,
+  },
 ];
 
 /**
@@ -112,6 +172,7 @@ export async function migratePostgres(client: pg.ClientBase, migrations = POSTGR
       await client.query('BEGIN');
       try {
         await client.query(m.sql);
+        await m.up?.(client);
         await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
           m.version,
           m.name,

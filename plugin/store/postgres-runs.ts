@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { awaitSend } from './postgres-send-proofs.ts';
 import type { DeliveryRow, DeliveryStatus, DeliveryUpdate, RunRow } from './types.ts';
 
 type Row = Record<string, unknown>;
@@ -194,6 +195,9 @@ export class PgRuns {
       groups.set(key, group);
     }
     await this.transaction(async (c) => {
+      // the proofs awaited in the same transaction as the delivery they prove
+      for (const u of updates)
+        if (u.awaitSend && u.status === 'delivered') await awaitSend(c, workspace, u.decisionId, u.awaitSend, now);
       for (const g of groups.values())
         await c.query(PgRuns.SQL.setDeliveries, [workspace, sink, g.status, g.error, g.attempt, now, g.ids]);
     });

@@ -5,13 +5,26 @@ import {
   CellTally,
   cellFrom,
   decisionFrom,
+  headFrom,
   inTimeOrder,
   insertDecision,
   LOG_SQL,
   markLearned,
+  markLeftOut,
   outcomesBySeq,
   pruneDecisions,
 } from './postgres-log.ts';
+import { AUDIENCE_SQL, audienceMembers, audienceMembership, recordAudienceMembership } from './postgres-audiences.ts';
+import { REPORT_SQL, reportExploration, reportGroups } from './postgres-report.ts';
+import {
+  expireProofs,
+  leaveOut,
+  leftOutCounts,
+  PROOF_SQL,
+  proofCounts,
+  proofsOf,
+  settleProof,
+} from './postgres-send-proofs.ts';
 import { pgFaultOf, redactedUrl } from './postgres-faults.ts';
 import { PgLearnerRole } from './postgres-learner.ts';
 import { migratePostgres } from './postgres-migrations.ts';
@@ -23,6 +36,8 @@ import type {
   AgentConfigRow,
   ApiKeyRow,
   AuditRow,
+  AudienceMemberRow,
+  DecisionHead,
   DecisionRow,
   DeliveryRow,
   DeliveryStatus,
@@ -30,9 +45,16 @@ import type {
   EraseReport,
   EventRow,
   LearningCursor,
+  LeftOut,
+  LeftOutCount,
   OutcomeRow,
   ReportCell,
+  ReportExplorationDay,
+  ReportGroupDay,
   RunRow,
+  SendEvidence,
+  SendProofRow,
+  SendProofState,
   SendRow,
   SnapshotRow,
   StorageHealth,
@@ -140,7 +162,7 @@ export class PgStore implements Store {
 
   /** The SQL of every statement, by name: the query-plan test checks each one's plan. */
   statementSql(): Record<string, string> {
-    return { ...STORE_SQL, ...LOG_SQL, ...PgRuns.SQL };
+    return { ...STORE_SQL, ...LOG_SQL, ...PgRuns.SQL, ...PROOF_SQL, ...REPORT_SQL, ...AUDIENCE_SQL };
   }
 
   async migrate(): Promise<void> {
@@ -339,11 +361,11 @@ export class PgStore implements Store {
     userKey: string,
     agentIds: readonly string[],
     at: number,
-  ): Promise<DecisionRow[]> {
-    const out: DecisionRow[] = [];
+  ): Promise<DecisionHead[]> {
+    const out: DecisionHead[] = [];
     for (const agentId of agentIds) {
       const r = (await this.query(LOG_SQL.latest, [workspace, userKey, agentId, at])).rows[0];
-      if (r && (r.window_end as number) > at) out.push(decisionFrom(r));
+      if (r && (r.window_end as number) > at) out.push(headFrom(r, agentId, userKey));
     }
     return out;
   }
@@ -354,6 +376,28 @@ export class PgStore implements Store {
 
   async reportCells(workspace: string, agentId: string): Promise<ReportCell[]> {
     return (await this.query(LOG_SQL.cells, [workspace, agentId])).rows.map(cellFrom);
+  }
+
+  async reportGroups(workspace: string, agentId: string, fromDay: number, toDay: number): Promise<ReportGroupDay[]> {
+    return this.read(() => reportGroups(this.pool, workspace, agentId, fromDay, toDay));
+  }
+
+  async reportExploration(
+    workspace: string,
+    agentId: string,
+    fromDay: number,
+    toDay: number,
+  ): Promise<ReportExplorationDay[]> {
+    return this.read(() => reportExploration(this.pool, workspace, agentId, fromDay, toDay));
+  }
+
+  /** A read on the pool; a connection failure becomes a StorageFault. */
+  private async read<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.noteFault(err) ?? err;
+    }
   }
 
   async recordEvents(
@@ -436,11 +480,15 @@ export class PgStore implements Store {
     agentId: string,
     rewards: { decisionId: string; reward: number }[],
     snapshot: Omit<SnapshotRow, 'seq'>,
+    leftOut: LeftOut[] = [],
   ): Promise<number> {
     const state = JSON.stringify(snapshot.state);
+    const reasons = new Map(leftOut.map((l) => [l.decisionId, l.reason]));
     return this.transaction(async (c) => {
       const tally = new CellTally();
       await markLearned(c, workspace, rewards, tally);
+      for (const left of await markLeftOut(c, workspace, [...reasons.keys()], tally))
+        await leaveOut(c, { workspace, agentId, ...left, reason: reasons.get(left.decisionId)! }, snapshot.createdAt);
       await tally.apply(c);
       const seq = (await c.query<{ seq: number }>(STORE_SQL.nextSeq, [workspace, agentId])).rows[0]!.seq;
       await c.query(STORE_SQL.insertSnapshot, [
@@ -454,6 +502,41 @@ export class PgStore implements Store {
       await c.query(STORE_SQL.pruneSnapshots, [workspace, agentId, seq - SNAPSHOTS_KEPT]);
       return seq;
     });
+  }
+
+  async leftOutCounts(workspace: string, agentId: string): Promise<LeftOutCount[]> {
+    return this.read(() => leftOutCounts(this.pool, workspace, agentId));
+  }
+
+  async settleSendProofs(
+    workspace: string,
+    evidence: SendEvidence[],
+    now: number,
+  ): Promise<{ settled: number; unmatched: number }> {
+    return this.transaction(async (c) => {
+      let [settled, unmatched] = [0, 0];
+      for (const e of evidence) {
+        const changed = await settleProof(c, workspace, e, now);
+        if (changed) settled += 1;
+        else if (changed === false) unmatched += 1;
+      }
+      return { settled, unmatched };
+    });
+  }
+
+  async expireSendProofs(workspace: string, now: number, limit: number): Promise<number> {
+    return this.read(() => expireProofs(this.pool, workspace, now, limit));
+  }
+
+  async sendProofsOf(workspace: string, decisionIds: readonly string[]): Promise<SendProofRow[]> {
+    return this.read(() => proofsOf(this.pool, workspace, decisionIds));
+  }
+
+  async sendProofCounts(
+    workspace: string,
+    runId: string,
+  ): Promise<{ target: string; state: SendProofState; reason: string | null; count: number }[]> {
+    return this.read(() => proofCounts(this.pool, workspace, runId));
   }
 
   async latestSnapshot(workspace: string, agentId: string): Promise<SnapshotRow | undefined> {
@@ -483,10 +566,11 @@ export class PgStore implements Store {
   }
 
   async prune(before: number, limit: number): Promise<{ decisions: number; events: number }> {
-    return this.transaction(async (c) => ({
-      decisions: await pruneDecisions(c, before, limit),
-      events: await this.pruneEvents(c, before, limit),
-    }));
+    return this.transaction(async (c) => {
+      // send proofs of that age are settled and learned from long since: they go too, uncounted
+      await c.query(PROOF_SQL.pruneProofs, [before, limit]);
+      return { decisions: await pruneDecisions(c, before, limit), events: await this.pruneEvents(c, before, limit) };
+    });
   }
 
   private async pruneEvents(c: pg.ClientBase, before: number, limit: number): Promise<number> {
@@ -513,10 +597,34 @@ export class PgStore implements Store {
         const decisions = await count(LOG_SQL.eraseDecisions);
         const events = await count(STORE_SQL.eraseEvents);
         await count(STORE_SQL.erasePayloads);
-        const deliveries = await count(STORE_SQL.eraseDeliveries);
-        return { decisions, outcomes, events, sends, deliveries };
+        const deliveries = (await count(STORE_SQL.eraseDeliveries)) + (await count(PROOF_SQL.eraseProofs));
+        const audienceMemberships = await count(AUDIENCE_SQL.eraseAudiences);
+        await count(REPORT_SQL.eraseReportUsers);
+        return { decisions, outcomes, events, sends, deliveries, audienceMemberships };
       }),
     );
+  }
+
+  async recordAudienceMembership(rows: readonly AudienceMemberRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.transaction((c) => recordAudienceMembership(c, rows));
+  }
+
+  audienceMembership(
+    workspace: string,
+    audience: string,
+    userKey: string,
+  ): Promise<{ member: boolean; at: number } | undefined> {
+    return this.read(() => audienceMembership(this.pool, workspace, audience, userKey));
+  }
+
+  audienceMembers(
+    workspace: string,
+    audience: string,
+    after: number,
+    limit: number,
+  ): Promise<{ userId: string; position: number }[]> {
+    return this.read(() => audienceMembers(this.pool, workspace, audience, after, limit));
   }
 
   createRun(run: RunRow): Promise<void> {
