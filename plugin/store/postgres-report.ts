@@ -20,7 +20,7 @@ export const SUPPRESSED_REASON = 'guardrail';
 export const REPORT_SQL = {
   // the per-decision insert: true (one row) when the user is new to this agent and group
   insertReportUser:
-    'INSERT INTO report_users (workspace, user_key, agent_id, holdout) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+    'INSERT INTO report_users (workspace, user_key, agent_id, holdout) VALUES ($1, $2, $3, $4) ON CONFLICT (workspace, user_key, agent_id, holdout) DO NOTHING',
   eraseReportUsers: 'DELETE FROM report_users WHERE workspace = $1 AND user_key = $2',
   addGroup: `INSERT INTO report_groups AS g (workspace, agent_id, day, holdout, users, suppressed, suppressed_closed, suppressed_sum, replicates)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::float8[])

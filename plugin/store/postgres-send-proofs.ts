@@ -13,7 +13,7 @@ type Client = pg.ClientBase | pg.Pool;
 
 export const PROOF_SQL = {
   awaitSend: `INSERT INTO send_proofs (workspace, decision_id, target, user_key, run_id, agent_id, holdout, delivered_at, due_at, state, reason, updated_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'awaited', NULL, $8) ON CONFLICT DO NOTHING`,
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'awaited', NULL, $8) ON CONFLICT (workspace, decision_id, target) DO NOTHING`,
   // locked until the transaction ends: two instances settling the same proof apply one after the other
   latestProof: `SELECT seq, state FROM send_proofs WHERE workspace = $1 AND user_key = $2 AND target = $3 AND delivered_at <= $4
     ORDER BY delivered_at DESC, seq DESC LIMIT 1 FOR UPDATE`,

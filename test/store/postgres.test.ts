@@ -149,6 +149,34 @@ if (bin) {
       });
     });
 
+    it('fills migration 4 from the log: the same users, suppressed counts and bootstrap sums it keeps as decisions are logged', async () => {
+      const url = await server!.createDatabase('migration_4_fill');
+      let store = await PgStore.open(url);
+      const decisions = [
+        makeDecision({ userKey: 'user-a' }),
+        makeDecision({ userKey: 'user-a', at: T0 + 86_400_000 }),
+        makeDecision({ userKey: 'user-b', reason: 'guardrail', deliver: false }),
+        makeDecision({ userKey: 'user-c', holdout: true }),
+      ];
+      for (const d of decisions) await logDecision(store, d);
+      const rewards = decisions.slice(0, 3).map((d, i) => ({ decisionId: d.decisionId, reward: i / 2 }));
+      const snapshot = { workspace: WS, agentId: 'winback', agentVersion: 1, state: {}, createdAt: T0 };
+      await store.commitLearning(WS, 'winback', rewards, snapshot);
+      const kept = await store.reportGroups(WS, 'winback', 0, 100_000);
+      await store.pool.query(
+        'DROP TABLE report_users, report_groups, report_exploration; DELETE FROM schema_migrations WHERE version = 4',
+      );
+      await store.close();
+      store = await PgStore.open(url);
+      try {
+        expect(await store.reportGroups(WS, 'winback', 0, 100_000)).toEqual(kept);
+        expect(kept.map((g) => g.users)).toEqual([2, 1, 0]);
+        expect(kept.map((g) => g.replicates === null)).toEqual([false, true, false]);
+      } finally {
+        await store.close();
+      }
+    });
+
     it('fails to open with the URL (password hidden) and the cause when the server is not there', async () => {
       const url = `postgres://nextbest:s3cret@127.0.0.1:${server!.port + 1}/none`;
       const error = await PgStore.open(url, { connectTimeoutMs: 2000 }).catch((err: Error) => err);
