@@ -46,7 +46,7 @@ describe('Connected Content with the message channel', () => {
       expect(res.status).toBe(200);
       channels.push(res.body.nb_channel);
       const logged = (await call(server, 'GET', `/v1/decisions/${res.body.nb_decision_id}`)).body;
-      if (logged.choices.channel) expect(logged.choices.channel).toEqual({ arm: 'email', probability: 1 });
+      if (logged.choices.channel) expect(logged.choices.channel).toMatchObject({ arm: 'email', probability: 1 });
     }
     // frequency = skip decides no channel: every other answer is email
     expect(channels.filter((c) => c !== undefined).length).toBeGreaterThan(30);
