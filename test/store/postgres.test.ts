@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { addToReplicates, emptyReplicates, userReplicateWeights } from '../../plugin/measure/bootstrap.ts';
 import { PgStore } from '../../plugin/store/postgres.ts';
 import { POSTGRES_MIGRATIONS } from '../../plugin/store/postgres-migrations.ts';
 import { postgresBinForTests, startPostgres, type TestPostgres } from '../helpers/postgres.ts';
@@ -111,6 +112,27 @@ if (bin) {
         });
       await Promise.all(Array.from({ length: 12 }, (_, i) => unit(i)));
       expect({ maxActive, counted }).toEqual({ maxActive: 1, counted: Array.from({ length: 12 }, (_, i) => i) });
+    });
+
+    it('adds the report aggregates of decisions logged by three instances at once without losing any', async () => {
+      const stores = [await instance(), await instance(), await instance()];
+      const body = {
+        choices: { channel: { arm: 'email', probability: 0.25, reason: 'explore', best: 0.5 } },
+        features: [],
+      };
+      // imports (logged learned): each also adds its reward to the group's bootstrap sums
+      const decisions = Array.from({ length: 45 }, (_, i) =>
+        makeDecision({ userKey: `user-${i}`, body, learned: true, reward: (i % 4) / 4 }),
+      );
+      await Promise.all(decisions.map((d, i) => logDecision(stores[i % 3]!, d)));
+      const expected = emptyReplicates();
+      for (const d of decisions) addToReplicates(expected, userReplicateWeights(d.userKey), d.reward!);
+      const [group] = await stores[0]!.reportGroups(WS, 'winback', 0, 100_000);
+      const [explored] = await stores[1]!.reportExploration(WS, 'winback', 0, 100_000);
+      expect({ users: group!.users, explored: explored!.explored }).toEqual({ users: 45, explored: 45 });
+      // the same rewards in another order: equal to rounding
+      const stored = Array.from(group!.replicates!);
+      expect(stored.map((x, i) => Math.abs(x - expected[i]!) < 1e-9)).toEqual(stored.map(() => true));
     });
 
     it('stores an event sent to two instances at once exactly once', async () => {
