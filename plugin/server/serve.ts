@@ -100,10 +100,15 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   });
   const port = (server.address() as AddressInfo).port;
   const interval = options.learnerIntervalMs ?? 1000;
+  let ticking: Promise<unknown> | undefined;
   const timer =
     interval > 0
       ? setInterval(() => {
-          service.learnClosed().catch((err: unknown) => logger.error({ err }, 'learner run failed'));
+          // follow the other instances, then learn when this one is (or becomes) the learner
+          ticking ??= service
+            .tick()
+            .catch((err: unknown) => logger.error({ err }, 'learner run failed'))
+            .finally(() => (ticking = undefined));
         }, interval)
       : undefined;
   timer?.unref();
@@ -131,6 +136,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       if (timer) clearInterval(timer);
       if (retention) clearInterval(retention);
       await pruning;
+      await ticking;
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections?.();
       await runs.close();

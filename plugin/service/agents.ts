@@ -28,11 +28,17 @@ export async function loadAgents(state: ServiceState): Promise<void> {
     const model = snapshot
       ? agentModelFromJSON(parsed.config, snapshot.state as AgentModelJSON, row.version)
       : createAgentModel(parsed.config, row.version);
-    setAgent(state, row.agentId, { config: parsed.config, input: row.config, version: row.version, model });
+    setAgent(state, row.agentId, {
+      config: parsed.config,
+      input: row.config,
+      version: row.version,
+      model,
+      snapshotSeq: snapshot?.seq ?? 0,
+    });
   }
 }
 
-function setAgent(state: ServiceState, agentId: string, agent: AgentRuntime): void {
+export function setAgent(state: ServiceState, agentId: string, agent: AgentRuntime): void {
   state.agents.set(agentId, agent);
   // a series from the start, so that an alert on its increase sees the first restart
   if (changeDetection(agent.config.policy)) state.metrics?.learningRestarts.inc({ agent: agentId }, 0);
@@ -56,7 +62,7 @@ export async function putAgent(
     const model = current
       ? agentModelFromJSON(config, agentModelToJSON(current.model), row.version)
       : createAgentModel(config, row.version);
-    setAgent(state, agentId, { config, input, version: row.version, model });
+    setAgent(state, agentId, { config, input, version: row.version, model, snapshotSeq: current?.snapshotSeq ?? 0 });
     state.log.info({ agentId, version: row.version, actor }, changed ? 'agent config updated' : 'agent created');
   }
   return { version: row.version, changed };

@@ -169,7 +169,14 @@ async function decideAndLog(
       explain: req.explain ?? false,
       ...(pin && { pin }),
     });
-    const row = rowFromDecision(state.workspace, d, userKey, request?.key ?? null, agent.config.goal.windowMs);
+    const row = rowFromDecision(
+      state.workspace,
+      d,
+      userKey,
+      request?.key ?? null,
+      agent.config.goal.windowMs,
+      agent.snapshotSeq,
+    );
     const send =
       d.deliver && kind === 'server'
         ? {

@@ -33,6 +33,8 @@ interface DecisionBody {
   sendAt?: string;
   suppressed?: Decision['suppressed'];
   explanation?: Decision['explanation'];
+  /** The seq of the model snapshot the decision was made with (0: the agent's initial model). */
+  model?: number;
 }
 
 export function toResponse(d: Decision, agent: AgentConfig | undefined): DecisionResponse {
@@ -60,6 +62,7 @@ export function rowFromDecision(
   userKey: string,
   requestId: string | null,
   windowMs: number,
+  modelSeq: number,
 ): DecisionRow {
   const at = Date.parse(d.at);
   const body: DecisionBody = {
@@ -68,6 +71,7 @@ export function rowFromDecision(
     sendAt: d.sendAt,
     suppressed: d.suppressed,
     explanation: d.explanation,
+    model: modelSeq,
   };
   return {
     workspace,

@@ -17,6 +17,7 @@ import { connectedContent } from './connected-content.ts';
 import { decide, type DecideOptions } from './decide.ts';
 import { responseFromRow, type DecisionResponse } from './decision-record.ts';
 import { eraseUser } from './erase.ts';
+import { followStore } from './follow.ts';
 import { ingest, type IngestResult } from './ingest.ts';
 import type { DecideRequest, SegmentEvent } from './inputs.ts';
 import { userKeyOf } from './keys.ts';
@@ -73,6 +74,7 @@ export class DecisionService {
       sinkFactory: options.sinks,
       targets: new Map(),
       failedOpen: new LRUCache<string, Record<string, AttributeValue>>({ max: 100_000, ttl: 15 * 60_000 }),
+      role: { learner: false },
     };
     options.metrics?.measureLagWith(() => learnerLagSeconds(this.state, this.state.clock()));
   }
@@ -164,10 +166,30 @@ export class DecisionService {
     return recordSendReports(this.state, reports);
   }
 
-  /** Folds every closed decision into its agent's model (see learn.ts). Concurrent calls share one run. */
+  /**
+   * Folds every closed decision into its agent's model (see learn.ts), when this instance holds
+   * the learner's role (it tries to take it). Concurrent calls share one run.
+   */
   learnClosed(): Promise<number> {
     this.learning ??= learnClosed(this.state).finally(() => (this.learning = undefined));
     return this.learning;
+  }
+
+  /**
+   * One beat of the background work (every second in `serve`): follow what other instances
+   * stored (configs; the learner's models when this instance is not the learner), then learn
+   * when this instance holds the learner's role or can take it.
+   */
+  async tick(): Promise<number> {
+    if (!this.state.role.learner) await followStore(this.state, { models: true });
+    const learned = await this.learnClosed();
+    if (this.state.role.learner) await followStore(this.state, { models: false });
+    return learned;
+  }
+
+  /** Whether this instance held the learner's role at its last try. */
+  isLearner(): boolean {
+    return this.state.role.learner;
   }
 
   report(agentId: string, query: ReportQuery = {}): Promise<AgentReport> {

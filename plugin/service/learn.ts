@@ -2,6 +2,7 @@ import { agentModelToJSON, changeDetection, learn } from '../agent/index.ts';
 import { combineRewards } from '../measure/index.ts';
 import type { DecisionRow, LearningCursor, LeftOut, OutcomeRow, SendProofRow } from '../store/index.ts';
 import { decisionFromRow } from './decision-record.ts';
+import { followStore } from './follow.ts';
 import { yieldToEventLoop, type AgentRuntime, type ServiceState } from './state.ts';
 
 /** Closed decisions read from the store at a time. */
@@ -39,12 +40,47 @@ type Closed = DecisionRow & { outcomes: OutcomeRow[] };
  * (or every COMMIT_EVERY_MS, and once at the end), the model's copy and the transaction in two turns.
  */
 export async function learnClosed(state: ServiceState): Promise<number> {
+  if (!(await takeLearnerRole(state))) return 0;
   const now = state.clock();
   await measureLearnerLag(state, now);
   let total = 0;
-  for (const [agentId, agent] of state.agents) total += await learnAgent(state, agentId, agent, now);
+  try {
+    for (const [agentId, agent] of state.agents) total += await learnAgent(state, agentId, agent, now);
+  } catch (err) {
+    if (!(err instanceof LearnerRoleLost)) throw err;
+    await leaveLearnerRole(state);
+    return total;
+  }
   await measureLearnerLag(state, state.clock());
   return total;
+}
+
+/** The learner's role was lost before a commit: the folds since the last commit are another learner's to make. */
+class LearnerRoleLost extends Error {}
+
+/**
+ * Whether this instance is the learner, taking the role when it is free (several instances on one
+ * database: see Store.learner). An instance that becomes the learner loads every model from its
+ * latest snapshot first, so that it resumes exactly where the last learner committed.
+ */
+async function takeLearnerRole(state: ServiceState): Promise<boolean> {
+  const held = await state.store.learner.acquire();
+  if (held && !state.role.learner) {
+    await followStore(state, { models: true, reset: true });
+    state.log.info('this instance is the learner');
+  }
+  if (!held && state.role.learner) await leaveLearnerRole(state);
+  state.role.learner = held;
+  state.metrics?.learner.set(held ? 1 : 0);
+  return held;
+}
+
+/** Drops what this instance folded but did not commit: its models come back from the latest snapshots. */
+async function leaveLearnerRole(state: ServiceState): Promise<void> {
+  state.role.learner = false;
+  state.metrics?.learner.set(0);
+  state.log.warn('this instance lost the learner role; models reloaded from the latest snapshots');
+  await followStore(state, { models: true, reset: true });
 }
 
 /** Folds the agent's closed decisions up to `now`, committing as it goes. */
@@ -143,7 +179,9 @@ async function commitLearned(
   const snapshot = agentModelToJSON(agent.model);
   // the model's copy and the commit that writes it are the learner's two longest steps: not in one turn
   await yieldToEventLoop();
-  await state.store.commitLearning(
+  // another instance may hold the role since this one lost its connection: it must not commit
+  if (!(await state.store.learner.confirm())) throw new LearnerRoleLost('the learner role was lost');
+  agent.snapshotSeq = await state.store.commitLearning(
     state.workspace,
     agentId,
     rewards,

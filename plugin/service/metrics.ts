@@ -44,6 +44,11 @@ export function createMetrics() {
     measureLagWith(probe: () => Promise<number>): void {
       lagProbes.push(probe);
     },
+    learner: new Gauge({
+      name: 'nextbest_learner',
+      help: 'Whether this instance holds the learner role (1) or not (0): exactly one instance on one database does.',
+      registers: [registry],
+    }),
     httpRequests: new Counter({
       name: 'nextbest_http_requests_total',
       help: 'HTTP requests by route and status.',

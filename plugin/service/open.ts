@@ -10,7 +10,7 @@ import type { SinkFactory } from './ports.ts';
 export interface OpenOptions {
   /** Agent config file (YAML or JSON); its agents are stored as new versions when they changed. */
   configPath?: string;
-  /** `sqlite:./data/nextbest.db` (default) or `sqlite::memory:`. */
+  /** `sqlite:./data/nextbest.db` (default), `sqlite::memory:` or `postgres://…` (see openStore). */
   db?: string;
   /** Workspace to serve when there is no config file. */
   workspace?: string;
@@ -47,7 +47,7 @@ export interface OpenWorkspace {
 export async function openWorkspace(options: OpenOptions = {}): Promise<OpenWorkspace> {
   const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
   const clock = options.clock ?? Date.now;
-  const store = openStore(options.db ?? 'sqlite:./data/nextbest.db');
+  const store = await openStore(options.db ?? 'sqlite:./data/nextbest.db');
   try {
     const source = options.configPath ? await readConfigFile(options.configPath) : undefined;
     const config = source?.config;

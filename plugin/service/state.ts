@@ -21,6 +21,8 @@ export interface AgentRuntime {
   input: unknown;
   version: number;
   model: AgentModel;
+  /** The seq of the model snapshot this model was loaded from or last committed as (0: none yet); logged with each decision. */
+  snapshotSeq: number;
 }
 
 /**
@@ -46,6 +48,8 @@ export interface ServiceState {
   readonly targets: Map<string, { delivery: Delivery; sink?: DecisionSink }[]>;
   /** Connected Content answers that failed open, by agent, user and request id (see connected-content.ts). */
   readonly failedOpen: LRUCache<string, Record<string, AttributeValue>>;
+  /** Whether this instance held the learner's role at its last try (see learn.ts). */
+  readonly role: { learner: boolean };
 }
 
 /** The agent, or a NotFoundError naming it. */

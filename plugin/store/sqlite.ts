@@ -25,6 +25,7 @@ import type {
   AudienceMemberRow,
   EraseReport,
   EventRow,
+  LearnerRole,
   LearningCursor,
   LeftOut,
   LeftOutCount,
@@ -179,6 +180,12 @@ function warn(message: string): void {
  */
 export class SqliteStore implements Store {
   readonly db: Database.Database;
+  /** One process has the file (see writer-lock.ts): it is the learner. */
+  readonly learner: LearnerRole = {
+    acquire: async () => true,
+    confirm: async () => true,
+    release: async () => undefined,
+  };
   private readonly users = new KeyedMutex();
   private readonly pendingUnits: {
     unit: (tally: Tally) => void;
@@ -301,6 +308,9 @@ export class SqliteStore implements Store {
       latestSnapshot: db.prepare(
         'SELECT * FROM model_snapshots WHERE workspace = ? AND agent_id = ? ORDER BY seq DESC LIMIT 1',
       ),
+      latestSnapshotSeq: db
+        .prepare('SELECT max(seq) FROM model_snapshots WHERE workspace = ? AND agent_id = ?')
+        .pluck(),
       eraseEvents: db.prepare('DELETE FROM events WHERE workspace = ? AND user_key = ?'),
       oldestEvents: db.prepare('SELECT rowid, received_at FROM events ORDER BY rowid LIMIT ?'),
       pruneEvent: db.prepare('DELETE FROM events WHERE rowid = ?'),
@@ -738,6 +748,10 @@ export class SqliteStore implements Store {
         createdAt: r.created_at as number,
       }
     );
+  }
+
+  async latestSnapshotSeq(workspace: string, agentId: string): Promise<number | undefined> {
+    return (this.s.latestSnapshotSeq.get(workspace, agentId) as number | undefined) ?? undefined;
   }
 
   async oldestUnlearnedWindowEnd(workspace: string, agentId: string): Promise<number | undefined> {

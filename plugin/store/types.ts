@@ -443,6 +443,8 @@ export interface LearningStore {
   /** The agent's decisions left out so far (see commitLearning), by arm and reason. */
   leftOutCounts(workspace: string, agentId: string): Promise<LeftOutCount[]>;
   latestSnapshot(workspace: string, agentId: string): Promise<SnapshotRow | undefined>;
+  /** The seq of the agent's latest snapshot, without its state (what instances poll to see a new model). */
+  latestSnapshotSeq(workspace: string, agentId: string): Promise<number | undefined>;
   /** Oldest window end among the agent's unlearned decisions (for the learner-lag metric). */
   oldestUnlearnedWindowEnd(workspace: string, agentId: string): Promise<number | undefined>;
   /**
@@ -579,6 +581,20 @@ export interface StorageHealth {
 }
 
 /**
+ * The learner's role: of the processes sharing one store, exactly one learns at a time (SQLite:
+ * the one process that has the file; PostgreSQL: the holder of an advisory lock on a connection
+ * of its own, released by the server when that process dies).
+ */
+export interface LearnerRole {
+  /** Takes the role when it is free; true while this process holds it. Cheap enough to call every second. */
+  acquire(): Promise<boolean>;
+  /** Whether the role is still held, asked just before a commit: false once it was lost (the connection dropped). */
+  confirm(): Promise<boolean>;
+  /** Gives the role up (a graceful shutdown), so that another process takes it at its next try. */
+  release(): Promise<void>;
+}
+
+/**
  * The storage port: every role above, plus the store's lifecycle. The conformance suite
  * (test/store/conformance.ts) is the contract every implementation passes.
  */
@@ -596,5 +612,7 @@ export interface Store
     StorageHealth {
   /** Applies pending numbered migrations. Idempotent. */
   migrate(): Promise<void>;
+  /** This process's claim to the learner's role (one object per store). */
+  readonly learner: LearnerRole;
   close(): Promise<void>;
 }

@@ -989,6 +989,16 @@ export function describeStoreConformance<S extends Store>(
         });
       });
 
+      it("reads the seq of the agent's latest snapshot without its state, undefined when there is none", async () => {
+        await store.commitLearning(WS, 'winback', [], makeSnapshot());
+        await store.commitLearning(WS, 'winback', [], makeSnapshot());
+        expect([
+          await store.latestSnapshotSeq(WS, 'winback'),
+          await store.latestSnapshotSeq(WS, 'welcome'),
+          await store.latestSnapshotSeq(OTHER_WS, 'winback'),
+        ]).toEqual([2, undefined, undefined]);
+      });
+
       it('returns undefined from latestSnapshot for an agent without snapshots', async () => {
         await store.commitLearning(WS, 'winback', [], makeSnapshot());
         expect([await store.latestSnapshot(WS, 'welcome'), await store.latestSnapshot(OTHER_WS, 'winback')]).toEqual([
@@ -1631,6 +1641,19 @@ export function describeStoreConformance<S extends Store>(
           ['user-b', { n: 4 }],
         ]);
         expect((await store.lastDelivered(WS, 'other', ['user-a'])).size).toBe(0);
+      });
+    });
+
+    describe('learner role', () => {
+      it('is taken by the only process using the store, confirmed, and given up on release', async () => {
+        const taken = await store.learner.acquire();
+        const confirmed = await store.learner.confirm();
+        await store.learner.release();
+        expect({ taken, confirmed, again: await store.learner.acquire() }).toEqual({
+          taken: true,
+          confirmed: true,
+          again: true,
+        });
       });
     });
 

@@ -438,7 +438,7 @@ describe('SqliteStore report aggregates (migration 9)', () => {
 describe('one writer process per SQLite file', () => {
   /** Opens the store at `path` in a child process; resolves with its exit code and what it printed. */
   function openInAnotherProcess(path: string): { status: number | null; stderr: string } {
-    const script = `import('./plugin/store/index.ts').then((m) => m.openStore('sqlite:' + process.argv[1]).close()).catch((err) => { console.error(err.message); process.exit(1); });`;
+    const script = `import('./plugin/store/index.ts').then((m) => m.openStore('sqlite:' + process.argv[1])).then((s) => s.close()).catch((err) => { console.error(err.message); process.exit(1); });`;
     const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, path], {
       encoding: 'utf8',
     });
