@@ -1,45 +1,12 @@
 import type pg from 'pg';
 import { awaitSend } from './postgres-send-proofs.ts';
 import type { DeliveryRow, DeliveryStatus, DeliveryUpdate, RunRow } from './types.ts';
+import { runFrom, deliveryFrom, type Row } from './rows.ts';
 
-type Row = Record<string, unknown>;
 type Transaction = <T>(fn: (client: pg.PoolClient) => Promise<T>) => Promise<T>;
 type Query = (text: string, values: unknown[]) => Promise<pg.QueryResult<Row>>;
 
 const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
-const parsed = (text: unknown) => (text === null ? null : JSON.parse(text as string));
-
-function runFrom(r: Row): RunRow {
-  return {
-    runId: r.run_id as string,
-    workspace: r.workspace as string,
-    agentId: r.agent_id as string,
-    audience: r.audience as string,
-    status: r.status as RunRow['status'],
-    checkpoint: parsed(r.checkpoint),
-    summary: parsed(r.summary),
-    createdAt: r.created_at as number,
-    updatedAt: r.updated_at as number,
-  };
-}
-
-function deliveryFrom(r: Row): DeliveryRow {
-  if (r.payload === null)
-    throw new Error(`the outbox row of decision ${String(r.decision_id)} for ${String(r.sink)} has lost its payload`);
-  return {
-    seq: r.seq as number,
-    workspace: r.workspace as string,
-    decisionId: r.decision_id as string,
-    sink: r.sink as string,
-    runId: (r.run_id as string | null) ?? null,
-    userKey: r.user_key as string,
-    payload: JSON.parse(r.payload as string),
-    status: r.status as DeliveryStatus,
-    attempts: r.attempts as number,
-    error: (r.error as string | null) ?? null,
-    updatedAt: r.updated_at as number,
-  };
-}
 
 const DELIVERY_COLUMNS =
   'd.seq, d.workspace, d.decision_id, d.sink, d.run_id, d.user_key, d.status, d.attempts, d.error, d.updated_at, p.payload';

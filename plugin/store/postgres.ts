@@ -62,8 +62,7 @@ import type {
   UserTransaction,
   WorkspaceRow,
 } from './types.ts';
-
-type Row = Record<string, unknown>;
+import { configFrom, snapshotFrom, type Row } from './rows.ts';
 
 export interface PgStoreOptions {
   /** Connections of the pool (default 10, or NEXTBEST_DB_POOL_MAX). */
@@ -97,17 +96,6 @@ function keyOrder(events: EventRow[]): number[] {
       const [x, y] = [key(events[a]!), key(events[b]!)];
       return x < y ? -1 : x > y ? 1 : a - b;
     });
-}
-
-function configFrom(r: Row): AgentConfigRow {
-  return {
-    workspace: r.workspace as string,
-    agentId: r.agent_id as string,
-    version: r.version as number,
-    config: JSON.parse(r.config as string),
-    createdAt: r.created_at as number,
-    actor: r.actor as string,
-  };
 }
 
 /**
@@ -541,16 +529,7 @@ export class PgStore implements Store {
 
   async latestSnapshot(workspace: string, agentId: string): Promise<SnapshotRow | undefined> {
     const r = (await this.query(STORE_SQL.latestSnapshot, [workspace, agentId])).rows[0];
-    return (
-      r && {
-        workspace: r.workspace as string,
-        agentId: r.agent_id as string,
-        seq: r.seq as number,
-        agentVersion: r.agent_version as number,
-        state: JSON.parse(r.state as string),
-        createdAt: r.created_at as number,
-      }
-    );
+    return r && snapshotFrom(r);
   }
 
   async latestSnapshotSeq(workspace: string, agentId: string): Promise<number | undefined> {

@@ -44,51 +44,7 @@ import type {
   UserTransaction,
   WorkspaceRow,
 } from './types.ts';
-
-type Row = Record<string, unknown>;
-
-function runFrom(r: Row): RunRow {
-  return {
-    runId: r.run_id as string,
-    workspace: r.workspace as string,
-    agentId: r.agent_id as string,
-    audience: r.audience as string,
-    status: r.status as RunRow['status'],
-    checkpoint: r.checkpoint === null ? null : JSON.parse(r.checkpoint as string),
-    summary: r.summary === null ? null : JSON.parse(r.summary as string),
-    createdAt: r.created_at as number,
-    updatedAt: r.updated_at as number,
-  };
-}
-
-function deliveryFrom(r: Row): DeliveryRow {
-  if (r.payload === null)
-    throw new Error(`the outbox row of decision ${String(r.decision_id)} for ${String(r.sink)} has lost its payload`);
-  return {
-    seq: r.seq as number,
-    workspace: r.workspace as string,
-    decisionId: r.decision_id as string,
-    sink: r.sink as string,
-    runId: (r.run_id as string | null) ?? null,
-    userKey: r.user_key as string,
-    payload: JSON.parse(r.payload as string),
-    status: r.status as DeliveryStatus,
-    attempts: r.attempts as number,
-    error: (r.error as string | null) ?? null,
-    updatedAt: r.updated_at as number,
-  };
-}
-
-function configFrom(r: Row): AgentConfigRow {
-  return {
-    workspace: r.workspace as string,
-    agentId: r.agent_id as string,
-    version: r.version as number,
-    config: JSON.parse(r.config as string),
-    createdAt: r.created_at as number,
-    actor: r.actor as string,
-  };
-}
+import { runFrom, deliveryFrom, configFrom, snapshotFrom, type Row } from './rows.ts';
 
 /** How often the checkpointer thread copies the WAL into the database file. */
 const CHECKPOINT_INTERVAL_MS = 100;
@@ -738,16 +694,7 @@ export class SqliteStore implements Store {
 
   async latestSnapshot(workspace: string, agentId: string): Promise<SnapshotRow | undefined> {
     const r = this.s.latestSnapshot.get(workspace, agentId) as Row | undefined;
-    return (
-      r && {
-        workspace: r.workspace as string,
-        agentId: r.agent_id as string,
-        seq: r.seq as number,
-        agentVersion: r.agent_version as number,
-        state: JSON.parse(r.state as string),
-        createdAt: r.created_at as number,
-      }
-    );
+    return r && snapshotFrom(r);
   }
 
   async latestSnapshotSeq(workspace: string, agentId: string): Promise<number | undefined> {
