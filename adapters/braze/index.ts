@@ -29,6 +29,13 @@ export const brazeEnvSchema = z.object({
     .describe(
       'Attributes sink: write only onto profiles Braze already has (_update_existing_only). false lets a decided id unknown to Braze become a new, billable profile.',
     ),
+  BRAZE_CONFIRM_DELAYS_MS: z
+    .string()
+    .regex(/^\d{1,7}(,\d{1,7}){0,9}$/, 'must be up to 10 waits in milliseconds, comma-separated (e.g. 5000,15000)')
+    .optional()
+    .describe(
+      'The waits before each read that confirms a send left in doubt (Braze reads lag behind writes); default 5000,15000,45000,135000.',
+    ),
   BRAZE_CURRENTS_TOKEN: z
     .string()
     .min(16, 'must be at least 16 characters (the bearer token set on the Currents connector)')
@@ -83,6 +90,7 @@ export function brazeFromEnv(
   return brazeConnection(new BrazeClient({ baseUrl: e.BRAZE_REST_ENDPOINT, apiKey: e.BRAZE_API_KEY, ...client }), {
     trackBatchSize: e.BRAZE_TRACK_BATCH_SIZE,
     updateExistingOnly: e.BRAZE_UPDATE_EXISTING_ONLY === 'true',
+    ...(e.BRAZE_CONFIRM_DELAYS_MS && { confirmDelaysMs: e.BRAZE_CONFIRM_DELAYS_MS.split(',').map(Number) }),
     ...(e.BRAZE_CURRENTS_TOKEN && { sendProofWithinMs: e.BRAZE_CURRENTS_WAIT_MINUTES * 60_000 }),
   });
 }

@@ -42,7 +42,14 @@ function startRun(args: string[]): {
       ...args,
     ],
     {
-      env: { ...process.env, BRAZE_REST_ENDPOINT: fake.url, BRAZE_API_KEY: BRAZE_KEY, LOG_LEVEL: 'warn' },
+      env: {
+        ...process.env,
+        BRAZE_REST_ENDPOINT: fake.url,
+        BRAZE_API_KEY: BRAZE_KEY,
+        // the fake's reads do not lag: confirming a send in doubt need not wait Braze's minutes
+        BRAZE_CONFIRM_DELAYS_MS: '50,200',
+        LOG_LEVEL: 'warn',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
