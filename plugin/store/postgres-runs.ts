@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { awaitSend } from './postgres-send-proofs.ts';
 import type { DeliveryRow, DeliveryStatus, DeliveryUpdate, RunRow } from './types.ts';
-import { runFrom, deliveryFrom, type Row } from './rows.ts';
+import { type Row, deliveryChanges, deliveryFrom, runFrom } from './rows.ts';
 
 type Transaction = <T>(fn: (client: pg.PoolClient) => Promise<T>) => Promise<T>;
 type Query = (text: string, values: unknown[]) => Promise<pg.QueryResult<Row>>;
@@ -153,19 +153,12 @@ export class PgRuns {
 
   /** One statement per distinct change (a batch is mostly one: all delivered), in one transaction. */
   async setDeliveryStatus(workspace: string, sink: string, updates: DeliveryUpdate[], now: number): Promise<void> {
-    const groups = new Map<string, { status: string; error: string | null; attempt: number; ids: string[] }>();
-    for (const u of updates) {
-      const change = { status: u.status, error: u.error ?? null, attempt: u.attempt ? 1 : 0 };
-      const key = JSON.stringify(change);
-      const group = groups.get(key) ?? { ...change, ids: [] };
-      group.ids.push(u.decisionId);
-      groups.set(key, group);
-    }
+    const groups = deliveryChanges(updates);
     await this.transaction(async (c) => {
       // the proofs awaited in the same transaction as the delivery they prove
       for (const u of updates)
         if (u.awaitSend && u.status === 'delivered') await awaitSend(c, workspace, u.decisionId, u.awaitSend, now);
-      for (const g of groups.values())
+      for (const g of groups)
         await c.query(PgRuns.SQL.setDeliveries, [workspace, sink, g.status, g.error, g.attempt, now, g.ids]);
     });
   }

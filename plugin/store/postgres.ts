@@ -62,7 +62,7 @@ import type {
   UserTransaction,
   WorkspaceRow,
 } from './types.ts';
-import { configFrom, snapshotFrom, type Row } from './rows.ts';
+import { type Row, apiKeyFrom, configFrom, snapshotFrom } from './rows.ts';
 
 export interface PgStoreOptions {
   /** Connections of the pool (default 10, or NEXTBEST_DB_POOL_MAX). */
@@ -240,15 +240,7 @@ export class PgStore implements Store {
 
   async findApiKey(keyHash: string): Promise<ApiKeyRow | undefined> {
     const r = (await this.query(STORE_SQL.findKey, [keyHash])).rows[0];
-    return (
-      r && {
-        keyHash: r.key_hash as string,
-        workspace: r.workspace as string,
-        scope: r.scope as ApiKeyRow['scope'],
-        label: r.label as string,
-        createdAt: r.created_at as number,
-      }
-    );
+    return r && apiKeyFrom(r);
   }
 
   async countApiKeys(workspace: string): Promise<number> {

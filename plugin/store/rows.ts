@@ -1,4 +1,12 @@
-import type { AgentConfigRow, DeliveryRow, DeliveryStatus, RunRow, SnapshotRow } from './types.ts';
+import type {
+  AgentConfigRow,
+  ApiKeyRow,
+  DeliveryRow,
+  DeliveryStatus,
+  DeliveryUpdate,
+  RunRow,
+  SnapshotRow,
+} from './types.ts';
 
 /**
  * The port's rows from a database row, for the tables SQLite and PostgreSQL lay out alike (same
@@ -60,4 +68,29 @@ export function snapshotFrom(r: Row): SnapshotRow {
     state: JSON.parse(r.state as string),
     createdAt: r.created_at as number,
   };
+}
+
+export function apiKeyFrom(r: Row): ApiKeyRow {
+  return {
+    keyHash: r.key_hash as string,
+    workspace: r.workspace as string,
+    scope: r.scope as ApiKeyRow['scope'],
+    label: r.label as string,
+    createdAt: r.created_at as number,
+  };
+}
+
+/** Delivery updates grouped by the change they make, so that each distinct change is one statement (a batch is mostly one: all delivered). */
+export function deliveryChanges(
+  updates: readonly DeliveryUpdate[],
+): { status: string; error: string | null; attempt: number; ids: string[] }[] {
+  const groups = new Map<string, { status: string; error: string | null; attempt: number; ids: string[] }>();
+  for (const u of updates) {
+    const change = { status: u.status, error: u.error ?? null, attempt: u.attempt ? 1 : 0 };
+    const key = JSON.stringify(change);
+    const group = groups.get(key) ?? { ...change, ids: [] };
+    group.ids.push(u.decisionId);
+    groups.set(key, group);
+  }
+  return [...groups.values()];
 }

@@ -44,7 +44,7 @@ import type {
   UserTransaction,
   WorkspaceRow,
 } from './types.ts';
-import { runFrom, deliveryFrom, configFrom, snapshotFrom, type Row } from './rows.ts';
+import { type Row, apiKeyFrom, configFrom, deliveryChanges, deliveryFrom, runFrom, snapshotFrom } from './rows.ts';
 
 /** How often the checkpointer thread copies the WAL into the database file. */
 const CHECKPOINT_INTERVAL_MS = 100;
@@ -352,15 +352,7 @@ export class SqliteStore implements Store {
 
   async findApiKey(keyHash: string): Promise<ApiKeyRow | undefined> {
     const r = this.s.findKey.get(keyHash) as Row | undefined;
-    return (
-      r && {
-        keyHash: r.key_hash as string,
-        workspace: r.workspace as string,
-        scope: r.scope as ApiKeyRow['scope'],
-        label: r.label as string,
-        createdAt: r.created_at as number,
-      }
-    );
+    return r && apiKeyFrom(r);
   }
 
   async countApiKeys(workspace: string): Promise<number> {
@@ -924,20 +916,12 @@ export class SqliteStore implements Store {
   }
 
   async setDeliveryStatus(workspace: string, sink: string, updates: DeliveryUpdate[], now: number): Promise<void> {
-    // One statement per distinct change (a batch is mostly one: all delivered).
-    const groups = new Map<string, { status: string; error: string | null; attempt: number; ids: string[] }>();
-    for (const u of updates) {
-      const change = { status: u.status, error: u.error ?? null, attempt: u.attempt ? 1 : 0 };
-      const key = JSON.stringify(change);
-      const group = groups.get(key) ?? { ...change, ids: [] };
-      group.ids.push(u.decisionId);
-      groups.set(key, group);
-    }
+    const groups = deliveryChanges(updates);
     this.write(() =>
       this.db.transaction(() => {
         for (const u of updates)
           if (u.awaitSend && u.status === 'delivered') this.proofs.await(workspace, u.decisionId, u.awaitSend, now);
-        for (const g of groups.values())
+        for (const g of groups)
           this.s.setDeliveries.run({
             workspace,
             sink,
